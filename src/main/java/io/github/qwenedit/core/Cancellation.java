@@ -1,0 +1,72 @@
+package io.github.qwenedit.core;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A cancel button that the pipeline can watch. Calls in flight register a hook so that a cancel
+ * aborts them at once instead of waiting for their time-out.
+ */
+public final class Cancellation {
+
+	private volatile boolean cancelled;
+	private final List<Runnable> hooks = new CopyOnWriteArrayList<>();
+
+	public void cancel() {
+		synchronized (this) {
+			cancelled = true;
+			notifyAll();
+		}
+		for (Runnable hook : hooks) {
+			hook.run();
+		}
+	}
+
+	/** Waits for {@code duration}, or less if cancelled meanwhile (then throws). */
+	public void sleep(java.time.Duration duration) throws EditException {
+		long end = System.nanoTime() + duration.toNanos();
+		synchronized (this) {
+			while (!cancelled) {
+				long leftMillis = (end - System.nanoTime()) / 1_000_000;
+				if (leftMillis <= 0) return;
+				try {
+					wait(leftMillis);
+				}
+				catch (InterruptedException e) {
+					Thread.currentThread().interrupt();
+					cancelled = true;
+				}
+			}
+		}
+		throw cancelledException();
+	}
+
+	public boolean isCancelled() {
+		return cancelled;
+	}
+
+	/**
+	 * Runs {@code hook} when cancelled (at once if already cancelled) until the returned handle is
+	 * closed.
+	 */
+	public Registration onCancel(Runnable hook) {
+		hooks.add(hook);
+		if (cancelled) hook.run();
+		return () -> hooks.remove(hook);
+	}
+
+	public void throwIfCancelled() throws EditException {
+		if (cancelled) throw cancelledException();
+	}
+
+	public static EditException cancelledException() {
+		return new EditException(ErrorKind.CANCELLED, "The edit was cancelled.");
+	}
+
+	/** Ends a registration made with {@link #onCancel(Runnable)}. */
+	@FunctionalInterface
+	public interface Registration extends AutoCloseable {
+		@Override
+		void close();
+	}
+}

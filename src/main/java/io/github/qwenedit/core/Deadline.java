@@ -1,0 +1,47 @@
+package io.github.qwenedit.core;
+
+import java.time.Duration;
+
+/** The overall time an edit may take, from submit to the last download. */
+public final class Deadline {
+
+	private final long endNanos;
+	private final Duration total;
+
+	private Deadline(Duration total) {
+		this.total = total;
+		this.endNanos = System.nanoTime() + total.toNanos();
+	}
+
+	public static Deadline after(Duration total) {
+		return new Deadline(total);
+	}
+
+	public Duration remaining() {
+		long left = endNanos - System.nanoTime();
+		return left <= 0 ? Duration.ZERO : Duration.ofNanos(left);
+	}
+
+	public boolean expired() {
+		return endNanos - System.nanoTime() <= 0;
+	}
+
+	public Duration total() {
+		return total;
+	}
+
+	public void throwIfExpired() throws EditException {
+		if (expired()) throw timedOut();
+	}
+
+	public EditException timedOut() {
+		return new EditException(ErrorKind.TIMED_OUT, "The edit did not finish within " + describe(total) +
+			". Try again later, or raise the deadline in Plugins > Qwen Image Edit > Settings.");
+	}
+
+	static String describe(Duration d) {
+		long s = d.getSeconds();
+		if (s >= 120 && s % 60 == 0) return (s / 60) + " minutes";
+		return s + " seconds";
+	}
+}

@@ -1,0 +1,32 @@
+package io.github.qwenedit.core;
+
+import java.util.Collections;
+import java.util.List;
+
+/** The downloaded images and the provenance that applies to all of them. */
+public final class EditResult {
+
+	private final List<OutputImage> images;
+	private final Provenance provenance;
+
+	public EditResult(List<OutputImage> images, Provenance provenance) {
+		this.images = Collections.unmodifiableList(List.copyOf(images));
+		this.provenance = provenance;
+	}
+
+	public List<OutputImage> images() {
+		return images;
+	}
+
+	/** Provenance shared by every output; add {@link Provenance#OUTPUT_INDEX} per image. */
+	public Provenance provenance() {
+		return provenance.copy();
+	}
+
+	/** Provenance for output {@code index} (1-based), with that image's own hash. */
+	public Provenance provenanceOf(int index) {
+		return provenance.copy()
+			.put(Provenance.OUTPUT_INDEX, index + " of " + images.size())
+			.put(Provenance.OUTPUT_SHA256, images.get(index - 1).sha256());
+	}
+}

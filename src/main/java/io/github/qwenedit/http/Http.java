@@ -1,0 +1,245 @@
+package io.github.qwenedit.http;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import io.github.qwenedit.core.Cancellation;
+import io.github.qwenedit.core.Deadline;
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.ErrorKind;
+import okhttp3.Call;
+import okhttp3.HttpUrl;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+
+/**
+ * All HTTP of one edit goes through here: the one shared OkHttp client, the retry rule, the overall
+ * deadline, cancellation that aborts calls in flight, and capped downloads that refuse plain
+ * {@code http} unless the user configured it.
+ */
+public final class Http {
+
+	/** One connection pool and dispatcher for the whole plugin. */
+	private static final OkHttpClient SHARED = new OkHttpClient.Builder()
+		.connectTimeout(15, TimeUnit.SECONDS)
+		.readTimeout(60, TimeUnit.SECONDS)
+		.writeTimeout(60, TimeUnit.SECONDS)
+		.followRedirects(false)
+		.followSslRedirects(false)
+		.build();
+
+	public static final long DEFAULT_DOWNLOAD_CAP_BYTES = 64L * 1024 * 1024;
+	private static final int MAX_REDIRECTS = 3;
+
+	private final OkHttpClient client;
+	private final RetryPolicy retry;
+	private final Cancellation cancellation;
+	private final Deadline deadline;
+	private final Set<String> plainHttpHosts;
+
+	public Http(RetryPolicy retry, Cancellation cancellation, Deadline deadline, Set<String> plainHttpHosts) {
+		this(SHARED, retry, cancellation, deadline, plainHttpHosts);
+	}
+
+	Http(OkHttpClient client, RetryPolicy retry, Cancellation cancellation, Deadline deadline, Set<String> plainHttpHosts) {
+		this.client = client;
+		this.retry = retry;
+		this.cancellation = cancellation;
+		this.deadline = deadline;
+		this.plainHttpHosts = Collections.unmodifiableSet(new HashSet<>(plainHttpHosts));
+	}
+
+	/** The shared client, for code that must build its own calls (S3 signing). */
+	public static OkHttpClient sharedClient() {
+		return SHARED;
+	}
+
+	/** {@code host:port} of a URL the user configured; plain http to it is then allowed. */
+	public static String hostKey(HttpUrl url) {
+		return url.host().toLowerCase(Locale.ROOT) + ":" + url.port();
+	}
+
+	public Cancellation cancellation() {
+		return cancellation;
+	}
+
+	public Deadline deadline() {
+		return deadline;
+	}
+
+	public RetryPolicy retryPolicy() {
+		return retry;
+	}
+
+	/**
+	 * Sends {@code request} and reads the whole body, retrying as {@code kind} allows. Any HTTP
+	 * status comes back as a reply for the provider to interpret; only network failures, time-outs
+	 * and cancellation throw.
+	 */
+	public HttpReply send(Request request, CallKind kind, Duration callTimeout, String serviceName) throws EditException {
+		checkScheme(request.url(), serviceName);
+		for (int attempt = 1;; attempt++) {
+			cancellation.throwIfCancelled();
+			deadline.throwIfExpired();
+			HttpReply reply;
+			try {
+				reply = execute(request, callTimeout);
+			}
+			catch (IOException e) {
+				if (cancellation.isCancelled()) throw Cancellation.cancelledException();
+				if (deadline.expired()) throw deadline.timedOut();
+				boolean neverSent = e instanceof ConnectException || e instanceof UnknownHostException ||
+					e instanceof NoRouteToHostException;
+				if (attempt < retry.maxAttempts() && (kind == CallKind.IDEMPOTENT || neverSent)) {
+					pause(retry.delayAfter(attempt, Optional.empty()));
+					continue;
+				}
+				throw networkFailure(request.url(), serviceName, e);
+			}
+			boolean retryable = reply.code() == 429 || (kind == CallKind.IDEMPOTENT && reply.code() >= 500);
+			if (!retryable || attempt >= retry.maxAttempts()) return reply;
+			Duration wait = retry.delayAfter(attempt, reply.retryAfter());
+			if (wait.compareTo(deadline.remaining()) >= 0) return reply;
+			pause(wait);
+		}
+	}
+
+	private HttpReply execute(Request request, Duration callTimeout) throws IOException, EditException {
+		Duration timeout = min(callTimeout, deadline.remaining());
+		if (timeout.isZero()) throw deadline.timedOut();
+		Call call = client.newBuilder().callTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+			.readTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).build().newCall(request);
+		try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);
+			Response response = call.execute())
+		{
+			ResponseBody body = response.body();
+			byte[] bytes = body == null ? new byte[0] : readCapped(body.byteStream(), 16L * 1024 * 1024);
+			return new HttpReply(response.code(), response.headers(), bytes);
+		}
+	}
+
+	/**
+	 * Downloads an output image at once (provider links expire), following at most three redirects,
+	 * each checked for its scheme, and refusing more than {@code maxBytes}.
+	 */
+	public byte[] download(String url, long maxBytes, String serviceName) throws EditException {
+		HttpUrl current = HttpUrl.parse(url);
+		if (current == null) {
+			throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName +
+				" returned an output link that is not an http(s) address, so it was not opened.");
+		}
+		for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
+			checkScheme(current, serviceName);
+			for (int attempt = 1;; attempt++) {
+				cancellation.throwIfCancelled();
+				deadline.throwIfExpired();
+				Request request = new Request.Builder().url(current).get().build();
+				Call call = client.newBuilder().callTimeout(min(Duration.ofMinutes(5), deadline.remaining()).toMillis(),
+					TimeUnit.MILLISECONDS).build().newCall(request);
+				try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);
+					Response response = call.execute())
+				{
+					if (response.isRedirect()) {
+						String location = response.header("Location");
+						HttpUrl next = location == null ? null : current.resolve(location);
+						if (next == null) {
+							throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName +
+								" redirected an output link to an address that is not http(s); it was not followed.");
+						}
+						current = next;
+						break;
+					}
+					if (response.code() == 429 || response.code() >= 500) {
+						if (attempt < retry.maxAttempts()) {
+							pause(retry.delayAfter(attempt, RetryPolicy.parseRetryAfter(response.header("Retry-After"))));
+							continue;
+						}
+					}
+					if (!response.isSuccessful()) {
+						throw new EditException(ErrorKind.PROVIDER_FAILURE, "The result image could not be downloaded from " +
+							serviceName + " (HTTP " + response.code() + (response.code() == 403 || response.code() == 404
+								? ", the link has expired or was removed" : "") + "). Run the edit again.");
+					}
+					ResponseBody body = response.body();
+					long declared = body == null ? -1 : body.contentLength();
+					if (declared > maxBytes) throw tooLarge(serviceName, maxBytes);
+					return body == null ? new byte[0] : readCapped(body.byteStream(), maxBytes);
+				}
+				catch (CappedException e) {
+					throw tooLarge(serviceName, maxBytes);
+				}
+				catch (IOException e) {
+					if (cancellation.isCancelled()) throw Cancellation.cancelledException();
+					if (deadline.expired()) throw deadline.timedOut();
+					if (attempt < retry.maxAttempts()) {
+						pause(retry.delayAfter(attempt, Optional.empty()));
+						continue;
+					}
+					throw networkFailure(current, serviceName, e);
+				}
+			}
+		}
+		throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName + " redirected an output link more than " +
+			MAX_REDIRECTS + " times; it was not followed further.");
+	}
+
+	private void checkScheme(HttpUrl url, String serviceName) throws EditException {
+		if (url.isHttps()) return;
+		if (plainHttpHosts.contains(hostKey(url))) return;
+		throw new EditException(ErrorKind.NETWORK, "Refusing an unencrypted http:// connection to " + url.host() +
+			" for " + serviceName + ": only https is used unless you configure a plain http address yourself.");
+	}
+
+	private void pause(Duration d) throws EditException {
+		Duration wait = min(d, deadline.remaining());
+		cancellation.sleep(wait);
+		deadline.throwIfExpired();
+	}
+
+	private static EditException tooLarge(String serviceName, long maxBytes) {
+		return new EditException(ErrorKind.PROVIDER_FAILURE, "The result from " + serviceName + " is larger than " +
+			(maxBytes / (1024 * 1024)) + " MiB, the download limit, so it was not downloaded.");
+	}
+
+	private static EditException networkFailure(HttpUrl url, String serviceName, IOException e) {
+		String reason = e instanceof UnknownHostException ? "the host name " + url.host() + " is unknown"
+			: e instanceof ConnectException ? "the connection to " + url.host() + " was refused"
+			: e instanceof java.net.SocketTimeoutException || e instanceof java.io.InterruptedIOException
+				? url.host() + " did not answer in time" : "the connection to " + url.host() + " failed";
+		return new EditException(ErrorKind.NETWORK, "Cannot reach " + serviceName + ": " + reason +
+			". Check the network connection and the configured address.", e);
+	}
+
+	private static Duration min(Duration a, Duration b) {
+		return a.compareTo(b) <= 0 ? a : b;
+	}
+
+	private static final class CappedException extends IOException {
+		private static final long serialVersionUID = 1L;
+	}
+
+	private static byte[] readCapped(InputStream in, long maxBytes) throws IOException {
+		java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+		byte[] buffer = new byte[64 * 1024];
+		long total = 0;
+		int n;
+		while ((n = in.read(buffer)) != -1) {
+			total += n;
+			if (total > maxBytes) throw new CappedException();
+			out.write(buffer, 0, n);
+		}
+		return out.toByteArray();
+	}
+}

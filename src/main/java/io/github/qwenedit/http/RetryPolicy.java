@@ -1,0 +1,62 @@
+package io.github.qwenedit.http;
+
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The one retry rule of the plugin: exponential back-off with full jitter, capped, honouring the
+ * server's {@code Retry-After}.
+ */
+public final class RetryPolicy {
+
+	public static final RetryPolicy DEFAULT = new RetryPolicy(4, Duration.ofMillis(500), Duration.ofSeconds(8));
+
+	private final int maxAttempts;
+	private final Duration base;
+	private final Duration cap;
+
+	public RetryPolicy(int maxAttempts, Duration base, Duration cap) {
+		this.maxAttempts = maxAttempts;
+		this.base = base;
+		this.cap = cap;
+	}
+
+	public int maxAttempts() {
+		return maxAttempts;
+	}
+
+	/**
+	 * How long to wait before attempt {@code attempt + 1} (attempt counts from 1): the server's
+	 * {@code Retry-After} when given, else a random time up to base × 2^(attempt-1), capped.
+	 */
+	public Duration delayAfter(int attempt, Optional<Duration> retryAfter) {
+		if (retryAfter.isPresent()) return retryAfter.get();
+		long ceiling = Math.min(cap.toMillis(), base.toMillis() << Math.min(attempt - 1, 20));
+		long half = ceiling / 2;
+		return Duration.ofMillis(half + ThreadLocalRandom.current().nextLong(half + 1));
+	}
+
+	/** Reads {@code Retry-After} as seconds or as an HTTP date. */
+	public static Optional<Duration> parseRetryAfter(String value) {
+		if (value == null || value.isBlank()) return Optional.empty();
+		String v = value.trim();
+		try {
+			double seconds = Double.parseDouble(v);
+			return seconds < 0 ? Optional.empty() : Optional.of(Duration.ofMillis((long) (seconds * 1000)));
+		}
+		catch (NumberFormatException notSeconds) {
+			try {
+				ZonedDateTime when = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME);
+				Duration d = Duration.between(ZonedDateTime.now(when.getZone()), when);
+				return Optional.of(d.isNegative() ? Duration.ZERO : d);
+			}
+			catch (DateTimeParseException notDate) {
+				return Optional.empty();
+			}
+		}
+	}
+}

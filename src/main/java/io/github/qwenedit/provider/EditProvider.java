@@ -1,0 +1,61 @@
+package io.github.qwenedit.provider;
+
+import java.util.List;
+
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.EditRequest;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.http.Http;
+
+/**
+ * One cloud service that runs Qwen image edits. Providers differ only in how they spell requests
+ * and statuses: validation, staging, polling, downloading and clean-up live once, in
+ * {@link io.github.qwenedit.core.EditSession} and {@link JobPoller}.
+ */
+public interface EditProvider {
+
+	/** Stable identifier used in macros and settings, such as {@code dashscope}. */
+	String id();
+
+	/** Name shown to the user, such as {@code DashScope}. */
+	String displayName();
+
+	/** The models offered, the default first. */
+	List<ModelSpec> models();
+
+	default ModelSpec model(String id) throws EditException {
+		for (ModelSpec m : models()) {
+			if (m.id().equals(id)) return m;
+		}
+		StringBuilder names = new StringBuilder();
+		for (ModelSpec m : models()) {
+			names.append(names.length() == 0 ? "" : ", ").append(m.id());
+		}
+		throw new EditException(ErrorKind.INVALID_INPUT, displayName() + " has no model \"" + id +
+			"\". Choose one of: " + names + ".");
+	}
+
+	/**
+	 * The largest total size, in bytes of the encoded images, that may travel inline as data URIs in
+	 * the request; 0 when the provider only fetches links.
+	 */
+	long maxInlineBytes();
+
+	/**
+	 * Sends the job. A synchronous API returns a final state at once; a queue returns a handle.
+	 *
+	 * @param imageUrls one link (https or data URI) per request image, in order
+	 */
+	JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException;
+
+	/** Asks where the job stands. Called only for states that are not final. */
+	JobState poll(JobHandle job, Http http) throws EditException;
+
+	/**
+	 * Asks the provider to stop the job, where its API allows.
+	 *
+	 * @return whether the provider confirmed the cancellation (if not, it may still charge)
+	 */
+	boolean cancel(JobHandle job, Http http);
+}

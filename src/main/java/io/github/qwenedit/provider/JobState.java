@@ -1,0 +1,98 @@
+package io.github.qwenedit.provider;
+
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.github.qwenedit.core.EditException;
+
+/**
+ * Where a provider job stands, in the plugin's own terms. Providers translate their status
+ * spellings into this; {@link JobPoller} alone decides what to do next.
+ */
+public final class JobState {
+
+	public enum Status {
+		QUEUED, RUNNING, SUCCEEDED, FAILED;
+
+		public boolean isFinal() {
+			return this == SUCCEEDED || this == FAILED;
+		}
+	}
+
+	private final Status status;
+	private final JobHandle handle;
+	private final Integer queuePosition;
+	private final List<String> outputUrls;
+	private final Map<String, String> facts;
+	private final EditException error;
+	private final Duration pollAfter;
+
+	private JobState(Status status, JobHandle handle, Integer queuePosition, List<String> outputUrls,
+		Map<String, String> facts, EditException error, Duration pollAfter)
+	{
+		this.status = status;
+		this.handle = handle;
+		this.queuePosition = queuePosition;
+		this.outputUrls = outputUrls == null ? List.of() : List.copyOf(outputUrls);
+		this.facts = facts == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(facts));
+		this.error = error;
+		this.pollAfter = pollAfter;
+	}
+
+	public static JobState queued(JobHandle handle, Integer position) {
+		return new JobState(Status.QUEUED, handle, position, null, null, null, null);
+	}
+
+	public static JobState running(JobHandle handle) {
+		return new JobState(Status.RUNNING, handle, null, null, null, null, null);
+	}
+
+	/**
+	 * @param facts provider details for the provenance (cost, credits, processing time), keyed by
+	 *          their provenance names without prefix, such as {@code Cost}
+	 */
+	public static JobState succeeded(JobHandle handle, List<String> outputUrls, Map<String, String> facts) {
+		return new JobState(Status.SUCCEEDED, handle, null, outputUrls, facts, null, null);
+	}
+
+	public static JobState failed(JobHandle handle, EditException error) {
+		return new JobState(Status.FAILED, handle, null, null, null, error, null);
+	}
+
+	/** The same state with a server's hint of when to look again ({@code Retry-After}). */
+	public JobState withPollAfter(Duration wait) {
+		return new JobState(status, handle, queuePosition, outputUrls, facts, error, wait);
+	}
+
+	public Status status() {
+		return status;
+	}
+
+	public JobHandle handle() {
+		return handle;
+	}
+
+	public Optional<Integer> queuePosition() {
+		return Optional.ofNullable(queuePosition);
+	}
+
+	public List<String> outputUrls() {
+		return outputUrls;
+	}
+
+	public Map<String, String> facts() {
+		return facts;
+	}
+
+	public Optional<EditException> error() {
+		return Optional.ofNullable(error);
+	}
+
+	public Optional<Duration> pollAfter() {
+		return Optional.ofNullable(pollAfter);
+	}
+}
