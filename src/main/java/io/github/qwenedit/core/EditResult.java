@@ -8,10 +8,17 @@ public final class EditResult {
 
 	private final List<OutputImage> images;
 	private final Provenance provenance;
+	private final List<String> warnings;
 
-	public EditResult(List<OutputImage> images, Provenance provenance) {
+	public EditResult(List<OutputImage> images, Provenance provenance, List<String> warnings) {
 		this.images = Collections.unmodifiableList(List.copyOf(images));
 		this.provenance = provenance;
+		this.warnings = List.copyOf(warnings);
+	}
+
+	/** Problems that did not spoil the result, such as a staged object that could not be deleted. */
+	public List<String> warnings() {
+		return warnings;
 	}
 
 	public List<OutputImage> images() {

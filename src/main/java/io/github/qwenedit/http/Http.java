@@ -42,6 +42,7 @@ public final class Http {
 
 	public static final long DEFAULT_DOWNLOAD_CAP_BYTES = 64L * 1024 * 1024;
 	private static final int MAX_REDIRECTS = 3;
+	private static final Duration CLEANUP_TIME = Duration.ofSeconds(30);
 
 	private final OkHttpClient client;
 	private final RetryPolicy retry;
@@ -81,6 +82,15 @@ public final class Http {
 
 	public RetryPolicy retryPolicy() {
 		return retry;
+	}
+
+	/**
+	 * The same connection rules with a fresh cancellation and a short deadline of its own, for the
+	 * calls that must still happen after a cancel or a time-out: cancelling the remote job,
+	 * deleting staged objects.
+	 */
+	public Http forCleanup() {
+		return new Http(client, retry, new Cancellation(), Deadline.after(CLEANUP_TIME), plainHttpHosts);
 	}
 
 	/**

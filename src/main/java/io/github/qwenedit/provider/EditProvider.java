@@ -37,8 +37,8 @@ public interface EditProvider {
 	}
 
 	/**
-	 * The largest total size, in bytes of the encoded images, that may travel inline as data URIs in
-	 * the request; 0 when the provider only fetches links.
+	 * The largest total length of the data URIs that may travel inline in one request (the images'
+	 * share of the provider's body limit); 0 when the provider only fetches links.
 	 */
 	long maxInlineBytes();
 

@@ -1,0 +1,166 @@
+package io.github.qwenedit.core;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import io.github.qwenedit.http.Http;
+import io.github.qwenedit.http.RetryPolicy;
+import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobPoller;
+import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.staging.Staging;
+import io.github.qwenedit.staging.StagingPlanner;
+
+/**
+ * One edit from request to downloaded images: validate, fit the inputs, stage them, submit, wait,
+ * download, and always clean up. The same pipeline serves every provider, the Fiji command, the
+ * batch and scripts.
+ */
+public final class EditSession {
+
+	public static final Duration DEFAULT_DEADLINE = Duration.ofMinutes(10);
+	private static final int MIN_SIDE = 384;
+	private static final int MAX_SIDE = 3072;
+
+	private final EditProvider provider;
+	private final StagingPlanner staging;
+	private final Set<String> plainHttpHosts;
+	private final Duration deadline;
+	private final long downloadCapBytes;
+
+	public EditSession(EditProvider provider, StagingPlanner staging, Set<String> plainHttpHosts, Duration deadline) {
+		this(provider, staging, plainHttpHosts, deadline, Http.DEFAULT_DOWNLOAD_CAP_BYTES);
+	}
+
+	public EditSession(EditProvider provider, StagingPlanner staging, Set<String> plainHttpHosts, Duration deadline,
+		long downloadCapBytes)
+	{
+		this.provider = provider;
+		this.staging = staging;
+		this.plainHttpHosts = Set.copyOf(plainHttpHosts);
+		this.deadline = deadline;
+		this.downloadCapBytes = downloadCapBytes;
+	}
+
+	public EditProvider provider() {
+		return provider;
+	}
+
+	/** Runs the edit; any failure arrives as an {@link EditException} with a sentence for the user. */
+	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation)
+		throws EditException
+	{
+		ModelSpec model = provider.model(request.options().model());
+		RequestValidator.validate(request, model);
+		progress.progress("Preparing " + count(request.images().size(), "image"), 0.02);
+
+		List<String> adjustments = new ArrayList<>();
+		List<InputImage> fitted = new ArrayList<>();
+		for (InputImage image : request.images()) {
+			InputFitting.Fitted f = InputFitting.fitSides(image, MIN_SIDE, MAX_SIDE);
+			fitted.add(f.image());
+			f.note().ifPresent(n -> adjustments.add("image " + (fitted.size()) + ": " + n));
+		}
+
+		Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(deadline), plainHttpHosts);
+		StagingPlanner.Plan plan = staging.plan(provider, fitted);
+		adjustments.addAll(plan.adjustments());
+		List<InputImage> sent = plan.images();
+		EditRequest prepared = request.withImages(sent);
+
+		Instant started = Instant.now();
+		JobState finalState;
+		List<OutputImage> outputs = new ArrayList<>();
+		List<String> warnings = new ArrayList<>();
+		Staging stage = plan.staging();
+		EditException failure = null;
+		try {
+			List<String> links = new ArrayList<>();
+			for (int i = 0; i < sent.size(); i++) {
+				cancellation.throwIfCancelled();
+				progress.progress("Uploading image " + (i + 1) + " of " + sent.size(), 0.05 + 0.15 * i / sent.size());
+				links.add(stage.stage(sent.get(i), http));
+			}
+			progress.progress("Submitting to " + provider.displayName(), 0.2);
+			JobState submitted = provider.submit(prepared, links, http);
+			finalState = JobPoller.awaitFinal(provider, submitted, http, progress);
+			if (finalState.status() == JobState.Status.FAILED) {
+				throw finalState.error().orElseGet(() -> new EditException(ErrorKind.PROVIDER_FAILURE,
+					provider.displayName() + " reported that the edit failed, without a reason."));
+			}
+			List<String> urls = finalState.outputUrls();
+			if (urls.isEmpty()) {
+				throw new EditException(ErrorKind.PROVIDER_FAILURE, provider.displayName() +
+					" finished the job but returned no image. Try again, perhaps with another instruction.");
+			}
+			for (int i = 0; i < urls.size(); i++) {
+				progress.progress("Downloading result " + (i + 1) + " of " + urls.size(), 0.8 + 0.15 * i / urls.size());
+				byte[] bytes = http.download(urls.get(i), downloadCapBytes, provider.displayName());
+				String mime = MimeTypes.sniff(bytes);
+				if (mime == null) {
+					throw new EditException(ErrorKind.PROVIDER_FAILURE, provider.displayName() +
+						" returned a result that is not an image. Try again; if it persists, report it to the provider.");
+				}
+				outputs.add(new OutputImage(bytes, mime));
+			}
+		}
+		catch (EditException e) {
+			failure = e;
+			throw e;
+		}
+		finally {
+			progress.progress("Cleaning up", 0.97);
+			try {
+				stage.close();
+			}
+			catch (EditException cleanup) {
+				if (failure != null) failure.addSuppressed(cleanup);
+				else warnings.add(cleanup.getMessage());
+			}
+		}
+
+		Provenance provenance = provenance(prepared, request, finalState, started, stage, adjustments);
+		progress.progress("Done: " + count(outputs.size(), "image"), 1);
+		return new EditResult(outputs, provenance, warnings);
+	}
+
+	private Provenance provenance(EditRequest sent, EditRequest asked, JobState state, Instant started, Staging stage,
+		List<String> adjustments)
+	{
+		EditOptions o = sent.options();
+		Provenance p = new Provenance()
+			.put(Provenance.AI_GENERATED, "true")
+			.put(Provenance.DIGITAL_SOURCE_TYPE, Provenance.IPTC_COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)
+			.put(Provenance.PROVIDER, provider.displayName())
+			.put(Provenance.MODEL, o.model())
+			.put(Provenance.PROMPT, sent.instruction())
+			.put(Provenance.NEGATIVE_PROMPT, o.negativePrompt())
+			.put(Provenance.SEED, o.seed().map(String::valueOf).orElse("random"))
+			.put(Provenance.SIZE, o.size().map(ImageSize::toString).orElse("as input"))
+			.put(Provenance.OUTPUTS, String.valueOf(o.outputs()))
+			.put(Provenance.PROMPT_EXTEND, String.valueOf(o.promptExtend()))
+			.put(Provenance.WATERMARK, String.valueOf(o.watermark()))
+			.put(Provenance.REQUEST_ID, state.handle().id())
+			.put(Provenance.TIMESTAMP, started.truncatedTo(ChronoUnit.SECONDS).toString())
+			.put(Provenance.STAGING, stage.route().label());
+		for (int i = 0; i < sent.images().size(); i++) {
+			InputImage image = sent.images().get(i);
+			p.put(Provenance.sourceTitle(i + 1), asked.images().get(i).sourceTitle());
+			p.put(Provenance.sourceSize(i + 1), image.width() + "*" + image.height());
+			p.put(Provenance.sourceSha256(i + 1), image.sha256());
+		}
+		if (!adjustments.isEmpty()) p.put(Provenance.INPUT_ADJUSTMENTS, String.join("; ", adjustments));
+		state.facts().forEach((k, v) -> p.put(Provenance.PREFIX + k, v));
+		String version = EditSession.class.getPackage().getImplementationVersion();
+		p.put(Provenance.PLUGIN_VERSION, version == null ? "development" : version);
+		return p;
+	}
+
+	private static String count(int n, String noun) {
+		return n + " " + noun + (n == 1 ? "" : "s");
+	}
+}

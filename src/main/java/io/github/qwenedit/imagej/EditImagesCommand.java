@@ -1,0 +1,242 @@
+package io.github.qwenedit.imagej;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.scijava.ItemIO;
+import org.scijava.app.StatusService;
+import org.scijava.command.Command;
+import org.scijava.command.DynamicCommand;
+import org.scijava.log.LogService;
+import org.scijava.module.MutableModuleItem;
+import org.scijava.plugin.Parameter;
+import org.scijava.plugin.Plugin;
+import org.scijava.ui.DialogPrompt;
+import org.scijava.ui.UIService;
+import org.scijava.widget.TextWidget;
+
+import ij.ImagePlus;
+import ij.WindowManager;
+import io.github.qwenedit.core.Cancellation;
+import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.EditOptions;
+import io.github.qwenedit.core.EditRequest;
+import io.github.qwenedit.core.EditResult;
+import io.github.qwenedit.core.EditSession;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.ImageSize;
+import io.github.qwenedit.core.InputImage;
+import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.ProviderDescriptor;
+import io.github.qwenedit.provider.ProviderRegistry;
+import io.github.qwenedit.staging.StagingChoice;
+
+/**
+ * Edits the active image (plus up to two more) with a Qwen image-edit model and opens every result
+ * as a new window. Parameters are declared in the order the macro recorder writes them: the free
+ * text (negative prompt, instruction) last, so that nothing typed there can stand in for a real
+ * option on replay.
+ */
+@Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Edit Images...", headless = true,
+	initializer = "initChoices")
+public class EditImagesCommand extends DynamicCommand {
+
+	static final String NONE = "none";
+	static final String AS_INPUT = "as input";
+	/** Option keys recorded after the negative prompt; see {@link MacroSafeText}. */
+	private static final List<String> KEYS_AFTER_NEGATIVE_PROMPT = List.of("instruction");
+
+	@Parameter
+	private LogService log;
+
+	@Parameter(required = false)
+	private StatusService status;
+
+	@Parameter(required = false)
+	private UIService ui;
+
+	@Parameter
+	private QwenEditService editService;
+
+	@Parameter(label = "Image 1 (the image to edit)")
+	private ImagePlus image;
+
+	@Parameter(label = "Image 2 (optional reference)", persist = false)
+	private String image2 = NONE;
+
+	@Parameter(label = "Image 3 (optional reference)", persist = false)
+	private String image3 = NONE;
+
+	@Parameter(label = "Provider", callback = "providerChanged")
+	private String provider = ProviderRegistry.ids().get(0);
+
+	@Parameter(label = "Model")
+	private String model = ProviderRegistry.all().get(0).defaultModel();
+
+	@Parameter(label = "Output size (W*H)", description = "'as input', or width*height in pixels such as 1024*1024")
+	private String size = AS_INPUT;
+
+	@Parameter(label = "Number of outputs", min = "1", max = "6")
+	private int outputs = 1;
+
+	@Parameter(label = "Seed (-1 = random)")
+	private String seed = "-1";
+
+	@Parameter(label = "Let the model extend the prompt")
+	private boolean promptExtend = true;
+
+	@Parameter(label = "Watermark")
+	private boolean watermark;
+
+	@Parameter(label = "Staging", choices = { "auto", "bucket", "inline" },
+		description = "How images reach the provider: auto uses the bucket when one is configured")
+	private String staging = "auto";
+
+	@Parameter(label = "Negative prompt (optional)", style = TextWidget.AREA_STYLE, required = false)
+	private String negativePrompt = "";
+
+	@Parameter(label = "Instruction", style = TextWidget.AREA_STYLE,
+		description = "What to change, e.g. 'remove the scale bar'. Refer to the images as image 1, 2 and 3.")
+	private String instruction;
+
+	@Parameter(type = ItemIO.OUTPUT, label = "Edited images")
+	private List<ImagePlus> results;
+
+	/** Fills the choices that depend on what is open and on the chosen provider. */
+	protected void initChoices() {
+		List<String> titles = new ArrayList<>();
+		titles.add(NONE);
+		String[] open = WindowManager.getImageTitles();
+		for (String title : open) {
+			titles.add(title);
+		}
+		for (String name : new String[] { "image2", "image3" }) {
+			MutableModuleItem<String> item = getInfo().getMutableInput(name, String.class);
+			if (item != null) item.setChoices(titles);
+		}
+		MutableModuleItem<String> providerItem = getInfo().getMutableInput("provider", String.class);
+		if (providerItem != null) providerItem.setChoices(ProviderRegistry.ids());
+		providerChanged();
+	}
+
+	/** Offers the chosen provider's models, keeping the current one when it belongs to it. */
+	protected void providerChanged() {
+		MutableModuleItem<String> modelItem = getInfo().getMutableInput("model", String.class);
+		if (modelItem == null) return;
+		try {
+			ProviderDescriptor d = ProviderRegistry.get(provider);
+			List<String> ids = new ArrayList<>();
+			for (ModelSpec m : d.models()) {
+				ids.add(m.id());
+			}
+			modelItem.setChoices(ids);
+			if (!ids.contains(model)) model = d.defaultModel();
+		}
+		catch (EditException unknownProvider) {
+			// Reported when the command runs; the dialog keeps whatever was typed.
+		}
+	}
+
+	@Override
+	public void run() {
+		Configuration config = null;
+		try {
+			config = editService.configuration();
+			EditRequest request = request();
+			ProviderDescriptor descriptor = ProviderRegistry.get(provider);
+			EditProvider editProvider = descriptor.create(config);
+			Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
+			EditSession session = new EditSession(editProvider,
+				StagingPlans.forRun(config, StagingChoice.parse(staging), plainHttp), plainHttp, deadline(config));
+			Cancellation cancellation = new Cancellation();
+			EditResult result;
+			try (AutoCloseable ignored = EscapeKeyWatch.start(cancellation)) {
+				result = session.run(request, new StatusProgress(status), cancellation);
+			}
+			results = ResultImages.toImagePlus(result, image);
+			for (String warning : result.warnings()) {
+				log.warn(config.redact(warning));
+			}
+		}
+		catch (EditException e) {
+			fail(config, e);
+		}
+		catch (Exception e) {
+			fail(config, new EditException(ErrorKind.PROVIDER_FAILURE, "Unexpected problem: " + e, e));
+		}
+	}
+
+	/** Reads the dialog's values into a request, refusing what cannot work before any call. */
+	private EditRequest request() throws EditException {
+		if (image == null || image.getProcessor() == null) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "No image to edit: open an image and make it the active window.");
+		}
+		String text = instruction == null ? "" : instruction;
+		String negative = negativePrompt == null ? "" : negativePrompt;
+		MacroSafeText.check("negative prompt", negative, KEYS_AFTER_NEGATIVE_PROMPT);
+		MacroSafeText.check("instruction", text, List.of());
+		List<InputImage> images = new ArrayList<>();
+		images.add(ImageEncoder.encode(image));
+		for (String title : new String[] { image2, image3 }) {
+			if (title == null || title.isBlank() || title.equals(NONE)) continue;
+			ImagePlus other = WindowManager.getImage(title);
+			if (other == null) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "The image \"" + title +
+					"\" is no longer open: open it again or choose 'none'.");
+			}
+			images.add(ImageEncoder.encode(other));
+		}
+		String chosenModel = model == null || model.isBlank() ? ProviderRegistry.get(provider).defaultModel() : model;
+		EditOptions options = EditOptions.builder(chosenModel)
+			.size(parseSize(size))
+			.outputs(outputs)
+			.seed(parseSeed(seed))
+			.negativePrompt(negative)
+			.promptExtend(promptExtend)
+			.watermark(watermark)
+			.build();
+		return new EditRequest(images, text, options);
+	}
+
+	static ImageSize parseSize(String text) throws EditException {
+		if (text == null || text.isBlank() || text.trim().equalsIgnoreCase(AS_INPUT)) return null;
+		return ImageSize.parse(text);
+	}
+
+	static Long parseSeed(String text) throws EditException {
+		if (text == null || text.isBlank()) return null;
+		try {
+			long value = Long.parseLong(text.trim());
+			return value == -1 ? null : value;
+		}
+		catch (NumberFormatException e) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "The seed must be a whole number between 0 and 2147483647, " +
+				"or -1 for a random seed (it was \"" + text.trim() + "\").");
+		}
+	}
+
+	private static Duration deadline(Configuration config) throws EditException {
+		int seconds = config.getInt(Configuration.DEADLINE_SECONDS, (int) EditSession.DEFAULT_DEADLINE.getSeconds());
+		if (seconds < 1) throw new EditException(ErrorKind.INVALID_INPUT, Configuration.DEADLINE_SECONDS + " must be at least 1.");
+		return Duration.ofSeconds(seconds);
+	}
+
+	private void fail(Configuration config, EditException e) {
+		String message = config == null ? e.describe() : config.redact(e.describe());
+		log.error("Qwen Image Edit: " + message);
+		if (ui != null && !ui.isHeadless()) {
+			ui.showDialog(message, "Qwen Image Edit", DialogPrompt.MessageType.ERROR_MESSAGE);
+		}
+		cancel(message);
+	}
+
+	/** The result windows of the last run, also returned as the command's output. */
+	public List<ImagePlus> results() {
+		return results == null ? List.of() : results;
+	}
+}

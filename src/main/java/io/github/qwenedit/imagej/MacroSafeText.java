@@ -1,0 +1,44 @@
+package io.github.qwenedit.imagej;
+
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.ErrorKind;
+
+/**
+ * Free text typed into the dialog is recorded into a macro option string such as
+ * {@code negativeprompt=[...] instruction=[...]}. ImageJ reads an option by finding the first
+ * {@code key=} not preceded by a letter, and a value in brackets ends at the first unmatched
+ * {@code ]}. Text that would replay differently from what was typed is refused before any call.
+ */
+final class MacroSafeText {
+
+	private MacroSafeText() {}
+
+	/**
+	 * @param label the field's name as the dialog shows it
+	 * @param laterKeys the (lower-case) option keys recorded after this field; a {@code key=} among
+	 *          them inside the text would take their place on replay
+	 */
+	static void check(String label, String text, List<String> laterKeys) throws EditException {
+		int depth = 0;
+		for (int i = 0; i < text.length(); i++) {
+			char c = text.charAt(i);
+			if (c == '[') depth++;
+			else if (c == ']' && --depth < 0) break;
+		}
+		if (depth != 0) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "The " + label + " has unbalanced square brackets [ ]; " +
+				"a recorded macro would cut it short. Close every [ with a ] or remove them.");
+		}
+		for (String key : laterKeys) {
+			Matcher m = Pattern.compile("(?<![A-Za-z])" + Pattern.quote(key) + "=", Pattern.CASE_INSENSITIVE).matcher(text);
+			if (m.find()) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "The " + label + " contains \"" + m.group() +
+					"\", which a recorded macro would read as the '" + key + "' option. Put a space before the = sign.");
+			}
+		}
+	}
+}

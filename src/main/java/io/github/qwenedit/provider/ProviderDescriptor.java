@@ -1,0 +1,106 @@
+package io.github.qwenedit.provider;
+
+import java.util.List;
+import java.util.Set;
+
+import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.http.Http;
+import okhttp3.HttpUrl;
+
+/**
+ * What is known about a provider before it is used: its models for the dialog, and the settings
+ * that create it (base URL and key, by environment variable name).
+ */
+public final class ProviderDescriptor {
+
+	/** Creates the provider once its base URL and key are known. */
+	@FunctionalInterface
+	public interface Factory {
+		EditProvider create(String baseUrl, String key) throws EditException;
+	}
+
+	private final String id;
+	private final String displayName;
+	private final List<ModelSpec> models;
+	private final String baseUrlVariable;
+	private final String defaultBaseUrl;
+	private final String keyVariable;
+	private final String keyDescription;
+	private final Factory factory;
+
+	public ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
+		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
+	{
+		this.id = id;
+		this.displayName = displayName;
+		this.models = List.copyOf(models);
+		this.baseUrlVariable = baseUrlVariable;
+		this.defaultBaseUrl = defaultBaseUrl;
+		this.keyVariable = keyVariable;
+		this.keyDescription = keyDescription;
+		this.factory = factory;
+	}
+
+	public String id() {
+		return id;
+	}
+
+	public String displayName() {
+		return displayName;
+	}
+
+	public List<ModelSpec> models() {
+		return models;
+	}
+
+	public String defaultModel() {
+		return models.get(0).id();
+	}
+
+	public String baseUrlVariable() {
+		return baseUrlVariable;
+	}
+
+	public String defaultBaseUrl() {
+		return defaultBaseUrl;
+	}
+
+	public String keyVariable() {
+		return keyVariable;
+	}
+
+	public String baseUrl(Configuration config) {
+		return config.get(baseUrlVariable, defaultBaseUrl);
+	}
+
+	/** Creates the provider, or says exactly which setting is missing. */
+	public EditProvider create(Configuration config) throws EditException {
+		return factory.create(baseUrl(config), config.require(keyVariable, keyDescription));
+	}
+
+	/**
+	 * Hosts the user configured with plain {@code http://}: only to those does the plugin speak
+	 * unencrypted (local gateways, test servers).
+	 */
+	public Set<String> plainHttpHosts(Configuration config) throws EditException {
+		HttpUrl base = resolve(baseUrl(config), baseUrlVariable, "");
+		return base.isHttps() ? Set.of() : Set.of(Http.hostKey(base));
+	}
+
+	/** The configured base URL joined with an API path; a clear message when it is no address. */
+	public static HttpUrl resolve(String baseUrl, String variable, String path) throws EditException {
+		HttpUrl base = HttpUrl.parse(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/");
+		if (base == null) {
+			throw new EditException(ErrorKind.INVALID_INPUT, variable + " must be an http:// or https:// address, not \"" +
+				baseUrl + "\".");
+		}
+		HttpUrl joined = base.resolve(path);
+		if (joined == null) {
+			throw new EditException(ErrorKind.INVALID_INPUT, variable + " \"" + baseUrl + "\" cannot be used as a base address.");
+		}
+		return joined;
+	}
+}

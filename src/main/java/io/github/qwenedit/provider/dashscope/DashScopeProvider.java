@@ -1,0 +1,210 @@
+package io.github.qwenedit.provider.dashscope;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.EditOptions;
+import io.github.qwenedit.core.EditRequest;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.core.SizeRule;
+import io.github.qwenedit.http.CallKind;
+import io.github.qwenedit.http.Http;
+import io.github.qwenedit.http.HttpReply;
+import io.github.qwenedit.http.Json;
+import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobHandle;
+import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.ProviderDescriptor;
+import io.github.qwenedit.provider.ProviderErrors;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+
+/**
+ * Alibaba Cloud Model Studio's native API. Edit models answer synchronously: the submit call returns
+ * the finished images (https://docs.qwencloud.com/api-reference/image-generation/qwen-image-editing).
+ */
+public final class DashScopeProvider implements EditProvider {
+
+	public static final String ID = "dashscope";
+	public static final String KEY_VARIABLE = "DASHSCOPE_API_KEY";
+	public static final String BASE_URL_VARIABLE = "DASHSCOPE_BASE_URL";
+	public static final String DEFAULT_BASE_URL = "https://dashscope-intl.aliyuncs.com";
+	static final String PATH = "api/v1/services/aigc/multimodal-generation/generation";
+
+	/** The gateway refuses bodies over 6 MiB (BadRequest.TooLarge); keep room for the JSON around the images. */
+	static final long MAX_BODY_BYTES = 6_291_456L;
+	private static final long JSON_ALLOWANCE = 64 * 1024;
+
+	/** Image calls can take minutes; DashScope's own CLI waits 300 s for them. */
+	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(300);
+	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
+
+	private static final SizeRule TOTAL_PIXELS = SizeRule.totalPixels(512, 2048);
+	private static final SizeRule PER_SIDE = SizeRule.perSide(512, 2048);
+	static final List<ModelSpec> MODELS = List.of(
+		ModelSpec.builder("qwen-image-2.0").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
+		ModelSpec.builder("qwen-image-2.0-pro").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
+		ModelSpec.builder("qwen-image-edit-max").maxOutputs(6).sizeRule(PER_SIDE).build(),
+		ModelSpec.builder("qwen-image-edit-plus").maxOutputs(6).sizeRule(PER_SIDE).build(),
+		ModelSpec.builder("qwen-image-edit").maxOutputs(1).sizeRule(SizeRule.notCustomisable()).promptExtend(false)
+			.build());
+
+	private final HttpUrl endpoint;
+	private final String apiKey;
+
+	/** What the registry needs to list DashScope and create it from the configuration. */
+	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "DashScope", MODELS,
+		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "DashScope API key",
+		(baseUrl, key) -> new DashScopeProvider(baseUrl, key));
+
+	public DashScopeProvider(String baseUrl, String apiKey) throws EditException {
+		this.endpoint = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, PATH);
+		this.apiKey = apiKey;
+	}
+
+	public HttpUrl endpoint() {
+		return endpoint;
+	}
+
+	@Override
+	public String id() {
+		return ID;
+	}
+
+	@Override
+	public String displayName() {
+		return "DashScope";
+	}
+
+	@Override
+	public List<ModelSpec> models() {
+		return MODELS;
+	}
+
+	@Override
+	public long maxInlineBytes() {
+		return MAX_BODY_BYTES - JSON_ALLOWANCE;
+	}
+
+	@Override
+	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
+		Request call = new Request.Builder().url(endpoint)
+			.header("Authorization", "Bearer " + apiKey)
+			.post(RequestBody.create(Json.bytes(body(request, imageUrls)), JSON))
+			.build();
+		HttpReply reply = http.send(call, CallKind.CREATE, CALL_TIMEOUT, displayName());
+		if (!reply.isSuccessful()) throw error(reply);
+		return finished(Json.parse(reply.body(), displayName()));
+	}
+
+	static ObjectNode body(EditRequest request, List<String> imageUrls) {
+		EditOptions o = request.options();
+		ObjectNode body = Json.object();
+		body.put("model", o.model());
+		ArrayNode content = body.putObject("input").putArray("messages").addObject().put("role", "user")
+			.putArray("content");
+		for (String url : imageUrls) {
+			content.addObject().put("image", url);
+		}
+		content.addObject().put("text", request.instruction().strip());
+		ObjectNode parameters = body.putObject("parameters");
+		parameters.put("n", o.outputs());
+		if (!o.negativePrompt().isBlank()) parameters.put("negative_prompt", o.negativePrompt());
+		if (!o.model().equals("qwen-image-edit")) parameters.put("prompt_extend", o.promptExtend());
+		parameters.put("watermark", o.watermark());
+		o.seed().ifPresent(seed -> parameters.put("seed", seed));
+		o.size().ifPresent(size -> parameters.put("size", size.toString()));
+		return body;
+	}
+
+	private JobState finished(JsonNode answer) throws EditException {
+		List<String> urls = new ArrayList<>();
+		for (JsonNode choice : answer.path("output").path("choices")) {
+			for (JsonNode item : choice.path("message").path("content")) {
+				String url = Json.text(item, "image");
+				if (url != null && !url.isBlank()) urls.add(url);
+			}
+		}
+		Map<String, String> facts = new LinkedHashMap<>();
+		JsonNode usage = answer.path("usage");
+		if (usage.has("width") && usage.has("height")) {
+			facts.put("OutputSize", usage.path("width").asInt() + "*" + usage.path("height").asInt());
+		}
+		if (usage.has("image_count")) facts.put("ImageCount", usage.path("image_count").asText());
+		return JobState.succeeded(JobHandle.finishedAtOnce(Json.text(answer, "request_id")), urls, facts);
+	}
+
+	/**
+	 * DashScope answers {@code {request_id, code, message}}; its gateway sometimes
+	 * {@code {error: {message, type}}} (https://github.com/anomalyco/opencode/issues/35112).
+	 */
+	private EditException error(HttpReply reply) {
+		JsonNode body;
+		try {
+			body = Json.parse(reply.body(), displayName());
+		}
+		catch (EditException notJson) {
+			return ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, null);
+		}
+		String code = Json.text(body, "code");
+		String message = Json.text(body, "message");
+		JsonNode nested = body.path("error");
+		if (code == null && nested.isObject()) {
+			code = Json.text(nested, "type");
+			if (code == null) code = Json.text(nested, "code");
+			message = Json.text(nested, "message");
+		}
+		String said = message == null ? "" : " DashScope said: " + ProviderErrors.clip(message);
+		String c = code == null ? "" : code;
+		if (c.equals("Arrearage")) {
+			return new EditException(ErrorKind.INSUFFICIENT_CREDIT, "Your DashScope account is overdue or out of credit. " +
+				"Top it up in the Alibaba Cloud console, then run the edit again." + said);
+		}
+		if (c.equals("DataInspectionFailed") || c.equals("DataInspection")) {
+			return new EditException(ErrorKind.CONTENT_REJECTED, "DashScope's content check refused the input or the " +
+				"result. Change the instruction or the image." + said);
+		}
+		if (c.startsWith("Throttling")) {
+			return new EditException(ErrorKind.RATE_LIMITED, "DashScope is limiting requests on this key. Wait a " +
+				"minute and run the edit again." + said, reply.retryAfter().orElse(null), null);
+		}
+		if (c.equals("InvalidApiKey") || reply.code() == 401) {
+			return new EditException(ErrorKind.UNAUTHORIZED, "DashScope refused the API key. Check " + KEY_VARIABLE +
+				"; keys of the Beijing and Singapore regions differ, so set " + BASE_URL_VARIABLE +
+				" to match the key's region." + said);
+		}
+		if (c.equals("BadRequest.TooLarge")) {
+			return new EditException(ErrorKind.INVALID_INPUT, "The images are too large to send inside the request. " +
+				"Configure a bucket so they travel as links, or use smaller images." + said);
+		}
+		if (c.contains("InvalidParameter") && message != null &&
+			(message.contains("download") || message.contains("url") || message.contains("Download")))
+		{
+			return new EditException(ErrorKind.INVALID_INPUT, "DashScope could not fetch the input images. If they " +
+				"are staged in a bucket, check that its links are reachable from the internet." + said);
+		}
+		return ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, message == null ? null :
+			(code == null ? "" : code + ": ") + message);
+	}
+
+	@Override
+	public JobState poll(JobHandle job, Http http) {
+		throw new IllegalStateException("DashScope edits are synchronous and never need polling");
+	}
+
+	@Override
+	public boolean cancel(JobHandle job, Http http) {
+		return false;
+	}
+}

@@ -1,0 +1,85 @@
+package io.github.qwenedit.staging;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.InputFitting;
+import io.github.qwenedit.core.InputImage;
+import io.github.qwenedit.provider.EditProvider;
+
+/** Chooses how this run's images reach the provider, and prepares them for that route. */
+public final class StagingPlanner {
+
+	/** Opens the user's bucket, or says there is none configured. */
+	@FunctionalInterface
+	public interface BucketOpener {
+		Optional<Staging> open() throws EditException;
+	}
+
+	/** The chosen route with the images as they will be sent, and what was changed to fit it. */
+	public static final class Plan {
+		private final Staging staging;
+		private final List<InputImage> images;
+		private final List<String> adjustments;
+
+		Plan(Staging staging, List<InputImage> images, List<String> adjustments) {
+			this.staging = staging;
+			this.images = List.copyOf(images);
+			this.adjustments = List.copyOf(adjustments);
+		}
+
+		public Staging staging() {
+			return staging;
+		}
+
+		public List<InputImage> images() {
+			return images;
+		}
+
+		public List<String> adjustments() {
+			return adjustments;
+		}
+	}
+
+	public static final String HOW_TO_CONFIGURE_BUCKET = "set QWEN_EDIT_BUCKET=s3://bucket/prefix with " +
+		"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL_S3 for a non-AWS service), " +
+		"or enter the bucket in Plugins > Qwen Image Edit > Settings";
+
+	private final StagingChoice choice;
+	private final BucketOpener bucket;
+
+	public StagingPlanner(StagingChoice choice, BucketOpener bucket) {
+		this.choice = choice;
+		this.bucket = bucket;
+	}
+
+	/** Images only ever travel inline (no bucket). */
+	public static StagingPlanner inlineOnly() {
+		return new StagingPlanner(StagingChoice.INLINE, Optional::empty);
+	}
+
+	public Plan plan(EditProvider provider, List<InputImage> images) throws EditException {
+		if (choice == StagingChoice.PROVIDER_UPLOAD) {
+			throw new EditException(ErrorKind.INVALID_INPUT, provider.displayName() +
+				" has no upload route in this version: choose staging 'auto', 'bucket' or 'inline'.");
+		}
+		if (choice == StagingChoice.BUCKET || choice == StagingChoice.AUTO) {
+			Optional<Staging> opened = bucket.open();
+			if (opened.isPresent()) return new Plan(opened.get(), images, List.of());
+			if (choice == StagingChoice.BUCKET) {
+				throw new EditException(ErrorKind.STAGING, "Staging 'bucket' was chosen but no bucket is configured: " +
+					HOW_TO_CONFIGURE_BUCKET + ".");
+			}
+		}
+		if (provider.maxInlineBytes() <= 0) {
+			throw new EditException(ErrorKind.STAGING, provider.displayName() +
+				" reads input images only from web links, so it needs a bucket to stage them: " +
+				HOW_TO_CONFIGURE_BUCKET + ".");
+		}
+		InputFitting.FittedSet fitted = InputFitting.fitTotalBytes(images, provider.maxInlineBytes());
+		return new Plan(new InlineStaging(), fitted.images(), new ArrayList<>(fitted.notes()));
+	}
+}
