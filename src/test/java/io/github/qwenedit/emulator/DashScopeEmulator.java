@@ -110,6 +110,8 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 	public record ReceivedEdit(RecordedRequest request, JsonNode body, String model, String prompt, int count,
 		List<FetchedImage> inputs, int outputWidth, int outputHeight, List<String> outputUrls) {}
 
+	private record PixelSize(int width, int height) {}
+
 	/** A request refused with a DashScope error body. */
 	private static final class Refusal extends Exception {
 
@@ -222,7 +224,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		JsonNode parameters = body.path("parameters");
 		if (!parameters.isMissingNode() && !parameters.isObject()) throw Refusal.invalid("parameters must be an object.");
 		int count = outputCount(parameters, model, family);
-		int[] size = requestedSize(parameters, model, family, count);
+		PixelSize size = requestedSize(parameters, model, family, count);
 		checkOptionalParameters(parameters);
 
 		List<FetchedImage> inputs = new ArrayList<>();
@@ -236,11 +238,11 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		List<BufferedImage> decoded = inputs.stream().map(FetchedImage::image).collect(Collectors.toList());
 		List<String> urls = new ArrayList<>();
 		for (int i = 0; i < count; i++) {
-			urls.add(publishPng(FakeEdit.renderPng(decoded, size[0], size[1], i)));
+			urls.add(publishPng(FakeEdit.renderPng(decoded, size.width(), size.height(), i)));
 		}
-		edits.add(new ReceivedEdit(request, body, model, prompt, count, List.copyOf(inputs), size[0], size[1],
-			List.copyOf(urls)));
-		return Reply.json(200, success(urls, size[0], size[1]));
+		edits.add(new ReceivedEdit(request, body, model, prompt, count, List.copyOf(inputs), size.width(),
+			size.height(), List.copyOf(urls)));
+		return Reply.json(200, success(urls, size));
 	}
 
 	/** {@code input.messages}: single-turn only, role "user" (providers.md §1.3). */
@@ -269,7 +271,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 	}
 
 	/** {@code parameters.size}: "W*H" with a star, per-model bounds (providers.md §1.2–1.3); null when absent. */
-	private static int[] requestedSize(JsonNode parameters, String model, ModelFamily family, int count)
+	private static PixelSize requestedSize(JsonNode parameters, String model, ModelFamily family, int count)
 		throws Refusal
 	{
 		JsonNode sizeNode = parameters.get("size");
@@ -291,7 +293,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		else if (width < 512 || width > 2048 || height < 512 || height > 2048) {
 			throw Refusal.invalid("The width and height of size must each be in [512, 2048] for " + model + ".");
 		}
-		return new int[] { width, height };
+		return new PixelSize(width, height);
 	}
 
 	/** The remaining documented parameters (providers.md §1.3); unknown ones are ignored as the service does. */
@@ -337,10 +339,10 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 	 * "approximately 1024*1024, with an aspect ratio similar to the input image": sides scaled to about a
 	 * megapixel and rounded to a multiple of 16.
 	 */
-	private static int[] defaultSize(ModelFamily family, int lastWidth, int lastHeight) {
-		if (family != ModelFamily.EDIT_MAX) return new int[] { lastWidth, lastHeight };
+	private static PixelSize defaultSize(ModelFamily family, int lastWidth, int lastHeight) {
+		if (family != ModelFamily.EDIT_MAX) return new PixelSize(lastWidth, lastHeight);
 		double scale = Math.sqrt(1024.0 * 1024.0 / ((double) lastWidth * lastHeight));
-		return new int[] { roundTo16(lastWidth * scale), roundTo16(lastHeight * scale) };
+		return new PixelSize(roundTo16(lastWidth * scale), roundTo16(lastHeight * scale));
 	}
 
 	private static int roundTo16(double side) {
@@ -348,14 +350,14 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 	}
 
 	/** The 200 body of providers.md §1.4: all n images in ONE choice's content. */
-	private static ObjectNode success(List<String> urls, int width, int height) {
+	private static ObjectNode success(List<String> urls, PixelSize size) {
 		ObjectNode body = JSON.createObjectNode();
 		ObjectNode message = body.putObject("output").putArray("choices").addObject()
 			.put("finish_reason", "stop")
 			.putObject("message").put("role", "assistant");
 		ArrayNode content = message.putArray("content");
 		urls.forEach(url -> content.addObject().put("image", url));
-		body.putObject("usage").put("width", width).put("image_count", urls.size()).put("height", height);
+		body.putObject("usage").put("width", size.width()).put("image_count", urls.size()).put("height", size.height());
 		body.put("request_id", UUID.randomUUID().toString());
 		return body;
 	}
