@@ -14,6 +14,7 @@ public final class ModelSpec {
 	private final boolean watermark;
 	private final int maxImages;
 	private final double pricePerImageUsd;
+	private final boolean sizeOnlyWithOneOutput;
 
 	private ModelSpec(Builder b) {
 		this.id = b.id;
@@ -24,6 +25,7 @@ public final class ModelSpec {
 		this.watermark = b.watermark;
 		this.maxImages = b.maxImages;
 		this.pricePerImageUsd = b.pricePerImageUsd;
+		this.sizeOnlyWithOneOutput = b.sizeOnlyWithOneOutput;
 	}
 
 	public static Builder builder(String id) {
@@ -63,6 +65,11 @@ public final class ModelSpec {
 		return pricePerImageUsd;
 	}
 
+	/** Some model versions refuse a custom size together with more than one output. */
+	public boolean sizeOnlyWithOneOutput() {
+		return sizeOnlyWithOneOutput;
+	}
+
 	public static final class Builder {
 		private final String id;
 		private int maxOutputs = 1;
@@ -72,6 +79,7 @@ public final class ModelSpec {
 		private boolean watermark = true;
 		private int maxImages = EditRequest.MAX_IMAGES;
 		private double pricePerImageUsd;
+		private boolean sizeOnlyWithOneOutput;
 
 		private Builder(String id) {
 			this.id = id;
@@ -109,6 +117,11 @@ public final class ModelSpec {
 
 		public Builder pricePerImageUsd(double value) {
 			pricePerImageUsd = value;
+			return this;
+		}
+
+		public Builder sizeOnlyWithOneOutput(boolean value) {
+			sizeOnlyWithOneOutput = value;
 			return this;
 		}
 

@@ -54,6 +54,10 @@ public final class RequestValidator {
 		}
 		if (options.size().isPresent()) {
 			model.sizeRule().check(model.id(), options.size().get());
+			if (model.sizeOnlyWithOneOutput() && options.outputs() > 1) {
+				throw invalid(model.id() + " takes a custom size only with 1 output: set outputs to 1, or the size to " +
+					"'as input'.");
+			}
 		}
 		if (options.watermark() && !model.supportsWatermark()) {
 			throw invalid(model.id() + " cannot add a watermark: untick 'watermark' or choose another provider.");

@@ -92,6 +92,8 @@ class RequestValidatorTest {
 			.build()), "qwen-image-edit-plus").getMessage().contains("between 512 and 2048"));
 		assertTrue(refused(request("x", EditOptions.builder("qwen-image-edit").size(new ImageSize(1024, 1024)).build()),
 			"qwen-image-edit").getMessage().contains("does not take a custom size"));
+		assertTrue(refused(request("x", EditOptions.builder("qwen-image-edit-plus").size(new ImageSize(1024, 1024))
+			.outputs(2).build()), "qwen-image-edit-plus").getMessage().contains("only with 1 output"));
 		assertTrue(refused(request("x", EditOptions.builder("qwen-image-2.0").size(new ImageSize(0, 0)).build()),
 			"qwen-image-2.0").getMessage().contains("0*0"));
 	}

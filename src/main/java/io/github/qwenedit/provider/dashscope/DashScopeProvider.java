@@ -56,7 +56,8 @@ public final class DashScopeProvider implements EditProvider {
 		ModelSpec.builder("qwen-image-2.0").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
 		ModelSpec.builder("qwen-image-2.0-pro").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
 		ModelSpec.builder("qwen-image-edit-max").maxOutputs(6).sizeRule(PER_SIDE).build(),
-		ModelSpec.builder("qwen-image-edit-plus").maxOutputs(6).sizeRule(PER_SIDE).build(),
+		// Alibaba's sample code for the plus model: size "only when n=1, otherwise an error" (providers.md §1.3).
+		ModelSpec.builder("qwen-image-edit-plus").maxOutputs(6).sizeRule(PER_SIDE).sizeOnlyWithOneOutput(true).build(),
 		ModelSpec.builder("qwen-image-edit").maxOutputs(1).sizeRule(SizeRule.notCustomisable()).promptExtend(false)
 			.build());
 
