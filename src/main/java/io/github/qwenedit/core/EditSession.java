@@ -23,8 +23,6 @@ import io.github.qwenedit.staging.StagingPlanner;
 public final class EditSession {
 
 	public static final Duration DEFAULT_DEADLINE = Duration.ofMinutes(10);
-	private static final int MIN_SIDE = 384;
-	private static final int MAX_SIDE = 3072;
 
 	private final EditProvider provider;
 	private final StagingPlanner staging;
@@ -61,7 +59,7 @@ public final class EditSession {
 		List<String> adjustments = new ArrayList<>();
 		List<InputImage> fitted = new ArrayList<>();
 		for (InputImage image : request.images()) {
-			InputFitting.Fitted f = InputFitting.fitSides(image, MIN_SIDE, MAX_SIDE);
+			InputFitting.Fitted f = InputFitting.fitSides(image, InputFitting.MIN_SIDE, InputFitting.MAX_SIDE);
 			fitted.add(f.image());
 			f.note().ifPresent(n -> adjustments.add("image " + (fitted.size()) + ": " + n));
 		}

@@ -108,6 +108,7 @@ public final class Http {
 				reply = execute(request, callTimeout);
 			}
 			catch (IOException e) {
+				if (Thread.currentThread().isInterrupted()) cancellation.cancel();
 				if (cancellation.isCancelled()) throw Cancellation.cancelledException();
 				if (deadline.expired()) throw deadline.timedOut();
 				boolean neverSent = e instanceof ConnectException || e instanceof UnknownHostException ||

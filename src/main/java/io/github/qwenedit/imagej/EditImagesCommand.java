@@ -155,7 +155,9 @@ public class EditImagesCommand extends DynamicCommand {
 				StagingPlans.forRun(config, StagingChoice.parse(staging), plainHttp), plainHttp, deadline(config));
 			Cancellation cancellation = new Cancellation();
 			EditResult result;
-			try (AutoCloseable ignored = EscapeKeyWatch.start(cancellation)) {
+			try (AutoCloseable escape = EscapeKeyWatch.start(cancellation);
+				Cancellation.Registration tracked = editService.track(cancellation))
+			{
 				result = session.run(request, new StatusProgress(status), cancellation);
 			}
 			results = ResultImages.toImagePlus(result, image);

@@ -5,6 +5,10 @@ import org.scijava.service.AbstractService;
 import org.scijava.service.SciJavaService;
 import org.scijava.service.Service;
 
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
 
@@ -17,6 +21,7 @@ import io.github.qwenedit.core.EditException;
 public class QwenEditService extends AbstractService implements SciJavaService {
 
 	private volatile Configuration explicit;
+	private final Set<Cancellation> running = ConcurrentHashMap.newKeySet();
 
 	public Configuration configuration() throws EditException {
 		Configuration c = explicit;
@@ -26,5 +31,26 @@ public class QwenEditService extends AbstractService implements SciJavaService {
 	/** Use {@code configuration} instead of the environment; {@code null} returns to the environment. */
 	public void useConfiguration(Configuration configuration) {
 		this.explicit = configuration;
+	}
+
+	/** Registers a running edit so that {@link #cancelAll()} reaches it; close the handle when done. */
+	Cancellation.Registration track(Cancellation cancellation) {
+		running.add(cancellation);
+		return () -> running.remove(cancellation);
+	}
+
+	/**
+	 * Cancels every edit in progress: remote jobs are stopped where the provider allows, staged
+	 * objects deleted, results already downloaded kept.
+	 *
+	 * @return how many edits were running
+	 */
+	public int cancelAll() {
+		int n = 0;
+		for (Cancellation c : running) {
+			c.cancel();
+			n++;
+		}
+		return n;
 	}
 }

@@ -22,11 +22,6 @@ public final class InlineStaging implements Staging {
 		return "data:" + image.mimeType() + ";base64," + Base64.getEncoder().encodeToString(image.bytes());
 	}
 
-	/** Size of the data URI for {@code encodedBytes} bytes of image, as counted in a request body. */
-	public static long dataUriLength(long encodedBytes, String mimeType) {
-		return "data:;base64,".length() + mimeType.length() + 4 * ((encodedBytes + 2) / 3);
-	}
-
 	@Override
 	public void close() {}
 }
