@@ -67,12 +67,10 @@ class S3ErrorRepliesTest {
 
 	@Test
 	void permanentRedirectNamesTheBucketsRegionFromTheHeader() {
-		server.reply(301, XML + "<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access " +
+		EditException e = putAnswered(301, XML + "<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access " +
 			"must be addressed using the specified endpoint. Please send all future requests to this endpoint.</Message>" +
 			"<Endpoint>lab-bucket.s3.amazonaws.com</Endpoint><Bucket>lab-bucket</Bucket>" + IDS + "</Error>",
 			"x-amz-bucket-region", "eu-central-1");
-
-		EditException e = assertThrows(EditException.class, () -> put(bucket()));
 
 		assertEquals(ErrorKind.STAGING, e.kind());
 		assertTrue(e.getMessage().endsWith("the bucket lab-bucket is in region eu-central-1: set AWS_REGION=eu-central-1."),
@@ -81,10 +79,8 @@ class S3ErrorRepliesTest {
 
 	@Test
 	void permanentRedirectWithoutHeaderNamesTheRegionOfItsEndpoint() {
-		server.reply(301, XML + "<Error><Code>PermanentRedirect</Code><Message>Please send all future requests to this " +
+		EditException e = putAnswered(301, XML + "<Error><Code>PermanentRedirect</Code><Message>Please send all future requests to this " +
 			"endpoint.</Message><Endpoint>lab-bucket.s3.ap-southeast-2.amazonaws.com</Endpoint>" + IDS + "</Error>");
-
-		EditException e = assertThrows(EditException.class, () -> put(bucket()));
 
 		assertTrue(e.getMessage().contains("set AWS_REGION=ap-southeast-2."), e.getMessage());
 	}
@@ -102,21 +98,17 @@ class S3ErrorRepliesTest {
 
 	@Test
 	void skewedClockAsksToFixTheClock() {
-		server.reply(403, XML + "<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request " +
+		EditException e = putAnswered(403, XML + "<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request " +
 			"time and the current time is too large.</Message><RequestTime>20130524T000000Z</RequestTime>" +
 			"<ServerTime>2026-01-05T10:00:00Z</ServerTime><MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>" +
 			IDS + "</Error>");
-
-		EditException e = assertThrows(EditException.class, () -> put(bucket()));
 
 		assertTrue(e.getMessage().contains("fix the computer's clock"), e.getMessage());
 	}
 
 	@Test
 	void accessDeniedNamesBucketAndPrefix() {
-		server.reply(403, XML + "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>" + IDS + "</Error>");
-
-		EditException e = assertThrows(EditException.class, () -> put(bucket()));
+		EditException e = putAnswered(403, XML + "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>" + IDS + "</Error>");
 
 		assertTrue(e.getMessage().contains("access was denied"), e.getMessage());
 		assertTrue(e.getMessage().contains("bucket lab-bucket under the prefix \"fiji/run-1\""), e.getMessage());
@@ -124,10 +116,8 @@ class S3ErrorRepliesTest {
 
 	@Test
 	void expiredSessionTokenAsksForNewCredentials() {
-		server.reply(400, XML + "<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message>" +
+		EditException e = putAnswered(400, XML + "<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message>" +
 			"<Token-0>" + TOKEN + "</Token-0>" + IDS + "</Error>");
-
-		EditException e = assertThrows(EditException.class, () -> put(bucket()));
 
 		assertTrue(e.getMessage().contains("AWS_SESSION_TOKEN"), e.getMessage());
 		assertRevealsNothing(e, TOKEN, SECRET);
@@ -135,13 +125,11 @@ class S3ErrorRepliesTest {
 
 	@Test
 	void signatureMismatchNeverEchoesTheCanonicalRequest() {
-		server.reply(403, XML + "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated " +
+		EditException e = putAnswered(403, XML + "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated " +
 			"does not match the signature you provided. Check your key and signing method.</Message>" +
 			"<AWSAccessKeyId>AKIDSCRIPTED</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256 canonical-marker</StringToSign>" +
 			"<SignatureProvided>abc123</SignatureProvided><CanonicalRequest>PUT canonical-marker " + TOKEN +
 			"</CanonicalRequest>" + IDS + "</Error>");
-
-		EditException e = assertThrows(EditException.class, () -> put(bucket()));
 
 		assertTrue(e.getMessage().contains("AWS_SECRET_ACCESS_KEY"), e.getMessage());
 		assertRevealsNothing(e, "canonical-marker", TOKEN, SECRET, "AKIDSCRIPTED");
@@ -175,9 +163,7 @@ class S3ErrorRepliesTest {
 
 	@Test
 	void replyThatIsNotS3XmlIsReportedByStatus() {
-		server.reply(403, "<html><body>Forbidden by the company proxy</body></html>");
-
-		EditException e = assertThrows(EditException.class, () -> put(bucket()));
+		EditException e = putAnswered(403, "<html><body>Forbidden by the company proxy</body></html>");
 
 		assertTrue(e.getMessage().contains("answered HTTP 403."), e.getMessage());
 	}
@@ -324,6 +310,12 @@ class S3ErrorRepliesTest {
 
 	private static S3Bucket bucket(Map<String, String> env) throws EditException {
 		return new S3Bucket(BucketConfig.from(Configuration.of(env)).orElseThrow(), FAST_RETRY, Clock.systemUTC());
+	}
+
+	/** Uploads one object to a server that answers {@code status} and {@code body}; the upload must fail. */
+	private EditException putAnswered(int status, String body, String... headers) {
+		server.reply(status, body, headers);
+		return assertThrows(EditException.class, () -> put(bucket()));
 	}
 
 	private static void put(S3Bucket bucket) throws EditException {

@@ -145,10 +145,7 @@ class S3StagingTest {
 	 */
 	@Test
 	void serviceThatRefusesSessionTokensSaysWhatToChange() throws Exception {
-		Map<String, String> env = s3.env();
-		env.put(BucketConfig.SESSION_TOKEN, "session/token+with=odd chars");
-
-		EditException e = assertThrows(EditException.class, () -> staging(env).stage(image("a"), http()));
+		EditException e = stagingFails(BucketConfig.SESSION_TOKEN, "session/token+with=odd chars");
 
 		assertTrue(e.getMessage().contains("(HTTP 501, NotImplemented)"), e.getMessage());
 		assertTrue(e.getMessage().contains("unset AWS_SESSION_TOKEN"), e.getMessage());
@@ -157,25 +154,17 @@ class S3StagingTest {
 
 	@Test
 	void wrongSecretIsReportedAsWrongCredentialsAndNeverShown() throws Exception {
-		Map<String, String> env = s3.env();
-		env.put(BucketConfig.SECRET_ACCESS_KEY, "wrong-secret-9f8e7d6c5b4a");
-		S3Staging staging = staging(env);
-
-		EditException e = assertThrows(EditException.class, () -> staging.stage(image("a"), http()));
+		EditException e = stagingFails(BucketConfig.SECRET_ACCESS_KEY, "wrong-secret-9f8e7d6c5b4a");
 
 		assertEquals(ErrorKind.STAGING, e.kind());
 		assertTrue(e.getMessage().contains("SignatureDoesNotMatch"), e.getMessage());
 		assertTrue(e.getMessage().contains("AWS_SECRET_ACCESS_KEY"), e.getMessage());
 		assertRevealsNothing(e, "wrong-secret-9f8e7d6c5b4a", s3.secretAccessKey(), "X-Amz-Signature");
-		assertEquals(0, s3.countObjects(""));
-		staging.close();
 	}
 
 	@Test
 	void unknownAccessKeyIsReportedAsWrongCredentials() throws Exception {
-		Map<String, String> env = s3.env();
-		env.put(BucketConfig.ACCESS_KEY_ID, "AKIDNOBODYHASTHIS");
-		EditException e = assertThrows(EditException.class, () -> staging(env).stage(image("a"), http()));
+		EditException e = stagingFails(BucketConfig.ACCESS_KEY_ID, "AKIDNOBODYHASTHIS");
 
 		assertTrue(e.getMessage().contains("InvalidAccessKeyId"), e.getMessage());
 		assertTrue(e.getMessage().contains("AWS_ACCESS_KEY_ID"), e.getMessage());
@@ -184,10 +173,7 @@ class S3StagingTest {
 
 	@Test
 	void missingBucketIsNamed() throws Exception {
-		Map<String, String> env = s3.env();
-		env.put(BucketConfig.BUCKET, "s3://no-such-bucket-here/inputs");
-
-		EditException e = assertThrows(EditException.class, () -> staging(env).stage(image("a"), http()));
+		EditException e = stagingFails(BucketConfig.BUCKET, "s3://no-such-bucket-here/inputs");
 
 		assertEquals(ErrorKind.STAGING, e.kind());
 		assertTrue(e.getMessage().contains("no bucket named no-such-bucket-here"), e.getMessage());
@@ -334,6 +320,17 @@ class S3StagingTest {
 	}
 
 	// --- helpers
+
+	/** Stages one image with {@code setting} changed, which must fail; nothing may be left behind. */
+	private static EditException stagingFails(String setting, String value) throws Exception {
+		Map<String, String> env = s3.env();
+		env.put(setting, value);
+		S3Staging staging = staging(env);
+		EditException e = assertThrows(EditException.class, () -> staging.stage(image("a"), http()));
+		staging.close();
+		assertEquals(0, s3.countObjects(""));
+		return e;
+	}
 
 	private static S3Staging staging(Map<String, String> env) throws EditException {
 		BucketConfig config = BucketConfig.from(Configuration.of(env)).orElseThrow();
