@@ -35,6 +35,7 @@ import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
 import io.github.qwenedit.staging.StagingChoice;
+import io.github.qwenedit.staging.StagingPlanner;
 
 /**
  * Edits the active image (plus up to two more) with a Qwen image-edit model and opens every result
@@ -151,8 +152,10 @@ public class EditImagesCommand extends DynamicCommand {
 			ProviderDescriptor descriptor = ProviderRegistry.get(provider);
 			EditProvider editProvider = descriptor.create(config);
 			Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
-			EditSession session = new EditSession(editProvider,
-				StagingPlans.forRun(config, StagingChoice.parse(staging), plainHttp), plainHttp, deadline(config));
+			Configuration forWarnings = config;
+			StagingPlanner planner = StagingPlans.forRun(config, StagingChoice.parse(staging), plainHttp,
+				warning -> log.warn("Qwen Image Edit: " + forWarnings.redact(warning)));
+			EditSession session = new EditSession(editProvider, planner, plainHttp, deadline(config));
 			Cancellation cancellation = new Cancellation();
 			EditResult result;
 			try (AutoCloseable escape = EscapeKeyWatch.start(cancellation);
