@@ -94,7 +94,7 @@ public class EditImagesCommand extends DynamicCommand {
 	@Parameter(label = "Watermark")
 	private boolean watermark;
 
-	@Parameter(label = "Staging", choices = { "auto", "bucket", "inline" },
+	@Parameter(label = "Staging", choices = { "auto", "bucket", "inline", "provider_upload" },
 		description = "How images reach the provider: auto uses the bucket when one is configured")
 	private String staging = "auto";
 

@@ -1,12 +1,14 @@
 package io.github.qwenedit.provider;
 
 import java.util.List;
+import java.util.Optional;
 
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.http.Http;
+import io.github.qwenedit.staging.Staging;
 
 /**
  * One cloud service that runs Qwen image edits. Providers differ only in how they spell requests
@@ -41,6 +43,14 @@ public interface EditProvider {
 	 * share of the provider's body limit); 0 when the provider only fetches links.
 	 */
 	long maxInlineBytes();
+
+	/**
+	 * The provider's own upload service as a staging route, for users without a bucket; empty when
+	 * the provider has none. Objects it creates are deleted on close where the API allows.
+	 */
+	default Optional<Staging> uploadStaging() {
+		return Optional.empty();
+	}
 
 	/**
 	 * Sends the job. A synchronous API returns a final state at once; a queue returns a handle.

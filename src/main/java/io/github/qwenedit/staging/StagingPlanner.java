@@ -62,16 +62,20 @@ public final class StagingPlanner {
 	}
 
 	public Plan plan(EditProvider provider, List<InputImage> images) throws EditException {
-		if (choice == StagingChoice.PROVIDER_UPLOAD) {
-			throw new EditException(ErrorKind.INVALID_INPUT, provider.displayName() +
-				" has no upload route in this version: choose staging 'auto', 'bucket' or 'inline'.");
-		}
 		if (choice == StagingChoice.BUCKET || choice == StagingChoice.AUTO) {
 			Optional<Staging> opened = bucket.open();
 			if (opened.isPresent()) return new Plan(opened.get(), images, List.of());
 			if (choice == StagingChoice.BUCKET) {
 				throw new EditException(ErrorKind.STAGING, "Staging 'bucket' was chosen but no bucket is configured: " +
 					HOW_TO_CONFIGURE_BUCKET + ".");
+			}
+		}
+		if (choice == StagingChoice.PROVIDER_UPLOAD || choice == StagingChoice.AUTO) {
+			Optional<Staging> upload = provider.uploadStaging();
+			if (upload.isPresent()) return new Plan(upload.get(), images, List.of());
+			if (choice == StagingChoice.PROVIDER_UPLOAD) {
+				throw new EditException(ErrorKind.INVALID_INPUT, provider.displayName() +
+					" has no upload service: choose staging 'auto', 'bucket' or 'inline'.");
 			}
 		}
 		if (provider.maxInlineBytes() <= 0) {
