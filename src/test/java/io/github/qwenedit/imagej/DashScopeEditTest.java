@@ -1,0 +1,325 @@
+package io.github.qwenedit.imagej;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.scijava.module.Module;
+
+import ij.ImagePlus;
+import ij.macro.Interpreter;
+import ij.process.ColorProcessor;
+import io.github.qwenedit.core.Hashing;
+import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.emulator.FakeEdit;
+import io.github.qwenedit.staging.S3TestServer;
+
+/**
+ * The whole edit as a Fiji user runs it: the Edit Images command through SciJava's CommandService,
+ * against the DashScope emulator, with images inline and through a real S3-compatible bucket.
+ */
+class DashScopeEditTest {
+
+	private static final String KEY = "sk-dashscope-test-7f3a9c";
+	private static S3TestServer s3;
+
+	private DashScopeEmulator dashscope;
+	private ImagePlus cells;
+
+	@BeforeAll
+	static void startBucket() throws Exception {
+		s3 = S3TestServer.start();
+	}
+
+	@AfterAll
+	static void stopBucket() {
+		s3.close();
+	}
+
+	@BeforeEach
+	void start() {
+		dashscope = new DashScopeEmulator(KEY);
+		cells = pattern("cells.tif", 480, 400);
+	}
+
+	@AfterEach
+	void stop() {
+		dashscope.close();
+	}
+
+	static ImagePlus pattern(String title, int width, int height) {
+		ColorProcessor cp = new ColorProcessor(width, height);
+		for (int y = 0; y < height; y++) {
+			for (int x = 0; x < width; x++) {
+				cp.set(x, y, ((x * 7) & 255) << 16 | ((y * 5) & 255) << 8 | ((x + y) & 255));
+			}
+		}
+		return new ImagePlus(title, cp);
+	}
+
+	private Map<String, String> inlineEnv() {
+		Map<String, String> env = new HashMap<>();
+		env.put("DASHSCOPE_API_KEY", KEY);
+		env.put("DASHSCOPE_BASE_URL", dashscope.baseUrl());
+		return env;
+	}
+
+	private Map<String, String> bucketEnv() {
+		Map<String, String> env = inlineEnv();
+		env.putAll(s3.env());
+		return env;
+	}
+
+	private static Map<String, Object> inputs(ImagePlus image, String instruction) {
+		return EditCommandRunner.inputs(image, "dashscope", "qwen-image-2.0", instruction);
+	}
+
+	@Test
+	void editsInlineAndOpensEveryResultWithItsProvenance() throws Exception {
+		int[] before = ((int[]) cells.getProcessor().getPixels()).clone();
+		Map<String, Object> in = inputs(cells, "render this as a watercolour");
+		in.put("outputs", 2);
+		in.put("seed", "42");
+		in.put("negativePrompt", "blurry, text");
+		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
+			EditCommandRunner.Run run = runner.run(in);
+			assertFalse(run.failed(), run.failure());
+			List<ImagePlus> results = run.results();
+			assertEquals(2, results.size());
+
+			DashScopeEmulator.ReceivedEdit edit = dashscope.lastEdit();
+			assertEquals("render this as a watercolour", edit.prompt());
+			assertEquals(2, edit.count());
+			assertEquals(42, edit.body().path("parameters").path("seed").asInt());
+			assertEquals("blurry, text", edit.body().path("parameters").path("negative_prompt").asText());
+			assertTrue(edit.inputs().get(0).fromDataUri());
+
+			for (int i = 0; i < 2; i++) {
+				ImagePlus result = results.get(i);
+				assertEquals("AI-edit " + (i + 1) + " of cells.tif", result.getTitle());
+				assertEquals(480, result.getWidth());
+				assertEquals(400, result.getHeight());
+				assertEditedPixels(result, edit.inputs().get(0).image(), i);
+				assertEquals("qwen-image-2.0", result.getProp(Provenance.MODEL));
+				assertEquals("DashScope", result.getProp(Provenance.PROVIDER));
+				assertEquals("render this as a watercolour", result.getProp(Provenance.PROMPT));
+				assertEquals("blurry, text", result.getProp(Provenance.NEGATIVE_PROMPT));
+				assertEquals("42", result.getProp(Provenance.SEED));
+				assertEquals("inline (data URI)", result.getProp(Provenance.STAGING));
+				assertEquals("cells.tif", result.getProp(Provenance.sourceTitle(1)));
+				assertEquals(Hashing.sha256Hex(edit.inputs().get(0).bytes()), result.getProp(Provenance.sourceSha256(1)));
+				assertEquals(Provenance.IPTC_COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA,
+					result.getProp(Provenance.DIGITAL_SOURCE_TYPE));
+				assertNotNull(result.getProp(Provenance.REQUEST_ID));
+				assertTrue(((String) result.getProperty("Info")).startsWith("AI-generated image"));
+			}
+			assertTrue(java.util.Arrays.equals(before, (int[]) cells.getProcessor().getPixels()), "original modified");
+			assertFalse(cells.changes);
+			assertKeyNowhere(run, runner, KEY);
+			assertFalse(edit.request().mentionsOutside(KEY, "Authorization"));
+		}
+	}
+
+	@Test
+	void stagesInputsInTheBucketAndLeavesItEmpty() throws Exception {
+		ImagePlus reference = pattern("reference.png", 400, 400);
+		boolean batchMode = Interpreter.batchMode;
+		Interpreter.batchMode = true;
+		Interpreter.addBatchModeImage(reference);
+		try (EditCommandRunner runner = new EditCommandRunner(bucketEnv())) {
+			Map<String, Object> in = inputs(cells, "put the cell from image 2 into image 1");
+			in.put("image2", "reference.png");
+			EditCommandRunner.Run run = runner.run(in);
+			assertFalse(run.failed(), run.failure());
+			DashScopeEmulator.ReceivedEdit edit = dashscope.lastEdit();
+			assertEquals(2, edit.inputs().size());
+			for (var input : edit.inputs()) {
+				assertFalse(input.fromDataUri(), "sent inline although a bucket is configured");
+				assertTrue(input.reference().contains("X-Amz-Signature="), "not a presigned link");
+				assertFalse(input.reference().contains("cells") || input.reference().contains("reference"),
+					"the object key reveals the image title");
+			}
+			ImagePlus result = run.results().get(0);
+			assertEquals("bucket (presigned link)", result.getProp(Provenance.STAGING));
+			assertEquals("reference.png", result.getProp(Provenance.sourceTitle(2)));
+			// The output takes the size of the last input, as DashScope documents.
+			assertEquals(400, result.getWidth());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
+		}
+		finally {
+			Interpreter.removeBatchModeImage(reference);
+			Interpreter.batchMode = batchMode;
+		}
+	}
+
+	@Test
+	void providerErrorsBecomeOneClearSentenceAndTheBucketIsEmptied() throws Exception {
+		Map<DashScopeEmulator.Failure, String> expected = Map.of(
+			DashScopeEmulator.Failure.ARREARAGE, "out of credit",
+			DashScopeEmulator.Failure.DATA_INSPECTION_FAILED, "content check refused",
+			DashScopeEmulator.Failure.INTERNAL_ERROR, "Try again in a few minutes");
+		try (EditCommandRunner runner = new EditCommandRunner(bucketEnv())) {
+			for (var e : expected.entrySet()) {
+				dashscope.failNext(e.getKey());
+				EditCommandRunner.Run run = runner.run(inputs(cells, "remove the scale bar"));
+				assertTrue(run.failed());
+				assertTrue(run.failure().contains(e.getValue()), run.failure());
+				assertEquals(0, s3.countObjects(s3.prefix()), "bucket not emptied after " + e.getKey());
+				assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
+			}
+		}
+	}
+
+	@Test
+	void aWrongKeyIsNamedWithoutShowingIt() throws Exception {
+		Map<String, String> env = inlineEnv();
+		env.put("DASHSCOPE_API_KEY", "sk-wrong-key-0000");
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(inputs(cells, "remove the scale bar"));
+			assertTrue(run.failed());
+			assertTrue(run.failure().contains("DASHSCOPE_API_KEY"), run.failure());
+			assertKeyNowhere(run, runner, "sk-wrong-key-0000");
+		}
+	}
+
+	@Test
+	void aMissingKeySaysWhereToSetIt() throws Exception {
+		Map<String, String> env = inlineEnv();
+		env.remove("DASHSCOPE_API_KEY");
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(inputs(cells, "remove the scale bar"));
+			assertTrue(run.failure().contains("set the environment variable DASHSCOPE_API_KEY"), run.failure());
+			assertEquals(0, dashscope.requests().size(), "a request was sent without a key");
+		}
+	}
+
+	@Test
+	void badInputIsRefusedBeforeAnyCall() throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
+			List<String> failures = new ArrayList<>();
+			Map<String, Object> in = inputs(cells, "");
+			failures.add(runner.run(in).failure());
+			in = inputs(cells, "x".repeat(801));
+			failures.add(runner.run(in).failure());
+			in = inputs(cells, "remove it");
+			in.put("size", "1024x1024");
+			failures.add(runner.run(in).failure());
+			in = inputs(cells, "remove it");
+			in.put("outputs", 7);
+			failures.add(runner.run(in).failure());
+			in = inputs(cells, "remove it");
+			in.put("seed", "-2");
+			failures.add(runner.run(in).failure());
+			in = inputs(cells, "remove ] it");
+			failures.add(runner.run(in).failure());
+			in = inputs(cells, "remove it");
+			in.put("image2", "not open.tif");
+			failures.add(runner.run(in).failure());
+			in = inputs(null, "remove it");
+			in.remove("image");
+			failures.add(runner.run(in).failure());
+			for (String f : failures) {
+				assertNotNull(f);
+				assertTrue(f.startsWith("Invalid input: "), f);
+			}
+			assertEquals(0, dashscope.requests().size(), "a paid call was made for bad input");
+		}
+	}
+
+	@Test
+	void cancellingStopsTheEditAndEmptiesTheBucket() throws Exception {
+		dashscope.processingDelay(Duration.ofSeconds(30));
+		try (EditCommandRunner runner = new EditCommandRunner(bucketEnv())) {
+			Future<Module> running = runner.start(inputs(cells, "remove the scale bar"));
+			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+			while (dashscope.requests(DashScopeEmulator.GENERATION_PATH).isEmpty() && System.nanoTime() < until) {
+				Thread.sleep(20);
+			}
+			assertEquals(1, runner.editService().cancelAll());
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(20, TimeUnit.SECONDS));
+			assertTrue(run.failed());
+			assertTrue(run.failure().contains("cancelled"), run.failure());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	@Test
+	void anEditThatNeverAnswersStopsAtTheDeadline() throws Exception {
+		dashscope.hangNext();
+		Map<String, String> env = bucketEnv();
+		env.put("QWEN_EDIT_DEADLINE_SECONDS", "2");
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(inputs(cells, "remove the scale bar"));
+			assertTrue(run.failure().startsWith("Timed out: "), run.failure());
+			assertTrue(run.failure().contains("2 seconds"), run.failure());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	@Test
+	void brokenOrNonImageOutputsAreExplained() throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
+			dashscope.breakOutputLinks();
+			String broken = runner.run(inputs(cells, "remove the scale bar")).failure();
+			assertTrue(broken.contains("could not be downloaded"), broken);
+		}
+		try (DashScopeEmulator html = new DashScopeEmulator(KEY)) {
+			html.nonImageOutputs();
+			Map<String, String> env = inlineEnv();
+			env.put("DASHSCOPE_BASE_URL", html.baseUrl());
+			try (EditCommandRunner runner = new EditCommandRunner(env)) {
+				String notImage = runner.run(inputs(cells, "remove the scale bar")).failure();
+				assertTrue(notImage.contains("not an image"), notImage);
+			}
+		}
+	}
+
+	/** Away from the index marker, each pixel is the inverse of the input: the emulator's edit. */
+	static void assertEditedPixels(ImagePlus result, java.awt.image.BufferedImage sent, int index) {
+		ColorProcessor cp = (ColorProcessor) result.getProcessor();
+		int w = result.getWidth();
+		int h = result.getHeight();
+		int checked = 0;
+		for (int y = 0; y < h; y += 7) {
+			for (int x = 0; x < w; x += 5) {
+				int expected = FakeEdit.expectedRgb(sent, w, h, index, x, y);
+				assertEquals(expected, cp.get(x, y) & 0xffffff, "pixel " + x + "," + y + " of output " + index);
+				checked++;
+			}
+		}
+		assertTrue(checked > 1000);
+	}
+
+	/** The key must not be in a title, a property, the Info block, the log or the message shown. */
+	static void assertKeyNowhere(EditCommandRunner.Run run, EditCommandRunner runner, String... secrets) {
+		List<String> shown = new ArrayList<>(runner.log());
+		if (run.failure() != null) shown.add(run.failure());
+		for (ImagePlus r : run.results()) {
+			shown.add(r.getTitle());
+			shown.add(String.valueOf(r.getProperty("Info")));
+			String[] props = r.getPropertiesAsArray();
+			if (props != null) shown.addAll(List.of(props));
+		}
+		for (String text : shown) {
+			for (String secret : secrets) {
+				assertFalse(text != null && text.contains(secret), "a secret was shown: " + text);
+			}
+		}
+	}
+}

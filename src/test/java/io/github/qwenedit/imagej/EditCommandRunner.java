@@ -1,0 +1,110 @@
+package io.github.qwenedit.imagej;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.scijava.Context;
+import org.scijava.app.StatusService;
+import org.scijava.Cancelable;
+import org.scijava.command.CommandInfo;
+import org.scijava.module.Module;
+import org.scijava.module.ModuleService;
+import org.scijava.command.CommandService;
+import org.scijava.log.LogService;
+
+import ij.ImagePlus;
+import io.github.qwenedit.core.Configuration;
+
+/**
+ * Runs the Edit Images command the way Fiji does, through a SciJava context's CommandService, with
+ * an explicit configuration instead of the process environment. Everything the command logs is
+ * kept, so tests can check that no secret was written.
+ */
+public final class EditCommandRunner implements AutoCloseable {
+
+	private final Context context;
+	private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+
+	public EditCommandRunner(Map<String, String> environment) {
+		context = new Context(CommandService.class, QwenEditService.class, StatusService.class, LogService.class);
+		context.service(QwenEditService.class).useConfiguration(Configuration.of(environment));
+		context.service(LogService.class).addLogListener(message -> log.add(message.text()));
+	}
+
+	public QwenEditService editService() {
+		return context.service(QwenEditService.class);
+	}
+
+	/** Every log line the command wrote so far. */
+	public List<String> log() {
+		synchronized (log) {
+			return new ArrayList<>(log);
+		}
+	}
+
+	/** The usual inputs of a one-image edit; tests change what they need. */
+	public static Map<String, Object> inputs(ImagePlus image, String provider, String model, String instruction) {
+		Map<String, Object> inputs = new HashMap<>();
+		inputs.put("image", image);
+		inputs.put("image2", "none");
+		inputs.put("image3", "none");
+		inputs.put("provider", provider);
+		inputs.put("model", model);
+		inputs.put("size", "as input");
+		inputs.put("outputs", 1);
+		inputs.put("seed", "-1");
+		inputs.put("promptExtend", true);
+		inputs.put("watermark", false);
+		inputs.put("staging", "auto");
+		inputs.put("negativePrompt", "");
+		inputs.put("instruction", instruction);
+		return inputs;
+	}
+
+	/**
+	 * Starts the command with the pre- and postprocessing Fiji applies. (The command is a
+	 * DynamicCommand, so it runs through the ModuleService: CommandService returns no future for it.)
+	 */
+	public Future<Module> start(Map<String, Object> inputs) {
+		CommandInfo info = context.service(CommandService.class).getCommand(EditImagesCommand.class);
+		return context.service(ModuleService.class).run(info, true, inputs);
+	}
+
+	public Run run(Map<String, Object> inputs) throws Exception {
+		return new Run(start(inputs).get(120, TimeUnit.SECONDS));
+	}
+
+	@Override
+	public void close() {
+		context.dispose();
+	}
+
+	/** What one run of the command produced. */
+	public static final class Run {
+		private final Module module;
+
+		public Run(Module module) {
+			this.module = module;
+		}
+
+		@SuppressWarnings("unchecked")
+		public List<ImagePlus> results() {
+			Object out = module.getOutput("results");
+			return out == null ? List.of() : (List<ImagePlus>) out;
+		}
+
+		public boolean failed() {
+			return ((Cancelable) module).isCanceled();
+		}
+
+		/** The sentence the user was shown, or null when the edit succeeded. */
+		public String failure() {
+			return ((Cancelable) module).getCancelReason();
+		}
+	}
+}
