@@ -1,0 +1,174 @@
+package io.github.qwenedit.http;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import io.github.qwenedit.core.Cancellation;
+import io.github.qwenedit.core.Deadline;
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.ErrorKind;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+
+/** The retry, deadline, cancel and download rules, against a real HTTP server on 127.0.0.1. */
+class HttpTest {
+
+	/** One scripted answer: status, headers, body. */
+	private record Answer(int status, String header, String value, byte[] body) {}
+
+	private HttpServer server;
+	private final ConcurrentLinkedQueue<Answer> script = new ConcurrentLinkedQueue<>();
+	private final AtomicInteger calls = new AtomicInteger();
+
+	@BeforeEach
+	void start() throws IOException {
+		server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+		server.setExecutor(Executors.newCachedThreadPool());
+		server.createContext("/", this::answer);
+		server.start();
+	}
+
+	@AfterEach
+	void stop() {
+		server.stop(0);
+	}
+
+	private void answer(HttpExchange exchange) throws IOException {
+		calls.incrementAndGet();
+		exchange.getRequestBody().readAllBytes();
+		Answer a = script.poll();
+		if (a == null) a = new Answer(200, null, null, "{}".getBytes());
+		if (a.header() != null) exchange.getResponseHeaders().add(a.header(), a.value());
+		exchange.sendResponseHeaders(a.status(), a.body().length == 0 ? -1 : a.body().length);
+		try (OutputStream out = exchange.getResponseBody()) {
+			out.write(a.body());
+		}
+	}
+
+	private HttpUrl url(String path) {
+		return HttpUrl.get("http://127.0.0.1:" + server.getAddress().getPort() + path);
+	}
+
+	private Http http(Duration deadline) {
+		return new Http(new RetryPolicy(4, Duration.ofMillis(10), Duration.ofMillis(40)), new Cancellation(),
+			Deadline.after(deadline), Set.of(Http.hostKey(url("/"))));
+	}
+
+	private static Request post(HttpUrl url) {
+		return new Request.Builder().url(url).post(RequestBody.create("{}", MediaType.get("application/json"))).build();
+	}
+
+	@Test
+	void aRateLimitedCreateIsRetriedAfterTheAskedWait() throws EditException {
+		script.add(new Answer(429, "Retry-After", "0", "{}".getBytes()));
+		script.add(new Answer(200, null, null, "{\"ok\":true}".getBytes()));
+		HttpReply reply = http(Duration.ofSeconds(30)).send(post(url("/create")), CallKind.CREATE, Duration.ofSeconds(5), "Test");
+		assertEquals(200, reply.code());
+		assertEquals(2, calls.get());
+	}
+
+	@Test
+	void aCreateThatReachedTheServerIsNeverRepeated() throws EditException {
+		script.add(new Answer(500, null, null, "{}".getBytes()));
+		HttpReply reply = http(Duration.ofSeconds(30)).send(post(url("/create")), CallKind.CREATE, Duration.ofSeconds(5), "Test");
+		assertEquals(500, reply.code());
+		assertEquals(1, calls.get(), "a paid create was sent twice");
+	}
+
+	@Test
+	void readsAreRetriedOnServerErrors() throws EditException {
+		script.add(new Answer(503, null, null, "{}".getBytes()));
+		script.add(new Answer(502, null, null, "{}".getBytes()));
+		HttpReply reply = http(Duration.ofSeconds(30)).send(new Request.Builder().url(url("/status")).build(),
+			CallKind.IDEMPOTENT, Duration.ofSeconds(5), "Test");
+		assertEquals(200, reply.code());
+		assertEquals(3, calls.get());
+	}
+
+	@Test
+	void aWaitLongerThanTheDeadlineReturnsTheRateLimitAtOnce() throws EditException {
+		script.add(new Answer(429, "Retry-After", "120", "{}".getBytes()));
+		HttpReply reply = http(Duration.ofSeconds(5)).send(post(url("/create")), CallKind.CREATE, Duration.ofSeconds(5), "Test");
+		assertEquals(429, reply.code());
+		assertEquals(Duration.ofSeconds(120), reply.retryAfter().get());
+	}
+
+	@Test
+	void plainHttpIsRefusedUnlessConfigured() {
+		Http strict = new Http(RetryPolicy.DEFAULT, new Cancellation(), Deadline.after(Duration.ofSeconds(5)), Set.of());
+		EditException e = assertThrows(EditException.class,
+			() -> strict.download(url("/image.png").toString(), 1000, "Test"));
+		assertEquals(ErrorKind.NETWORK, e.kind());
+		assertTrue(e.getMessage().contains("only https"), e.getMessage());
+		assertEquals(0, calls.get());
+	}
+
+	@Test
+	void downloadsAreCappedAndRedirectsToOtherSchemesRefused() throws EditException {
+		script.add(new Answer(200, null, null, new byte[5000]));
+		EditException big = assertThrows(EditException.class,
+			() -> http(Duration.ofSeconds(5)).download(url("/big.png").toString(), 4000, "Test"));
+		assertTrue(big.getMessage().contains("download limit"), big.getMessage());
+
+		script.add(new Answer(302, "Location", "file:///etc/passwd", new byte[0]));
+		EditException redirect = assertThrows(EditException.class,
+			() -> http(Duration.ofSeconds(5)).download(url("/r.png").toString(), 4000, "Test"));
+		assertTrue(redirect.getMessage().contains("not followed"), redirect.getMessage());
+
+		script.add(new Answer(302, "Location", "/real.png", new byte[0]));
+		script.add(new Answer(200, null, null, new byte[] { 1, 2, 3 }));
+		assertArrayEquals(new byte[] { 1, 2, 3 }, http(Duration.ofSeconds(5)).download(url("/r.png").toString(), 4000, "Test"));
+	}
+
+	@Test
+	void cancellingAbortsACallInFlight() throws Exception {
+		server.removeContext("/");
+		server.createContext("/", exchange -> {
+			try {
+				Thread.sleep(20_000);
+			}
+			catch (InterruptedException e) {
+				Thread.currentThread().interrupt();
+			}
+		});
+		Cancellation cancellation = new Cancellation();
+		Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(Duration.ofSeconds(60)),
+			Set.of(Http.hostKey(url("/"))));
+		Thread canceller = new Thread(() -> {
+			try {
+				Thread.sleep(300);
+			}
+			catch (InterruptedException ignored) {
+				return;
+			}
+			cancellation.cancel();
+		});
+		canceller.start();
+		long start = System.nanoTime();
+		EditException e = assertThrows(EditException.class,
+			() -> http.send(post(url("/slow")), CallKind.CREATE, Duration.ofSeconds(60), "Test"));
+		assertEquals(ErrorKind.CANCELLED, e.kind());
+		assertTrue(System.nanoTime() - start < 15_000_000_000L, "cancel did not abort the call");
+		canceller.join();
+	}
+}
