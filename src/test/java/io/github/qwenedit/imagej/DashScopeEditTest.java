@@ -290,6 +290,40 @@ class DashScopeEditTest {
 		}
 	}
 
+	@Test
+	void smallImagesAreScaledUpToTheProvidersMinimumAndTheScalingIsRecorded() throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
+			EditCommandRunner.Run run = runner.run(inputs(pattern("tiny.tif", 200, 150), "sharpen"));
+			assertFalse(run.failed(), run.failure());
+			var sent = dashscope.lastEdit().inputs().get(0);
+			assertEquals(512, sent.width());
+			assertEquals(384, sent.height());
+			String adjustments = run.results().get(0).getProp(Provenance.INPUT_ADJUSTMENTS);
+			assertTrue(adjustments != null && adjustments.contains("200*150") && adjustments.contains("512*384"),
+				adjustments);
+		}
+	}
+
+	@Test
+	void imagesTooLargeForOneRequestAreReEncodedToFitAndItIsRecorded() throws Exception {
+		java.util.Random random = new java.util.Random(7);
+		ColorProcessor noise = new ColorProcessor(2400, 2400);
+		int[] pixels = (int[]) noise.getPixels();
+		for (int i = 0; i < pixels.length; i++) {
+			pixels[i] = random.nextInt(0x1000000);
+		}
+		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
+			EditCommandRunner.Run run = runner.run(inputs(new ImagePlus("noise.tif", noise), "denoise"));
+			assertFalse(run.failed(), run.failure());
+			var edit = dashscope.lastEdit();
+			assertTrue(edit.request().bodyLength() <= DashScopeEmulator.MAX_BODY_BYTES, "body over DashScope's limit");
+			String adjustments = run.results().get(0).getProp(Provenance.INPUT_ADJUSTMENTS);
+			assertNotNull(adjustments, "the re-encoding is not recorded");
+			assertEquals(Hashing.sha256Hex(edit.inputs().get(0).bytes()), run.results().get(0).getProp(Provenance.sourceSha256(1)),
+				"the provenance must hash the bytes actually sent");
+		}
+	}
+
 	/** Away from the index marker, each pixel is the inverse of the input: the emulator's edit. */
 	static void assertEditedPixels(ImagePlus result, java.awt.image.BufferedImage sent, int index) {
 		ColorProcessor cp = (ColorProcessor) result.getProcessor();
