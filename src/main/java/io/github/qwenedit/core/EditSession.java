@@ -84,7 +84,7 @@ public final class EditSession {
 				links.add(stage.stage(sent.get(i), http));
 			}
 			progress.progress("Submitting to " + provider.displayName(), 0.2);
-			JobState submitted = provider.submit(prepared, links, http);
+			JobState submitted = submit(prepared, links, http);
 			finalState = JobPoller.awaitFinal(provider, submitted, http, progress);
 			if (finalState.status() == JobState.Status.FAILED) {
 				throw finalState.error().orElseGet(() -> new EditException(ErrorKind.PROVIDER_FAILURE,
@@ -124,6 +124,21 @@ public final class EditSession {
 		Provenance provenance = provenance(prepared, request, finalState, started, stage, adjustments);
 		progress.progress("Done: " + count(outputs.size(), "image"), 1);
 		return new EditResult(outputs, provenance, warnings);
+	}
+
+	/**
+	 * A cancel or time-out while the create call is in flight cannot tell whether the provider already
+	 * took the job, so the user is told it may still be charged.
+	 */
+	private JobState submit(EditRequest prepared, List<String> links, Http http) throws EditException {
+		try {
+			return provider.submit(prepared, links, http);
+		}
+		catch (EditException e) {
+			if (e.kind() != ErrorKind.CANCELLED && e.kind() != ErrorKind.TIMED_OUT) throw e;
+			throw new EditException(e.kind(), e.getMessage() + " The request had been sent to " + provider.displayName() +
+				", which may still run and charge for it.", e);
+		}
 	}
 
 	private Provenance provenance(EditRequest sent, EditRequest asked, JobState state, Instant started, Staging stage,

@@ -255,6 +255,7 @@ class DashScopeEditTest {
 			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(20, TimeUnit.SECONDS));
 			assertTrue(run.failed());
 			assertTrue(run.failure().contains("cancelled"), run.failure());
+			assertTrue(run.failure().contains("may still run and charge"), run.failure());
 			assertEquals(0, s3.countObjects(s3.prefix()));
 		}
 	}
