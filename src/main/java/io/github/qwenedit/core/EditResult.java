@@ -9,11 +9,18 @@ public final class EditResult {
 	private final List<OutputImage> images;
 	private final Provenance provenance;
 	private final List<String> warnings;
+	private final PhaseTimes times;
 
-	public EditResult(List<OutputImage> images, Provenance provenance, List<String> warnings) {
+	public EditResult(List<OutputImage> images, Provenance provenance, List<String> warnings, PhaseTimes times) {
 		this.images = Collections.unmodifiableList(List.copyOf(images));
 		this.provenance = provenance;
 		this.warnings = List.copyOf(warnings);
+		this.times = times;
+	}
+
+	/** How long each phase of the edit took. */
+	public PhaseTimes times() {
+		return times;
 	}
 
 	/** Problems that did not spoil the result, such as a staged object that could not be deleted. */

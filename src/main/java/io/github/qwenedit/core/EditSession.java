@@ -52,6 +52,7 @@ public final class EditSession {
 	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation)
 		throws EditException
 	{
+		PhaseTimes times = new PhaseTimes();
 		ModelSpec model = provider.model(request.options().model());
 		RequestValidator.validate(request, model);
 		progress.progress("Preparing " + count(request.images().size(), "image"), 0.02);
@@ -70,6 +71,7 @@ public final class EditSession {
 		List<InputImage> sent = plan.images();
 		EditRequest prepared = request.withImages(sent);
 
+		times.lap("prepare");
 		Instant started = Instant.now();
 		JobState finalState;
 		List<OutputImage> outputs = new ArrayList<>();
@@ -83,9 +85,12 @@ public final class EditSession {
 				progress.progress("Uploading image " + (i + 1) + " of " + sent.size(), 0.05 + 0.15 * i / sent.size());
 				links.add(stage.stage(sent.get(i), http));
 			}
+			times.lap("upload");
 			progress.progress("Submitting to " + provider.displayName(), 0.2);
 			JobState submitted = submit(prepared, links, http);
+			times.lap("submit");
 			finalState = JobPoller.awaitFinal(provider, submitted, http, progress);
+			times.lap("wait");
 			if (finalState.status() == JobState.Status.FAILED) {
 				throw finalState.error().orElseGet(() -> new EditException(ErrorKind.PROVIDER_FAILURE,
 					provider.displayName() + " reported that the edit failed, without a reason."));
@@ -105,6 +110,7 @@ public final class EditSession {
 				}
 				outputs.add(new OutputImage(bytes, mime));
 			}
+			times.lap("download");
 		}
 		catch (EditException e) {
 			failure = e;
@@ -119,11 +125,12 @@ public final class EditSession {
 				if (failure != null) failure.addSuppressed(cleanup);
 				else warnings.add(cleanup.getMessage());
 			}
+			times.lap("cleanup");
 		}
 
 		Provenance provenance = provenance(prepared, request, finalState, started, stage, adjustments);
 		progress.progress("Done: " + count(outputs.size(), "image"), 1);
-		return new EditResult(outputs, provenance, warnings);
+		return new EditResult(outputs, provenance, warnings, times);
 	}
 
 	/**

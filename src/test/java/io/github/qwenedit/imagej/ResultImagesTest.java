@@ -170,7 +170,7 @@ class ResultImagesTest {
 	void everyOutputOfAResultBecomesItsOwnImage() throws Exception {
 		OutputImage first = new OutputImage(png(randomPixels(20, 10), 20, 10), "image/png");
 		OutputImage second = new OutputImage(png(randomPixels(20, 10), 20, 10), "image/png");
-		EditResult result = new EditResult(List.of(first, second), provenance(), List.of());
+		EditResult result = new EditResult(List.of(first, second), provenance(), List.of(), new io.github.qwenedit.core.PhaseTimes());
 		ImagePlus source = new ImagePlus("blobs.gif", new ByteProcessor(20, 10));
 
 		List<ImagePlus> images = ResultImages.toImagePlus(result, source);
