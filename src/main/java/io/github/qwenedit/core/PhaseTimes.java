@@ -12,13 +12,20 @@ import java.util.Map;
 public final class PhaseTimes {
 
 	private final Map<String, Duration> phases = new LinkedHashMap<>();
+	private final Map<String, Long> ends = new LinkedHashMap<>();
 	private long mark = System.nanoTime();
 
 	/** Ends the current phase under {@code name} and starts the next one. */
 	public synchronized void lap(String name) {
 		long now = System.nanoTime();
 		phases.merge(name, Duration.ofNanos(now - mark), Duration::plus);
+		ends.put(name, now);
 		mark = now;
+	}
+
+	/** {@link System#nanoTime()} when {@code name} last ended, or 0 if it never ran. */
+	public synchronized long endNanos(String name) {
+		return ends.getOrDefault(name, 0L);
 	}
 
 	public synchronized Map<String, Duration> asMap() {

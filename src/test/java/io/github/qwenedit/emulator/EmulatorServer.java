@@ -93,6 +93,7 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	private final Map<String, PublishedOutput> outputs = new ConcurrentHashMap<>();
 
 	private volatile Duration processingDelay = Duration.ZERO;
+	private volatile long lastCompletedNanos;
 	private volatile Duration outputLifetime = Duration.ofHours(24);
 	private volatile Duration inputFetchTimeout = Duration.ofSeconds(10);
 	private volatile boolean outputLinksBroken;
@@ -197,7 +198,22 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	 */
 	protected boolean awaitProcessing() throws InterruptedException {
 		Duration delay = processingDelay;
-		return delay.isZero() || !closing.await(delay.toNanos(), TimeUnit.NANOSECONDS);
+		boolean finished = delay.isZero() || !closing.await(delay.toNanos(), TimeUnit.NANOSECONDS);
+		if (finished) markCompleted();
+		return finished;
+	}
+
+	/**
+	 * Records that a job's processing ended now, for benchmarks of the wait beyond completion.
+	 * Emulators whose jobs finish on a status machine call this when a job turns final.
+	 */
+	protected void markCompleted() {
+		lastCompletedNanos = System.nanoTime();
+	}
+
+	/** {@link System#nanoTime()} when the last job finished processing; 0 before any. */
+	public long lastCompletedNanos() {
+		return lastCompletedNanos;
 	}
 
 	/**
