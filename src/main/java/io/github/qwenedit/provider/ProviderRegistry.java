@@ -6,11 +6,12 @@ import java.util.List;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.provider.dashscope.DashScopeProvider;
+import io.github.qwenedit.provider.eachlabs.EachLabsProvider;
 
 /** Every provider the plugin offers, in the order the dialog lists them. */
 public final class ProviderRegistry {
 
-	private static final List<ProviderDescriptor> PROVIDERS = List.of(DashScopeProvider.DESCRIPTOR);
+	private static final List<ProviderDescriptor> PROVIDERS = List.of(DashScopeProvider.DESCRIPTOR, EachLabsProvider.DESCRIPTOR);
 
 	private ProviderRegistry() {}
 

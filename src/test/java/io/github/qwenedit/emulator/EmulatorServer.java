@@ -203,6 +203,11 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 		return finished;
 	}
 
+	/** The processing time a job takes, for emulators that run jobs on a status machine. */
+	protected Duration currentProcessingDelay() {
+		return processingDelay;
+	}
+
 	/**
 	 * Records that a job's processing ended now, for benchmarks of the wait beyond completion.
 	 * Emulators whose jobs finish on a status machine call this when a job turns final.

@@ -1,0 +1,214 @@
+package io.github.qwenedit.provider.eachlabs;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.EditOptions;
+import io.github.qwenedit.core.EditRequest;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.core.SizeRule;
+import io.github.qwenedit.http.CallKind;
+import io.github.qwenedit.http.Http;
+import io.github.qwenedit.http.HttpReply;
+import io.github.qwenedit.http.Json;
+import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobHandle;
+import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.ProviderDescriptor;
+import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.staging.Staging;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+
+/**
+ * each::labs' prediction API: create, then poll until final (https://docs.eachlabs.ai/api/predictions).
+ * The Qwen Image 2.0 edit model takes DashScope-style inputs with the images in {@code image_urls}.
+ */
+public final class EachLabsProvider implements EditProvider {
+
+	public static final String ID = "eachlabs";
+	public static final String KEY_VARIABLE = "EACHLABS_API_KEY";
+	public static final String BASE_URL_VARIABLE = "EACHLABS_BASE_URL";
+	public static final String DEFAULT_BASE_URL = "https://api.eachlabs.ai";
+	static final String MODEL_SLUG = "alibaba-qwen-image-2-0-image-edit";
+	/** Older docs require a version, newer ones ignore it (providers.md §2.2): sending it is safe. */
+	static final String MODEL_VERSION = "0.0.1";
+	static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
+	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
+
+	static final List<ModelSpec> MODELS = List.of(ModelSpec.builder(MODEL_SLUG).maxOutputs(6)
+		.sizeRule(SizeRule.totalPixels(512, 2048)).pricePerImageUsd(0.035).build());
+
+	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "eachlabs", MODELS,
+		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "eachlabs API key", EachLabsProvider::new);
+
+	private final HttpUrl create;
+	private final HttpUrl base;
+	private final String apiKey;
+
+	public EachLabsProvider(String baseUrl, String apiKey) throws EditException {
+		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
+		this.create = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "v1/prediction/");
+		this.apiKey = apiKey;
+	}
+
+	@Override
+	public String id() {
+		return ID;
+	}
+
+	@Override
+	public String displayName() {
+		return "eachlabs";
+	}
+
+	@Override
+	public List<ModelSpec> models() {
+		return MODELS;
+	}
+
+	/** No evidence that eachlabs reads data URIs (providers.md §2.3): links only. */
+	@Override
+	public long maxInlineBytes() {
+		return 0;
+	}
+
+	@Override
+	public Optional<Staging> uploadStaging() {
+		return Optional.of(new EachLabsUploadStaging(base.resolve("v1/upload/presign"), apiKey));
+	}
+
+	Request.Builder authorised(HttpUrl url) {
+		return new Request.Builder().url(url).header("X-API-Key", apiKey);
+	}
+
+	@Override
+	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
+		ObjectNode body = Json.object();
+		body.put("model", request.options().model());
+		body.put("version", MODEL_VERSION);
+		body.set("input", input(request, imageUrls));
+		HttpReply reply = http.send(authorised(create).post(RequestBody.create(Json.bytes(body), JSON)).build(),
+			CallKind.CREATE, CALL_TIMEOUT, displayName());
+		if (!reply.isSuccessful()) throw error(reply);
+		JsonNode answer = Json.parse(reply.body(), displayName());
+		String id = Json.text(answer, "predictionID");
+		if (id == null || id.isBlank()) {
+			throw new EditException(ErrorKind.PROVIDER_FAILURE, "eachlabs accepted the edit but sent no prediction id, " +
+				"so its result cannot be fetched. " + said(answer));
+		}
+		HttpUrl poll = base.resolve("v1/prediction/" + id);
+		return JobState.queued(new JobHandle(id, poll.toString(), poll.resolve(id + "/cancel").toString(), null), null);
+	}
+
+	static ObjectNode input(EditRequest request, List<String> imageUrls) {
+		EditOptions o = request.options();
+		ObjectNode input = Json.object();
+		input.put("prompt", request.instruction().strip());
+		ArrayNode urls = input.putArray("image_urls");
+		imageUrls.forEach(urls::add);
+		input.put("n", o.outputs());
+		input.put("prompt_extend", o.promptExtend());
+		o.size().ifPresent(size -> input.put("size", size.toString()));
+		if (!o.negativePrompt().isBlank()) input.put("negative_prompt", o.negativePrompt());
+		o.seed().ifPresent(seed -> input.put("seed", seed));
+		if (o.watermark()) input.put("watermark", true);
+		return input;
+	}
+
+	@Override
+	public JobState poll(JobHandle job, Http http) throws EditException {
+		HttpReply reply = http.send(authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
+			CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
+		if (!reply.isSuccessful()) throw error(reply);
+		JsonNode answer = Json.parse(reply.body(), displayName());
+		String status = String.valueOf(Json.text(answer, "status")).toLowerCase(Locale.ROOT);
+		// The docs spell final states differently on different pages (providers.md §2.4): accept them all.
+		switch (status) {
+			case "starting":
+			case "queued":
+				return JobState.queued(job, null);
+			case "processing":
+			case "running":
+				return JobState.running(job);
+			case "success":
+			case "succeeded":
+				return JobState.succeeded(job, outputs(answer.get("output")), facts(answer.path("metrics")));
+			case "failed":
+			case "error":
+			case "cancelled":
+			case "canceled":
+				return JobState.failed(job, new EditException(status.startsWith("cancel") ? ErrorKind.CANCELLED
+					: ErrorKind.PROVIDER_FAILURE, "eachlabs reports the edit " + (status.startsWith("cancel")
+						? "was cancelled." : "failed.") + " " + said(answer)));
+			default:
+				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "eachlabs answered with a status " +
+					"this plugin does not know (\"" + ProviderErrors.clip(status) + "\"), so the edit was stopped."));
+		}
+	}
+
+	/** {@code output} is an array of links for this model, a single link on some others (providers.md §2.4). */
+	static List<String> outputs(JsonNode output) {
+		List<String> urls = new ArrayList<>();
+		if (output == null || output.isNull()) return urls;
+		if (output.isTextual()) urls.add(output.asText());
+		for (JsonNode item : output) {
+			if (item.isTextual()) urls.add(item.asText());
+			else if (item.has("url")) urls.add(item.get("url").asText());
+		}
+		return urls;
+	}
+
+	private static Map<String, String> facts(JsonNode metrics) {
+		Map<String, String> facts = new LinkedHashMap<>();
+		if (metrics.has("cost")) facts.put("CostUsd", metrics.get("cost").asText());
+		if (metrics.has("predict_time")) facts.put("PredictTimeSeconds", metrics.get("predict_time").asText());
+		return facts;
+	}
+
+	/** eachlabs explains a failure in {@code message}, {@code details}, {@code logs} or {@code error}. */
+	static String said(JsonNode answer) {
+		for (String field : new String[] { "message", "details", "error", "logs" }) {
+			String text = Json.text(answer, field);
+			if (text != null && !text.isBlank() && !text.equals("null")) return "eachlabs said: " + ProviderErrors.clip(text);
+		}
+		return "";
+	}
+
+	@Override
+	public boolean cancel(JobHandle job, Http http) {
+		if (!job.cancelUrl().isPresent()) return false;
+		try {
+			HttpReply reply = http.send(authorised(HttpUrl.get(job.cancelUrl().get()))
+				.post(RequestBody.create(new byte[0], JSON)).build(), CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
+			return reply.isSuccessful();
+		}
+		catch (EditException e) {
+			return false;
+		}
+	}
+
+	EditException error(HttpReply reply) {
+		String detail = null;
+		try {
+			detail = Json.text(Json.parse(reply.body(), displayName()), "error");
+		}
+		catch (EditException notJson) {
+			// The status alone says enough.
+		}
+		return ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, detail);
+	}
+}

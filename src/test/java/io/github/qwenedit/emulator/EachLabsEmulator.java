@@ -1,0 +1,311 @@
+package io.github.qwenedit.emulator;
+
+import java.awt.image.BufferedImage;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * each::labs' prediction API (providers.md §2): create answers at once with a prediction id; the job
+ * downloads its inputs, runs for the processing delay and turns {@code success} with links to
+ * {@link FakeEdit} PNGs. Enforces the key ({@code X-API-Key}), the request shape, 10 predictions in
+ * flight and 100 creates a minute per key (429 beyond), and offers the presigned upload service.
+ */
+public final class EachLabsEmulator extends EmulatorServer<EachLabsEmulator> {
+
+	public static final String MODEL = "alibaba-qwen-image-2-0-image-edit";
+	public static final int MAX_CONCURRENT = 10;
+	public static final int MAX_CREATES_PER_MINUTE = 100;
+	private static final Pattern SIZE = Pattern.compile("(\\d{1,5})\\*(\\d{1,5})");
+	private static final Pattern PREDICTION = Pattern.compile("/v1/prediction/([^/]+)(/cancel)?");
+
+	/** One prediction and where it stands. */
+	public static final class Prediction {
+		public final String id;
+		public final JsonNode input;
+		public final RecordedRequest request;
+		volatile String status = "starting";
+		volatile String logs;
+		volatile List<String> outputs = List.of();
+		volatile List<FetchedImage> inputs = List.of();
+		volatile boolean cancelRequested;
+
+		Prediction(String id, JsonNode input, RecordedRequest request) {
+			this.id = id;
+			this.input = input;
+			this.request = request;
+		}
+
+		public String status() {
+			return status;
+		}
+
+		public List<FetchedImage> inputs() {
+			return inputs;
+		}
+
+		public boolean cancelRequested() {
+			return cancelRequested;
+		}
+
+		boolean isFinal() {
+			return !status.equals("starting") && !status.equals("processing");
+		}
+	}
+
+	private final String apiKey;
+	private final Map<String, Prediction> predictions = new ConcurrentHashMap<>();
+	private final List<Prediction> created = new CopyOnWriteArrayList<>();
+	private final Deque<Instant> recentCreates = new ArrayDeque<>();
+	private final Map<String, byte[]> uploads = new ConcurrentHashMap<>();
+	private final Map<String, String> pendingUploads = new ConcurrentHashMap<>();
+	private final AtomicInteger inFlight = new AtomicInteger();
+	private final AtomicInteger maxInFlight = new AtomicInteger();
+	private final ScheduledExecutorService jobs = Executors.newScheduledThreadPool(4);
+	private volatile String finalStatus = "success";
+	private volatile String failureMessage = "";
+	private volatile boolean neverFinish;
+
+	public EachLabsEmulator(String apiKey) {
+		this.apiKey = apiKey;
+	}
+
+	/** Jobs end with {@code status} ("failed", "error", "cancelled" or an unknown word) and this message. */
+	public EachLabsEmulator jobsEndWith(String status, String message) {
+		finalStatus = status;
+		failureMessage = message;
+		return this;
+	}
+
+	/** Jobs stay "processing" for ever. */
+	public EachLabsEmulator jobsNeverFinish() {
+		neverFinish = true;
+		return this;
+	}
+
+	public List<Prediction> predictions() {
+		return List.copyOf(created);
+	}
+
+	public Prediction lastPrediction() {
+		return created.get(created.size() - 1);
+	}
+
+	/** The most predictions that were ever in flight at once. */
+	public int maxConcurrentObserved() {
+		return maxInFlight.get();
+	}
+
+	public int uploadCount() {
+		return uploads.size();
+	}
+
+	@Override
+	protected Reply respond(RecordedRequest request) throws Exception {
+		String path = request.path();
+		if (path.startsWith("/cdn/")) {
+			byte[] stored = uploads.get(path.substring("/cdn/".length()));
+			return stored == null ? error(404, "File not found") : Reply.raw(200, "image/png", stored);
+		}
+		if (path.startsWith("/upload-target/") && request.method().equals("PUT")) {
+			return receiveUpload(request, path.substring("/upload-target/".length()));
+		}
+		if (!apiKey.equals(request.header("X-API-Key"))) {
+			return error(401, "Invalid or missing API key");
+		}
+		if (path.equals("/v1/upload/presign") && request.method().equals("POST")) {
+			return presign(request);
+		}
+		if ((path.equals("/v1/prediction/") || path.equals("/v1/prediction")) && request.method().equals("POST")) {
+			return create(request);
+		}
+		Matcher m = PREDICTION.matcher(path);
+		if (m.matches()) {
+			Prediction p = predictions.get(m.group(1));
+			if (p == null) return error(404, "Prediction not found");
+			if (m.group(2) != null) return cancel(p);
+			return Reply.json(200, describe(p));
+		}
+		return error(404, "Not found");
+	}
+
+	private Reply create(RecordedRequest request) {
+		JsonNode body = request.json();
+		if (body == null) return error(400, "Invalid JSON body");
+		if (!body.hasNonNull("model")) return error(400, "model field is required");
+		JsonNode input = body.path("input");
+		String problem = validate(body.path("model").asText(), input);
+		if (problem != null) return error(400, problem);
+		synchronized (recentCreates) {
+			Instant now = Instant.now();
+			while (!recentCreates.isEmpty() && recentCreates.peekFirst().isBefore(now.minusSeconds(60))) {
+				recentCreates.removeFirst();
+			}
+			if (recentCreates.size() >= MAX_CREATES_PER_MINUTE) {
+				return error(429, "Rate limit exceeded: " + MAX_CREATES_PER_MINUTE + " predictions per minute")
+					.withHeaders(Map.of("Retry-After", "60"));
+			}
+			if (inFlight.get() >= MAX_CONCURRENT) {
+				return error(429, "Too many concurrent predictions: at most " + MAX_CONCURRENT);
+			}
+			recentCreates.addLast(now);
+			maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+		}
+		Prediction p = new Prediction(UUID.randomUUID().toString(), input, request);
+		predictions.put(p.id, p);
+		created.add(p);
+		jobs.execute(() -> run(p));
+		return Reply.json(200, Map.of("status", "success", "message", "Prediction created successfully",
+			"predictionID", p.id));
+	}
+
+	/** DashScope-style inputs (providers.md §2.3): prompt, 1–3 image_urls, n, size W*H. */
+	private static String validate(String model, JsonNode input) {
+		if (!model.equals(MODEL)) return "Invalid input for model";
+		if (!input.path("prompt").isTextual() || input.path("prompt").asText().isBlank()) return "Invalid input for model: prompt is required";
+		JsonNode urls = input.path("image_urls");
+		if (!urls.isArray() || urls.size() < 1 || urls.size() > 3) return "Invalid input for model: image_urls must hold 1 to 3 links";
+		int n = input.path("n").asInt(1);
+		if (n < 1 || n > 6) return "Invalid input for model: n must be between 1 and 6";
+		if (input.has("size")) {
+			Matcher m = SIZE.matcher(input.path("size").asText());
+			if (!m.matches()) return "Invalid input for model: size must be width*height";
+			long pixels = Long.parseLong(m.group(1)) * Long.parseLong(m.group(2));
+			if (pixels < 512L * 512 || pixels > 2048L * 2048) return "Invalid input for model: size out of range";
+		}
+		return null;
+	}
+
+	private void run(Prediction p) {
+		try {
+			List<FetchedImage> images = new ArrayList<>();
+			for (JsonNode url : p.input.path("image_urls")) {
+				images.add(fetchImage(url.asText(), 100L * 1024 * 1024));
+			}
+			p.inputs = images;
+			p.status = "processing";
+			if (neverFinish) return;
+			long delay = currentProcessingDelay().toMillis();
+			jobs.schedule(() -> finish(p), delay, TimeUnit.MILLISECONDS);
+		}
+		catch (ImageFetchException e) {
+			end(p, "failed", "Error: failed to download input image: " + e.getMessage());
+		}
+	}
+
+	private void finish(Prediction p) {
+		if (p.isFinal()) return;
+		if (!finalStatus.equals("success")) {
+			end(p, finalStatus, failureMessage);
+			return;
+		}
+		List<BufferedImage> decoded = new ArrayList<>();
+		p.inputs.forEach(i -> decoded.add(i.image()));
+		int width = 0;
+		int height = 0;
+		Matcher m = SIZE.matcher(p.input.path("size").asText(""));
+		if (m.matches()) {
+			width = Integer.parseInt(m.group(1));
+			height = Integer.parseInt(m.group(2));
+		}
+		List<String> links = new ArrayList<>();
+		for (int i = 0; i < p.input.path("n").asInt(1); i++) {
+			links.add(publishPng(FakeEdit.renderPng(decoded, width, height, i)));
+		}
+		p.outputs = links;
+		end(p, "success", null);
+	}
+
+	private void end(Prediction p, String status, String logs) {
+		synchronized (p) {
+			if (p.isFinal()) return;
+			p.logs = logs;
+			p.status = status;
+		}
+		inFlight.decrementAndGet();
+		markCompleted();
+	}
+
+	private Reply cancel(Prediction p) {
+		p.cancelRequested = true;
+		end(p, "cancelled", "Cancelled by the user");
+		return Reply.json(200, Map.of("status", "success", "message", "Prediction cancelled"));
+	}
+
+	private ObjectNode describe(Prediction p) {
+		ObjectNode o = JSON.createObjectNode();
+		o.put("id", p.id);
+		o.set("input", p.input);
+		o.put("status", p.status);
+		if (p.status.equals("success")) {
+			ArrayNode out = o.putArray("output");
+			p.outputs.forEach(out::add);
+			ObjectNode metrics = o.putObject("metrics");
+			metrics.put("predict_time", currentProcessingDelay().toMillis() / 1000.0);
+			metrics.put("cost", 0.035 * p.outputs.size());
+		}
+		else {
+			o.putNull("output");
+		}
+		if (p.logs == null) o.putNull("logs");
+		else o.put("logs", p.logs);
+		ObjectNode urls = o.putObject("urls");
+		urls.put("get", baseUrl() + "/v1/prediction/" + p.id);
+		urls.put("cancel", baseUrl() + "/v1/prediction/" + p.id + "/cancel");
+		return o;
+	}
+
+	private Reply presign(RecordedRequest request) {
+		JsonNode body = request.json();
+		if (body == null || !body.path("content_type").asText("").startsWith("image/")) {
+			return error(400, "content_type must be an image type");
+		}
+		String id = UUID.randomUUID().toString();
+		String name = UUID.randomUUID() + ".png";
+		pendingUploads.put(id, name);
+		Map<String, Object> answer = new LinkedHashMap<>();
+		answer.put("id", id);
+		answer.put("presigned_url", baseUrl() + "/upload-target/" + id);
+		answer.put("public_url", baseUrl() + "/cdn/" + name);
+		answer.put("expires_at", Instant.now().plus(Duration.ofMinutes(15)).toString());
+		answer.put("required_headers", Map.of("x-amz-meta-file-id", id));
+		return Reply.json(200, answer);
+	}
+
+	private Reply receiveUpload(RecordedRequest request, String id) {
+		String name = pendingUploads.remove(id);
+		if (name == null || !id.equals(request.header("x-amz-meta-file-id"))) {
+			return Reply.text(403, "application/xml", "<Error><Code>AccessDenied</Code></Error>");
+		}
+		uploads.put(name, request.body());
+		return Reply.raw(200, "text/plain", new byte[0]);
+	}
+
+	private static Reply error(int status, String message) {
+		return Reply.json(status, Map.of("error", message));
+	}
+
+	@Override
+	public void close() {
+		jobs.shutdownNow();
+		super.close();
+	}
+}

@@ -1,0 +1,208 @@
+package io.github.qwenedit.imagej;
+
+import static io.github.qwenedit.imagej.DashScopeEditTest.assertEditedPixels;
+import static io.github.qwenedit.imagej.DashScopeEditTest.assertKeyNowhere;
+import static io.github.qwenedit.imagej.DashScopeEditTest.pattern;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.scijava.module.Module;
+
+import ij.ImagePlus;
+import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.emulator.EachLabsEmulator;
+import io.github.qwenedit.staging.S3TestServer;
+
+/** eachlabs end to end: the command, the emulator's job machine, and the bucket on s3proxy. */
+class EachLabsEditTest {
+
+	private static final String KEY = "el-test-key-51c2e9";
+	private static S3TestServer s3;
+
+	private EachLabsEmulator eachlabs;
+	private ImagePlus cells;
+
+	@BeforeAll
+	static void startBucket() throws Exception {
+		s3 = S3TestServer.start();
+	}
+
+	@AfterAll
+	static void stopBucket() {
+		s3.close();
+	}
+
+	@BeforeEach
+	void start() {
+		eachlabs = new EachLabsEmulator(KEY).processingDelay(Duration.ofMillis(300));
+		cells = pattern("cells.tif", 480, 400);
+	}
+
+	@AfterEach
+	void stop() {
+		eachlabs.close();
+	}
+
+	private Map<String, String> env() {
+		Map<String, String> env = new HashMap<>(s3.env());
+		env.put("EACHLABS_API_KEY", KEY);
+		env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
+		return env;
+	}
+
+	private Map<String, Object> inputs(String instruction) {
+		return EditCommandRunner.inputs(cells, "eachlabs", "alibaba-qwen-image-2-0-image-edit", instruction);
+	}
+
+	@Test
+	void editsThroughTheBucketAndRecordsCost() throws Exception {
+		Map<String, Object> in = inputs("remove the scale bar");
+		in.put("outputs", 2);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(in);
+			assertFalse(run.failed(), run.failure());
+			EachLabsEmulator.Prediction p = eachlabs.lastPrediction();
+			assertEquals("success", p.status());
+			assertEquals("remove the scale bar", p.input.path("prompt").asText());
+			assertEquals(2, p.input.path("n").asInt());
+			assertTrue(p.input.path("image_urls").get(0).asText().contains("X-Amz-Signature="));
+			List<ImagePlus> results = run.results();
+			assertEquals(2, results.size());
+			for (int i = 0; i < 2; i++) {
+				assertEditedPixels(results.get(i), p.inputs().get(0).image(), i);
+				assertEquals("eachlabs", results.get(i).getProp(Provenance.PROVIDER));
+				assertEquals(p.id, results.get(i).getProp(Provenance.REQUEST_ID));
+				assertEquals("0.07", results.get(i).getProp(Provenance.PREFIX + "CostUsd"));
+			}
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
+			assertFalse(p.request.mentionsOutside(KEY, "X-API-Key"));
+		}
+	}
+
+	@Test
+	void withoutABucketItUsesEachLabsOwnUpload() throws Exception {
+		Map<String, String> env = new HashMap<>();
+		env.put("EACHLABS_API_KEY", KEY);
+		env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(inputs("remove the scale bar"));
+			assertFalse(run.failed(), run.failure());
+			assertEquals(1, eachlabs.uploadCount());
+			assertTrue(eachlabs.lastPrediction().input.path("image_urls").get(0).asText().contains("/cdn/"));
+			assertEquals("provider upload", run.results().get(0).getProp(Provenance.STAGING));
+		}
+	}
+
+	@Test
+	void everyFailureIsOneClearSentenceAndTheBucketIsEmptied() throws Exception {
+		Map<String, String> cases = new java.util.LinkedHashMap<>();
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			eachlabs.failNextWith(400, "{\"error\": \"Invalid input for model\"}", Map.of());
+			cases.put("400", runner.run(inputs("x")).failure());
+			eachlabs.failNextWith(404, "{\"error\": \"Prediction not found\"}", Map.of());
+			cases.put("404", runner.run(inputs("x")).failure());
+			eachlabs.failNextWith(500, "{\"error\": \"Failed to create prediction\"}", Map.of());
+			cases.put("500", runner.run(inputs("x")).failure());
+			eachlabs.jobsEndWith("error", "NSFW content detected");
+			cases.put("job error", runner.run(inputs("x")).failure());
+			eachlabs.jobsEndWith("exploded", "");
+			cases.put("unknown status", runner.run(inputs("x")).failure());
+			eachlabs.jobsEndWith("success", "");
+			eachlabs.breakOutputLinks();
+			cases.put("broken link", runner.run(inputs("x")).failure());
+			for (String text : runner.log()) {
+				assertFalse(text.contains(KEY), text);
+			}
+		}
+		assertTrue(cases.get("400").startsWith("Invalid input: ") && cases.get("400").contains("Invalid input for model"),
+			cases.get("400"));
+		assertTrue(cases.get("404").startsWith("Not found: "), cases.get("404"));
+		assertTrue(cases.get("500").contains("internal problem"), cases.get("500"));
+		assertTrue(cases.get("job error").contains("failed") && cases.get("job error").contains("NSFW"),
+			cases.get("job error"));
+		assertTrue(cases.get("unknown status").contains("exploded"), cases.get("unknown status"));
+		assertTrue(cases.get("broken link").contains("could not be downloaded"), cases.get("broken link"));
+		assertEquals(0, s3.countObjects(s3.prefix()));
+		for (String failure : cases.values()) {
+			assertFalse(failure.contains(KEY), failure);
+		}
+	}
+
+	@Test
+	void aWrongKeyIsRefusedWithTheVariableToCheck() throws Exception {
+		Map<String, String> env = env();
+		env.put("EACHLABS_API_KEY", "el-wrong-key-00");
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(inputs("x"));
+			assertTrue(run.failure().contains("EACHLABS_API_KEY"), run.failure());
+			assertFalse(run.failure().contains("el-wrong-key-00"));
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	@Test
+	void rateLimitedCreatesAreRetriedAfterTheAskedWait() throws Exception {
+		eachlabs.failNextWith(429, "{\"error\": \"Rate limit exceeded\"}", Map.of("Retry-After", "1"));
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(inputs("x"));
+			assertFalse(run.failed(), run.failure());
+			assertEquals(1, eachlabs.predictions().size(), "a create was repeated after it had been accepted");
+		}
+	}
+
+	@Test
+	void malformedAnswersAreExplained() throws Exception {
+		eachlabs.failNextWith(200, "{not json", Map.of());
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			String failure = runner.run(inputs("x")).failure();
+			assertTrue(failure.contains("not valid JSON"), failure);
+		}
+	}
+
+	@Test
+	void cancellingDuringPollingCancelsTheRemoteJob() throws Exception {
+		eachlabs.jobsNeverFinish();
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			Future<Module> running = runner.start(inputs("remove the scale bar"));
+			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+			while ((eachlabs.predictions().isEmpty() || !eachlabs.lastPrediction().status().equals("processing")) &&
+				System.nanoTime() < until)
+			{
+				Thread.sleep(20);
+			}
+			assertEquals(1, runner.editService().cancelAll());
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
+			assertTrue(run.failure().contains("cancelled"), run.failure());
+			assertTrue(run.failure().contains("confirmed that the job was stopped"), run.failure());
+			assertTrue(eachlabs.lastPrediction().cancelRequested());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	@Test
+	void aJobThatNeverFinishesStopsAtTheDeadlineAndIsCancelled() throws Exception {
+		eachlabs.jobsNeverFinish();
+		Map<String, String> env = env();
+		env.put("QWEN_EDIT_DEADLINE_SECONDS", "2");
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(inputs("x"));
+			assertTrue(run.failure().startsWith("Timed out: "), run.failure());
+			assertTrue(eachlabs.lastPrediction().cancelRequested());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+}
