@@ -1,6 +1,5 @@
 package io.github.qwenedit.emulator;
 
-import java.awt.image.BufferedImage;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -11,11 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -29,7 +23,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * {@link FakeEdit} PNGs. Enforces the key ({@code X-API-Key}), the request shape, 10 predictions in
  * flight and 100 creates a minute per key (429 beyond), and offers the presigned upload service.
  */
-public final class EachLabsEmulator extends EmulatorServer<EachLabsEmulator> {
+public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 
 	public static final String MODEL = "alibaba-qwen-image-2-0-image-edit";
 	public static final int MAX_CONCURRENT = 10;
@@ -37,81 +31,20 @@ public final class EachLabsEmulator extends EmulatorServer<EachLabsEmulator> {
 	private static final Pattern SIZE = Pattern.compile("(\\d{1,5})\\*(\\d{1,5})");
 	private static final Pattern PREDICTION = Pattern.compile("/v1/prediction/([^/]+)(/cancel)?");
 
-	/** One prediction and where it stands. */
-	public static final class Prediction {
-		public final String id;
-		public final JsonNode input;
-		public final RecordedRequest request;
-		volatile String status = "starting";
-		volatile String logs;
-		volatile List<String> outputs = List.of();
-		volatile List<FetchedImage> inputs = List.of();
-		volatile boolean cancelRequested;
-
-		Prediction(String id, JsonNode input, RecordedRequest request) {
-			this.id = id;
-			this.input = input;
-			this.request = request;
-		}
-
-		public String status() {
-			return status;
-		}
-
-		public List<FetchedImage> inputs() {
-			return inputs;
-		}
-
-		public boolean cancelRequested() {
-			return cancelRequested;
-		}
-
-		boolean isFinal() {
-			return !status.equals("starting") && !status.equals("processing");
-		}
-	}
-
 	private final String apiKey;
-	private final Map<String, Prediction> predictions = new ConcurrentHashMap<>();
-	private final List<Prediction> created = new CopyOnWriteArrayList<>();
 	private final Deque<Instant> recentCreates = new ArrayDeque<>();
 	private final Map<String, byte[]> uploads = new ConcurrentHashMap<>();
 	private final Map<String, String> pendingUploads = new ConcurrentHashMap<>();
-	private final AtomicInteger inFlight = new AtomicInteger();
-	private final AtomicInteger maxInFlight = new AtomicInteger();
-	private final ScheduledExecutorService jobs = Executors.newScheduledThreadPool(4);
-	private volatile String finalStatus = "success";
-	private volatile String failureMessage = "";
-	private volatile boolean neverFinish;
+	private volatile String unknownStatus = "exploded";
 
 	public EachLabsEmulator(String apiKey) {
 		this.apiKey = apiKey;
 	}
 
-	/** Jobs end with {@code status} ("failed", "error", "cancelled" or an unknown word) and this message. */
-	public EachLabsEmulator jobsEndWith(String status, String message) {
-		finalStatus = status;
-		failureMessage = message;
+	/** The word jobs ending in {@link Phase#UNKNOWN} report as their status. */
+	public EachLabsEmulator unknownStatusWord(String word) {
+		unknownStatus = word;
 		return this;
-	}
-
-	/** Jobs stay "processing" for ever. */
-	public EachLabsEmulator jobsNeverFinish() {
-		neverFinish = true;
-		return this;
-	}
-
-	public List<Prediction> predictions() {
-		return List.copyOf(created);
-	}
-
-	public Prediction lastPrediction() {
-		return created.get(created.size() - 1);
-	}
-
-	/** The most predictions that were ever in flight at once. */
-	public int maxConcurrentObserved() {
-		return maxInFlight.get();
 	}
 
 	public int uploadCount() {
@@ -139,10 +72,13 @@ public final class EachLabsEmulator extends EmulatorServer<EachLabsEmulator> {
 		}
 		Matcher m = PREDICTION.matcher(path);
 		if (m.matches()) {
-			Prediction p = predictions.get(m.group(1));
-			if (p == null) return error(404, "Prediction not found");
-			if (m.group(2) != null) return cancel(p);
-			return Reply.json(200, describe(p));
+			Job job = job(m.group(1));
+			if (job == null) return error(404, "Prediction not found");
+			if (m.group(2) != null) {
+				cancel(job);
+				return Reply.json(200, Map.of("status", "success", "message", "Prediction cancelled"));
+			}
+			return Reply.json(200, describe(job));
 		}
 		return error(404, "Not found");
 	}
@@ -154,6 +90,15 @@ public final class EachLabsEmulator extends EmulatorServer<EachLabsEmulator> {
 		JsonNode input = body.path("input");
 		String problem = validate(body.path("model").asText(), input);
 		if (problem != null) return error(400, problem);
+		int width = 0;
+		int height = 0;
+		Matcher size = SIZE.matcher(input.path("size").asText(""));
+		if (size.matches()) {
+			width = Integer.parseInt(size.group(1));
+			height = Integer.parseInt(size.group(2));
+		}
+		List<String> links = new ArrayList<>();
+		input.path("image_urls").forEach(u -> links.add(u.asText()));
 		synchronized (recentCreates) {
 			Instant now = Instant.now();
 			while (!recentCreates.isEmpty() && recentCreates.peekFirst().isBefore(now.minusSeconds(60))) {
@@ -163,18 +108,14 @@ public final class EachLabsEmulator extends EmulatorServer<EachLabsEmulator> {
 				return error(429, "Rate limit exceeded: " + MAX_CREATES_PER_MINUTE + " predictions per minute")
 					.withHeaders(Map.of("Retry-After", "60"));
 			}
-			if (inFlight.get() >= MAX_CONCURRENT) {
+			if (inFlight() >= MAX_CONCURRENT) {
 				return error(429, "Too many concurrent predictions: at most " + MAX_CONCURRENT);
 			}
 			recentCreates.addLast(now);
-			maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+			Job job = submit(request, links, input.path("n").asInt(1), width, height);
+			return Reply.json(200, Map.of("status", "success", "message", "Prediction created successfully",
+				"predictionID", job.id));
 		}
-		Prediction p = new Prediction(UUID.randomUUID().toString(), input, request);
-		predictions.put(p.id, p);
-		created.add(p);
-		jobs.execute(() -> run(p));
-		return Reply.json(200, Map.of("status", "success", "message", "Prediction created successfully",
-			"predictionID", p.id));
 	}
 
 	/** DashScope-style inputs (providers.md §2.3): prompt, 1–3 image_urls, n, size W*H. */
@@ -194,82 +135,44 @@ public final class EachLabsEmulator extends EmulatorServer<EachLabsEmulator> {
 		return null;
 	}
 
-	private void run(Prediction p) {
-		try {
-			List<FetchedImage> images = new ArrayList<>();
-			for (JsonNode url : p.input.path("image_urls")) {
-				images.add(fetchImage(url.asText(), 100L * 1024 * 1024));
-			}
-			p.inputs = images;
-			p.status = "processing";
-			if (neverFinish) return;
-			long delay = currentProcessingDelay().toMillis();
-			jobs.schedule(() -> finish(p), delay, TimeUnit.MILLISECONDS);
-		}
-		catch (ImageFetchException e) {
-			end(p, "failed", "Error: failed to download input image: " + e.getMessage());
+	/** The status words of providers.md §2.4; a failure uses "error", as the per-model page does. */
+	private String status(Job job) {
+		switch (job.phase()) {
+			case QUEUED:
+				return "starting";
+			case PROCESSING:
+				return "processing";
+			case SUCCEEDED:
+				return "success";
+			case CANCELLED:
+				return "cancelled";
+			case UNKNOWN:
+				return unknownStatus;
+			default:
+				return "error";
 		}
 	}
 
-	private void finish(Prediction p) {
-		if (p.isFinal()) return;
-		if (!finalStatus.equals("success")) {
-			end(p, finalStatus, failureMessage);
-			return;
-		}
-		List<BufferedImage> decoded = new ArrayList<>();
-		p.inputs.forEach(i -> decoded.add(i.image()));
-		int width = 0;
-		int height = 0;
-		Matcher m = SIZE.matcher(p.input.path("size").asText(""));
-		if (m.matches()) {
-			width = Integer.parseInt(m.group(1));
-			height = Integer.parseInt(m.group(2));
-		}
-		List<String> links = new ArrayList<>();
-		for (int i = 0; i < p.input.path("n").asInt(1); i++) {
-			links.add(publishPng(FakeEdit.renderPng(decoded, width, height, i)));
-		}
-		p.outputs = links;
-		end(p, "success", null);
-	}
-
-	private void end(Prediction p, String status, String logs) {
-		synchronized (p) {
-			if (p.isFinal()) return;
-			p.logs = logs;
-			p.status = status;
-		}
-		inFlight.decrementAndGet();
-		markCompleted();
-	}
-
-	private Reply cancel(Prediction p) {
-		p.cancelRequested = true;
-		end(p, "cancelled", "Cancelled by the user");
-		return Reply.json(200, Map.of("status", "success", "message", "Prediction cancelled"));
-	}
-
-	private ObjectNode describe(Prediction p) {
+	private ObjectNode describe(Job job) {
 		ObjectNode o = JSON.createObjectNode();
-		o.put("id", p.id);
-		o.set("input", p.input);
-		o.put("status", p.status);
-		if (p.status.equals("success")) {
+		o.put("id", job.id);
+		o.set("input", job.request.json().path("input"));
+		o.put("status", status(job));
+		if (job.phase() == Phase.SUCCEEDED) {
 			ArrayNode out = o.putArray("output");
-			p.outputs.forEach(out::add);
+			job.outputLinks().forEach(out::add);
 			ObjectNode metrics = o.putObject("metrics");
 			metrics.put("predict_time", currentProcessingDelay().toMillis() / 1000.0);
-			metrics.put("cost", 0.035 * p.outputs.size());
+			metrics.put("cost", 0.035 * job.outputLinks().size());
 		}
 		else {
 			o.putNull("output");
 		}
-		if (p.logs == null) o.putNull("logs");
-		else o.put("logs", p.logs);
+		if (job.message() == null) o.putNull("logs");
+		else o.put("logs", job.message());
 		ObjectNode urls = o.putObject("urls");
-		urls.put("get", baseUrl() + "/v1/prediction/" + p.id);
-		urls.put("cancel", baseUrl() + "/v1/prediction/" + p.id + "/cancel");
+		urls.put("get", baseUrl() + "/v1/prediction/" + job.id);
+		urls.put("cancel", baseUrl() + "/v1/prediction/" + job.id + "/cancel");
 		return o;
 	}
 
@@ -303,9 +206,4 @@ public final class EachLabsEmulator extends EmulatorServer<EachLabsEmulator> {
 		return Reply.json(status, Map.of("error", message));
 	}
 
-	@Override
-	public void close() {
-		jobs.shutdownNow();
-		super.close();
-	}
 }

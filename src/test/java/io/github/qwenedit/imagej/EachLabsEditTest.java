@@ -23,7 +23,10 @@ import org.scijava.module.Module;
 
 import ij.ImagePlus;
 import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
+
+import com.fasterxml.jackson.databind.JsonNode;
 import io.github.qwenedit.staging.S3TestServer;
 
 /** eachlabs end to end: the command, the emulator's job machine, and the bucket on s3proxy. */
@@ -74,11 +77,12 @@ class EachLabsEditTest {
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			EditCommandRunner.Run run = runner.run(in);
 			assertFalse(run.failed(), run.failure());
-			EachLabsEmulator.Prediction p = eachlabs.lastPrediction();
-			assertEquals("success", p.status());
-			assertEquals("remove the scale bar", p.input.path("prompt").asText());
-			assertEquals(2, p.input.path("n").asInt());
-			assertTrue(p.input.path("image_urls").get(0).asText().contains("X-Amz-Signature="));
+			AsyncJobEmulator.Job p = eachlabs.lastJob();
+			assertEquals(AsyncJobEmulator.Phase.SUCCEEDED, p.phase());
+			JsonNode input = p.request.json().path("input");
+			assertEquals("remove the scale bar", input.path("prompt").asText());
+			assertEquals(2, input.path("n").asInt());
+			assertTrue(input.path("image_urls").get(0).asText().contains("X-Amz-Signature="));
 			List<ImagePlus> results = run.results();
 			assertEquals(2, results.size());
 			for (int i = 0; i < 2; i++) {
@@ -102,7 +106,7 @@ class EachLabsEditTest {
 			EditCommandRunner.Run run = runner.run(inputs("remove the scale bar"));
 			assertFalse(run.failed(), run.failure());
 			assertEquals(1, eachlabs.uploadCount());
-			assertTrue(eachlabs.lastPrediction().input.path("image_urls").get(0).asText().contains("/cdn/"));
+			assertTrue(eachlabs.lastJob().request.json().path("input").path("image_urls").get(0).asText().contains("/cdn/"));
 			assertEquals("provider upload", run.results().get(0).getProp(Provenance.STAGING));
 		}
 	}
@@ -117,11 +121,11 @@ class EachLabsEditTest {
 			cases.put("404", runner.run(inputs("x")).failure());
 			eachlabs.failNextWith(500, "{\"error\": \"Failed to create prediction\"}", Map.of());
 			cases.put("500", runner.run(inputs("x")).failure());
-			eachlabs.jobsEndWith("error", "NSFW content detected");
+			eachlabs.jobsEndWith(AsyncJobEmulator.Phase.FAILED, "NSFW content detected");
 			cases.put("job error", runner.run(inputs("x")).failure());
-			eachlabs.jobsEndWith("exploded", "");
+			eachlabs.jobsEndWith(AsyncJobEmulator.Phase.UNKNOWN, "");
 			cases.put("unknown status", runner.run(inputs("x")).failure());
-			eachlabs.jobsEndWith("success", "");
+			eachlabs.jobsEndWith(AsyncJobEmulator.Phase.SUCCEEDED, null);
 			eachlabs.breakOutputLinks();
 			cases.put("broken link", runner.run(inputs("x")).failure());
 			for (String text : runner.log()) {
@@ -160,7 +164,7 @@ class EachLabsEditTest {
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			EditCommandRunner.Run run = runner.run(inputs("x"));
 			assertFalse(run.failed(), run.failure());
-			assertEquals(1, eachlabs.predictions().size(), "a create was repeated after it had been accepted");
+			assertEquals(1, eachlabs.jobs().size(), "a create was repeated after it had been accepted");
 		}
 	}
 
@@ -179,7 +183,7 @@ class EachLabsEditTest {
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			Future<Module> running = runner.start(inputs("remove the scale bar"));
 			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-			while ((eachlabs.predictions().isEmpty() || !eachlabs.lastPrediction().status().equals("processing")) &&
+			while ((eachlabs.jobs().isEmpty() || eachlabs.lastJob().phase() != AsyncJobEmulator.Phase.PROCESSING) &&
 				System.nanoTime() < until)
 			{
 				Thread.sleep(20);
@@ -188,7 +192,7 @@ class EachLabsEditTest {
 			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
 			assertTrue(run.failure().contains("cancelled"), run.failure());
 			assertTrue(run.failure().contains("confirmed that the job was stopped"), run.failure());
-			assertTrue(eachlabs.lastPrediction().cancelRequested());
+			assertTrue(eachlabs.lastJob().cancelRequested());
 			assertEquals(0, s3.countObjects(s3.prefix()));
 		}
 	}
@@ -201,7 +205,7 @@ class EachLabsEditTest {
 		try (EditCommandRunner runner = new EditCommandRunner(env)) {
 			EditCommandRunner.Run run = runner.run(inputs("x"));
 			assertTrue(run.failure().startsWith("Timed out: "), run.failure());
-			assertTrue(eachlabs.lastPrediction().cancelRequested());
+			assertTrue(eachlabs.lastJob().cancelRequested());
 			assertEquals(0, s3.countObjects(s3.prefix()));
 		}
 	}

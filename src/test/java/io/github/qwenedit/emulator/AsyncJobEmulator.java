@@ -1,0 +1,192 @@
+package io.github.qwenedit.emulator;
+
+import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The job machine shared by the emulators of asynchronous providers: a job downloads its inputs
+ * (so a bad link fails the job, as in production), runs for the processing delay, then turns final
+ * with {@link FakeEdit} outputs, or with the failure a test injected. Subclasses only spell the
+ * requests and the statuses the way their provider does.
+ */
+public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> extends EmulatorServer<SELF> {
+
+	/** Where a job stands, in the emulator's own words; each provider spells these differently. */
+	public enum Phase {
+		QUEUED, PROCESSING, SUCCEEDED, FAILED, CANCELLED, UNKNOWN
+	}
+
+	/** One submitted job. */
+	public static final class Job {
+		public final String id = UUID.randomUUID().toString();
+		public final RecordedRequest request;
+		final List<String> inputLinks;
+		final int outputs;
+		final int width;
+		final int height;
+		volatile Phase phase = Phase.QUEUED;
+		volatile String message;
+		volatile List<String> outputLinks = List.of();
+		volatile List<FetchedImage> inputs = List.of();
+		volatile boolean cancelRequested;
+
+		Job(RecordedRequest request, List<String> inputLinks, int outputs, int width, int height) {
+			this.request = request;
+			this.inputLinks = List.copyOf(inputLinks);
+			this.outputs = outputs;
+			this.width = width;
+			this.height = height;
+		}
+
+		public Phase phase() {
+			return phase;
+		}
+
+		public String message() {
+			return message;
+		}
+
+		public List<String> outputLinks() {
+			return outputLinks;
+		}
+
+		public List<FetchedImage> inputs() {
+			return inputs;
+		}
+
+		public boolean cancelRequested() {
+			return cancelRequested;
+		}
+
+		public boolean isFinal() {
+			return phase != Phase.QUEUED && phase != Phase.PROCESSING;
+		}
+	}
+
+	private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+	private final List<Job> submitted = new CopyOnWriteArrayList<>();
+	private final AtomicInteger inFlight = new AtomicInteger();
+	private final AtomicInteger maxInFlight = new AtomicInteger();
+	private final ScheduledExecutorService runner = Executors.newScheduledThreadPool(4);
+	private volatile Phase finalPhase = Phase.SUCCEEDED;
+	private volatile String failureMessage;
+	private volatile boolean neverFinish;
+
+	/** Jobs end in {@code phase} with this message instead of succeeding. */
+	@SuppressWarnings("unchecked")
+	public SELF jobsEndWith(Phase phase, String message) {
+		finalPhase = phase;
+		failureMessage = message;
+		return (SELF) this;
+	}
+
+	/** Jobs stay in processing for ever. */
+	@SuppressWarnings("unchecked")
+	public SELF jobsNeverFinish() {
+		neverFinish = true;
+		return (SELF) this;
+	}
+
+	public List<Job> jobs() {
+		return List.copyOf(submitted);
+	}
+
+	public Job lastJob() {
+		return submitted.get(submitted.size() - 1);
+	}
+
+	protected Job job(String id) {
+		return jobs.get(id);
+	}
+
+	/** The most jobs that were ever in flight at once. */
+	public int maxConcurrentObserved() {
+		return maxInFlight.get();
+	}
+
+	/** How many jobs are in flight now. */
+	protected int inFlight() {
+		return inFlight.get();
+	}
+
+	/**
+	 * Accepts a job and starts it.
+	 *
+	 * @param width requested output width, 0 for "as the last input"
+	 */
+	protected Job submit(RecordedRequest request, List<String> inputLinks, int outputs, int width, int height) {
+		Job job = new Job(request, inputLinks, outputs, width, height);
+		maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+		jobs.put(job.id, job);
+		submitted.add(job);
+		runner.execute(() -> run(job));
+		return job;
+	}
+
+	private void run(Job job) {
+		List<FetchedImage> images = new ArrayList<>();
+		try {
+			for (String link : job.inputLinks) {
+				images.add(fetchImage(link, 100L * 1024 * 1024));
+			}
+		}
+		catch (ImageFetchException e) {
+			end(job, Phase.FAILED, "Failed to download input image: " + e.getMessage());
+			return;
+		}
+		job.inputs = images;
+		synchronized (job) {
+			if (job.isFinal()) return;
+			job.phase = Phase.PROCESSING;
+		}
+		if (neverFinish) return;
+		runner.schedule(() -> finish(job), currentProcessingDelay().toMillis(), TimeUnit.MILLISECONDS);
+	}
+
+	private void finish(Job job) {
+		if (finalPhase != Phase.SUCCEEDED) {
+			end(job, finalPhase, failureMessage);
+			return;
+		}
+		List<BufferedImage> decoded = new ArrayList<>();
+		job.inputs.forEach(i -> decoded.add(i.image()));
+		List<String> links = new ArrayList<>();
+		for (int i = 0; i < job.outputs; i++) {
+			links.add(publishPng(FakeEdit.renderPng(decoded, job.width, job.height, i)));
+		}
+		job.outputLinks = links;
+		end(job, Phase.SUCCEEDED, null);
+	}
+
+	/** Ends a job once; later calls do nothing. */
+	protected void end(Job job, Phase phase, String message) {
+		synchronized (job) {
+			if (job.isFinal()) return;
+			job.message = message;
+			job.phase = phase;
+		}
+		inFlight.decrementAndGet();
+		markCompleted();
+	}
+
+	/** The user asked to stop the job: it ends cancelled unless it had finished already. */
+	protected void cancel(Job job) {
+		job.cancelRequested = true;
+		end(job, Phase.CANCELLED, "Cancelled by the user");
+	}
+
+	@Override
+	public void close() {
+		runner.shutdownNow();
+		super.close();
+	}
+}
