@@ -129,7 +129,9 @@ public final class EditSession {
 		}
 
 		Provenance provenance = provenance(prepared, request, finalState, started, stage, adjustments);
-		progress.progress("Done: " + count(outputs.size(), "image"), 1);
+		StringBuilder done = new StringBuilder("Done: " + count(outputs.size(), "image"));
+		finalState.facts().forEach((k, v) -> done.append(", ").append(k).append(' ').append(v));
+		progress.progress(done.toString(), 1);
 		return new EditResult(outputs, provenance, warnings, times);
 	}
 

@@ -1,0 +1,150 @@
+package io.github.qwenedit.emulator;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * PixelDojo's job API for qwen-image-2-edit (providers.md §3): a 202 with {@code jobId} and
+ * {@code statusUrl}, then {@code pending} → {@code processing} → {@code completed} with
+ * {@code output.images}. The request schema has {@code additionalProperties: false}, so unknown
+ * fields are refused; each image costs one credit from a balance the test sets.
+ */
+public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator> {
+
+	public static final String RUN_PATH = "/api/v1/models/qwen-image-2-edit/run";
+	private static final Pattern JOB = Pattern.compile("/api/v1/jobs/([^/]+)");
+	private static final Pattern SIZE = Pattern.compile("(\\d{1,5})\\*(\\d{1,5})");
+	private static final Set<String> FIELDS = Set.of("prompt", "image", "model", "size", "n", "negative_prompt",
+		"prompt_extend", "watermark", "seed", "webhook_url");
+	private static final Set<String> MODELS = Set.of("qwen-image-2.0", "qwen-image-2.0-pro");
+
+	private final String apiKey;
+	private final AtomicInteger credits = new AtomicInteger(100);
+	private volatile int creditStatus = 402;
+
+	public PixelDojoEmulator(String apiKey) {
+		this.apiKey = apiKey;
+	}
+
+	/** The account's balance; an edit needs one credit per output. */
+	public PixelDojoEmulator credits(int balance) {
+		credits.set(balance);
+		return this;
+	}
+
+	/** Sources disagree on 402 or 403 for "out of credit" (providers.md §3.3). */
+	public PixelDojoEmulator outOfCreditStatus(int status) {
+		creditStatus = status;
+		return this;
+	}
+
+	public int credits() {
+		return credits.get();
+	}
+
+	@Override
+	protected Reply respond(RecordedRequest request) throws Exception {
+		if (!("Bearer " + apiKey).equals(request.header("Authorization"))) {
+			return error(401, "unauthorized", "Invalid API key");
+		}
+		if (request.path().equals(RUN_PATH) && request.method().equals("POST")) {
+			return run(request);
+		}
+		Matcher m = JOB.matcher(request.path());
+		if (m.matches() && request.method().equals("GET")) {
+			Job job = job(m.group(1));
+			return job == null ? error(404, "not_found", "Job not found") : Reply.json(200, describe(job));
+		}
+		return error(404, "not_found", "Not found");
+	}
+
+	private Reply run(RecordedRequest request) {
+		JsonNode body = request.json();
+		if (body == null || !body.isObject()) return error(400, "invalid_request", "Body must be a JSON object");
+		for (var it = body.fieldNames(); it.hasNext();) {
+			String field = it.next();
+			if (!FIELDS.contains(field)) {
+				return error(422, "validation_error", "Unrecognized key in body: '" + field + "'");
+			}
+		}
+		if (!body.path("prompt").isTextual() || body.path("prompt").asText().isBlank()) {
+			return error(422, "validation_error", "prompt: Required");
+		}
+		JsonNode images = body.path("image");
+		if (!images.isArray() || images.size() < 1 || images.size() > 3) {
+			return error(422, "validation_error", "image: supply 1-3 reference images");
+		}
+		if (body.has("model") && !MODELS.contains(body.path("model").asText())) {
+			return error(422, "validation_error", "model: Invalid enum value");
+		}
+		int n = body.path("n").asInt(1);
+		if (n < 1 || n > 6) return error(422, "validation_error", "n: must be between 1 and 6");
+		int width = 0;
+		int height = 0;
+		if (body.has("size")) {
+			Matcher size = SIZE.matcher(body.path("size").asText());
+			if (!size.matches()) return error(422, "validation_error", "size: Invalid value");
+			width = Integer.parseInt(size.group(1));
+			height = Integer.parseInt(size.group(2));
+		}
+		int left = credits.addAndGet(-n);
+		if (left < 0) {
+			credits.addAndGet(n);
+			return error(creditStatus, "insufficient_credits", "Insufficient credits: this job needs " + n);
+		}
+		List<String> links = new ArrayList<>();
+		images.forEach(i -> links.add(i.asText()));
+		Job job = submit(request, links, n, width, height);
+		Map<String, Object> answer = new LinkedHashMap<>();
+		answer.put("jobId", job.id);
+		answer.put("status", "pending");
+		answer.put("statusUrl", baseUrl() + "/api/v1/jobs/" + job.id);
+		answer.put("creditCost", n);
+		answer.put("creditsRemaining", left);
+		answer.put("expiresAt", java.time.Instant.now().plusSeconds(86400).toString());
+		return Reply.json(202, answer);
+	}
+
+	private static String status(Job job) {
+		switch (job.phase()) {
+			case QUEUED:
+				return "pending";
+			case PROCESSING:
+				return "processing";
+			case SUCCEEDED:
+				return "completed";
+			case CANCELLED:
+				return "cancelled";
+			case UNKNOWN:
+				return "weird";
+			default:
+				return "failed";
+		}
+	}
+
+	private ObjectNode describe(Job job) {
+		ObjectNode o = JSON.createObjectNode();
+		o.put("jobId", job.id);
+		o.put("status", status(job));
+		if (job.phase() == Phase.SUCCEEDED) {
+			var images = o.putObject("output").putArray("images");
+			job.outputLinks().forEach(images::add);
+		}
+		if (job.message() != null) o.putObject("error").put("message", job.message());
+		o.put("creditCost", job.outputs);
+		return o;
+	}
+
+	private static Reply error(int status, String code, String message) {
+		return Reply.json(status, Map.of("error", Map.of("code", code, "message", message, "status", status)));
+	}
+}
