@@ -7,13 +7,14 @@ import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.provider.dashscope.DashScopeProvider;
 import io.github.qwenedit.provider.eachlabs.EachLabsProvider;
+import io.github.qwenedit.provider.fal.FalProvider;
 import io.github.qwenedit.provider.pixeldojo.PixelDojoProvider;
 
 /** Every provider the plugin offers, in the order the dialog lists them. */
 public final class ProviderRegistry {
 
 	private static final List<ProviderDescriptor> PROVIDERS = List.of(DashScopeProvider.DESCRIPTOR, EachLabsProvider.DESCRIPTOR,
-		PixelDojoProvider.DESCRIPTOR);
+		PixelDojoProvider.DESCRIPTOR, FalProvider.DESCRIPTOR);
 
 	private ProviderRegistry() {}
 

@@ -38,6 +38,7 @@ public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> exte
 		volatile List<String> outputLinks = List.of();
 		volatile List<FetchedImage> inputs = List.of();
 		volatile boolean cancelRequested;
+		final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
 
 		Job(RecordedRequest request, List<String> inputLinks, int outputs, int width, int height) {
 			this.request = request;
@@ -80,6 +81,11 @@ public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> exte
 	private volatile Phase finalPhase = Phase.SUCCEEDED;
 	private volatile String failureMessage;
 	private volatile boolean neverFinish;
+	/** Jobs beyond this many wait in the queue, as on fal, instead of being refused. */
+	private volatile int maxRunning = Integer.MAX_VALUE;
+	private final java.util.Deque<Job> waiting = new java.util.ArrayDeque<>();
+	private int running;
+	private int maxRunningObserved;
 
 	/** Jobs end in {@code phase} with this message instead of succeeding. */
 	@SuppressWarnings("unchecked")
@@ -108,6 +114,37 @@ public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> exte
 		return jobs.get(id);
 	}
 
+	/** At most {@code n} jobs run at once; later ones wait in the queue in order. */
+	@SuppressWarnings("unchecked")
+	public SELF limitRunning(int n) {
+		maxRunning = n;
+		return (SELF) this;
+	}
+
+	/** How many jobs wait before {@code job}; 0 when it is running or done. */
+	protected int queuePosition(Job job) {
+		synchronized (waiting) {
+			int i = 0;
+			for (Job j : waiting) {
+				if (j == job) return i;
+				i++;
+			}
+			return 0;
+		}
+	}
+
+	/** Waits up to {@code max} for the job to turn final, as a provider's blocking call does. */
+	protected boolean awaitFinal(Job job, java.time.Duration max) throws InterruptedException {
+		return job.done.await(max.toMillis(), TimeUnit.MILLISECONDS);
+	}
+
+	/** The most jobs that ever ran at once (those waiting in the queue not counted). */
+	public int maxRunningObserved() {
+		synchronized (waiting) {
+			return maxRunningObserved;
+		}
+	}
+
 	/** The most jobs that were ever in flight at once. */
 	public int maxConcurrentObserved() {
 		return maxInFlight.get();
@@ -128,8 +165,23 @@ public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> exte
 		maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
 		jobs.put(job.id, job);
 		submitted.add(job);
-		runner.execute(() -> run(job));
+		synchronized (waiting) {
+			waiting.addLast(job);
+		}
+		startWaiting();
 		return job;
+	}
+
+	private void startWaiting() {
+		synchronized (waiting) {
+			while (running < maxRunning && !waiting.isEmpty()) {
+				Job next = waiting.removeFirst();
+				if (next.isFinal()) continue;
+				running++;
+				maxRunningObserved = Math.max(maxRunningObserved, running);
+				runner.execute(() -> run(next));
+			}
+		}
 	}
 
 	private void run(Job job) {
@@ -169,13 +221,20 @@ public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> exte
 
 	/** Ends a job once; later calls do nothing. */
 	protected void end(Job job, Phase phase, String message) {
+		boolean wasWaiting;
 		synchronized (job) {
 			if (job.isFinal()) return;
 			job.message = message;
 			job.phase = phase;
 		}
+		synchronized (waiting) {
+			wasWaiting = waiting.remove(job);
+			if (!wasWaiting) running--;
+		}
 		inFlight.decrementAndGet();
 		markCompleted();
+		job.done.countDown();
+		startWaiting();
 	}
 
 	/** The user asked to stop the job: it ends cancelled unless it had finished already. */

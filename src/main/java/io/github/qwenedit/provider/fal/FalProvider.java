@@ -1,0 +1,216 @@
+package io.github.qwenedit.provider.fal;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.EditOptions;
+import io.github.qwenedit.core.EditRequest;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.core.SizeRule;
+import io.github.qwenedit.http.CallKind;
+import io.github.qwenedit.http.Http;
+import io.github.qwenedit.http.HttpReply;
+import io.github.qwenedit.http.Json;
+import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobHandle;
+import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.ProviderDescriptor;
+import io.github.qwenedit.provider.ProviderErrors;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+
+/**
+ * fal.ai's queue (https://docs.fal.ai/model-endpoints/queue): submit, then follow the
+ * {@code status_url}, {@code response_url} and {@code cancel_url} it returns verbatim, since they drop
+ * the model's sub-path. The queue has no failed status: a failure shows only when the result is
+ * fetched.
+ */
+public final class FalProvider implements EditProvider {
+
+	public static final String ID = "fal";
+	public static final String KEY_VARIABLE = "FAL_KEY";
+	public static final String BASE_URL_VARIABLE = "FAL_QUEUE_BASE_URL";
+	public static final String DEFAULT_BASE_URL = "https://queue.fal.run";
+	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
+	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
+
+	private static final SizeRule TOTAL_PIXELS = SizeRule.totalPixels(512, 2048);
+	/** fal has no watermark option on any of these (providers.md §4.2). */
+	static final List<ModelSpec> MODELS = List.of(
+		ModelSpec.builder("fal-ai/qwen-image-2/edit").maxOutputs(4).sizeRule(TOTAL_PIXELS).watermark(false).build(),
+		ModelSpec.builder("fal-ai/qwen-image-2/pro/edit").maxOutputs(4).sizeRule(TOTAL_PIXELS).watermark(false)
+			.pricePerImageUsd(0.075).build(),
+		ModelSpec.builder("fal-ai/qwen-image-edit-plus").maxOutputs(4).sizeRule(SizeRule.perSide(512, 2048))
+			.watermark(false).promptExtend(false).build());
+
+	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "fal.ai", MODELS, BASE_URL_VARIABLE,
+		DEFAULT_BASE_URL, KEY_VARIABLE, "fal key", FalProvider::new);
+
+	private final HttpUrl base;
+	private final String key;
+
+	public FalProvider(String baseUrl, String key) throws EditException {
+		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
+		this.key = key;
+	}
+
+	@Override
+	public String id() {
+		return ID;
+	}
+
+	@Override
+	public String displayName() {
+		return "fal.ai";
+	}
+
+	@Override
+	public List<ModelSpec> models() {
+		return MODELS;
+	}
+
+	/** The queue is reported not to read data URIs for the Qwen models (providers.md §4.1): links only. */
+	@Override
+	public long maxInlineBytes() {
+		return 0;
+	}
+
+	private Request.Builder authorised(HttpUrl url) {
+		return new Request.Builder().url(url).header("Authorization", "Key " + key);
+	}
+
+	@Override
+	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
+		ModelSpec model = model(request.options().model());
+		HttpUrl url = ProviderDescriptor.resolve(base.toString(), BASE_URL_VARIABLE, model.id());
+		HttpReply reply = http.send(authorised(url).post(RequestBody.create(Json.bytes(input(request, model, imageUrls)),
+			JSON)).build(), CallKind.CREATE, CALL_TIMEOUT, displayName());
+		if (!reply.isSuccessful()) throw error(reply);
+		JsonNode answer = Json.parse(reply.body(), displayName());
+		String id = Json.text(answer, "request_id");
+		String status = Json.text(answer, "status_url");
+		String response = Json.text(answer, "response_url");
+		if (id == null || status == null || response == null) {
+			throw new EditException(ErrorKind.PROVIDER_FAILURE, "fal.ai accepted the edit but sent no status links, so " +
+				"its result cannot be fetched.");
+		}
+		JobHandle handle = new JobHandle(id, status, Json.text(answer, "cancel_url"), response);
+		return JobState.queued(handle, answer.has("queue_position") ? answer.get("queue_position").asInt() : null);
+	}
+
+	/** fal's own names for the plugin's options (providers.md §4.2). */
+	static ObjectNode input(EditRequest request, ModelSpec model, List<String> imageUrls) {
+		EditOptions o = request.options();
+		ObjectNode input = Json.object();
+		input.put("prompt", request.instruction().strip());
+		ArrayNode urls = input.putArray("image_urls");
+		imageUrls.forEach(urls::add);
+		input.put("num_images", o.outputs());
+		o.size().ifPresent(size -> input.putObject("image_size").put("width", size.width()).put("height", size.height()));
+		if (model.supportsPromptExtend()) input.put("enable_prompt_expansion", o.promptExtend());
+		if (!o.negativePrompt().isBlank()) input.put("negative_prompt", o.negativePrompt());
+		o.seed().ifPresent(seed -> input.put("seed", seed));
+		input.put("output_format", "png");
+		return input;
+	}
+
+	@Override
+	public JobState poll(JobHandle job, Http http) throws EditException {
+		HttpReply reply = http.send(authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
+			CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
+		if (!reply.isSuccessful()) throw error(reply);
+		JsonNode answer = Json.parse(reply.body(), displayName());
+		String status = String.valueOf(Json.text(answer, "status"));
+		switch (status) {
+			case "IN_QUEUE":
+				return JobState.queued(job, answer.has("queue_position") ? answer.get("queue_position").asInt() : null);
+			case "IN_PROGRESS":
+				return JobState.running(job);
+			case "COMPLETED":
+				return result(job, http, answer.path("metrics"));
+			default:
+				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "fal.ai answered with a status " +
+					"this plugin does not know (\"" + ProviderErrors.clip(status) + "\"), so the edit was stopped."));
+		}
+	}
+
+	private JobState result(JobHandle job, Http http, JsonNode metrics) throws EditException {
+		HttpReply reply = http.send(authorised(HttpUrl.get(job.resultUrl().orElseThrow())).get().build(),
+			CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
+		if (!reply.isSuccessful()) return JobState.failed(job, error(reply));
+		JsonNode answer = Json.parse(reply.body(), displayName());
+		List<String> urls = new ArrayList<>();
+		for (JsonNode image : answer.path("images")) {
+			String url = Json.text(image, "url");
+			if (url != null) urls.add(url);
+		}
+		Map<String, String> facts = new LinkedHashMap<>();
+		if (answer.has("seed")) facts.put("SeedUsed", answer.get("seed").asText());
+		if (metrics.has("inference_time")) facts.put("InferenceTimeSeconds", metrics.get("inference_time").asText());
+		return JobState.succeeded(job, urls, facts);
+	}
+
+	/** Only a job still in the queue can be cancelled (providers.md §4.1). */
+	@Override
+	public boolean cancel(JobHandle job, Http http) {
+		if (!job.cancelUrl().isPresent()) return false;
+		try {
+			HttpReply reply = http.send(authorised(HttpUrl.get(job.cancelUrl().get()))
+				.put(RequestBody.create(new byte[0], JSON)).build(), CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
+			return reply.isSuccessful();
+		}
+		catch (EditException e) {
+			return false;
+		}
+	}
+
+	/**
+	 * Model errors: {@code {"detail": [{"loc", "msg", "type"}]}}; infrastructure errors:
+	 * {@code {"detail": "text", "error_type": ...}} (https://docs.fal.ai/errors).
+	 */
+	private EditException error(HttpReply reply) {
+		String detail = null;
+		String type = null;
+		try {
+			JsonNode body = Json.parse(reply.body(), displayName());
+			JsonNode d = body.path("detail");
+			if (d.isTextual()) {
+				detail = d.asText();
+				type = Json.text(body, "error_type");
+			}
+			else if (d.isArray() && d.size() > 0) {
+				StringBuilder sb = new StringBuilder();
+				for (JsonNode item : d) {
+					if (sb.length() > 0) sb.append("; ");
+					JsonNode loc = item.path("loc");
+					if (loc.isArray() && loc.size() > 0) sb.append(loc.get(loc.size() - 1).asText()).append(": ");
+					sb.append(item.path("msg").asText());
+					if (type == null) type = Json.text(item, "type");
+				}
+				detail = sb.toString();
+			}
+		}
+		catch (EditException notJson) {
+			// The status alone says enough.
+		}
+		if (type != null && type.contains("content_policy")) {
+			return new EditException(ErrorKind.CONTENT_REJECTED, "fal.ai's content check refused the input or the result." +
+				" Change the instruction or the image." + (detail == null ? "" : " fal.ai said: " + ProviderErrors.clip(detail)));
+		}
+		EditException mapped = ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, detail);
+		if (!"true".equalsIgnoreCase(reply.header("X-Fal-Retryable"))) return mapped;
+		return new EditException(mapped.kind(), mapped.getMessage() + " fal.ai marks this failure as worth retrying.",
+			mapped.retryAfter().orElse(null), null);
+	}
+}

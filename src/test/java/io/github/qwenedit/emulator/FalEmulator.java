@@ -1,0 +1,159 @@
+package io.github.qwenedit.emulator;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * fal.ai's queue (providers.md §4): submit to {@code /<model>}, then status, result and cancel under
+ * {@code /<owner>/<app>/requests/<id>} (the model's sub-path dropped). Jobs beyond the account's
+ * concurrency wait {@code IN_QUEUE} with a position; a failed job still turns {@code COMPLETED} and
+ * shows its error only on the result fetch, with {@code X-Fal-Retryable}.
+ */
+public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
+
+	public static final Set<String> MODELS = Set.of("fal-ai/qwen-image-2/edit", "fal-ai/qwen-image-2/pro/edit",
+		"fal-ai/qwen-image-edit-plus");
+	private static final Pattern REQUEST = Pattern.compile("/([^/]+/[^/]+)/requests/([^/]+)(/status|/cancel)?");
+
+	private final String key;
+	private volatile String failureType = "content_policy_violation";
+
+	public FalEmulator(String key) {
+		this.key = key;
+		limitRunning(2); // new accounts: 2 concurrent (providers.md §4.1)
+	}
+
+	/** The {@code type} failed jobs report on the result fetch. */
+	public FalEmulator failureType(String type) {
+		failureType = type;
+		return this;
+	}
+
+	@Override
+	protected Reply respond(RecordedRequest request) throws Exception {
+		if (!("Key " + key).equals(request.header("Authorization"))) {
+			return Reply.json(401, Map.of("detail", "Unauthorized: invalid key"));
+		}
+		String model = request.path().substring(1);
+		if (request.method().equals("POST") && MODELS.contains(model)) {
+			return submit(request, model);
+		}
+		Matcher m = REQUEST.matcher(request.path());
+		if (!m.matches()) return Reply.json(404, Map.of("detail", "Not found"));
+		Job job = job(m.group(2));
+		if (job == null) return Reply.json(404, Map.of("detail", "Request not found"));
+		String what = m.group(3) == null ? "" : m.group(3);
+		switch (what) {
+			case "/status":
+				return Reply.json(200, status(job, m.group(1)));
+			case "/cancel":
+				if (!request.method().equals("PUT")) return Reply.json(405, Map.of("detail", "Method not allowed"));
+				if (job.phase() != Phase.QUEUED) return Reply.json(400, Map.of("status", "ALREADY_COMPLETED"));
+				cancel(job);
+				return Reply.json(202, Map.of("status", "CANCELLATION_REQUESTED"));
+			default:
+				return result(job);
+		}
+	}
+
+	private Reply submit(RecordedRequest request, String model) {
+		JsonNode body = request.json();
+		if (body == null) return invalid("body", "Invalid JSON", "json_invalid");
+		if (!body.path("prompt").isTextual() || body.path("prompt").asText().isBlank()) {
+			return invalid("prompt", "Field required", "missing");
+		}
+		JsonNode urls = body.path("image_urls");
+		if (!urls.isArray() || urls.size() < 1 || urls.size() > 3) {
+			return invalid("image_urls", "Provide 1 to 3 image URLs", "value_error");
+		}
+		int n = body.path("num_images").asInt(1);
+		if (n < 1 || n > 4) return invalid("num_images", "Input should be between 1 and 4", "less_than_equal");
+		JsonNode size = body.path("image_size");
+		int width = size.path("width").asInt(0);
+		int height = size.path("height").asInt(0);
+		if (!size.isMissingNode() && (width < 1 || height < 1)) {
+			return invalid("image_size", "width and height are required", "value_error");
+		}
+		if (body.has("output_format") && !Set.of("png", "jpeg", "webp").contains(body.path("output_format").asText())) {
+			return invalid("output_format", "Input should be 'jpeg', 'png' or 'webp'", "enum");
+		}
+		List<String> links = new ArrayList<>();
+		urls.forEach(u -> links.add(u.asText()));
+		Job job = submit(request, links, n, width, height);
+		String app = appOf(model);
+		String requestBase = baseUrl() + "/" + app + "/requests/" + job.id;
+		Map<String, Object> answer = new LinkedHashMap<>();
+		answer.put("request_id", job.id);
+		answer.put("response_url", requestBase);
+		answer.put("status_url", requestBase + "/status");
+		answer.put("cancel_url", requestBase + "/cancel");
+		answer.put("status", "IN_QUEUE");
+		answer.put("queue_position", queuePosition(job));
+		return Reply.json(200, answer);
+	}
+
+	/** "The subpath ... should be used when making the request, but not when getting status or results." */
+	static String appOf(String model) {
+		String[] parts = model.split("/");
+		return parts[0] + "/" + parts[1];
+	}
+
+	private ObjectNode status(Job job, String app) {
+		ObjectNode o = JSON.createObjectNode();
+		switch (job.phase()) {
+			case QUEUED:
+				o.put("status", "IN_QUEUE");
+				o.put("queue_position", queuePosition(job));
+				break;
+			case PROCESSING:
+				o.put("status", "IN_PROGRESS");
+				break;
+			case UNKNOWN:
+				o.put("status", "SOMETHING_ELSE");
+				break;
+			default:
+				o.put("status", "COMPLETED");
+				o.putObject("metrics").put("inference_time", currentProcessingDelay().toMillis() / 1000.0);
+		}
+		o.put("response_url", baseUrl() + "/" + app + "/requests/" + job.id);
+		o.putNull("logs");
+		return o;
+	}
+
+	private Reply result(Job job) {
+		switch (job.phase()) {
+			case QUEUED:
+			case PROCESSING:
+				return Reply.json(400, Map.of("detail", "Request is still in progress"));
+			case SUCCEEDED: {
+				ObjectNode o = JSON.createObjectNode();
+				var images = o.putArray("images");
+				for (String link : job.outputLinks()) {
+					ObjectNode image = images.addObject();
+					image.put("url", link);
+					image.put("content_type", "image/png");
+				}
+				o.put("seed", 1234567);
+				return Reply.json(200, o);
+			}
+			case CANCELLED:
+				return Reply.json(400, Map.of("detail", "Request was cancelled", "error_type", "request_cancelled"));
+			default:
+				return invalid("body", job.message() == null ? "The request failed" : job.message(), failureType)
+					.withHeaders(Map.of("X-Fal-Retryable", "false"));
+		}
+	}
+
+	private static Reply invalid(String field, String message, String type) {
+		return Reply.json(422, Map.of("detail", List.of(Map.of("loc", List.of("body", field), "msg", message, "type", type,
+			"url", "https://docs.fal.ai/errors/#" + type))));
+	}
+}

@@ -1,0 +1,185 @@
+package io.github.qwenedit.imagej;
+
+import static io.github.qwenedit.imagej.DashScopeEditTest.assertEditedPixels;
+import static io.github.qwenedit.imagej.DashScopeEditTest.assertKeyNowhere;
+import static io.github.qwenedit.imagej.DashScopeEditTest.pattern;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.scijava.module.Module;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import ij.ImagePlus;
+import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.emulator.AsyncJobEmulator;
+import io.github.qwenedit.emulator.FalEmulator;
+import io.github.qwenedit.emulator.RecordedRequest;
+import io.github.qwenedit.staging.S3TestServer;
+
+/** fal.ai end to end: the queue with its verbatim links, failures on the result fetch, the bucket. */
+class FalEditTest {
+
+	private static final String KEY = "fal-test-key:4d8e";
+	private static S3TestServer s3;
+
+	private FalEmulator fal;
+	private ImagePlus cells;
+
+	@BeforeAll
+	static void startBucket() throws Exception {
+		s3 = S3TestServer.start();
+	}
+
+	@AfterAll
+	static void stopBucket() {
+		s3.close();
+	}
+
+	@BeforeEach
+	void start() {
+		fal = new FalEmulator(KEY).processingDelay(Duration.ofMillis(300));
+		cells = pattern("cells.tif", 480, 400);
+	}
+
+	@AfterEach
+	void stop() {
+		fal.close();
+	}
+
+	private Map<String, String> env() {
+		Map<String, String> env = new HashMap<>(s3.env());
+		env.put("FAL_KEY", KEY);
+		env.put("FAL_QUEUE_BASE_URL", fal.baseUrl());
+		return env;
+	}
+
+	private Map<String, Object> inputs(String model, String instruction) {
+		return EditCommandRunner.inputs(cells, "fal", model, instruction);
+	}
+
+	@Test
+	void editsThroughTheQueueFollowingItsLinksVerbatim() throws Exception {
+		Map<String, Object> in = inputs("fal-ai/qwen-image-2/pro/edit", "remove the scale bar");
+		in.put("outputs", 2);
+		in.put("size", "1024*1024");
+		in.put("promptExtend", false);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(in);
+			assertFalse(run.failed(), run.failure());
+			AsyncJobEmulator.Job job = fal.lastJob();
+			assertEquals("/fal-ai/qwen-image-2/pro/edit", job.request.path());
+			JsonNode body = job.request.json();
+			assertEquals(2, body.path("num_images").asInt());
+			assertEquals(1024, body.path("image_size").path("width").asInt());
+			assertFalse(body.path("enable_prompt_expansion").asBoolean(true));
+			assertEquals("png", body.path("output_format").asText());
+			assertTrue(body.path("image_urls").get(0).asText().contains("X-Amz-Signature="));
+			for (RecordedRequest r : fal.requests()) {
+				if (r.path().contains("/requests/")) {
+					assertTrue(r.path().startsWith("/fal-ai/qwen-image-2/requests/"), "sub-path kept: " + r.path());
+				}
+			}
+			assertEquals(2, run.results().size());
+			for (int i = 0; i < 2; i++) {
+				assertEditedPixels(run.results().get(i), job.inputs().get(0).image(), i);
+				assertEquals("fal.ai", run.results().get(i).getProp(Provenance.PROVIDER));
+				assertEquals("1234567", run.results().get(i).getProp(Provenance.PREFIX + "SeedUsed"));
+			}
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
+		}
+	}
+
+	@Test
+	void aWatermarkIsRefusedBeforeAnyCall() throws Exception {
+		Map<String, Object> in = inputs("fal-ai/qwen-image-2/edit", "x");
+		in.put("watermark", true);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			String failure = runner.run(in).failure();
+			assertTrue(failure.startsWith("Invalid input: ") && failure.contains("watermark"), failure);
+			assertEquals(0, fal.requests().size());
+		}
+	}
+
+	@Test
+	void jobsBeyondTheConcurrencyWaitInTheQueueAndStillFinish() throws Exception {
+		fal.limitRunning(1);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			Future<Module> first = runner.start(inputs("fal-ai/qwen-image-2/edit", "one"));
+			Future<Module> second = runner.start(inputs("fal-ai/qwen-image-2/edit", "two"));
+			assertFalse(new EditCommandRunner.Run(first.get(60, TimeUnit.SECONDS)).failed());
+			assertFalse(new EditCommandRunner.Run(second.get(60, TimeUnit.SECONDS)).failed());
+			assertEquals(1, fal.maxRunningObserved(), "the queue let more jobs run than the account may");
+			boolean sawQueuePosition = fal.requests().stream().anyMatch(r -> r.path().endsWith("/status")) &&
+				fal.maxConcurrentObserved() == 2;
+			assertTrue(sawQueuePosition, "the second job never waited in the queue");
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	@Test
+	void failuresShowOnTheResultFetchAndAreExplained() throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			fal.jobsEndWith(AsyncJobEmulator.Phase.FAILED, "Unsafe content detected");
+			String policy = runner.run(inputs("fal-ai/qwen-image-2/edit", "x")).failure();
+			assertTrue(policy.startsWith("Content rejected: ") && policy.contains("Unsafe content detected"), policy);
+
+			fal.failureType("image_too_large");
+			String large = runner.run(inputs("fal-ai/qwen-image-2/edit", "x")).failure();
+			assertTrue(large.startsWith("Invalid input: ") && large.contains("Unsafe content detected"), large);
+
+			fal.jobsEndWith(AsyncJobEmulator.Phase.SUCCEEDED, null);
+			fal.failNextWith(422, "{\"detail\":[{\"loc\":[\"body\",\"prompt\"],\"msg\":\"String too long\",\"type\":\"string_too_long\"}]}",
+				Map.of());
+			String invalid = runner.run(inputs("fal-ai/qwen-image-2/edit", "x")).failure();
+			assertTrue(invalid.contains("prompt: String too long"), invalid);
+
+			fal.failNextWith(503, "{\"detail\":\"No runner available\",\"error_type\":\"runner_scheduling_failure\"}",
+				Map.of("X-Fal-Retryable", "true"));
+			String busy = runner.run(inputs("fal-ai/qwen-image-2/edit", "x")).failure();
+			assertTrue(busy.contains("No runner available") && busy.contains("worth retrying"), busy);
+		}
+		assertEquals(0, s3.countObjects(s3.prefix()));
+	}
+
+	@Test
+	void aWrongKeyNamesTheVariable() throws Exception {
+		Map<String, String> env = env();
+		env.put("FAL_KEY", "fal-wrong:0000");
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			String failure = runner.run(inputs("fal-ai/qwen-image-2/edit", "x")).failure();
+			assertTrue(failure.startsWith("Not authorised: ") && failure.contains("FAL_KEY"), failure);
+			assertFalse(failure.contains("fal-wrong:0000"));
+		}
+	}
+
+	@Test
+	void cancellingAQueuedJobCancelsItAtFal() throws Exception {
+		fal.limitRunning(0);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			Future<Module> running = runner.start(inputs("fal-ai/qwen-image-2/edit", "x"));
+			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+			while (fal.jobs().isEmpty() && System.nanoTime() < until) {
+				Thread.sleep(20);
+			}
+			assertEquals(1, runner.editService().cancelAll());
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
+			assertTrue(run.failure().contains("confirmed that the job was stopped"), run.failure());
+			assertTrue(fal.lastJob().cancelRequested());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+}
