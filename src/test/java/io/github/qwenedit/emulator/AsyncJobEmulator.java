@@ -118,6 +118,7 @@ public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> exte
 	@SuppressWarnings("unchecked")
 	public SELF limitRunning(int n) {
 		maxRunning = n;
+		startWaiting();
 		return (SELF) this;
 	}
 
