@@ -9,12 +9,13 @@ import io.github.qwenedit.provider.dashscope.DashScopeProvider;
 import io.github.qwenedit.provider.eachlabs.EachLabsProvider;
 import io.github.qwenedit.provider.fal.FalProvider;
 import io.github.qwenedit.provider.pixeldojo.PixelDojoProvider;
+import io.github.qwenedit.provider.replicate.ReplicateProvider;
 
 /** Every provider the plugin offers, in the order the dialog lists them. */
 public final class ProviderRegistry {
 
 	private static final List<ProviderDescriptor> PROVIDERS = List.of(DashScopeProvider.DESCRIPTOR, EachLabsProvider.DESCRIPTOR,
-		PixelDojoProvider.DESCRIPTOR, FalProvider.DESCRIPTOR);
+		PixelDojoProvider.DESCRIPTOR, FalProvider.DESCRIPTOR, ReplicateProvider.DESCRIPTOR);
 
 	private ProviderRegistry() {}
 

@@ -1,0 +1,258 @@
+package io.github.qwenedit.provider.replicate;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.EditOptions;
+import io.github.qwenedit.core.EditRequest;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.ImageSize;
+import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.core.SizeRule;
+import io.github.qwenedit.http.CallKind;
+import io.github.qwenedit.http.Http;
+import io.github.qwenedit.http.HttpReply;
+import io.github.qwenedit.http.Json;
+import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobHandle;
+import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.ProviderDescriptor;
+import io.github.qwenedit.provider.ProviderErrors;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+
+/**
+ * Replicate's predictions API for the official Qwen models
+ * (https://replicate.com/docs/topics/predictions/create-a-prediction). {@code Prefer: wait} makes the
+ * create call return as soon as the outputs exist, so most edits need no polling at all.
+ */
+public final class ReplicateProvider implements EditProvider {
+
+	public static final String ID = "replicate";
+	public static final String KEY_VARIABLE = "REPLICATE_API_TOKEN";
+	public static final String BASE_URL_VARIABLE = "REPLICATE_BASE_URL";
+	public static final String DEFAULT_BASE_URL = "https://api.replicate.com";
+	/** Replicate's longest blocking wait. */
+	static final int WAIT_SECONDS = 60;
+	/** "Use a data URL when ... small file <= 256kb" (providers.md §5.1). */
+	static final long MAX_INLINE_BYTES = 256 * 1024;
+	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
+	private static final Duration CREATE_TIMEOUT = Duration.ofSeconds(WAIT_SECONDS + 30);
+	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
+
+	/** The aspect ratios the models take; a size is sent as the one it matches (providers.md §5.2). */
+	static final Map<String, double[]> ASPECT_RATIOS = new LinkedHashMap<>();
+	static {
+		ASPECT_RATIOS.put("1:1", new double[] { 1, 1 });
+		ASPECT_RATIOS.put("16:9", new double[] { 16, 9 });
+		ASPECT_RATIOS.put("9:16", new double[] { 9, 16 });
+		ASPECT_RATIOS.put("4:3", new double[] { 4, 3 });
+		ASPECT_RATIOS.put("3:4", new double[] { 3, 4 });
+	}
+
+	private static final SizeRule ASPECT_ONLY = new SizeRule() {
+
+		@Override
+		public void check(String model, ImageSize size) throws EditException {
+			if (aspectRatio(size) == null) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "Replicate's " + model + " takes an aspect ratio, not a " +
+					"pixel size: choose a size whose width:height is one of " + String.join(", ", ASPECT_RATIOS.keySet()) +
+					" (for example 1024*768 for 4:3), or 'as input'.");
+			}
+		}
+
+		@Override
+		public String describe() {
+			return "aspect ratio " + String.join(", ", ASPECT_RATIOS.keySet());
+		}
+	};
+
+	/** Neither model has a negative prompt, prompt extension, output count or watermark. */
+	static final List<ModelSpec> MODELS = List.of(
+		ModelSpec.builder("qwen-image-edit-plus").maxOutputs(1).sizeRule(ASPECT_ONLY).negativePrompt(false)
+			.promptExtend(false).watermark(false).build(),
+		ModelSpec.builder("qwen-image-edit").maxOutputs(1).maxImages(1).sizeRule(ASPECT_ONLY).negativePrompt(false)
+			.promptExtend(false).watermark(false).build());
+
+	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "Replicate", MODELS,
+		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "Replicate API token", ReplicateProvider::new);
+
+	private final HttpUrl base;
+	private final String token;
+
+	public ReplicateProvider(String baseUrl, String token) throws EditException {
+		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
+		this.token = token;
+	}
+
+	/** The ratio name that {@code size} has exactly (within 1 %), or null. */
+	static String aspectRatio(ImageSize size) {
+		if (size.width() < 1 || size.height() < 1) return null;
+		double ratio = (double) size.width() / size.height();
+		for (Map.Entry<String, double[]> e : ASPECT_RATIOS.entrySet()) {
+			double r = e.getValue()[0] / e.getValue()[1];
+			if (Math.abs(ratio - r) / r < 0.01) return e.getKey();
+		}
+		return null;
+	}
+
+	@Override
+	public String id() {
+		return ID;
+	}
+
+	@Override
+	public String displayName() {
+		return "Replicate";
+	}
+
+	@Override
+	public List<ModelSpec> models() {
+		return MODELS;
+	}
+
+	@Override
+	public long maxInlineBytes() {
+		return MAX_INLINE_BYTES;
+	}
+
+	private Request.Builder authorised(HttpUrl url) {
+		return new Request.Builder().url(url).header("Authorization", "Bearer " + token);
+	}
+
+	@Override
+	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
+		HttpUrl url = base.resolve("v1/models/qwen/" + request.options().model() + "/predictions");
+		ObjectNode body = Json.object();
+		body.set("input", input(request, imageUrls));
+		HttpReply reply = http.send(authorised(url).header("Prefer", "wait=" + WAIT_SECONDS)
+			.post(RequestBody.create(Json.bytes(body), JSON)).build(), CallKind.CREATE, CREATE_TIMEOUT, displayName());
+		if (!reply.isSuccessful()) throw error(reply);
+		return state(Json.parse(reply.body(), displayName()), null);
+	}
+
+	static ObjectNode input(EditRequest request, List<String> imageUrls) {
+		EditOptions o = request.options();
+		ObjectNode input = Json.object();
+		input.put("prompt", request.instruction().strip());
+		if (o.model().equals("qwen-image-edit")) {
+			input.put("image", imageUrls.get(0));
+		}
+		else {
+			ArrayNode images = input.putArray("image");
+			imageUrls.forEach(images::add);
+		}
+		input.put("aspect_ratio", o.size().map(ReplicateProvider::aspectRatio).orElse("match_input_image"));
+		o.seed().ifPresent(seed -> input.put("seed", seed));
+		input.put("output_format", "png");
+		return input;
+	}
+
+	@Override
+	public JobState poll(JobHandle job, Http http) throws EditException {
+		HttpReply reply = http.send(authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
+			CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
+		if (!reply.isSuccessful()) throw error(reply);
+		return state(Json.parse(reply.body(), displayName()), job);
+	}
+
+	private JobState state(JsonNode prediction, JobHandle known) throws EditException {
+		JobHandle job = known;
+		if (job == null) {
+			String id = Json.text(prediction, "id");
+			String get = Json.text(prediction.path("urls"), "get");
+			if (id == null || get == null) {
+				throw new EditException(ErrorKind.PROVIDER_FAILURE, "Replicate accepted the edit but sent no prediction " +
+					"link, so its result cannot be fetched.");
+			}
+			job = new JobHandle(id, get, Json.text(prediction.path("urls"), "cancel"), null);
+		}
+		String status = String.valueOf(Json.text(prediction, "status")).toLowerCase(Locale.ROOT);
+		switch (status) {
+			case "starting":
+				return JobState.queued(job, null);
+			case "processing":
+				return JobState.running(job);
+			case "succeeded":
+				return JobState.succeeded(job, outputs(prediction.get("output")), facts(prediction));
+			case "failed":
+			case "canceled":
+			case "aborted":
+				String error = Json.text(prediction, "error");
+				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "Replicate reports the prediction " +
+					status + "." + (error == null ? "" : " Replicate said: " + ProviderErrors.clip(error))));
+			default:
+				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "Replicate answered with a " +
+					"status this plugin does not know (\"" + ProviderErrors.clip(status) + "\"), so the edit was stopped."));
+		}
+	}
+
+	/** An array of links for these models; a single link on some others. */
+	private static List<String> outputs(JsonNode output) {
+		List<String> urls = new ArrayList<>();
+		if (output == null || output.isNull()) return urls;
+		if (output.isTextual()) urls.add(output.asText());
+		for (JsonNode item : output) {
+			if (item.isTextual()) urls.add(item.asText());
+		}
+		return urls;
+	}
+
+	private static Map<String, String> facts(JsonNode prediction) {
+		Map<String, String> facts = new LinkedHashMap<>();
+		String ratio = Json.text(prediction.path("input"), "aspect_ratio");
+		if (ratio != null) facts.put("AspectRatio", ratio);
+		JsonNode predictTime = prediction.path("metrics").path("predict_time");
+		if (!predictTime.isMissingNode()) facts.put("PredictTimeSeconds", predictTime.asText());
+		return facts;
+	}
+
+	@Override
+	public boolean cancel(JobHandle job, Http http) {
+		if (!job.cancelUrl().isPresent()) return false;
+		try {
+			HttpReply reply = http.send(authorised(HttpUrl.get(job.cancelUrl().get()))
+				.post(RequestBody.create(new byte[0], JSON)).build(), CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
+			return reply.isSuccessful();
+		}
+		catch (EditException e) {
+			return false;
+		}
+	}
+
+	/**
+	 * Problem details: {@code {"title", "detail", "status", "invalid_fields": [...]}}; 429s say when to
+	 * come back in {@code detail} (providers.md §5.1).
+	 */
+	private EditException error(HttpReply reply) {
+		String detail = null;
+		try {
+			JsonNode body = Json.parse(reply.body(), displayName());
+			detail = Json.text(body, "detail");
+			JsonNode fields = body.path("invalid_fields");
+			if (fields.isArray() && fields.size() > 0) {
+				StringBuilder sb = new StringBuilder();
+				for (JsonNode f : fields) {
+					if (sb.length() > 0) sb.append("; ");
+					sb.append(f.path("field").asText()).append(": ").append(f.path("description").asText());
+				}
+				detail = sb.toString();
+			}
+		}
+		catch (EditException notJson) {
+			// The status alone says enough.
+		}
+		return ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, detail);
+	}
+}

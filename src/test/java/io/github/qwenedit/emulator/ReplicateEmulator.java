@@ -1,0 +1,163 @@
+package io.github.qwenedit.emulator;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * Replicate's predictions API for the official Qwen models (providers.md §5): create with
+ * {@code Prefer: wait[=N]} blocks until the prediction is final or N seconds pass, then answers the
+ * prediction as it stands; {@code urls.get} and {@code urls.cancel} follow it. Input validation
+ * answers 422 problem details with {@code invalid_fields}.
+ */
+public final class ReplicateEmulator extends AsyncJobEmulator<ReplicateEmulator> {
+
+	private static final Pattern CREATE = Pattern.compile("/v1/models/qwen/([^/]+)/predictions");
+	private static final Pattern PREDICTION = Pattern.compile("/v1/predictions/([^/]+)(/cancel)?");
+	private static final Pattern PREFER_WAIT = Pattern.compile("wait(?:=(\\d+))?");
+	private static final Set<String> MODELS = Set.of("qwen-image-edit-plus", "qwen-image-edit");
+	private static final Set<String> ASPECT_RATIOS = Set.of("1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image");
+	/** Large data URLs get "413 Request Entity Too Large" (replicate-python#68). */
+	private static final long MAX_BODY_BYTES = 10L * 1024 * 1024;
+
+	private final String token;
+	private volatile Duration longestWait = Duration.ofSeconds(60);
+
+	public ReplicateEmulator(String token) {
+		this.token = token;
+	}
+
+	/** Blocks a {@code Prefer: wait} create at most this long, so tests reach the polling path quickly. */
+	public ReplicateEmulator longestWait(Duration wait) {
+		longestWait = wait;
+		return this;
+	}
+
+	@Override
+	protected Reply respond(RecordedRequest request) throws Exception {
+		if (!("Bearer " + token).equals(request.header("Authorization"))) {
+			return problem(401, "Unauthenticated", "You did not pass a valid authentication token", null);
+		}
+		Matcher create = CREATE.matcher(request.path());
+		if (create.matches() && request.method().equals("POST")) {
+			return create(request, create.group(1));
+		}
+		Matcher m = PREDICTION.matcher(request.path());
+		if (!m.matches()) return problem(404, "Not found", "Not found", null);
+		Job job = job(m.group(1));
+		if (job == null) return problem(404, "Not found", "Prediction not found", null);
+		if (m.group(2) != null) {
+			cancel(job);
+			return Reply.json(200, describe(job));
+		}
+		return Reply.json(200, describe(job));
+	}
+
+	private Reply create(RecordedRequest request, String model) throws InterruptedException {
+		if (request.bodyLength() > MAX_BODY_BYTES) return Reply.text(413, "text/html", "<h1>413 Request Entity Too Large</h1>");
+		if (!MODELS.contains(model)) return problem(404, "Not found", "Model not found: qwen/" + model, null);
+		JsonNode input = request.json() == null ? null : request.json().path("input");
+		if (input == null || !input.isObject()) return invalid("input", "input is required");
+		if (!input.path("prompt").isTextual() || input.path("prompt").asText().isBlank()) {
+			return invalid("input.prompt", "prompt is required");
+		}
+		List<String> links = new ArrayList<>();
+		JsonNode image = input.path("image");
+		if (model.equals("qwen-image-edit")) {
+			if (!image.isTextual()) return invalid("input.image", "Invalid type. Expected: string, given: " + image.getNodeType());
+			links.add(image.asText());
+		}
+		else {
+			if (!image.isArray() || image.size() == 0) return invalid("input.image", "Invalid type. Expected: array");
+			image.forEach(i -> links.add(i.asText()));
+		}
+		String ratio = input.path("aspect_ratio").asText("match_input_image");
+		if (!ASPECT_RATIOS.contains(ratio)) {
+			return invalid("input.aspect_ratio", "aspect_ratio must be one of the following: " + ASPECT_RATIOS);
+		}
+		String format = input.path("output_format").asText("webp");
+		if (!Set.of("webp", "jpg", "png").contains(format)) {
+			return invalid("input.output_format", "output_format must be one of the following: \"webp\", \"jpg\", \"png\"");
+		}
+		int width = 0;
+		int height = 0;
+		if (!ratio.equals("match_input_image")) {
+			String[] parts = ratio.split(":");
+			int w = Integer.parseInt(parts[0]);
+			int h = Integer.parseInt(parts[1]);
+			width = w >= h ? 1024 : 1024 * w / h;
+			height = h >= w ? 1024 : 1024 * h / w;
+		}
+		Job job = submit(request, links, 1, width, height);
+		String prefer = request.header("Prefer");
+		if (prefer != null) {
+			Matcher wait = PREFER_WAIT.matcher(prefer.trim());
+			if (wait.matches()) {
+				int seconds = wait.group(1) == null ? 60 : Math.min(60, Integer.parseInt(wait.group(1)));
+				Duration asked = Duration.ofSeconds(seconds);
+				awaitFinal(job, asked.compareTo(longestWait) < 0 ? asked : longestWait);
+			}
+		}
+		return Reply.json(201, describe(job));
+	}
+
+	private static String status(Job job) {
+		switch (job.phase()) {
+			case QUEUED:
+				return "starting";
+			case PROCESSING:
+				return "processing";
+			case SUCCEEDED:
+				return "succeeded";
+			case CANCELLED:
+				return "canceled";
+			case UNKNOWN:
+				return "mystery";
+			default:
+				return "failed";
+		}
+	}
+
+	private ObjectNode describe(Job job) {
+		ObjectNode o = JSON.createObjectNode();
+		o.put("id", job.id);
+		o.put("model", "qwen/" + job.request.path().split("/")[4]);
+		o.set("input", job.request.json().path("input"));
+		o.put("status", status(job));
+		if (job.phase() == Phase.SUCCEEDED) {
+			var out = o.putArray("output");
+			job.outputLinks().forEach(out::add);
+			o.putObject("metrics").put("predict_time", currentProcessingDelay().toMillis() / 1000.0);
+		}
+		else {
+			o.putNull("output");
+		}
+		if (job.phase() == Phase.FAILED) o.put("error", job.message());
+		else o.putNull("error");
+		ObjectNode urls = o.putObject("urls");
+		urls.put("get", baseUrl() + "/v1/predictions/" + job.id);
+		urls.put("cancel", baseUrl() + "/v1/predictions/" + job.id + "/cancel");
+		return o;
+	}
+
+	private static Reply invalid(String field, String description) {
+		return problem(422, "Input validation failed", "- " + field + ": " + description + "\n",
+			List.of(Map.of("type", "invalid", "field", field, "description", description)));
+	}
+
+	private static Reply problem(int status, String title, String detail, List<Map<String, String>> invalidFields) {
+		Map<String, Object> body = new java.util.LinkedHashMap<>();
+		body.put("title", title);
+		body.put("detail", detail);
+		body.put("status", status);
+		if (invalidFields != null) body.put("invalid_fields", invalidFields);
+		return Reply.json(status, body);
+	}
+}
