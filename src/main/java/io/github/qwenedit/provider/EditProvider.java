@@ -45,6 +45,14 @@ public interface EditProvider {
 	long maxInlineBytes();
 
 	/**
+	 * Whether images too large to travel inline may be re-encoded and scaled down until they fit;
+	 * when false, they must go through a bucket instead.
+	 */
+	default boolean shrinksToFitInline() {
+		return true;
+	}
+
+	/**
 	 * The provider's own upload service as a staging route, for users without a bucket; empty when
 	 * the provider has none. Objects it creates are deleted on close where the API allows.
 	 */

@@ -83,6 +83,17 @@ public final class StagingPlanner {
 				" reads input images only from web links, so it needs a bucket to stage them: " +
 				HOW_TO_CONFIGURE_BUCKET + ".");
 		}
+		if (!provider.shrinksToFitInline()) {
+			long total = 0;
+			for (InputImage image : images) {
+				total += InputFitting.dataUriLength(image);
+			}
+			if (total > provider.maxInlineBytes()) {
+				throw new EditException(ErrorKind.STAGING, "The images are too large to send inside a " +
+					provider.displayName() + " request (" + (provider.maxInlineBytes() / 1024) + " kB at most), so they " +
+					"need a bucket: " + HOW_TO_CONFIGURE_BUCKET + ".");
+			}
+		}
 		InputFitting.FittedSet fitted = InputFitting.fitTotalBytes(images, provider.maxInlineBytes());
 		return new Plan(new InlineStaging(), fitted.images(), new ArrayList<>(fitted.notes()));
 	}

@@ -114,6 +114,12 @@ class ReplicateEditTest {
 		env.put("REPLICATE_API_TOKEN", TOKEN);
 		env.put("REPLICATE_BASE_URL", replicate.baseUrl());
 		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			String large = runner.run(inputs("qwen-image-edit-plus", "x")).failure();
+			assertTrue(large.contains("too large to send inside a Replicate request") && large.contains("QWEN_EDIT_BUCKET"),
+				large);
+			assertEquals(0, replicate.requests().size());
+			cells = pattern("small.tif", 400, 400);
+			new ij.plugin.filter.GaussianBlur().blurGaussian(cells.getProcessor(), 40);
 			EditCommandRunner.Run run = runner.run(inputs("qwen-image-edit-plus", "x"));
 			assertFalse(run.failed(), run.failure());
 			assertTrue(replicate.lastJob().inputs().get(0).fromDataUri());

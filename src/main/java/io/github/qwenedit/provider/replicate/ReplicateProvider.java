@@ -127,6 +127,12 @@ public final class ReplicateProvider implements EditProvider {
 		return MAX_INLINE_BYTES;
 	}
 
+	/** 256 kB would leave little of a real image: larger ones belong in the bucket, as Replicate advises. */
+	@Override
+	public boolean shrinksToFitInline() {
+		return false;
+	}
+
 	private Request.Builder authorised(HttpUrl url) {
 		return new Request.Builder().url(url).header("Authorization", "Bearer " + token);
 	}
