@@ -126,6 +126,9 @@ class EachLabsEditTest {
 			eachlabs.jobsEndWith(AsyncJobEmulator.Phase.UNKNOWN, "");
 			cases.put("unknown status", runner.run(inputs("x")).failure());
 			eachlabs.jobsEndWith(AsyncJobEmulator.Phase.SUCCEEDED, null);
+			eachlabs.outputLifetime(Duration.ofNanos(1));
+			cases.put("expired link", runner.run(inputs("x")).failure());
+			eachlabs.outputLifetime(Duration.ofHours(1));
 			eachlabs.breakOutputLinks();
 			cases.put("broken link", runner.run(inputs("x")).failure());
 			for (String text : runner.log()) {
@@ -140,6 +143,7 @@ class EachLabsEditTest {
 			cases.get("job error"));
 		assertTrue(cases.get("unknown status").contains("exploded"), cases.get("unknown status"));
 		assertTrue(cases.get("broken link").contains("could not be downloaded"), cases.get("broken link"));
+		assertTrue(cases.get("expired link").contains("HTTP 403, the link has expired"), cases.get("expired link"));
 		assertEquals(0, s3.countObjects(s3.prefix()));
 		for (String failure : cases.values()) {
 			assertFalse(failure.contains(KEY), failure);
