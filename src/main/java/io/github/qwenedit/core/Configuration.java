@@ -28,6 +28,7 @@ public final class Configuration {
 
 	public static final String CONFIG_DIR = "QWEN_EDIT_CONFIG_DIR";
 	public static final String DEADLINE_SECONDS = "QWEN_EDIT_DEADLINE_SECONDS";
+	public static final String DEFAULT_PROVIDER = "QWEN_EDIT_DEFAULT_PROVIDER";
 	public static final String SETTINGS_FILE = "settings.properties";
 	public static final String SECRETS_FILE = "secrets.properties";
 
@@ -41,8 +42,17 @@ public final class Configuration {
 
 	/** The running process's environment and the settings files in {@link #configDirectory}. */
 	public static Configuration fromSystem() throws EditException {
-		Map<String, String> env = System.getenv();
-		return new Configuration(env, SettingsFiles.read(configDirectory(env)));
+		return fromEnvironment(System.getenv());
+	}
+
+	/** {@code environment} and the settings files in the folder it names (or the default folder). */
+	public static Configuration fromEnvironment(Map<String, String> environment) throws EditException {
+		return new Configuration(environment, SettingsFiles.read(configDirectory(environment)));
+	}
+
+	/** Where the Settings command stores what the user enters. */
+	public Path settingsDirectory() {
+		return configDirectory(environment);
 	}
 
 	/** An explicit environment and settings, as scripts and tests give them. */

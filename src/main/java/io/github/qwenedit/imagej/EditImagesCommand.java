@@ -122,6 +122,14 @@ public class EditImagesCommand extends DynamicCommand {
 		}
 		MutableModuleItem<String> providerItem = getInfo().getMutableInput("provider", String.class);
 		if (providerItem != null) providerItem.setChoices(ProviderRegistry.ids());
+		if (!isInputResolved("provider")) {
+			try {
+				provider = editService.configuration().get(Configuration.DEFAULT_PROVIDER, provider);
+			}
+			catch (EditException unreadableSettings) {
+				// Reported when the command runs; the dialog starts from the built-in default.
+			}
+		}
 		providerChanged();
 	}
 

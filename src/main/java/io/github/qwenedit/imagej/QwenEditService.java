@@ -5,6 +5,7 @@ import org.scijava.service.AbstractService;
 import org.scijava.service.SciJavaService;
 import org.scijava.service.Service;
 
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -20,17 +21,20 @@ import io.github.qwenedit.core.EditException;
 @Plugin(type = Service.class)
 public class QwenEditService extends AbstractService implements SciJavaService {
 
-	private volatile Configuration explicit;
+	private volatile Map<String, String> environment;
 	private final Set<Cancellation> running = ConcurrentHashMap.newKeySet();
 
 	public Configuration configuration() throws EditException {
-		Configuration c = explicit;
-		return c != null ? c : Configuration.fromSystem();
+		Map<String, String> env = environment;
+		return env != null ? Configuration.fromEnvironment(env) : Configuration.fromSystem();
 	}
 
-	/** Use {@code configuration} instead of the environment; {@code null} returns to the environment. */
-	public void useConfiguration(Configuration configuration) {
-		this.explicit = configuration;
+	/**
+	 * Reads settings from {@code env} instead of the process environment (the settings files are
+	 * still read, from the folder {@code env} names); {@code null} returns to the process environment.
+	 */
+	public void useEnvironment(Map<String, String> env) {
+		this.environment = env == null ? null : Map.copyOf(env);
 	}
 
 	/** Registers a running edit so that {@link #cancelAll()} reaches it; close the handle when done. */

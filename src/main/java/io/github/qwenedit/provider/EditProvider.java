@@ -71,6 +71,13 @@ public interface EditProvider {
 	JobState poll(JobHandle job, Http http) throws EditException;
 
 	/**
+	 * Checks the key with the cheapest authenticated call the provider offers, starting no job.
+	 *
+	 * @return a sentence for the user when the key works
+	 */
+	String checkKey(Http http) throws EditException;
+
+	/**
 	 * Asks the provider to stop the job, where its API allows.
 	 *
 	 * @return whether the provider confirmed the cancellation (if not, it may still charge)

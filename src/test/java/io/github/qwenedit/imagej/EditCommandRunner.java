@@ -1,5 +1,9 @@
 package io.github.qwenedit.imagej;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -30,9 +34,25 @@ public final class EditCommandRunner implements AutoCloseable {
 	private final Context context;
 	private final List<String> log = Collections.synchronizedList(new ArrayList<>());
 
+	/**
+	 * @param environment the settings, as environment variables; unless it names
+	 *          {@code QWEN_EDIT_CONFIG_DIR}, an empty temporary folder stands in for the user's settings
+	 *          folder, so a developer's own keys never leak into a test
+	 */
 	public EditCommandRunner(Map<String, String> environment) {
 		context = new Context(CommandService.class, QwenEditService.class, StatusService.class, LogService.class);
-		context.service(QwenEditService.class).useConfiguration(Configuration.of(environment));
+		Map<String, String> env = new HashMap<>(environment);
+		if (!env.containsKey(Configuration.CONFIG_DIR)) {
+			try {
+				Path dir = Files.createTempDirectory("qwen-edit-settings");
+				dir.toFile().deleteOnExit();
+				env.put(Configuration.CONFIG_DIR, dir.toString());
+			}
+			catch (IOException e) {
+				throw new UncheckedIOException(e);
+			}
+		}
+		context.service(QwenEditService.class).useEnvironment(env);
 		context.service(LogService.class).addLogListener(message -> log.add(message.text()));
 	}
 

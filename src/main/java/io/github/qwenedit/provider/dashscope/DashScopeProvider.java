@@ -23,6 +23,7 @@ import io.github.qwenedit.http.Json;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import okhttp3.HttpUrl;
@@ -197,6 +198,16 @@ public final class DashScopeProvider implements EditProvider {
 		}
 		return ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, message == null ? null :
 			(code == null ? "" : code + ": ") + message);
+	}
+
+	/**
+	 * DashScope has no free key-check call; an empty body is refused after the key check and, like
+	 * every failed call, is not billed (providers.md §1.4).
+	 */
+	@Override
+	public String checkKey(Http http) throws EditException {
+		return KeyCheck.probe(http, new Request.Builder().url(endpoint).header("Authorization", "Bearer " + apiKey)
+			.post(RequestBody.create("{}", JSON)).build(), displayName(), KEY_VARIABLE);
 	}
 
 	@Override

@@ -25,6 +25,7 @@ import io.github.qwenedit.http.Json;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import io.github.qwenedit.staging.Staging;
@@ -127,6 +128,13 @@ public final class EachLabsProvider implements EditProvider {
 		o.seed().ifPresent(seed -> input.put("seed", seed));
 		if (o.watermark()) input.put("watermark", true);
 		return input;
+	}
+
+	/** Asks for a prediction that does not exist: 401 for a wrong key, 404 for a good one. */
+	@Override
+	public String checkKey(Http http) throws EditException {
+		return KeyCheck.probe(http, authorised(base.resolve("v1/prediction/key-check")).get().build(), displayName(),
+			KEY_VARIABLE);
 	}
 
 	@Override

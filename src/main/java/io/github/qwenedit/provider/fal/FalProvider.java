@@ -23,6 +23,7 @@ import io.github.qwenedit.http.Json;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import okhttp3.HttpUrl;
@@ -123,6 +124,13 @@ public final class FalProvider implements EditProvider {
 		o.seed().ifPresent(seed -> input.put("seed", seed));
 		input.put("output_format", "png");
 		return input;
+	}
+
+	/** Asks for the status of a request that does not exist: 401 for a wrong key, 404 for a good one. */
+	@Override
+	public String checkKey(Http http) throws EditException {
+		return KeyCheck.probe(http, authorised(base.resolve("fal-ai/qwen-image-2/requests/key-check/status")).get()
+			.build(), displayName(), KEY_VARIABLE);
 	}
 
 	@Override

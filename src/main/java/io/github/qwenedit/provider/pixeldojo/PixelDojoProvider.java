@@ -24,6 +24,7 @@ import io.github.qwenedit.http.Json;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import okhttp3.HttpUrl;
@@ -121,6 +122,13 @@ public final class PixelDojoProvider implements EditProvider {
 		body.put("watermark", o.watermark());
 		o.seed().ifPresent(seed -> body.put("seed", seed));
 		return body;
+	}
+
+	/** Asks for a job that does not exist: 401 for a wrong key, 404 for a good one. */
+	@Override
+	public String checkKey(Http http) throws EditException {
+		return KeyCheck.probe(http, authorised(run.resolve("/api/v1/jobs/key-check")).get().build(), displayName(),
+			KEY_VARIABLE);
 	}
 
 	@Override

@@ -25,6 +25,7 @@ import io.github.qwenedit.http.Json;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import okhttp3.HttpUrl;
@@ -163,6 +164,12 @@ public final class ReplicateProvider implements EditProvider {
 		o.seed().ifPresent(seed -> input.put("seed", seed));
 		input.put("output_format", "png");
 		return input;
+	}
+
+	/** {@code GET /v1/account} answers the token's owner, and nothing is run. */
+	@Override
+	public String checkKey(Http http) throws EditException {
+		return KeyCheck.probe(http, authorised(base.resolve("v1/account")).get().build(), displayName(), KEY_VARIABLE);
 	}
 
 	@Override
