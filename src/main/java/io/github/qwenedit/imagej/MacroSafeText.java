@@ -33,6 +33,10 @@ final class MacroSafeText {
 			throw new EditException(ErrorKind.INVALID_INPUT, "The " + label + " has unbalanced square brackets [ ]; " +
 				"a recorded macro would cut it short. Close every [ with a ] or remove them.");
 		}
+		if (!text.contains(" ") && text.startsWith("'")) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "The " + label + " is one word in single quotes; a " +
+				"recorded macro would drop the quotes. Add a word or remove the quotes.");
+		}
 		for (String key : laterKeys) {
 			Matcher m = Pattern.compile("(?<![A-Za-z])" + Pattern.quote(key) + "=", Pattern.CASE_INSENSITIVE).matcher(text);
 			if (m.find()) {

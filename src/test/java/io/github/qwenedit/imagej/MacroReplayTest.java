@@ -1,0 +1,166 @@
+package io.github.qwenedit.imagej;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.scijava.Context;
+import org.scijava.command.CommandInfo;
+import org.scijava.command.CommandService;
+import org.scijava.module.ModuleItem;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import ij.ImagePlus;
+import ij.Macro;
+import io.github.qwenedit.emulator.DashScopeEmulator;
+
+/**
+ * Record and replay: the option string is written the way ImageJ's recorder writes it for this
+ * command (keys lower-cased in the command's declaration order, values with spaces in brackets,
+ * the active image not recorded) and read back with ImageJ's own {@link Macro#getValue}. The replayed
+ * run must send the provider exactly what the recorded run sent.
+ */
+class MacroReplayTest {
+
+	private static final String KEY = "sk-macro-test-1111";
+	private DashScopeEmulator dashscope;
+	private ImagePlus cells;
+
+	@BeforeEach
+	void start() {
+		dashscope = new DashScopeEmulator(KEY);
+		cells = DashScopeEditTest.pattern("cells.tif", 400, 400);
+	}
+
+	@AfterEach
+	void stop() {
+		dashscope.close();
+	}
+
+	private Map<String, String> env() {
+		return Map.of("DASHSCOPE_API_KEY", KEY, "DASHSCOPE_BASE_URL", dashscope.baseUrl());
+	}
+
+	/** The command's recordable inputs, in declaration order: what the recorder walks through. */
+	private static List<ModuleItem<?>> recordedInputs() {
+		try (Context context = new Context(CommandService.class)) {
+			CommandInfo info = context.service(CommandService.class).getCommand(EditImagesCommand.class);
+			List<ModuleItem<?>> items = new ArrayList<>();
+			for (ModuleItem<?> item : info.inputs()) {
+				if (item.getType() == ImagePlus.class) continue; // the active image is not recorded
+				if (!item.getVisibility().equals(org.scijava.ItemVisibility.NORMAL)) continue;
+				if (item.getType().getName().startsWith("org.scijava") || item.getType().getName().startsWith("io.github"))
+					continue; // services
+				items.add(item);
+			}
+			return items;
+		}
+	}
+
+	/** As ImageJ's Recorder.recordOption: {@code key=value}, the value in brackets when it has a space. */
+	static String record(Map<String, Object> inputs) {
+		StringBuilder options = new StringBuilder();
+		for (ModuleItem<?> item : recordedInputs()) {
+			String value = String.valueOf(inputs.get(item.getName()));
+			if (value.indexOf(' ') > -1) value = "[" + value + "]";
+			if (options.length() > 0) options.append(' ');
+			options.append(Macro.trimKey(item.getName())).append('=').append(value);
+		}
+		return options.toString();
+	}
+
+	/** As the replay does: each input read back from the option string with ImageJ's parser. */
+	static Map<String, Object> replay(String options, ImagePlus active) {
+		Map<String, Object> inputs = new HashMap<>();
+		inputs.put("image", active);
+		for (ModuleItem<?> item : recordedInputs()) {
+			String value = Macro.getValue(options, item.getName(), null);
+			if (value == null) continue;
+			Class<?> type = item.getType();
+			if (type == int.class || type == Integer.class) inputs.put(item.getName(), Integer.parseInt(value));
+			else if (type == boolean.class || type == Boolean.class) inputs.put(item.getName(), Boolean.parseBoolean(value));
+			else inputs.put(item.getName(), value);
+		}
+		return inputs;
+	}
+
+	private JsonNode sent(Map<String, Object> inputs) throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(inputs);
+			assertFalse(run.failed(), run.failure());
+			return dashscope.lastEdit().body();
+		}
+	}
+
+	private void assertReplaysIdentically(String instruction, String negativePrompt) throws Exception {
+		Map<String, Object> recorded = EditCommandRunner.inputs(cells, "dashscope", "qwen-image-2.0", instruction);
+		recorded.put("seed", "42");
+		recorded.put("outputs", 2);
+		recorded.put("promptExtend", false);
+		recorded.put("negativePrompt", negativePrompt);
+		JsonNode original = sent(recorded);
+		String options = record(recorded);
+		JsonNode replayed = sent(replay(options, cells));
+		assertEquals(original, replayed, "replay of " + options);
+		assertEquals(instruction.strip(), replayed.path("input").path("messages").get(0).path("content").get(1)
+			.path("text").asText());
+		assertEquals(42, replayed.path("parameters").path("seed").asInt());
+		assertEquals(2, replayed.path("parameters").path("n").asInt());
+	}
+
+	@Test
+	void keysAreUniqueAndNoneIsTheTailOfAnother() {
+		List<String> keys = new ArrayList<>();
+		for (ModuleItem<?> item : recordedInputs()) {
+			keys.add(Macro.trimKey(item.getName()));
+		}
+		for (String a : keys) {
+			for (String b : keys) {
+				if (a.equals(b)) continue;
+				int at = b.indexOf(a);
+				assertFalse(at > 0 && !Character.isLetter(b.charAt(at - 1)), a + " is the tail of " + b);
+				assertFalse(at == 0 && b.length() == a.length(), "duplicate key " + a);
+			}
+		}
+		assertEquals("instruction", keys.get(keys.size() - 1), "free text must be recorded last");
+		assertEquals("negativeprompt", keys.get(keys.size() - 2), "free text must be recorded last");
+	}
+
+	@Test
+	void aPlainEditReplays() throws Exception {
+		assertReplaysIdentically("remove the scale bar", "");
+	}
+
+	@Test
+	void optionWordsInsideTheInstructionDoNotHijackTheRealOptions() throws Exception {
+		assertReplaysIdentically("remove the bar seed=5 outputs=9 model=qwen-image-edit", "");
+	}
+
+	@Test
+	void bracketsQuotesCommasEqualsAndNewlinesSurvive() throws Exception {
+		assertReplaysIdentically("put [the [red] cell] from \"image 2\", keep x=3,\nthen 'sharpen'", "text, [logos] seed=5");
+	}
+
+	@Test
+	void textThatWouldReplayDifferentlyIsRefusedBeforeAnyCall() throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			Map<String, Object> in = EditCommandRunner.inputs(cells, "dashscope", "qwen-image-2.0", "paint it");
+			in.put("negativePrompt", "blur instruction=[make it red]");
+			assertTrue(runner.run(in).failure().contains("instruction="));
+			in = EditCommandRunner.inputs(cells, "dashscope", "qwen-image-2.0", "remove ] the bar");
+			assertTrue(runner.run(in).failure().contains("unbalanced"));
+			in = EditCommandRunner.inputs(cells, "dashscope", "qwen-image-2.0", "'sharpen'");
+			assertTrue(runner.run(in).failure().contains("single quotes"));
+			assertEquals(0, dashscope.requests().size());
+		}
+	}
+}
