@@ -1,5 +1,6 @@
 package io.github.qwenedit.imagej;
 
+import java.io.File;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -98,6 +99,10 @@ public class EditImagesCommand extends DynamicCommand {
 		description = "How images reach the provider: auto uses the bucket when one is configured")
 	private String staging = "auto";
 
+	@Parameter(label = "Save results to folder (optional)", style = "directory", required = false,
+		description = "Each result is also saved here as TIFF, with its provenance")
+	private File outputFolder;
+
 	@Parameter(label = "Negative prompt (optional)", style = TextWidget.AREA_STYLE, required = false)
 	private String negativePrompt = "";
 
@@ -172,6 +177,11 @@ public class EditImagesCommand extends DynamicCommand {
 				result = session.run(request, new StatusProgress(status), cancellation);
 			}
 			results = ResultImages.toImagePlus(result, image);
+			if (outputFolder != null && !outputFolder.getPath().isEmpty()) {
+				for (File saved : ResultFiles.saveAsTiff(results, outputFolder)) {
+					log.info("Qwen Image Edit: saved " + saved);
+				}
+			}
 			for (String warning : result.warnings()) {
 				log.warn(config.redact(warning));
 			}

@@ -325,6 +325,26 @@ class DashScopeEditTest {
 		}
 	}
 
+	@Test
+	void resultsAreSavedAsTiffWithTheirProvenanceWhenAFolderIsGiven(@org.junit.jupiter.api.io.TempDir java.nio.file.Path folder)
+		throws Exception
+	{
+		Map<String, Object> in = inputs(cells, "remove the scale bar");
+		in.put("outputFolder", folder.toFile());
+		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
+			assertFalse(runner.run(in).failed());
+			assertFalse(runner.run(in).failed());
+		}
+		java.io.File first = folder.resolve("AI-edit_1_of_cells.tif").toFile();
+		java.io.File second = folder.resolve("AI-edit_1_of_cells-2.tif").toFile();
+		assertTrue(first.isFile() && second.isFile(), "a result was not saved, or one overwrote the other");
+		ImagePlus reopened = ij.IJ.openImage(first.getPath());
+		assertEquals("qwen-image-2.0", reopened.getProp(Provenance.MODEL));
+		assertEquals("remove the scale bar", reopened.getProp(Provenance.PROMPT));
+		assertEquals(Provenance.IPTC_COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, reopened.getProp(Provenance.DIGITAL_SOURCE_TYPE));
+		assertTrue(String.valueOf(reopened.getProperty("Info")).startsWith("AI-generated image"));
+	}
+
 	/** Away from the index marker, each pixel is the inverse of the input: the emulator's edit. */
 	static void assertEditedPixels(ImagePlus result, java.awt.image.BufferedImage sent, int index) {
 		ColorProcessor cp = (ColorProcessor) result.getProcessor();

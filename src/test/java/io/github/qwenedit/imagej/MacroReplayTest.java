@@ -70,7 +70,9 @@ class MacroReplayTest {
 	static String record(Map<String, Object> inputs) {
 		StringBuilder options = new StringBuilder();
 		for (ModuleItem<?> item : recordedInputs()) {
-			String value = String.valueOf(inputs.get(item.getName()));
+			Object raw = inputs.get(item.getName());
+			if (raw == null) continue; // an optional input left empty is not recorded
+			String value = String.valueOf(raw);
 			if (value.indexOf(' ') > -1) value = "[" + value + "]";
 			if (options.length() > 0) options.append(' ');
 			options.append(Macro.trimKey(item.getName())).append('=').append(value);
@@ -88,6 +90,7 @@ class MacroReplayTest {
 			Class<?> type = item.getType();
 			if (type == int.class || type == Integer.class) inputs.put(item.getName(), Integer.parseInt(value));
 			else if (type == boolean.class || type == Boolean.class) inputs.put(item.getName(), Boolean.parseBoolean(value));
+			else if (type == java.io.File.class) inputs.put(item.getName(), new java.io.File(value));
 			else inputs.put(item.getName(), value);
 		}
 		return inputs;
