@@ -63,13 +63,7 @@ class DashScopeEditTest {
 	}
 
 	static ImagePlus pattern(String title, int width, int height) {
-		ColorProcessor cp = new ColorProcessor(width, height);
-		for (int y = 0; y < height; y++) {
-			for (int x = 0; x < width; x++) {
-				cp.set(x, y, ((x * 7) & 255) << 16 | ((y * 5) & 255) << 8 | ((x + y) & 255));
-			}
-		}
-		return new ImagePlus(title, cp);
+		return TestImages.pattern(title, width, height);
 	}
 
 	private Map<String, String> inlineEnv() {

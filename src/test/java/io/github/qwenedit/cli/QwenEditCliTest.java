@@ -1,0 +1,144 @@
+package io.github.qwenedit.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.io.FileSaver;
+import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.imagej.TestImages;
+import io.github.qwenedit.staging.S3TestServer;
+
+/** The shell command: a folder in, TIFFs and a log out, configured by environment variables only. */
+class QwenEditCliTest {
+
+	private static final String KEY = "sk-cli-test-9d0e";
+	private static S3TestServer s3;
+
+	@TempDir
+	Path work;
+
+	@BeforeAll
+	static void startBucket() throws Exception {
+		s3 = S3TestServer.start();
+	}
+
+	@AfterAll
+	static void stopBucket() {
+		s3.close();
+	}
+
+	private Path folderOfImages(int count) throws Exception {
+		Path in = Files.createDirectories(work.resolve("in"));
+		for (int i = 0; i < count; i++) {
+			ImagePlus image = TestImages.pattern("cell" + i, 400 + i, 400);
+			new FileSaver(image).saveAsTiff(in.resolve("cell" + i + ".tif").toString());
+		}
+		Files.writeString(in.resolve("notes.txt"), "not an image");
+		return in;
+	}
+
+	private record Outcome(int code, String out, String err) {}
+
+	private Outcome runInProcess(Map<String, String> env, String... args) throws Exception {
+		ByteArrayOutputStream out = new ByteArrayOutputStream();
+		ByteArrayOutputStream err = new ByteArrayOutputStream();
+		Map<String, String> withConfig = new HashMap<>(env);
+		withConfig.put(Configuration.CONFIG_DIR, work.resolve("config").toString());
+		int code = new QwenEditCli(Configuration.fromEnvironment(withConfig), new PrintStream(out, true, "UTF-8"),
+			new PrintStream(err, true, "UTF-8")).run(args);
+		return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+	}
+
+	@Test
+	void editsAFolderLogsEachSourceAndResumesWithoutRedoingAnything() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Map<String, String> env = Map.of("DASHSCOPE_API_KEY", KEY, "DASHSCOPE_BASE_URL", dashscope.baseUrl());
+			Path in = folderOfImages(5);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "dashscope", "--instruction", "remove the scale bar", "--output",
+				out.toString(), "--seed", "7", in.toString() };
+			Outcome first = runInProcess(env, args);
+			assertEquals(0, first.code(), first.err());
+			assertTrue(first.out().contains("5 done, 0 failed, 0 skipped"), first.out());
+			assertEquals(5, dashscope.edits().size());
+			List<String> log = Files.readAllLines(out.resolve(QwenEditCli.LOG_FILE));
+			assertEquals(5, log.size());
+			assertTrue(log.get(0).contains("\"status\":\"done\"") && log.get(0).contains("\"requestId\""), log.get(0));
+			ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString());
+			assertEquals("7", result.getProp(Provenance.SEED));
+			assertEquals("cell0.tif", result.getProp(Provenance.sourceTitle(1)));
+
+			Outcome again = runInProcess(env, args);
+			assertEquals(0, again.code());
+			assertTrue(again.out().contains("0 done, 0 failed, 5 skipped"), again.out());
+			assertEquals(5, dashscope.edits().size(), "a finished source was edited again");
+			for (String text : List.of(first.out(), first.err(), String.join("\n", log))) {
+				assertFalse(text.contains(KEY));
+			}
+		}
+	}
+
+	@Test
+	void failuresAreCountedAndTheExitCodeSaysSo() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.failNext(DashScopeEmulator.Failure.ARREARAGE);
+			Map<String, String> env = Map.of("DASHSCOPE_API_KEY", KEY, "DASHSCOPE_BASE_URL", dashscope.baseUrl());
+			Outcome outcome = runInProcess(env, "--provider", "dashscope", "--instruction", "x", "--output",
+				work.resolve("out").toString(), "--concurrency", "1", folderOfImages(2).toString());
+			assertEquals(1, outcome.code());
+			assertTrue(outcome.out().contains("1 done, 1 failed, 0 skipped"), outcome.out());
+			assertTrue(outcome.err().contains("out of credit"), outcome.err());
+			Outcome usage = runInProcess(env, "--provider", "dashscope");
+			assertEquals(2, usage.code());
+			assertTrue(usage.err().contains("--instruction"), usage.err());
+		}
+	}
+
+	/** Exactly as a shell runs it: a fresh JVM, configured by environment variables alone, through the bucket. */
+	@Test
+	void runsAsAProgramConfiguredByTheEnvironment() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(2);
+			Path out = work.resolve("out");
+			List<String> command = new ArrayList<>(List.of(new File(System.getProperty("java.home"), "bin/java").getPath(),
+				"-cp", System.getProperty("java.class.path"), QwenEditCli.class.getName(), "--provider", "dashscope",
+				"--instruction", "remove the scale bar", "--output", out.toString(), in.toString()));
+			ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+			pb.environment().putAll(s3.env());
+			pb.environment().put("DASHSCOPE_API_KEY", KEY);
+			pb.environment().put("DASHSCOPE_BASE_URL", dashscope.baseUrl());
+			pb.environment().put(Configuration.CONFIG_DIR, work.resolve("config").toString());
+			Process process = pb.start();
+			assertTrue(process.waitFor(120, TimeUnit.SECONDS), "the command did not finish");
+			String printed = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+			assertEquals(0, process.exitValue(), printed);
+			assertTrue(printed.contains("2 done, 0 failed, 0 skipped"), printed);
+			assertFalse(printed.contains(KEY) || printed.contains(s3.secretAccessKey()), printed);
+			assertFalse(dashscope.lastEdit().inputs().get(0).fromDataUri(), "the bucket was not used");
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell1.tif")));
+		}
+	}
+}
