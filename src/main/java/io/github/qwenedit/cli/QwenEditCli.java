@@ -76,6 +76,7 @@ public final class QwenEditCli {
 		"  --no-prompt-extend     do not let the model rewrite the instruction",
 		"  --staging MODE         auto, bucket, inline or provider_upload (default auto)",
 		"  --concurrency N        edits at once (default 4)",
+		"  --help                 this text",
 		"Keys and the bucket come from the environment variables of the README.");
 
 	private final PrintStream out;
@@ -103,6 +104,10 @@ public final class QwenEditCli {
 
 	/** @return 0 when every source was edited or skipped, 1 when some failed, 2 for a usage error */
 	int run(String[] args) {
+		if (java.util.Arrays.asList(args).contains("--help")) {
+			out.println(USAGE);
+			return 0;
+		}
 		Options options;
 		try {
 			options = Options.parse(args);
