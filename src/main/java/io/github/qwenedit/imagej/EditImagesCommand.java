@@ -1,5 +1,6 @@
 package io.github.qwenedit.imagej;
 
+import java.awt.GraphicsEnvironment;
 import java.io.File;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,6 +22,7 @@ import org.scijava.widget.TextWidget;
 
 import ij.ImagePlus;
 import ij.WindowManager;
+import ij.macro.Interpreter;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
@@ -177,6 +179,7 @@ public class EditImagesCommand extends DynamicCommand {
 				result = session.run(request, new StatusProgress(status), cancellation);
 			}
 			results = ResultImages.toImagePlus(result, image);
+			showWhereSomeoneCanSee(results);
 			if (outputFolder != null && !outputFolder.getPath().isEmpty()) {
 				for (File saved : ResultFiles.saveAsTiff(results, outputFolder)) {
 					log.info("Qwen Image Edit: saved " + saved);
@@ -192,6 +195,19 @@ public class EditImagesCommand extends DynamicCommand {
 		catch (Exception e) {
 			fail(config, new EditException(ErrorKind.PROVIDER_FAILURE, "Unexpected problem: " + e, e));
 		}
+	}
+
+	/**
+	 * Opens the results as windows when there is a screen, or as the macro's images in batch mode.
+	 * The output is then marked as handled, so that Fiji's display step does not open it twice.
+	 * Headless scripts get the images as the command's output instead.
+	 */
+	private void showWhereSomeoneCanSee(List<ImagePlus> images) {
+		if (GraphicsEnvironment.isHeadless() && !Interpreter.isBatchMode()) return;
+		for (ImagePlus result : images) {
+			result.show();
+		}
+		resolveOutput("results");
 	}
 
 	/** Reads the dialog's values into a request, refusing what cannot work before any call. */
