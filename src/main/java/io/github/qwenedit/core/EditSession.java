@@ -72,6 +72,10 @@ public final class EditSession {
 		EditRequest prepared = request.withImages(sent);
 
 		times.lap("prepare");
+		java.util.OptionalDouble estimate = model.estimatedCostUsd(request.options().outputs());
+		progress.progress(provider.displayName() + " " + model.id() + ": estimated cost " +
+			(estimate.isPresent() ? String.format(java.util.Locale.ROOT, "$%.3f", estimate.getAsDouble())
+				: "unknown (no list price for this model)"), 0.04);
 		Instant started = Instant.now();
 		JobState finalState;
 		List<OutputImage> outputs = new ArrayList<>();
@@ -129,6 +133,9 @@ public final class EditSession {
 		}
 
 		Provenance provenance = provenance(prepared, request, finalState, started, stage, adjustments);
+		if (estimate.isPresent()) {
+			provenance.put(Provenance.ESTIMATED_COST_USD, String.format(java.util.Locale.ROOT, "%.3f", estimate.getAsDouble()));
+		}
 		StringBuilder done = new StringBuilder("Done: " + count(outputs.size(), "image"));
 		finalState.facts().forEach((k, v) -> done.append(", ").append(k).append(' ').append(v));
 		progress.progress(done.toString(), 1);

@@ -65,6 +65,11 @@ public final class ModelSpec {
 		return pricePerImageUsd;
 	}
 
+	/** List price of {@code outputs} images, when the price is known. */
+	public java.util.OptionalDouble estimatedCostUsd(int outputs) {
+		return pricePerImageUsd > 0 ? java.util.OptionalDouble.of(pricePerImageUsd * outputs) : java.util.OptionalDouble.empty();
+	}
+
 	/** Some model versions refuse a custom size together with more than one output. */
 	public boolean sizeOnlyWithOneOutput() {
 		return sizeOnlyWithOneOutput;

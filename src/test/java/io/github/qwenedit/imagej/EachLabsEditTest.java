@@ -90,6 +90,7 @@ class EachLabsEditTest {
 				assertEquals("eachlabs", results.get(i).getProp(Provenance.PROVIDER));
 				assertEquals(p.id, results.get(i).getProp(Provenance.REQUEST_ID));
 				assertEquals("0.07", results.get(i).getProp(Provenance.PREFIX + "CostUsd"));
+				assertEquals("0.070", results.get(i).getProp(Provenance.ESTIMATED_COST_USD));
 			}
 			assertEquals(0, s3.countObjects(s3.prefix()));
 			assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
