@@ -44,6 +44,7 @@ import io.github.qwenedit.http.Json;
 import io.github.qwenedit.imagej.ImageEncoder;
 import io.github.qwenedit.imagej.ResultFiles;
 import io.github.qwenedit.imagej.ResultImages;
+import io.github.qwenedit.imagej.SelectionEdit;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
@@ -75,6 +76,8 @@ public final class QwenEditCli {
 		"  --negative-prompt TEXT what to avoid",
 		"  --no-prompt-extend     do not let the model rewrite the instruction",
 		"  --staging MODE         auto, bucket, inline or provider_upload (default auto)",
+		"  --selection X,Y,W,H    edit only this rectangle of every image (or: a .roi file of any shape)",
+		"  --feather PX           blend width inside the selection's edge (default 4)",
 		"  --concurrency N        edits at once (default 4)",
 		"  --help                 this text",
 		"Keys and the bucket come from the environment variables of the README.");
@@ -169,7 +172,7 @@ public final class QwenEditCli {
 				continue;
 			}
 			jobs.add(pool.submit(() -> {
-				if (editOne(source, o.instruction, editOptions, session, cancellation, output, logFile, descriptor)) {
+				if (editOne(source, o, editOptions, session, cancellation, output, logFile, descriptor)) {
 					ok.incrementAndGet();
 				}
 				else {
@@ -190,9 +193,10 @@ public final class QwenEditCli {
 		return failed.get() == 0 ? 0 : 1;
 	}
 
-	private boolean editOne(Path source, String instruction, EditOptions options, EditSession session,
+	private boolean editOne(Path source, Options o, EditOptions options, EditSession session,
 		Cancellation cancellation, Path output, Path logFile, ProviderDescriptor descriptor)
 	{
+		String instruction = o.instruction;
 		Instant started = Instant.now();
 		ObjectNode line = Json.object();
 		line.put("source", source.toAbsolutePath().toString());
@@ -207,9 +211,13 @@ public final class QwenEditCli {
 				throw new EditException(ErrorKind.INVALID_INPUT, "ImageJ cannot open " + source.getFileName() +
 					" as an image.");
 			}
-			EditRequest request = new EditRequest(List.of(ImageEncoder.encode(image)), instruction, options);
+			if (o.selection != null) image.setRoi(selection(o.selection));
+			java.util.Optional<SelectionEdit> selection = SelectionEdit.of(image, SelectionEdit.DEFAULT_MARGIN, o.feather);
+			EditRequest request = new EditRequest(List.of(selection.isPresent() ? selection.get().region()
+				: ImageEncoder.encode(image)), instruction, options);
 			EditResult result = session.run(request, (m, f) -> {}, cancellation);
-			List<ImagePlus> results = ResultImages.toImagePlus(result, image);
+			List<ImagePlus> results = selection.isPresent() ? selection.get().pasteAll(result)
+				: ResultImages.toImagePlus(result, image);
 			List<File> saved = ResultFiles.saveAsTiff(results, output.toFile());
 			var files = line.putArray("results");
 			saved.forEach(f -> files.add(f.getName()));
@@ -243,6 +251,26 @@ public final class QwenEditCli {
 			line.put("finishedAt", Instant.now().toString());
 			appendLog(logFile, line);
 		}
+	}
+
+	/** {@code x,y,w,h} for a rectangle, or the path of an ImageJ .roi file for any shape. */
+	static ij.gui.Roi selection(String spec) throws EditException {
+		String[] parts = spec.split(",");
+		if (parts.length == 4) {
+			try {
+				return new ij.gui.Roi(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()),
+					Integer.parseInt(parts[2].trim()), Integer.parseInt(parts[3].trim()));
+			}
+			catch (NumberFormatException e) {
+				// Not numbers: perhaps a file name with commas.
+			}
+		}
+		ij.gui.Roi roi = ij.io.RoiDecoder.open(spec);
+		if (roi == null) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "--selection takes x,y,width,height or an ImageJ .roi file; \"" +
+				spec + "\" is neither.");
+		}
+		return roi;
 	}
 
 	private static List<String> names(List<File> files) {
@@ -327,6 +355,8 @@ public final class QwenEditCli {
 		boolean promptExtend = true;
 		String staging = "auto";
 		int concurrency = 4;
+		String selection;
+		int feather = SelectionEdit.DEFAULT_FEATHER;
 		final List<String> inputs = new ArrayList<>();
 
 		static Options parse(String[] args) {
@@ -359,6 +389,8 @@ public final class QwenEditCli {
 					case "negative-prompt": o.negativePrompt = v; break;
 					case "staging": o.staging = v; break;
 					case "concurrency": o.concurrency = number(e.getKey(), v); break;
+					case "selection": o.selection = v; break;
+					case "feather": o.feather = number(e.getKey(), v); break;
 					default: throw new IllegalArgumentException("Unknown option --" + e.getKey() + ".");
 				}
 			}

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 import org.scijava.ItemIO;
@@ -34,6 +35,7 @@ import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
@@ -101,6 +103,16 @@ public class EditImagesCommand extends DynamicCommand {
 		description = "How images reach the provider: auto uses the bucket when one is configured")
 	private String staging = "auto";
 
+	@Parameter(label = "Selection: context margin (fraction of its size)", min = "0", max = "2",
+		description = "With an area selection only the selection plus this much context is sent, and only the selection changes")
+	private double contextMargin = SelectionEdit.DEFAULT_MARGIN;
+
+	@Parameter(label = "Selection: feathered edge (pixels, 0 = hard)", min = "0", max = "200")
+	private int featherWidth = SelectionEdit.DEFAULT_FEATHER;
+
+	@Parameter(label = "Show changes (difference map)")
+	private boolean showChanges;
+
 	@Parameter(label = "Save results to folder (optional)", style = "directory", required = false,
 		description = "Each result is also saved here as TIFF, with its provenance")
 	private File outputFolder;
@@ -163,7 +175,12 @@ public class EditImagesCommand extends DynamicCommand {
 		Configuration config = null;
 		try {
 			config = editService.configuration();
-			EditRequest request = request();
+			if (image == null || image.getProcessor() == null) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "No image to edit: open an image and make it the active window.");
+			}
+			Optional<SelectionEdit> selection = SelectionEdit.of(image, contextMargin, featherWidth);
+			Optional<InputImage> region = selection.map(SelectionEdit::region);
+			EditRequest request = request(region);
 			ProviderDescriptor descriptor = ProviderRegistry.get(provider);
 			EditProvider editProvider = descriptor.create(config);
 			Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
@@ -172,13 +189,21 @@ public class EditImagesCommand extends DynamicCommand {
 				warning -> log.warn("Qwen Image Edit: " + forWarnings.redact(warning)));
 			EditSession session = new EditSession(editProvider, planner, plainHttp, deadline(config));
 			Cancellation cancellation = new Cancellation();
+			if (region.isPresent()) {
+				status("Sending the selected region of " + region.get().width() + "*" + region.get().height() + " px (" +
+					region.get().bytes().length / 1024 + " kB) instead of " + image.getWidth() + "*" + image.getHeight());
+			}
+			else {
+				SelectionEdit.ignoredSelection(image).ifPresent(this::status);
+			}
 			EditResult result;
 			try (AutoCloseable escape = EscapeKeyWatch.start(cancellation);
 				Cancellation.Registration tracked = editService.track(cancellation))
 			{
 				result = session.run(request, new StatusProgress(status), cancellation);
 			}
-			results = ResultImages.toImagePlus(result, image);
+			results = selection.isPresent() ? selection.get().pasteAll(result) : ResultImages.toImagePlus(result, image);
+			if (showChanges) results = withChangeMaps(results);
 			showWhereSomeoneCanSee(results);
 			if (outputFolder != null && !outputFolder.getPath().isEmpty()) {
 				for (File saved : ResultFiles.saveAsTiff(results, outputFolder)) {
@@ -197,6 +222,25 @@ public class EditImagesCommand extends DynamicCommand {
 		}
 	}
 
+	private void status(String message) {
+		if (status != null) status.showStatus(message);
+		log.info("Qwen Image Edit: " + message);
+	}
+
+	/** Adds after each result the map of where it differs from the original. */
+	private List<ImagePlus> withChangeMaps(List<ImagePlus> edited) throws EditException {
+		List<ImagePlus> all = new ArrayList<>();
+		for (ImagePlus result : edited) {
+			all.add(result);
+			ImagePlus changes = SelectionEdit.changes(image, result);
+			ResultImages.label(changes, ResultImages.provenanceOf(result)
+				.put(Provenance.PREFIX + "ChangesBetween", image.getTitle() + " and " + result.getTitle()));
+			changes.setTitle(ResultImages.TITLE_PREFIX + " changes of " + result.getTitle());
+			all.add(changes);
+		}
+		return all;
+	}
+
 	/**
 	 * Opens the results as windows when there is a screen, or as the macro's images in batch mode.
 	 * The output is then marked as handled, so that Fiji's display step does not open it twice.
@@ -210,17 +254,18 @@ public class EditImagesCommand extends DynamicCommand {
 		resolveOutput("results");
 	}
 
-	/** Reads the dialog's values into a request, refusing what cannot work before any call. */
-	private EditRequest request() throws EditException {
-		if (image == null || image.getProcessor() == null) {
-			throw new EditException(ErrorKind.INVALID_INPUT, "No image to edit: open an image and make it the active window.");
-		}
+	/**
+	 * Reads the dialog's values into a request, refusing what cannot work before any call.
+	 *
+	 * @param region the selected region to send instead of the whole active image, if any
+	 */
+	private EditRequest request(Optional<InputImage> region) throws EditException {
 		String text = instruction == null ? "" : instruction;
 		String negative = negativePrompt == null ? "" : negativePrompt;
 		MacroSafeText.check("negative prompt", negative, KEYS_AFTER_NEGATIVE_PROMPT);
 		MacroSafeText.check("instruction", text, List.of());
 		List<InputImage> images = new ArrayList<>();
-		images.add(ImageEncoder.encode(image));
+		images.add(region.isPresent() ? region.get() : ImageEncoder.encode(image));
 		for (String title : new String[] { image2, image3 }) {
 			if (title == null || title.isBlank() || title.equals(NONE)) continue;
 			ImagePlus other = WindowManager.getImage(title);

@@ -97,16 +97,21 @@ public final class ResultImages {
 		if (source != null && source.getWidth() == width && source.getHeight() == height) {
 			imp.setCalibration(spatialPart(source.getCalibration()));
 		}
+		label(imp, provenance.copy()
+			.put(Provenance.OUTPUT_INDEX, index + " of " + total)
+			.put(Provenance.OUTPUT_SHA256, out.sha256()));
+		return imp;
+	}
+
+	/** Marks {@code imp} as AI-generated and writes {@code provenance} into its properties and Info. */
+	public static void label(ImagePlus imp, Provenance provenance) {
 		Provenance labelled = provenance.copy()
 			.put(Provenance.AI_GENERATED, "true")
-			.put(Provenance.DIGITAL_SOURCE_TYPE, Provenance.IPTC_COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)
-			.put(Provenance.OUTPUT_INDEX, index + " of " + total)
-			.put(Provenance.OUTPUT_SHA256, out.sha256());
+			.put(Provenance.DIGITAL_SOURCE_TYPE, Provenance.IPTC_COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA);
 		for (Map.Entry<String, String> e : labelled.entries().entrySet()) {
 			imp.setProp(e.getKey(), e.getValue());
 		}
 		imp.setProperty("Info", labelled.toInfoText());
-		return imp;
 	}
 
 	private static BufferedImage decode(OutputImage out) throws EditException {

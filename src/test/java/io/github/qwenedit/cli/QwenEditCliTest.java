@@ -116,6 +116,33 @@ class QwenEditCliTest {
 		}
 	}
 
+	@Test
+	void theSameSelectionIsAppliedToEveryImage() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Map<String, String> env = Map.of("DASHSCOPE_API_KEY", KEY, "DASHSCOPE_BASE_URL", dashscope.baseUrl());
+			Path in = folderOfImages(2);
+			Path out = work.resolve("out");
+			Outcome outcome = runInProcess(env, "--provider", "dashscope", "--instruction", "remove the scale bar",
+				"--output", out.toString(), "--selection", "100,100,150,150", in.toString());
+			assertEquals(0, outcome.code(), outcome.err());
+			for (int i = 0; i < 2; i++) {
+				int[] source = (int[]) IJ.openImage(in.resolve("cell" + i + ".tif").toString()).getProcessor().getPixels();
+				ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cell" + i + ".tif").toString());
+				int[] edited = (int[]) result.getProcessor().getPixels();
+				int width = result.getWidth();
+				int changedInside = 0;
+				for (int p = 0; p < edited.length; p++) {
+					int x = p % width;
+					int y = p / width;
+					boolean inside = x >= 100 && x < 250 && y >= 100 && y < 250;
+					if (!inside) assertEquals(source[p], edited[p], "a pixel outside the selection moved");
+					else if (source[p] != edited[p]) changedInside++;
+				}
+				assertTrue(changedInside > 10000);
+			}
+		}
+	}
+
 	/** Exactly as a shell runs it: a fresh JVM, configured by environment variables alone, through the bucket. */
 	@Test
 	void runsAsAProgramConfiguredByTheEnvironment() throws Exception {
