@@ -139,6 +139,28 @@ class MacroReplayTest {
 	}
 
 	@Test
+	void theReadmesRecordedMacroCarriesEveryOptionInOrderAndRuns() throws Exception {
+		String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+		java.util.regex.Matcher m = java.util.regex.Pattern.compile("run\\(\"Edit Images\\.\\.\\.\", \"([^\"]*)\"\\);")
+			.matcher(readme);
+		assertTrue(m.find(), "no recorded macro in the README");
+		String options = m.group(1);
+		int last = -1;
+		for (ModuleItem<?> item : recordedInputs()) {
+			String key = Macro.trimKey(item.getName());
+			if (key.equals("outputfolder")) continue; // optional: an empty folder is not recorded
+			int at = options.indexOf(key + "=");
+			assertTrue(at > last, key + " is missing or out of order in the README's macro");
+			last = at;
+		}
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(replay(options, cells));
+			assertFalse(run.failed(), run.failure());
+			assertEquals("remove the scale bar", dashscope.lastEdit().prompt());
+		}
+	}
+
+	@Test
 	void aPlainEditReplays() throws Exception {
 		assertReplaysIdentically("remove the scale bar", "");
 	}
