@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.nio.file.Paths;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -156,8 +155,8 @@ public final class QwenEditCli {
 			if (!report.succeeded()) err.println(config.redact(report.describe()));
 		});
 		StagingPlanner planner = new StagingPlanner(choice, () -> bucket.map(S3Staging::new));
-		int deadlineSeconds = config.getInt(Configuration.DEADLINE_SECONDS, (int) EditSession.DEFAULT_DEADLINE.getSeconds());
-		EditSession session = new EditSession(provider, planner, plainHttp, Duration.ofSeconds(deadlineSeconds));
+		EditSession session = new EditSession(provider, planner, plainHttp, EditSession.deadline(config),
+			EditSession.downloadCapBytes(config));
 
 		AtomicInteger ok = new AtomicInteger();
 		AtomicInteger failed = new AtomicInteger();

@@ -48,6 +48,22 @@ public final class EditSession {
 		return provider;
 	}
 
+	public static final String DOWNLOAD_CAP_MB = "QWEN_EDIT_DOWNLOAD_CAP_MB";
+
+	/** The overall deadline of one edit, from {@code QWEN_EDIT_DEADLINE_SECONDS}. */
+	public static Duration deadline(Configuration config) throws EditException {
+		int seconds = config.getInt(Configuration.DEADLINE_SECONDS, (int) DEFAULT_DEADLINE.getSeconds());
+		if (seconds < 1) throw new EditException(ErrorKind.INVALID_INPUT, Configuration.DEADLINE_SECONDS + " must be at least 1.");
+		return Duration.ofSeconds(seconds);
+	}
+
+	/** The largest result image downloaded, from {@code QWEN_EDIT_DOWNLOAD_CAP_MB} (default 64 MiB). */
+	public static long downloadCapBytes(Configuration config) throws EditException {
+		int mib = config.getInt(DOWNLOAD_CAP_MB, (int) (Http.DEFAULT_DOWNLOAD_CAP_BYTES / (1024 * 1024)));
+		if (mib < 1) throw new EditException(ErrorKind.INVALID_INPUT, DOWNLOAD_CAP_MB + " must be at least 1.");
+		return mib * 1024L * 1024L;
+	}
+
 	/** Runs the edit; any failure arrives as an {@link EditException} with a sentence for the user. */
 	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation)
 		throws EditException

@@ -2,7 +2,6 @@ package io.github.qwenedit.imagej;
 
 import java.awt.GraphicsEnvironment;
 import java.io.File;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -187,7 +186,8 @@ public class EditImagesCommand extends DynamicCommand {
 			Configuration forWarnings = config;
 			StagingPlanner planner = StagingPlans.forRun(config, StagingChoice.parse(staging), plainHttp,
 				warning -> log.warn("Qwen Image Edit: " + forWarnings.redact(warning)));
-			EditSession session = new EditSession(editProvider, planner, plainHttp, deadline(config));
+			EditSession session = new EditSession(editProvider, planner, plainHttp, EditSession.deadline(config),
+				EditSession.downloadCapBytes(config));
 			Cancellation cancellation = new Cancellation();
 			if (region.isPresent()) {
 				status("Sending the selected region of " + region.get().width() + "*" + region.get().height() + " px (" +
@@ -302,12 +302,6 @@ public class EditImagesCommand extends DynamicCommand {
 			throw new EditException(ErrorKind.INVALID_INPUT, "The seed must be a whole number between 0 and 2147483647, " +
 				"or -1 for a random seed (it was \"" + text.trim() + "\").");
 		}
-	}
-
-	private static Duration deadline(Configuration config) throws EditException {
-		int seconds = config.getInt(Configuration.DEADLINE_SECONDS, (int) EditSession.DEFAULT_DEADLINE.getSeconds());
-		if (seconds < 1) throw new EditException(ErrorKind.INVALID_INPUT, Configuration.DEADLINE_SECONDS + " must be at least 1.");
-		return Duration.ofSeconds(seconds);
 	}
 
 	private void fail(Configuration config, EditException e) {

@@ -73,11 +73,14 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 		.connectTimeout(Duration.ofSeconds(5))
 		.build();
 
-	private sealed interface Fault permits FixedReply, Hang {}
+	private sealed interface Fault permits FixedReply, Hang, Drop {}
 
 	private record FixedReply(Reply reply) implements Fault {}
 
 	private record Hang() implements Fault {}
+
+	/** The connection is closed without an answer, as when a server or a proxy resets it. */
+	private record Drop() implements Fault {}
 
 	private record PublishedOutput(byte[] bytes, String contentType, Instant expiresAt) {}
 
@@ -98,6 +101,8 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	private volatile Duration inputFetchTimeout = Duration.ofSeconds(10);
 	private volatile boolean outputLinksBroken;
 	private volatile boolean outputsNotImages;
+	private volatile int oversizedOutputBytes;
+	private volatile boolean bombOutputs;
 
 	protected EmulatorServer() {
 		try {
@@ -149,6 +154,27 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	/** The next API request is accepted and never answered; the connection drops when the emulator closes. */
 	public SELF hangNext() {
 		faults.add(new Hang());
+		return self();
+	}
+
+	/** The next API request's connection is closed without any answer. */
+	public SELF dropNext() {
+		faults.add(new Drop());
+		return self();
+	}
+
+	/** Output links serve this many bytes (a PNG signature, then filler), to test download caps. */
+	public SELF oversizedOutputs(int bytes) {
+		oversizedOutputBytes = bytes;
+		return self();
+	}
+
+	/**
+	 * Output links serve a PNG whose header claims 100000×100000 pixels: a decompression bomb that
+	 * must be refused before decoding.
+	 */
+	public SELF bombOutputs() {
+		bombOutputs = true;
 		return self();
 	}
 
@@ -343,6 +369,9 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 				return;
 			}
 			Fault fault = faults.poll();
+			if (fault instanceof Drop) {
+				return; // finally closes the exchange with nothing sent
+			}
 			if (fault instanceof Hang) {
 				// Left unanswered on purpose: close() stops the server, which drops the connection.
 				closing.await(LONGEST_HANG.toMillis(), TimeUnit.MILLISECONDS);
@@ -392,10 +421,32 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 		if (!Instant.now().isBefore(output.expiresAt())) {
 			return objectStoreError(403, "AccessDenied", "Request has expired.");
 		}
+		if (oversizedOutputBytes > 0) {
+			byte[] big = new byte[oversizedOutputBytes];
+			System.arraycopy(PNG_SIGNATURE, 0, big, 0, PNG_SIGNATURE.length);
+			return Reply.raw(200, "image/png", big);
+		}
+		if (bombOutputs) {
+			return Reply.raw(200, "image/png", pngHeaderClaiming(100_000, 100_000));
+		}
 		if (outputsNotImages) {
 			return Reply.text(200, "text/html; charset=utf-8", "<html><body>Service temporarily unavailable</body></html>");
 		}
 		return Reply.raw(200, output.contentType(), output.bytes());
+	}
+
+	private static final byte[] PNG_SIGNATURE = { (byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+
+	/** A PNG signature and IHDR chunk (with a valid CRC) for an image of the given size, and no pixels. */
+	static byte[] pngHeaderClaiming(int width, int height) {
+		java.nio.ByteBuffer chunk = java.nio.ByteBuffer.allocate(17);
+		chunk.put("IHDR".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putInt(width).putInt(height)
+			.put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+		java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+		crc.update(chunk.array());
+		java.nio.ByteBuffer png = java.nio.ByteBuffer.allocate(8 + 4 + 17 + 4);
+		png.put(PNG_SIGNATURE).putInt(13).put(chunk.array()).putInt((int) crc.getValue());
+		return png.array();
 	}
 
 	private static Reply objectStoreError(int status, String code, String message) {

@@ -147,8 +147,13 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 			case CANCELLED:
 				return Reply.json(400, Map.of("detail", "Request was cancelled", "error_type", "request_cancelled"));
 			default:
-				return invalid("body", job.message() == null ? "The request failed" : job.message(), failureType)
-					.withHeaders(Map.of("X-Fal-Retryable", "false"));
+				String message = job.message() == null ? "The request failed" : job.message();
+				if (failureType.endsWith("_error") && !failureType.startsWith("value")) {
+					// An infrastructure failure: a text detail with its type (https://docs.fal.ai/errors).
+					return Reply.json(500, Map.of("detail", message, "error_type", failureType))
+						.withHeaders(Map.of("X-Fal-Retryable", "true", "X-Fal-Error-Type", failureType));
+				}
+				return invalid("body", message, failureType).withHeaders(Map.of("X-Fal-Retryable", "false"));
 		}
 	}
 
