@@ -97,6 +97,12 @@ class QwenEditCliTest {
 			for (String text : List.of(first.out(), first.err(), String.join("\n", log))) {
 				assertFalse(text.contains(KEY));
 			}
+			try (var saved = Files.list(out)) {
+				for (Path file : (Iterable<Path>) saved::iterator) {
+					String bytes = new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1);
+					assertFalse(bytes.contains(KEY), "the key was written into " + file);
+				}
+			}
 		}
 	}
 
