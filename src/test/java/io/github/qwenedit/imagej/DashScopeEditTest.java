@@ -228,6 +228,10 @@ class DashScopeEditTest {
 			in = inputs(null, "remove it");
 			in.remove("image");
 			failures.add(runner.run(in).failure());
+			ImagePlus huge = new ImagePlus("huge.tif", new ij.process.ByteProcessor(10_001, 10_000));
+			String tooLarge = runner.run(inputs(huge, "remove it")).failure();
+			assertTrue(tooLarge.contains("megapixels"), tooLarge);
+			failures.add(tooLarge);
 			for (String f : failures) {
 				assertNotNull(f);
 				assertTrue(f.startsWith("Invalid input: "), f);
