@@ -23,6 +23,7 @@ import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.HttpReply;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
@@ -139,10 +140,8 @@ public final class EachLabsProvider implements EditProvider {
 
 	@Override
 	public JobState poll(JobHandle job, Http http) throws EditException {
-		HttpReply reply = http.send(authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
-			CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
-		if (!reply.isSuccessful()) throw error(reply);
-		JsonNode answer = Json.parse(reply.body(), displayName());
+		JsonNode answer = JobCalls.fetch(http, authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
+			displayName(), this::error);
 		String status = String.valueOf(Json.text(answer, "status")).toLowerCase(Locale.ROOT);
 		// The docs spell final states differently on different pages (providers.md §2.4): accept them all.
 		switch (status) {
@@ -163,8 +162,7 @@ public final class EachLabsProvider implements EditProvider {
 					: ErrorKind.PROVIDER_FAILURE, "eachlabs reports the edit " + (status.startsWith("cancel")
 						? "was cancelled." : "failed.") + " " + said(answer)));
 			default:
-				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "eachlabs answered with a status " +
-					"this plugin does not know (\"" + ProviderErrors.clip(status) + "\"), so the edit was stopped."));
+				return JobCalls.unknownStatus(job, displayName(), status);
 		}
 	}
 
@@ -198,15 +196,8 @@ public final class EachLabsProvider implements EditProvider {
 
 	@Override
 	public boolean cancel(JobHandle job, Http http) {
-		if (!job.cancelUrl().isPresent()) return false;
-		try {
-			HttpReply reply = http.send(authorised(HttpUrl.get(job.cancelUrl().get()))
-				.post(RequestBody.create(new byte[0], JSON)).build(), CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
-			return reply.isSuccessful();
-		}
-		catch (EditException e) {
-			return false;
-		}
+		return job.cancelUrl().isPresent() && JobCalls.requestCancel(http, authorised(HttpUrl.get(job.cancelUrl().get()))
+			.post(RequestBody.create(new byte[0], JSON)).build(), displayName());
 	}
 
 	EditException error(HttpReply reply) {

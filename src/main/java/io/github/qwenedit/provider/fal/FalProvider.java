@@ -21,6 +21,7 @@ import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.HttpReply;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
@@ -135,10 +136,8 @@ public final class FalProvider implements EditProvider {
 
 	@Override
 	public JobState poll(JobHandle job, Http http) throws EditException {
-		HttpReply reply = http.send(authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
-			CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
-		if (!reply.isSuccessful()) throw error(reply);
-		JsonNode answer = Json.parse(reply.body(), displayName());
+		JsonNode answer = JobCalls.fetch(http, authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
+			displayName(), this::error);
 		String status = String.valueOf(Json.text(answer, "status"));
 		switch (status) {
 			case "IN_QUEUE":
@@ -148,8 +147,7 @@ public final class FalProvider implements EditProvider {
 			case "COMPLETED":
 				return result(job, http, answer.path("metrics"));
 			default:
-				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "fal.ai answered with a status " +
-					"this plugin does not know (\"" + ProviderErrors.clip(status) + "\"), so the edit was stopped."));
+				return JobCalls.unknownStatus(job, displayName(), status);
 		}
 	}
 
@@ -172,15 +170,8 @@ public final class FalProvider implements EditProvider {
 	/** Only a job still in the queue can be cancelled (providers.md §4.1). */
 	@Override
 	public boolean cancel(JobHandle job, Http http) {
-		if (!job.cancelUrl().isPresent()) return false;
-		try {
-			HttpReply reply = http.send(authorised(HttpUrl.get(job.cancelUrl().get()))
-				.put(RequestBody.create(new byte[0], JSON)).build(), CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
-			return reply.isSuccessful();
-		}
-		catch (EditException e) {
-			return false;
-		}
+		return job.cancelUrl().isPresent() && JobCalls.requestCancel(http, authorised(HttpUrl.get(job.cancelUrl().get()))
+			.put(RequestBody.create(new byte[0], JSON)).build(), displayName());
 	}
 
 	/**

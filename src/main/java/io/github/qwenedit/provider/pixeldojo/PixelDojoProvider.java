@@ -22,6 +22,7 @@ import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.HttpReply;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
@@ -133,10 +134,8 @@ public final class PixelDojoProvider implements EditProvider {
 
 	@Override
 	public JobState poll(JobHandle job, Http http) throws EditException {
-		HttpReply reply = http.send(authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
-			CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
-		if (!reply.isSuccessful()) throw error(reply);
-		JsonNode answer = Json.parse(reply.body(), displayName());
+		JsonNode answer = JobCalls.fetch(http, authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
+			displayName(), this::error);
 		String status = String.valueOf(Json.text(answer, "status")).toLowerCase(Locale.ROOT);
 		// Only "pending" and "completed" are documented (providers.md §3.3); the rest are the usual words.
 		switch (status) {
@@ -157,8 +156,7 @@ public final class PixelDojoProvider implements EditProvider {
 				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "PixelDojo reports the edit " +
 					status + "." + said(answer)));
 			default:
-				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "PixelDojo answered with a " +
-					"status this plugin does not know (\"" + ProviderErrors.clip(status) + "\"), so the edit was stopped."));
+				return JobCalls.unknownStatus(job, displayName(), status);
 		}
 	}
 

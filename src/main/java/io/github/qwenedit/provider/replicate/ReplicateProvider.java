@@ -23,6 +23,7 @@ import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.HttpReply;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
@@ -50,7 +51,6 @@ public final class ReplicateProvider implements EditProvider {
 	static final long MAX_INLINE_BYTES = 256 * 1024;
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CREATE_TIMEOUT = Duration.ofSeconds(WAIT_SECONDS + 30);
-	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 
 	/** The aspect ratios the models take; a size is sent as the one it matches (providers.md §5.2). */
 	static final Map<String, double[]> ASPECT_RATIOS = new LinkedHashMap<>();
@@ -174,10 +174,8 @@ public final class ReplicateProvider implements EditProvider {
 
 	@Override
 	public JobState poll(JobHandle job, Http http) throws EditException {
-		HttpReply reply = http.send(authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
-			CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
-		if (!reply.isSuccessful()) throw error(reply);
-		return state(Json.parse(reply.body(), displayName()), job);
+		return state(JobCalls.fetch(http, authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(), displayName(),
+			this::error), job);
 	}
 
 	private JobState state(JsonNode prediction, JobHandle known) throws EditException {
@@ -206,8 +204,7 @@ public final class ReplicateProvider implements EditProvider {
 				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "Replicate reports the prediction " +
 					status + "." + (error == null ? "" : " Replicate said: " + ProviderErrors.clip(error))));
 			default:
-				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "Replicate answered with a " +
-					"status this plugin does not know (\"" + ProviderErrors.clip(status) + "\"), so the edit was stopped."));
+				return JobCalls.unknownStatus(job, displayName(), status);
 		}
 	}
 
@@ -233,15 +230,8 @@ public final class ReplicateProvider implements EditProvider {
 
 	@Override
 	public boolean cancel(JobHandle job, Http http) {
-		if (!job.cancelUrl().isPresent()) return false;
-		try {
-			HttpReply reply = http.send(authorised(HttpUrl.get(job.cancelUrl().get()))
-				.post(RequestBody.create(new byte[0], JSON)).build(), CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
-			return reply.isSuccessful();
-		}
-		catch (EditException e) {
-			return false;
-		}
+		return job.cancelUrl().isPresent() && JobCalls.requestCancel(http, authorised(HttpUrl.get(job.cancelUrl().get()))
+			.post(RequestBody.create(new byte[0], JSON)).build(), displayName());
 	}
 
 	/**
