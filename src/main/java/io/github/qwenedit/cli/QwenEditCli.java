@@ -162,7 +162,12 @@ public final class QwenEditCli {
 		AtomicInteger failed = new AtomicInteger();
 		int skipped = 0;
 		Cancellation cancellation = new Cancellation();
-		ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, o.concurrency));
+		int concurrency = Math.max(1, Math.min(o.concurrency, descriptor.maxConcurrentJobs()));
+		if (concurrency < o.concurrency) {
+			out.println(descriptor.displayName() + " runs at most " + concurrency + " edits at once per key: using " +
+				concurrency + ".");
+		}
+		ExecutorService pool = Executors.newFixedThreadPool(concurrency);
 		List<Future<?>> jobs = new ArrayList<>();
 		for (Path source : sources) {
 			if (done.contains(source.toAbsolutePath().toString())) {

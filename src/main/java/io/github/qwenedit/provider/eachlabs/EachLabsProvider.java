@@ -54,8 +54,10 @@ public final class EachLabsProvider implements EditProvider {
 	static final List<ModelSpec> MODELS = List.of(ModelSpec.builder(MODEL_SLUG).maxOutputs(6)
 		.sizeRule(SizeRule.totalPixels(512, 2048)).pricePerImageUsd(0.035).build());
 
+	/** 10 predictions in flight per key (the issue tracker's account of eachlabs' limits). */
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "eachlabs", MODELS,
-		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "eachlabs API key", EachLabsProvider::new);
+		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "eachlabs API key", EachLabsProvider::new)
+			.withMaxConcurrentJobs(10);
 
 	private final HttpUrl create;
 	private final HttpUrl base;
