@@ -149,6 +149,23 @@ class QwenEditCliTest {
 		}
 	}
 
+	@Test
+	void anEachlabsBatchNeverExceedsTenJobsInFlight() throws Exception {
+		try (io.github.qwenedit.emulator.EachLabsEmulator eachlabs = new io.github.qwenedit.emulator.EachLabsEmulator(KEY)) {
+			eachlabs.processingDelay(java.time.Duration.ofMillis(500));
+			Map<String, String> env = new HashMap<>(s3.env());
+			env.put("EACHLABS_API_KEY", KEY);
+			env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
+			Outcome outcome = runInProcess(env, "--provider", "eachlabs", "--instruction", "x", "--output",
+				work.resolve("out").toString(), "--concurrency", "20", folderOfImages(24).toString());
+			assertEquals(0, outcome.code(), outcome.err());
+			assertTrue(outcome.out().contains("at most 10 edits at once"), outcome.out());
+			assertTrue(outcome.out().contains("24 done, 0 failed"), outcome.out());
+			assertTrue(eachlabs.maxConcurrentObserved() <= 10, "more than 10 predictions in flight");
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
 	/** Exactly as a shell runs it: a fresh JVM, configured by environment variables alone, through the bucket. */
 	@Test
 	void runsAsAProgramConfiguredByTheEnvironment() throws Exception {
