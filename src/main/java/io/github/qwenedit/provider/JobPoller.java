@@ -15,7 +15,14 @@ public final class JobPoller {
 
 	/** A first look soon after submit: many edits take only a few seconds. */
 	static final Duration FIRST_LOOK = Duration.ofMillis(250);
-	static final Duration MAX_INTERVAL = Duration.ofSeconds(3);
+	/**
+	 * Then every half second, as the providers' own clients do by default (fal's and Replicate's
+	 * JavaScript clients poll at 500 ms), while an edit is young ...
+	 */
+	static final Duration STEADY = Duration.ofMillis(500);
+	static final Duration STEADY_FOR = Duration.ofSeconds(60);
+	/** ... and less often for jobs that wait in a long queue. */
+	static final Duration MAX_INTERVAL = Duration.ofSeconds(5);
 
 	private JobPoller() {}
 
@@ -37,7 +44,7 @@ public final class JobPoller {
 				http.cancellation().sleep(wait.compareTo(left) < 0 ? wait : left);
 				http.deadline().throwIfExpired();
 				state = provider.poll(state.handle(), http);
-				interval = next(interval);
+				interval = next(interval, Duration.ofNanos(System.nanoTime() - start));
 			}
 			return state;
 		}
@@ -50,8 +57,9 @@ public final class JobPoller {
 		}
 	}
 
-	static Duration next(Duration interval) {
-		Duration grown = Duration.ofMillis(interval.toMillis() * 3 / 2);
+	static Duration next(Duration interval, Duration elapsed) {
+		if (elapsed.compareTo(STEADY_FOR) < 0) return STEADY;
+		Duration grown = Duration.ofMillis(Math.max(interval.toMillis(), STEADY.toMillis()) * 3 / 2);
 		return grown.compareTo(MAX_INTERVAL) > 0 ? MAX_INTERVAL : grown;
 	}
 
