@@ -15,6 +15,11 @@ public interface Staging extends AutoCloseable {
 	/** @return the link (https or data URI) that the provider is given for this image */
 	String stage(InputImage image, Http http) throws EditException;
 
+	/** Keys of the objects staged so far and not yet deleted, for a journal that outlives a crash. */
+	default java.util.List<String> objectKeys() {
+		return java.util.List.of();
+	}
+
 	/**
 	 * Deletes every staged object, retrying failed deletes; throws only when something is left
 	 * behind, with the keys that are.
