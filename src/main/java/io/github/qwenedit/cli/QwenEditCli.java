@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,6 +32,7 @@ import ij.IJ;
 import ij.ImagePlus;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
@@ -38,16 +40,23 @@ import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
+import io.github.qwenedit.core.MimeTypes;
+import io.github.qwenedit.core.OutputImage;
 import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.Json;
+import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.imagej.ImageEncoder;
 import io.github.qwenedit.imagej.ResultFiles;
 import io.github.qwenedit.imagej.ResultImages;
 import io.github.qwenedit.imagej.SelectionEdit;
 import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobPoller;
+import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
 import io.github.qwenedit.staging.BucketConfig;
+import io.github.qwenedit.staging.S3Bucket;
 import io.github.qwenedit.staging.S3Staging;
 import io.github.qwenedit.staging.StagingChoice;
 import io.github.qwenedit.staging.StagingPlanner;
@@ -147,7 +156,7 @@ public final class QwenEditCli {
 		BatchJournal journal = new BatchJournal(output);
 		Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
 		StagingChoice choice = StagingChoice.parse(o.staging);
-		java.util.Optional<BucketConfig> bucket = choice == StagingChoice.INLINE ? java.util.Optional.empty()
+		Optional<BucketConfig> bucket = choice == StagingChoice.INLINE ? Optional.empty()
 			: BucketConfig.from(config);
 		bucket.ifPresent(b -> plainHttp.addAll(b.plainHttpHosts()));
 		bucket.ifPresent(b -> {
@@ -221,7 +230,7 @@ public final class QwenEditCli {
 					" as an image.");
 			}
 			if (o.selection != null) image.setRoi(selection(o.selection));
-			java.util.Optional<SelectionEdit> selection = SelectionEdit.of(image, SelectionEdit.DEFAULT_MARGIN, o.feather);
+			Optional<SelectionEdit> selection = SelectionEdit.of(image, SelectionEdit.DEFAULT_MARGIN, o.feather);
 			EditRequest request = new EditRequest(List.of(selection.isPresent() ? selection.get().region()
 				: ImageEncoder.encode(image)), instruction, options);
 			EditResult result = session.run(request, (m, f) -> {}, cancellation,
@@ -291,7 +300,7 @@ public final class QwenEditCli {
 	 * other, and deletes the objects that run had staged: nothing paid for is lost or paid twice.
 	 */
 	private void recover(BatchJournal.Entry entry, EditProvider provider, Set<String> plainHttp,
-		java.util.Optional<BucketConfig> bucket, Path output, Path logFile, BatchJournal journal)
+		Optional<BucketConfig> bucket, Path output, Path logFile, BatchJournal journal)
 	{
 		ObjectNode line = Json.object();
 		line.put("source", entry.source);
@@ -302,11 +311,11 @@ public final class QwenEditCli {
 		line.put("recovered", true);
 		Instant started = Instant.now();
 		try {
-			io.github.qwenedit.http.Http http = new io.github.qwenedit.http.Http(io.github.qwenedit.http.RetryPolicy.DEFAULT,
-				new Cancellation(), io.github.qwenedit.core.Deadline.after(EditSession.deadline(config)), plainHttp);
-			io.github.qwenedit.provider.JobState state = io.github.qwenedit.provider.JobPoller.awaitFinal(provider,
-				io.github.qwenedit.provider.JobState.running(entry.job), http, (m, f) -> {});
-			if (state.status() != io.github.qwenedit.provider.JobState.Status.SUCCEEDED) {
+			Http http = new Http(RetryPolicy.DEFAULT,
+				new Cancellation(), Deadline.after(EditSession.deadline(config)), plainHttp);
+			JobState state = JobPoller.awaitFinal(provider,
+				JobState.running(entry.job), http, (m, f) -> {});
+			if (state.status() != JobState.Status.SUCCEEDED) {
 				throw state.error().orElse(new EditException(ErrorKind.PROVIDER_FAILURE, "The job did not succeed."));
 			}
 			ImagePlus source = IJ.openImage(entry.source);
@@ -314,16 +323,16 @@ public final class QwenEditCli {
 			List<String> urls = state.outputUrls();
 			for (int i = 0; i < urls.size(); i++) {
 				byte[] bytes = http.download(urls.get(i), EditSession.downloadCapBytes(config), provider.displayName());
-				String mime = io.github.qwenedit.core.MimeTypes.sniff(bytes);
+				String mime = MimeTypes.sniff(bytes);
 				if (mime == null) throw new EditException(ErrorKind.PROVIDER_FAILURE, "A recovered result is not an image.");
 				Provenance p = new Provenance().put(Provenance.PROVIDER, provider.displayName())
 					.put(Provenance.MODEL, entry.model).put(Provenance.PROMPT, entry.instruction)
 					.put(Provenance.REQUEST_ID, entry.job.id()).put(Provenance.sourceTitle(1), source == null ? entry.source
 						: source.getTitle()).put(Provenance.PREFIX + "Recovered", "fetched by a later run after an interruption");
 				state.facts().forEach((k, v) -> p.put(Provenance.PREFIX + k, v));
-				images.add(source == null ? ResultImages.toImagePlus(new io.github.qwenedit.core.OutputImage(bytes, mime), i + 1,
+				images.add(source == null ? ResultImages.toImagePlus(new OutputImage(bytes, mime), i + 1,
 					urls.size(), Paths.get(entry.source).getFileName().toString(), p)
-					: ResultImages.toImagePlus(new io.github.qwenedit.core.OutputImage(bytes, mime), i + 1, urls.size(), source, p));
+					: ResultImages.toImagePlus(new OutputImage(bytes, mime), i + 1, urls.size(), source, p));
 			}
 			List<File> saved = ResultFiles.saveAsTiff(images, output.toFile());
 			var files = line.putArray("results");
@@ -338,7 +347,7 @@ public final class QwenEditCli {
 		}
 		finally {
 			bucket.ifPresent(b -> {
-				io.github.qwenedit.staging.S3Bucket s3 = new io.github.qwenedit.staging.S3Bucket(b);
+				S3Bucket s3 = new S3Bucket(b);
 				for (String key : entry.stagedKeys) {
 					try {
 						s3.delete(key);
