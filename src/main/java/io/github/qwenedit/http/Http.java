@@ -128,8 +128,11 @@ public final class Http {
 	}
 
 	private HttpReply execute(Request request, Duration callTimeout) throws IOException, EditException {
-		Duration timeout = min(callTimeout, deadline.remaining());
+		Duration remaining = deadline.remaining();
+		Duration timeout = min(callTimeout, remaining);
 		if (timeout.isZero()) throw deadline.timedOut();
+		// When the deadline is what cuts the call short, its time-out is the deadline's, not a network fault.
+		boolean deadlineBound = timeout.equals(remaining);
 		Call call = client.newBuilder().callTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
 			.readTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).build().newCall(request);
 		try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);
@@ -138,6 +141,10 @@ public final class Http {
 			ResponseBody body = response.body();
 			byte[] bytes = body == null ? new byte[0] : readCapped(body.byteStream(), 16L * 1024 * 1024);
 			return new HttpReply(response.code(), response.headers(), bytes);
+		}
+		catch (java.io.InterruptedIOException e) {
+			if (deadlineBound && !cancellation.isCancelled() && !Thread.currentThread().isInterrupted()) throw deadline.timedOut();
+			throw e;
 		}
 	}
 
