@@ -1,5 +1,7 @@
 package io.github.qwenedit.staging;
 
+import java.util.Optional;
+
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.http.Http;
@@ -14,6 +16,14 @@ public interface Staging extends AutoCloseable {
 
 	/** @return the link (https or data URI) that the provider is given for this image */
 	String stage(InputImage image, Http http) throws EditException;
+
+	/**
+	 * What the user must know about copies that outlive the edit (a provider's storage without a
+	 * delete call), for the provenance and the log; empty when {@link #close()} removes everything.
+	 */
+	default Optional<String> notice() {
+		return Optional.empty();
+	}
 
 	/**
 	 * Deletes every staged object, retrying failed deletes; throws only when something is left
