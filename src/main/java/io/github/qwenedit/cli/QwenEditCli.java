@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,6 +32,7 @@ import ij.IJ;
 import ij.ImagePlus;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
@@ -38,16 +40,23 @@ import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
+import io.github.qwenedit.core.MimeTypes;
+import io.github.qwenedit.core.OutputImage;
 import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.Json;
+import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.imagej.ImageEncoder;
 import io.github.qwenedit.imagej.ResultFiles;
 import io.github.qwenedit.imagej.ResultImages;
 import io.github.qwenedit.imagej.SelectionEdit;
 import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobPoller;
+import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
 import io.github.qwenedit.staging.BucketConfig;
+import io.github.qwenedit.staging.S3Bucket;
 import io.github.qwenedit.staging.S3Staging;
 import io.github.qwenedit.staging.StagingChoice;
 import io.github.qwenedit.staging.StagingPlanner;
@@ -144,10 +153,10 @@ public final class QwenEditCli {
 			throw new EditException(ErrorKind.INVALID_INPUT, "Cannot create the output folder " + output + ": " + e.getMessage());
 		}
 		Path logFile = output.resolve(LOG_FILE);
-		Set<String> done = alreadyDone(logFile, output);
+		BatchJournal journal = new BatchJournal(output);
 		Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
 		StagingChoice choice = StagingChoice.parse(o.staging);
-		java.util.Optional<BucketConfig> bucket = choice == StagingChoice.INLINE ? java.util.Optional.empty()
+		Optional<BucketConfig> bucket = choice == StagingChoice.INLINE ? Optional.empty()
 			: BucketConfig.from(config);
 		bucket.ifPresent(b -> plainHttp.addAll(b.plainHttpHosts()));
 		bucket.ifPresent(b -> {
@@ -157,6 +166,10 @@ public final class QwenEditCli {
 		StagingPlanner planner = new StagingPlanner(choice, () -> bucket.map(S3Staging::new));
 		EditSession session = new EditSession(provider, planner, plainHttp, EditSession.deadline(config),
 			EditSession.downloadCapBytes(config));
+		for (BatchJournal.Entry entry : journal.entries()) {
+			if (entry.provider.equals(descriptor.id())) recover(entry, provider, plainHttp, bucket, output, logFile, journal);
+		}
+		Set<String> done = alreadyDone(logFile, output);
 
 		AtomicInteger ok = new AtomicInteger();
 		AtomicInteger failed = new AtomicInteger();
@@ -176,7 +189,7 @@ public final class QwenEditCli {
 				continue;
 			}
 			jobs.add(pool.submit(() -> {
-				if (editOne(source, o, editOptions, session, cancellation, output, logFile, descriptor)) {
+				if (editOne(source, o, editOptions, session, cancellation, output, logFile, descriptor, journal)) {
 					ok.incrementAndGet();
 				}
 				else {
@@ -198,9 +211,10 @@ public final class QwenEditCli {
 	}
 
 	private boolean editOne(Path source, Options o, EditOptions options, EditSession session,
-		Cancellation cancellation, Path output, Path logFile, ProviderDescriptor descriptor)
+		Cancellation cancellation, Path output, Path logFile, ProviderDescriptor descriptor, BatchJournal journal)
 	{
 		String instruction = o.instruction;
+		String sourceName = source.toAbsolutePath().toString();
 		Instant started = Instant.now();
 		ObjectNode line = Json.object();
 		line.put("source", source.toAbsolutePath().toString());
@@ -216,13 +230,15 @@ public final class QwenEditCli {
 					" as an image.");
 			}
 			if (o.selection != null) image.setRoi(selection(o.selection));
-			java.util.Optional<SelectionEdit> selection = SelectionEdit.of(image, SelectionEdit.DEFAULT_MARGIN, o.feather);
+			Optional<SelectionEdit> selection = SelectionEdit.of(image, SelectionEdit.DEFAULT_MARGIN, o.feather);
 			EditRequest request = new EditRequest(List.of(selection.isPresent() ? selection.get().region()
 				: ImageEncoder.encode(image)), instruction, options);
-			EditResult result = session.run(request, (m, f) -> {}, cancellation);
+			EditResult result = session.run(request, (m, f) -> {}, cancellation,
+				(job, keys) -> journal.record(sourceName, descriptor.id(), options.model(), instruction, job, keys));
 			List<ImagePlus> results = selection.isPresent() ? selection.get().pasteAll(result)
 				: ResultImages.toImagePlus(result, image);
 			List<File> saved = ResultFiles.saveAsTiff(results, output.toFile());
+			journal.clear(sourceName);
 			var files = line.putArray("results");
 			saved.forEach(f -> files.add(f.getName()));
 			Provenance p = result.provenance();
@@ -239,6 +255,8 @@ public final class QwenEditCli {
 			return true;
 		}
 		catch (EditException e) {
+			// The job reached a final state (or never started): nothing is left to recover.
+			journal.clear(sourceName);
 			line.put("status", "failed");
 			line.put("error", config.redact(e.describe()));
 			err.println("failed " + source + ": " + config.redact(e.describe()));
@@ -275,6 +293,75 @@ public final class QwenEditCli {
 				spec + "\" is neither.");
 		}
 		return roi;
+	}
+
+	/**
+	 * Fetches the result of a job that was in flight when an earlier run stopped, saves it like any
+	 * other, and deletes the objects that run had staged: nothing paid for is lost or paid twice.
+	 */
+	private void recover(BatchJournal.Entry entry, EditProvider provider, Set<String> plainHttp,
+		Optional<BucketConfig> bucket, Path output, Path logFile, BatchJournal journal)
+	{
+		ObjectNode line = Json.object();
+		line.put("source", entry.source);
+		line.put("provider", entry.provider);
+		line.put("model", entry.model);
+		line.put("instruction", entry.instruction);
+		line.put("requestId", entry.job.id());
+		line.put("recovered", true);
+		Instant started = Instant.now();
+		try {
+			Http http = new Http(RetryPolicy.DEFAULT,
+				new Cancellation(), Deadline.after(EditSession.deadline(config)), plainHttp);
+			JobState state = JobPoller.awaitFinal(provider,
+				JobState.running(entry.job), http, (m, f) -> {});
+			if (state.status() != JobState.Status.SUCCEEDED) {
+				throw state.error().orElse(new EditException(ErrorKind.PROVIDER_FAILURE, "The job did not succeed."));
+			}
+			ImagePlus source = IJ.openImage(entry.source);
+			List<ImagePlus> images = new ArrayList<>();
+			List<String> urls = state.outputUrls();
+			for (int i = 0; i < urls.size(); i++) {
+				byte[] bytes = http.download(urls.get(i), EditSession.downloadCapBytes(config), provider.displayName());
+				String mime = MimeTypes.sniff(bytes);
+				if (mime == null) throw new EditException(ErrorKind.PROVIDER_FAILURE, "A recovered result is not an image.");
+				Provenance p = new Provenance().put(Provenance.PROVIDER, provider.displayName())
+					.put(Provenance.MODEL, entry.model).put(Provenance.PROMPT, entry.instruction)
+					.put(Provenance.REQUEST_ID, entry.job.id()).put(Provenance.sourceTitle(1), source == null ? entry.source
+						: source.getTitle()).put(Provenance.PREFIX + "Recovered", "fetched by a later run after an interruption");
+				state.facts().forEach((k, v) -> p.put(Provenance.PREFIX + k, v));
+				images.add(source == null ? ResultImages.toImagePlus(new OutputImage(bytes, mime), i + 1,
+					urls.size(), Paths.get(entry.source).getFileName().toString(), p)
+					: ResultImages.toImagePlus(new OutputImage(bytes, mime), i + 1, urls.size(), source, p));
+			}
+			List<File> saved = ResultFiles.saveAsTiff(images, output.toFile());
+			var files = line.putArray("results");
+			saved.forEach(f -> files.add(f.getName()));
+			line.put("status", "done");
+			out.println("recovered " + entry.source + " -> " + String.join(", ", names(saved)));
+		}
+		catch (EditException e) {
+			line.put("status", "failed");
+			line.put("error", config.redact(e.describe()));
+			err.println("could not recover " + entry.source + ": " + config.redact(e.describe()));
+		}
+		finally {
+			bucket.ifPresent(b -> {
+				S3Bucket s3 = new S3Bucket(b);
+				for (String key : entry.stagedKeys) {
+					try {
+						s3.delete(key);
+					}
+					catch (EditException e) {
+						err.println("staged object " + key + " left in the bucket: " + config.redact(e.getMessage()));
+					}
+				}
+			});
+			journal.clear(entry);
+			line.put("startedAt", started.toString());
+			line.put("finishedAt", Instant.now().toString());
+			appendLog(logFile, line);
+		}
 	}
 
 	private static List<String> names(List<File> files) {

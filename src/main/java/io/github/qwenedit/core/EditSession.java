@@ -64,9 +64,27 @@ public final class EditSession {
 		return mib * 1024L * 1024L;
 	}
 
+	/**
+	 * Told about each job the moment the provider has accepted it, before the wait: a batch journals
+	 * it there, so that a result finished while the program was stopped can still be fetched.
+	 */
+	@FunctionalInterface
+	public interface SubmissionListener {
+		SubmissionListener NONE = (job, stagedKeys) -> {};
+
+		void submitted(io.github.qwenedit.provider.JobHandle job, List<String> stagedKeys) throws EditException;
+	}
+
 	/** Runs the edit; any failure arrives as an {@link EditException} with a sentence for the user. */
 	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation)
 		throws EditException
+	{
+		return run(request, progress, cancellation, SubmissionListener.NONE);
+	}
+
+	/** As {@link #run(EditRequest, ProgressListener, Cancellation)}, telling {@code listener} of the job. */
+	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation,
+		SubmissionListener listener) throws EditException
 	{
 		PhaseTimes times = new PhaseTimes();
 		ModelSpec model = provider.model(request.options().model());
@@ -109,6 +127,7 @@ public final class EditSession {
 			progress.progress("Submitting to " + provider.displayName(), 0.2);
 			JobState submitted = submit(prepared, links, http);
 			times.lap("submit");
+			if (!submitted.status().isFinal()) listener.submitted(submitted.handle(), stage.objectKeys());
 			finalState = JobPoller.awaitFinal(provider, submitted, http, progress);
 			times.lap("wait");
 			if (finalState.status() == JobState.Status.FAILED) {

@@ -15,13 +15,20 @@ public final class JobPoller {
 
 	/** A first look soon after submit: many edits take only a few seconds. */
 	static final Duration FIRST_LOOK = Duration.ofMillis(250);
-	static final Duration MAX_INTERVAL = Duration.ofSeconds(3);
+	/**
+	 * Then every half second, as the providers' own clients do by default (fal's and Replicate's
+	 * JavaScript clients poll at 500 ms), while an edit is young ...
+	 */
+	static final Duration STEADY = Duration.ofMillis(500);
+	static final Duration STEADY_FOR = Duration.ofSeconds(60);
+	/** ... and less often for jobs that wait in a long queue. */
+	static final Duration MAX_INTERVAL = Duration.ofSeconds(5);
 
 	private JobPoller() {}
 
 	/**
-	 * Polls until the job is final: a first look soon, then less often up to a cap, or when the
-	 * provider asks ({@code Retry-After}, also on a 429 to a status request, which only slows the
+	 * Polls until the job is final: a first look soon, every half second for a minute, then less
+	 * often up to a cap, or later when the provider asks ({@code Retry-After}, also on a 429 to a status request, which only slows the
 	 * polling down). When the polling ends without a final state (cancel, time-out, a status that
 	 * cannot be read) it asks the provider to stop the job, since its result would be lost anyway,
 	 * and rethrows, saying whether the provider may still charge.
@@ -40,7 +47,7 @@ public final class JobPoller {
 				Duration left = http.deadline().remaining();
 				http.cancellation().sleep(wait.compareTo(left) < 0 ? wait : left);
 				http.deadline().throwIfExpired();
-				interval = next(interval);
+				interval = next(interval, Duration.ofNanos(System.nanoTime() - start));
 				try {
 					state = provider.poll(state.handle(), http);
 					wait = state.pollAfter().orElse(interval);
@@ -74,8 +81,9 @@ public final class JobPoller {
 		}
 	}
 
-	static Duration next(Duration interval) {
-		Duration grown = Duration.ofMillis(interval.toMillis() * 3 / 2);
+	static Duration next(Duration interval, Duration elapsed) {
+		if (elapsed.compareTo(STEADY_FOR) < 0) return STEADY;
+		Duration grown = Duration.ofMillis(Math.max(interval.toMillis(), STEADY.toMillis()) * 3 / 2);
 		return grown.compareTo(MAX_INTERVAL) > 0 ? MAX_INTERVAL : grown;
 	}
 

@@ -75,6 +75,11 @@ public final class S3Staging implements Staging {
 		return bucket.presignGet(key, bucket.config().urlTtl());
 	}
 
+	@Override
+	public List<String> objectKeys() {
+		return stagedKeys();
+	}
+
 	/** The keys staged and not yet deleted, oldest first. */
 	public List<String> stagedKeys() {
 		synchronized (stagedKeys) {

@@ -17,6 +17,11 @@ public interface Staging extends AutoCloseable {
 	/** @return the link (https or data URI) that the provider is given for this image */
 	String stage(InputImage image, Http http) throws EditException;
 
+	/** Keys of the objects staged so far and not yet deleted, for a journal that outlives a crash. */
+	default java.util.List<String> objectKeys() {
+		return java.util.List.of();
+	}
+
 	/**
 	 * What the user must know about copies that outlive the edit (a provider's storage without a
 	 * delete call), for the provenance and the log; empty when {@link #close()} removes everything.

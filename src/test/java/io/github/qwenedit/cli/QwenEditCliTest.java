@@ -149,6 +149,71 @@ class QwenEditCliTest {
 		}
 	}
 
+	@Test
+	void anEachlabsBatchNeverExceedsTenJobsInFlight() throws Exception {
+		try (io.github.qwenedit.emulator.EachLabsEmulator eachlabs = new io.github.qwenedit.emulator.EachLabsEmulator(KEY)) {
+			eachlabs.processingDelay(java.time.Duration.ofMillis(500));
+			Map<String, String> env = new HashMap<>(s3.env());
+			env.put("EACHLABS_API_KEY", KEY);
+			env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
+			Outcome outcome = runInProcess(env, "--provider", "eachlabs", "--instruction", "x", "--output",
+				work.resolve("out").toString(), "--concurrency", "20", folderOfImages(24).toString());
+			assertEquals(0, outcome.code(), outcome.err());
+			assertTrue(outcome.out().contains("at most 10 edits at once"), outcome.out());
+			assertTrue(outcome.out().contains("24 done, 0 failed"), outcome.out());
+			assertTrue(eachlabs.maxConcurrentObserved() <= 10, "more than 10 predictions in flight");
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	/** A batch killed while its jobs run is recovered by the next run: no result lost, no job paid twice. */
+	@Test
+	void aKilledBatchIsRecoveredWithoutPayingTwice() throws Exception {
+		try (io.github.qwenedit.emulator.EachLabsEmulator eachlabs = new io.github.qwenedit.emulator.EachLabsEmulator(KEY)) {
+			eachlabs.processingDelay(java.time.Duration.ofSeconds(4));
+			Path in = folderOfImages(4);
+			Path out = work.resolve("out");
+			Map<String, String> env = new HashMap<>(s3.env());
+			env.put("EACHLABS_API_KEY", KEY);
+			env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
+			env.put(Configuration.CONFIG_DIR, work.resolve("config").toString());
+			ProcessBuilder pb = new ProcessBuilder(new File(System.getProperty("java.home"), "bin/java").getPath(), "-cp",
+				System.getProperty("java.class.path"), QwenEditCli.class.getName(), "--provider", "eachlabs", "--instruction",
+				"remove the scale bar", "--output", out.toString(), "--concurrency", "4", in.toString())
+				.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+			pb.environment().putAll(env);
+			Process batch = pb.start();
+			Path journal = out.resolve(BatchJournal.FOLDER);
+			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+			while (journalSize(journal) < 4 && System.nanoTime() < until) {
+				Thread.sleep(50);
+			}
+			assertEquals(4, journalSize(journal), "the jobs were not journalled");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(30, TimeUnit.SECONDS));
+			assertTrue(s3.countObjects(s3.prefix()) > 0, "the killed run should have left staged objects");
+
+			Outcome resumed = runInProcess(env, "--provider", "eachlabs", "--instruction", "remove the scale bar", "--output",
+				out.toString(), in.toString());
+			assertEquals(0, resumed.code(), resumed.out() + resumed.err());
+			assertEquals(4, resumed.out().split("recovered ", -1).length - 1, resumed.out());
+			assertTrue(resumed.out().contains("0 done, 0 failed, 4 skipped"), resumed.out());
+			assertEquals(4, eachlabs.jobs().size(), "a job was created twice");
+			assertEquals(0, journalSize(journal));
+			assertEquals(0, s3.countObjects(s3.prefix()), "staged objects left behind");
+			for (int i = 0; i < 4; i++) {
+				assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell" + i + ".tif")), "result " + i + " lost");
+			}
+		}
+	}
+
+	private static int journalSize(Path journal) throws java.io.IOException {
+		if (!Files.isDirectory(journal)) return 0;
+		try (var files = Files.list(journal)) {
+			return (int) files.filter(f -> f.toString().endsWith(".json")).count();
+		}
+	}
+
 	/** Exactly as a shell runs it: a fresh JVM, configured by environment variables alone, through the bucket. */
 	@Test
 	void runsAsAProgramConfiguredByTheEnvironment() throws Exception {

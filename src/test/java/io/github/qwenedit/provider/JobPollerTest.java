@@ -90,6 +90,18 @@ class JobPollerTest {
 	}
 
 	@Test
+	void looksEveryHalfSecondForAMinuteThenBacksOffToFiveSeconds() {
+		assertEquals(Duration.ofMillis(500), JobPoller.next(JobPoller.FIRST_LOOK, Duration.ofSeconds(1)));
+		assertEquals(Duration.ofMillis(500), JobPoller.next(Duration.ofMillis(500), Duration.ofSeconds(59)));
+		assertEquals(Duration.ofMillis(750), JobPoller.next(Duration.ofMillis(500), Duration.ofSeconds(61)));
+		Duration interval = Duration.ofMillis(500);
+		for (int i = 0; i < 20; i++) {
+			interval = JobPoller.next(interval, Duration.ofMinutes(2));
+		}
+		assertEquals(Duration.ofSeconds(5), interval);
+	}
+
+	@Test
 	void itStopsAtTheFirstFinalStateAndShowsThePhaseAndTime() throws Exception {
 		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
 		ScriptedProvider provider = new ScriptedProvider(true, JobState.queued(JOB, 2), JobState.running(JOB), done,
