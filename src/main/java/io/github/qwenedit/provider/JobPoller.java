@@ -28,10 +28,10 @@ public final class JobPoller {
 
 	/**
 	 * Polls until the job is final: a first look soon, every half second for a minute, then less
-	 * often up to a cap, or later when the provider asks ({@code Retry-After}, also on a 429 to a status request, which only slows the
-	 * polling down). When the polling ends without a final state (cancel, time-out, a status that
-	 * cannot be read) it asks the provider to stop the job, since its result would be lost anyway,
-	 * and rethrows, saying whether the provider may still charge.
+	 * often up to a cap, or later when the provider asks ({@code Retry-After}, also on a 429 to a
+	 * status request, which only slows the polling down). When the polling ends without a final
+	 * state (cancel, time-out, a status that cannot be read) it asks the provider to stop the job,
+	 * since its result would be lost anyway, and rethrows, saying whether the provider may still charge.
 	 */
 	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress)
 		throws EditException

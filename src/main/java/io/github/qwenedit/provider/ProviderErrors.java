@@ -2,12 +2,12 @@ package io.github.qwenedit.provider;
 
 import java.time.Duration;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.http.HttpReply;
 import io.github.qwenedit.http.Json;
-
-import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * The HTTP status rules every provider shares, after it has looked for its own error codes. Each
@@ -61,12 +61,10 @@ public final class ProviderErrors {
 	 * not JSON: the status alone must then say enough.
 	 */
 	public static final class ErrorBody {
-		private final JsonNode json;
 		private final String code;
 		private final String message;
 
-		private ErrorBody(JsonNode json, String code, String message) {
-			this.json = json;
+		private ErrorBody(String code, String message) {
 			this.code = code;
 			this.message = message;
 		}
@@ -76,21 +74,16 @@ public final class ProviderErrors {
 				return of(Json.parse(reply.body(), service));
 			}
 			catch (EditException notJson) {
-				return new ErrorBody(Json.object(), null, null);
+				return new ErrorBody(null, null);
 			}
 		}
 
 		/** The same reading of an answer already parsed, such as a job status that reports a failure. */
 		public static ErrorBody of(JsonNode json) {
 			JsonNode error = json.path("error");
-			if (error.isObject()) return new ErrorBody(json, Json.text(error, "code"), Json.text(error, "message"));
+			if (error.isObject()) return new ErrorBody(Json.text(error, "code"), Json.text(error, "message"));
 			String message = error.isTextual() && !error.asText().isBlank() ? error.asText() : Json.text(json, "message");
-			return new ErrorBody(json, Json.text(json, "code"), message);
-		}
-
-		/** The whole answer, for fields a provider adds; an empty object when it was not JSON. */
-		public JsonNode json() {
-			return json;
+			return new ErrorBody(Json.text(json, "code"), message);
 		}
 
 		/** A machine-readable code such as {@code insufficient_credits}, or null. */
