@@ -86,7 +86,8 @@ public final class QwenEditCli {
 		"  --staging MODE         auto, bucket, inline or provider_upload (default auto)",
 		"  --selection X,Y,W,H    edit only this rectangle of every image (or: a .roi file of any shape)",
 		"  --feather PX           blend width inside the selection's edge (default 4)",
-		"  --concurrency N        edits at once (default 4)",
+		"  --concurrency N        edits at once (default 4, never more than the provider allows)",
+		"  --max-cost USD         stop before sending anything if the estimated cost is higher",
 		"  --help                 this text",
 		"Keys and the bucket come from the environment variables of the README.");
 
@@ -94,10 +95,23 @@ public final class QwenEditCli {
 	private final PrintStream err;
 	private final Configuration config;
 
+	private final java.util.function.Predicate<String> confirm;
+
 	QwenEditCli(Configuration config, PrintStream out, PrintStream err) {
+		this(config, out, err, question -> true);
+	}
+
+	/**
+	 * @param confirm asked, with the number of edits and their estimated cost, before anything is
+	 *          sent; a shell has no one to ask and uses {@code --max-cost} instead
+	 */
+	public QwenEditCli(Configuration config, PrintStream out, PrintStream err,
+		java.util.function.Predicate<String> confirm)
+	{
 		this.config = config;
 		this.out = out;
 		this.err = err;
+		this.confirm = confirm;
 	}
 
 	public static void main(String[] args) {
@@ -114,7 +128,7 @@ public final class QwenEditCli {
 	}
 
 	/** @return 0 when every source was edited or skipped, 1 when some failed, 2 for a usage error */
-	int run(String[] args) {
+	public int run(String[] args) {
 		if (java.util.Arrays.asList(args).contains("--help")) {
 			out.println(USAGE);
 			return 0;
@@ -171,6 +185,30 @@ public final class QwenEditCli {
 		}
 		Set<String> done = alreadyDone(logFile, output);
 
+		List<Path> todo = new ArrayList<>();
+		for (Path source : sources) {
+			if (!done.contains(source.toAbsolutePath().toString())) todo.add(source);
+		}
+		java.util.OptionalDouble price = provider.model(model).estimatedCostUsd(o.outputs);
+		String estimate = todo.size() + " edits with " + descriptor.displayName() + " " + model + ", estimated cost " +
+			(price.isPresent() ? String.format(java.util.Locale.ROOT, "$%.2f", price.getAsDouble() * todo.size())
+				: "unknown (no list price for this model)");
+		out.println(estimate);
+		if (o.maxCostUsd != null) {
+			if (!price.isPresent()) {
+				err.println("--max-cost cannot be checked: " + model + " has no list price. Nothing was sent.");
+				return 2;
+			}
+			if (price.getAsDouble() * todo.size() > o.maxCostUsd) {
+				err.println(String.format(java.util.Locale.ROOT, "The estimated cost exceeds --max-cost $%.2f: nothing " +
+					"was sent. Raise the ceiling or edit fewer images.", o.maxCostUsd));
+				return 1;
+			}
+		}
+		if (!todo.isEmpty() && !confirm.test(estimate + ". Start?")) {
+			out.println("Not started: nothing was sent.");
+			return 1;
+		}
 		AtomicInteger ok = new AtomicInteger();
 		AtomicInteger failed = new AtomicInteger();
 		int skipped = 0;
@@ -446,6 +484,7 @@ public final class QwenEditCli {
 		boolean promptExtend = true;
 		String staging = "auto";
 		int concurrency = 4;
+		Double maxCostUsd;
 		String selection;
 		int feather = SelectionEdit.DEFAULT_FEATHER;
 		final List<String> inputs = new ArrayList<>();
@@ -481,6 +520,7 @@ public final class QwenEditCli {
 					case "staging": o.staging = v; break;
 					case "concurrency": o.concurrency = number(e.getKey(), v); break;
 					case "selection": o.selection = v; break;
+					case "max-cost": o.maxCostUsd = decimal(e.getKey(), v); break;
 					case "feather": o.feather = number(e.getKey(), v); break;
 					default: throw new IllegalArgumentException("Unknown option --" + e.getKey() + ".");
 				}
@@ -490,6 +530,15 @@ public final class QwenEditCli {
 			if (o.output == null) throw new IllegalArgumentException("Name the output folder with --output.");
 			if (o.inputs.isEmpty()) throw new IllegalArgumentException("Name at least one image file or folder.");
 			return o;
+		}
+
+		private static double decimal(String option, String value) {
+			try {
+				return Double.parseDouble(value.trim());
+			}
+			catch (NumberFormatException e) {
+				throw new IllegalArgumentException("--" + option + " takes a number, not \"" + value + "\".");
+			}
 		}
 
 		private static int number(String option, String value) {

@@ -153,8 +153,12 @@ public class EditImagesCommand extends DynamicCommand {
 
 	/** Offers the chosen provider's models, keeping the current one when it belongs to it. */
 	protected void providerChanged() {
-		MutableModuleItem<String> modelItem = getInfo().getMutableInput("model", String.class);
-		if (modelItem == null) return;
+		model = offerModels(getInfo().getMutableInput("model", String.class), provider, model);
+	}
+
+	/** Sets the model choices of {@code provider}; returns {@code model}, or the default if it is not one. */
+	static String offerModels(MutableModuleItem<String> modelItem, String provider, String model) {
+		if (modelItem == null) return model;
 		try {
 			ProviderDescriptor d = ProviderRegistry.get(provider);
 			List<String> ids = new ArrayList<>();
@@ -162,10 +166,10 @@ public class EditImagesCommand extends DynamicCommand {
 				ids.add(m.id());
 			}
 			modelItem.setChoices(ids);
-			if (!ids.contains(model)) model = d.defaultModel();
+			return ids.contains(model) ? model : d.defaultModel();
 		}
 		catch (EditException unknownProvider) {
-			// Reported when the command runs; the dialog keeps whatever was typed.
+			return model; // reported when the command runs; the dialog keeps what was typed
 		}
 	}
 
