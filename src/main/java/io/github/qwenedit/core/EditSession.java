@@ -168,6 +168,7 @@ public final class EditSession {
 		}
 
 		Provenance provenance = provenance(prepared, request, finalState, started, stage, adjustments);
+		stage.notice().ifPresent(warnings::add);
 		if (estimate.isPresent()) {
 			provenance.put(Provenance.ESTIMATED_COST_USD, String.format(java.util.Locale.ROOT, "%.3f", estimate.getAsDouble()));
 		}
@@ -210,7 +211,8 @@ public final class EditSession {
 			.put(Provenance.WATERMARK, String.valueOf(o.watermark()))
 			.put(Provenance.REQUEST_ID, state.handle().id())
 			.put(Provenance.TIMESTAMP, started.truncatedTo(ChronoUnit.SECONDS).toString())
-			.put(Provenance.STAGING, stage.route().label());
+			.put(Provenance.STAGING, stage.route().label())
+			.put(Provenance.STAGING_NOTE, stage.notice().orElse(null));
 		for (int i = 0; i < sent.images().size(); i++) {
 			InputImage image = sent.images().get(i);
 			p.put(Provenance.sourceTitle(i + 1), asked.images().get(i).sourceTitle());

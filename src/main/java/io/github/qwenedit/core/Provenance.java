@@ -29,6 +29,8 @@ public final class Provenance {
 	public static final String REQUEST_ID = PREFIX + "RequestId";
 	public static final String TIMESTAMP = PREFIX + "Timestamp";
 	public static final String STAGING = PREFIX + "Staging";
+	/** Where copies of the inputs stay after the edit, when staging could not delete them. */
+	public static final String STAGING_NOTE = PREFIX + "StagingNote";
 	public static final String INPUT_ADJUSTMENTS = PREFIX + "InputAdjustments";
 	public static final String OUTPUT_INDEX = PREFIX + "OutputIndex";
 	public static final String OUTPUT_SHA256 = PREFIX + "OutputSHA256";

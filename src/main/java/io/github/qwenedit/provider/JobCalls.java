@@ -1,6 +1,10 @@
 package io.github.qwenedit.provider;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -10,6 +14,7 @@ import io.github.qwenedit.http.CallKind;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.HttpReply;
 import io.github.qwenedit.http.Json;
+import okhttp3.HttpUrl;
 import okhttp3.Request;
 
 /** The calls every job API makes the same way, each provider with its own auth and error shapes. */
@@ -40,6 +45,39 @@ public final class JobCalls {
 		catch (EditException e) {
 			return false;
 		}
+	}
+
+	/**
+	 * A link a provider gave for its own job (status, cancel), when it may be called with the key: only
+	 * on the host the user configured, or a subdomain or parent of it (api.example.com and example.com).
+	 * Anything else would hand the key to another service, so the caller builds the documented path instead.
+	 */
+	public static Optional<HttpUrl> onConfiguredHost(HttpUrl base, String link) {
+		HttpUrl url = link == null ? null : HttpUrl.parse(link);
+		if (url == null) return Optional.empty();
+		String host = url.host().toLowerCase(Locale.ROOT);
+		String configured = base.host().toLowerCase(Locale.ROOT);
+		boolean related = host.equals(configured) || isSubdomain(host, configured) || isSubdomain(configured, host);
+		return related ? Optional.of(url) : Optional.empty();
+	}
+
+	private static boolean isSubdomain(String host, String of) {
+		return of.contains(".") && !Character.isDigit(of.charAt(of.length() - 1)) && host.endsWith("." + of);
+	}
+
+	/**
+	 * The output links in a provider's answer: one link, or an array of links or of objects with a
+	 * {@code url}; providers use all three shapes, sometimes for the same model.
+	 */
+	public static List<String> links(JsonNode output) {
+		List<String> urls = new ArrayList<>();
+		if (output == null || output.isNull()) return urls;
+		if (output.isTextual()) urls.add(output.asText());
+		for (JsonNode item : output) {
+			if (item.isTextual()) urls.add(item.asText());
+			else if (item.hasNonNull("url")) urls.add(item.get("url").asText());
+		}
+		return urls;
 	}
 
 	/** A status word the provider's documentation does not have: stop rather than poll for ever. */

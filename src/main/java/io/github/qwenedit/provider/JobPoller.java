@@ -27,8 +27,11 @@ public final class JobPoller {
 	private JobPoller() {}
 
 	/**
-	 * Polls until the job is final. On cancel or time-out asks the provider to stop the job and
-	 * rethrows, saying whether the provider may still charge.
+	 * Polls until the job is final: a first look soon, every half second for a minute, then less
+	 * often up to a cap, or later when the provider asks ({@code Retry-After}, also on a 429 to a
+	 * status request, which only slows the polling down). When the polling ends without a final
+	 * state (cancel, time-out, a status that cannot be read) it asks the provider to stop the job,
+	 * since its result would be lost anyway, and rethrows, saying whether the provider may still charge.
 	 */
 	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress)
 		throws EditException
@@ -36,24 +39,45 @@ public final class JobPoller {
 		JobState state = submitted;
 		long start = System.nanoTime();
 		Duration interval = FIRST_LOOK;
+		Duration wait = submitted.pollAfter().orElse(interval);
+		String slowedDown = "";
 		try {
 			while (!state.status().isFinal()) {
-				progress.progress(describe(provider, state, start), -1);
-				Duration wait = state.pollAfter().orElse(interval);
+				progress.progress(describe(provider, state, start) + slowedDown, -1);
 				Duration left = http.deadline().remaining();
 				http.cancellation().sleep(wait.compareTo(left) < 0 ? wait : left);
 				http.deadline().throwIfExpired();
-				state = provider.poll(state.handle(), http);
 				interval = next(interval, Duration.ofNanos(System.nanoTime() - start));
+				try {
+					state = provider.poll(state.handle(), http);
+					wait = state.pollAfter().orElse(interval);
+					slowedDown = "";
+				}
+				catch (EditException e) {
+					if (e.kind() != ErrorKind.RATE_LIMITED) throw e;
+					// The job runs on; only its status may not be asked so often. Retry-After is a minimum:
+					// "0" must not turn the polling into a tight loop.
+					Duration asked = e.retryAfter().orElse(MAX_INTERVAL);
+					wait = asked.compareTo(interval) > 0 ? asked : interval;
+					slowedDown = ", asking less often at " + provider.displayName() + "'s request";
+				}
 			}
 			return state;
 		}
 		catch (EditException e) {
-			if (e.kind() != ErrorKind.CANCELLED && e.kind() != ErrorKind.TIMED_OUT) throw e;
 			boolean stopped = provider.cancel(state.handle(), http.forCleanup());
-			String charge = stopped ? " " + provider.displayName() + " confirmed that the job was stopped."
-				: " " + provider.displayName() + " did not confirm that the job stopped, so it may still charge for it.";
-			throw new EditException(e.kind(), e.getMessage() + charge, e);
+			String name = provider.displayName();
+			String outcome;
+			if (e.kind() == ErrorKind.CANCELLED || e.kind() == ErrorKind.TIMED_OUT) {
+				outcome = stopped ? name + " confirmed that the job was stopped."
+					: name + " did not confirm that the job stopped, so it may still charge for it.";
+			}
+			else {
+				outcome = "The job's result could no longer be followed, so the plugin asked " + name + " to stop it: " +
+					(stopped ? name + " confirmed." : name + " did not confirm, so it may still charge for it.");
+			}
+			throw new EditException(e.kind(), ProviderErrors.followedBy(e.getMessage(), outcome),
+				e.retryAfter().orElse(null), e);
 		}
 	}
 

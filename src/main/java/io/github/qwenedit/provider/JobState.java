@@ -53,10 +53,13 @@ public final class JobState {
 
 	/**
 	 * @param facts provider details for the provenance (cost, credits, processing time), keyed by
-	 *          their provenance names without prefix, such as {@code Cost}
+	 *          their provenance names without prefix, such as {@code Cost}; they complete and
+	 *          override the facts the handle kept from the submit answer
 	 */
 	public static JobState succeeded(JobHandle handle, List<String> outputUrls, Map<String, String> facts) {
-		return new JobState(Status.SUCCEEDED, handle, null, outputUrls, facts, null, null);
+		Map<String, String> all = new LinkedHashMap<>(handle.submitFacts());
+		if (facts != null) all.putAll(facts);
+		return new JobState(Status.SUCCEEDED, handle, null, outputUrls, all, null, null);
 	}
 
 	public static JobState failed(JobHandle handle, EditException error) {

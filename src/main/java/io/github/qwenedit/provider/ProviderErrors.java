@@ -2,9 +2,12 @@ package io.github.qwenedit.provider;
 
 import java.time.Duration;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.http.HttpReply;
+import io.github.qwenedit.http.Json;
 
 /**
  * The HTTP status rules every provider shares, after it has looked for its own error codes. Each
@@ -50,6 +53,57 @@ public final class ProviderErrors {
 		}
 		return new EditException(ErrorKind.PROVIDER_FAILURE, service + " answered with an unexpected HTTP " + code +
 			"." + said);
+	}
+
+	/**
+	 * What an error answer says, in the shapes job APIs use: {@code {"error": "text"}},
+	 * {@code {"error": {"code", "message"}}} or {@code {"message": "text"}}. Empty when the body is
+	 * not JSON: the status alone must then say enough.
+	 */
+	public static final class ErrorBody {
+		private final String code;
+		private final String message;
+
+		private ErrorBody(String code, String message) {
+			this.code = code;
+			this.message = message;
+		}
+
+		public static ErrorBody of(HttpReply reply, String service) {
+			try {
+				return of(Json.parse(reply.body(), service));
+			}
+			catch (EditException notJson) {
+				return new ErrorBody(null, null);
+			}
+		}
+
+		/** The same reading of an answer already parsed, such as a job status that reports a failure. */
+		public static ErrorBody of(JsonNode json) {
+			JsonNode error = json.path("error");
+			if (error.isObject()) return new ErrorBody(Json.text(error, "code"), Json.text(error, "message"));
+			String message = error.isTextual() && !error.asText().isBlank() ? error.asText() : Json.text(json, "message");
+			return new ErrorBody(Json.text(json, "code"), message);
+		}
+
+		/** A machine-readable code such as {@code insufficient_credits}, or null. */
+		public String code() {
+			return code;
+		}
+
+		/** The provider's own sentence, or null. */
+		public String message() {
+			return message;
+		}
+	}
+
+	/**
+	 * A message with one more sentence after it. Messages often end with the provider's own words,
+	 * which may lack a full stop.
+	 */
+	public static String followedBy(String message, String sentence) {
+		String end = message.endsWith(".") || message.endsWith("!") || message.endsWith("?") ? "" : ".";
+		return message + end + " " + sentence;
 	}
 
 	/** Provider texts can be long or contain markup; a sentence or two is enough for the user. */

@@ -1,5 +1,7 @@
 package io.github.qwenedit.staging;
 
+import java.util.Optional;
+
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.http.Http;
@@ -18,6 +20,14 @@ public interface Staging extends AutoCloseable {
 	/** Keys of the objects staged so far and not yet deleted, for a journal that outlives a crash. */
 	default java.util.List<String> objectKeys() {
 		return java.util.List.of();
+	}
+
+	/**
+	 * What the user must know about copies that outlive the edit (a provider's storage without a
+	 * delete call), for the provenance and the log; empty when {@link #close()} removes everything.
+	 */
+	default Optional<String> notice() {
+		return Optional.empty();
 	}
 
 	/**

@@ -86,6 +86,73 @@ public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> exte
 	private final java.util.Deque<Job> waiting = new java.util.ArrayDeque<>();
 	private int running;
 	private int maxRunningObserved;
+	private volatile java.time.Duration inputFetchDelay = java.time.Duration.ZERO;
+	private volatile String jobLinkPrefix;
+
+	/** Links to a job that start with this in front of their path are served as the path alone. */
+	public static final String MOVED = "/moved";
+
+	/**
+	 * Job links handed out (status, cancel) start with {@code prefix} instead of the base URL, as when
+	 * a service moves them or names another host: {@code baseUrl() + MOVED} proves that a client
+	 * follows them as given; another host name proves that it does not send its key there.
+	 */
+	@SuppressWarnings("unchecked")
+	public SELF jobLinksAt(String prefix) {
+		jobLinkPrefix = prefix;
+		return (SELF) this;
+	}
+
+	/** A link to {@code path} (such as {@code /v1/prediction/<id>}) as the emulator hands it out. */
+	protected String jobLink(String path) {
+		String prefix = jobLinkPrefix;
+		return (prefix == null ? baseUrl() : prefix) + path;
+	}
+
+	/** The request's path without the {@link #MOVED} prefix of moved job links. */
+	protected static String apiPath(RecordedRequest request) {
+		String path = request.path();
+		return path.startsWith(MOVED + "/") ? path.substring(MOVED.length()) : path;
+	}
+
+	/**
+	 * Waits, at most 30 s, until a job was submitted and the last one is in {@code phase}, as tests
+	 * do before they cancel or inject a fault into the polling.
+	 *
+	 * @return whether it got there
+	 */
+	public boolean awaitLastJobIn(Phase phase) throws InterruptedException {
+		return await(() -> !submitted.isEmpty() && lastJob().phase() == phase);
+	}
+
+	/**
+	 * Waits, at most 30 s, for a request on {@code path}: a status request shows that the client has
+	 * its job, where a job the emulator holds may still be on its way back to the client.
+	 */
+	public boolean awaitRequestTo(String path) throws InterruptedException {
+		return await(() -> requestCount(path) > 0);
+	}
+
+	private static boolean await(java.util.function.BooleanSupplier condition) throws InterruptedException {
+		long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+		while (!condition.getAsBoolean()) {
+			if (System.nanoTime() > until) return false;
+			Thread.sleep(20);
+		}
+		return true;
+	}
+
+	/** How many requests arrived naming {@code host} in their {@code Host} header (a moved link's host, say). */
+	public long requestsNamingHost(String host) {
+		return requests().stream().filter(r -> String.valueOf(r.header("Host")).startsWith(host + ":")).count();
+	}
+
+	/** Jobs wait this long before downloading their inputs, as behind a busy queue; presigned links may expire meanwhile. */
+	@SuppressWarnings("unchecked")
+	public SELF fetchInputsAfter(java.time.Duration delay) {
+		inputFetchDelay = delay;
+		return (SELF) this;
+	}
 
 	/** Jobs end in {@code phase} with this message instead of succeeding. */
 	@SuppressWarnings("unchecked")
@@ -180,7 +247,7 @@ public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> exte
 				if (next.isFinal()) continue;
 				running++;
 				maxRunningObserved = Math.max(maxRunningObserved, running);
-				runner.execute(() -> run(next));
+				runner.schedule(() -> run(next), inputFetchDelay.toMillis(), TimeUnit.MILLISECONDS);
 			}
 		}
 	}

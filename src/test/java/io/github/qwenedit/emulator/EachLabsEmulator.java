@@ -36,6 +36,10 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 	private final Map<String, byte[]> uploads = new ConcurrentHashMap<>();
 	private final Map<String, String> pendingUploads = new ConcurrentHashMap<>();
 	private volatile String unknownStatus = "exploded";
+	private volatile String failureWord = "error";
+	private volatile String failureField = "logs";
+	private volatile boolean singleLinkOutput;
+	private final List<Long> askedRetentions = new java.util.concurrent.CopyOnWriteArrayList<>();
 
 	public EachLabsEmulator(String apiKey) {
 		this.apiKey = apiKey;
@@ -47,13 +51,39 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 		return this;
 	}
 
+	/**
+	 * How failed jobs spell their status: {@code error} (the model's page, the default) or
+	 * {@code failed} (the API reference), providers.md §2.4.
+	 */
+	public EachLabsEmulator failureWord(String word) {
+		failureWord = word;
+		return this;
+	}
+
+	/** Where failed jobs explain themselves: {@code logs} (the default), {@code message} or {@code details}. */
+	public EachLabsEmulator failureExplainedIn(String field) {
+		failureField = field;
+		return this;
+	}
+
+	/** {@code output} is one link instead of an array, as some models and clients have it (providers.md §2.4). */
+	public EachLabsEmulator singleLinkOutput() {
+		singleLinkOutput = true;
+		return this;
+	}
+
+	/** The {@code expires_in_seconds} each presign request asked for (-1 when it asked for none). */
+	public List<Long> askedRetentions() {
+		return List.copyOf(askedRetentions);
+	}
+
 	public int uploadCount() {
 		return uploads.size();
 	}
 
 	@Override
 	protected Reply respond(RecordedRequest request) throws Exception {
-		String path = request.path();
+		String path = apiPath(request);
 		if (path.startsWith("/cdn/")) {
 			byte[] stored = uploads.get(path.substring("/cdn/".length()));
 			return stored == null ? error(404, "File not found") : Reply.raw(200, "image/png", stored);
@@ -149,7 +179,7 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 			case UNKNOWN:
 				return unknownStatus;
 			default:
-				return "error";
+				return failureWord;
 		}
 	}
 
@@ -159,8 +189,13 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 		o.set("input", job.request.json().path("input"));
 		o.put("status", status(job));
 		if (job.phase() == Phase.SUCCEEDED) {
-			ArrayNode out = o.putArray("output");
-			job.outputLinks().forEach(out::add);
+			if (singleLinkOutput) {
+				o.put("output", job.outputLinks().get(0));
+			}
+			else {
+				ArrayNode out = o.putArray("output");
+				job.outputLinks().forEach(out::add);
+			}
 			ObjectNode metrics = o.putObject("metrics");
 			metrics.put("predict_time", currentProcessingDelay().toMillis() / 1000.0);
 			metrics.put("cost", 0.035 * job.outputLinks().size());
@@ -168,11 +203,11 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 		else {
 			o.putNull("output");
 		}
-		if (job.message() == null) o.putNull("logs");
-		else o.put("logs", job.message());
+		o.putNull("logs");
+		if (job.message() != null) o.put(job.phase() == Phase.FAILED ? failureField : "logs", job.message());
 		ObjectNode urls = o.putObject("urls");
-		urls.put("get", baseUrl() + "/v1/prediction/" + job.id);
-		urls.put("cancel", baseUrl() + "/v1/prediction/" + job.id + "/cancel");
+		urls.put("get", jobLink("/v1/prediction/" + job.id));
+		urls.put("cancel", jobLink("/v1/prediction/" + job.id + "/cancel"));
 		return o;
 	}
 
@@ -181,6 +216,11 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 		if (body == null || !body.path("content_type").asText("").startsWith("image/")) {
 			return error(400, "content_type must be an image type");
 		}
+		long retention = body.path("expires_in_seconds").asLong(-1);
+		if (body.has("expires_in_seconds") && (retention < 60 || retention > 31_536_000)) {
+			return error(400, "expires_in_seconds must be between 60 and 31536000");
+		}
+		askedRetentions.add(retention);
 		String id = UUID.randomUUID().toString();
 		String name = UUID.randomUUID() + ".png";
 		pendingUploads.put(id, name);

@@ -24,7 +24,7 @@ class EachLabsEmulatorTest {
 	private static final String KEY = "el-key";
 	private final OkHttpClient client = new OkHttpClient.Builder().callTimeout(10, TimeUnit.SECONDS).build();
 
-	private static String smallPngDataUri() throws Exception {
+	static String smallPngDataUri() throws Exception {
 		ByteArrayOutputStream out = new ByteArrayOutputStream();
 		ImageIO.write(new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB), "png", out);
 		return "data:image/png;base64," + Base64.getEncoder().encodeToString(out.toByteArray());

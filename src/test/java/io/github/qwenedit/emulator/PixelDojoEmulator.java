@@ -1,6 +1,10 @@
 package io.github.qwenedit.emulator;
 
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +34,11 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 	private final String apiKey;
 	private final AtomicInteger credits = new AtomicInteger(100);
 	private volatile int creditStatus = 402;
+	private volatile String failureWord = "failed";
+	private volatile int rateLimit = 60;
+	private volatile Duration rateWindow = Duration.ofMinutes(1);
+	private final Deque<Instant> recentRequests = new ArrayDeque<>();
+	private final AtomicInteger rateLimited = new AtomicInteger();
 
 	public PixelDojoEmulator(String apiKey) {
 		this.apiKey = apiKey;
@@ -51,20 +60,69 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 		return credits.get();
 	}
 
+	/**
+	 * How failed jobs spell their status: only {@code pending} and {@code completed} are documented
+	 * (providers.md §3.3), so the failure words are a guess: {@code failed} (the default),
+	 * {@code error} or {@code expired}.
+	 */
+	public PixelDojoEmulator failureWord(String word) {
+		failureWord = word;
+		return this;
+	}
+
+	/**
+	 * At most {@code requests} API requests per {@code window} per key, status requests included, 429
+	 * with {@code Retry-After} beyond. The legacy docs say 60 a minute (the default), an agent skill 10
+	 * (providers.md §3.3).
+	 */
+	public PixelDojoEmulator rateLimit(int requests, Duration window) {
+		rateLimit = requests;
+		rateWindow = window;
+		return this;
+	}
+
+	/** How many requests were refused for the rate limit. */
+	public int rateLimitedCount() {
+		return rateLimited.get();
+	}
+
 	@Override
 	protected Reply respond(RecordedRequest request) throws Exception {
 		if (!("Bearer " + apiKey).equals(request.header("Authorization"))) {
 			return error(401, "unauthorized", "Invalid API key");
 		}
+		Reply limited = overRateLimit();
+		if (limited != null) return limited;
 		if (request.path().equals(RUN_PATH) && request.method().equals("POST")) {
 			return run(request);
 		}
-		Matcher m = JOB.matcher(request.path());
+		Matcher m = JOB.matcher(apiPath(request));
 		if (m.matches() && request.method().equals("GET")) {
 			Job job = job(m.group(1));
 			return job == null ? error(404, "not_found", "Job not found") : Reply.json(200, describe(job));
 		}
 		return error(404, "not_found", "Not found");
+	}
+
+	/** A sliding window over the accepted requests, with the headers of the legacy docs. */
+	private Reply overRateLimit() {
+		synchronized (recentRequests) {
+			Instant now = Instant.now();
+			while (!recentRequests.isEmpty() && !recentRequests.peekFirst().isAfter(now.minus(rateWindow))) {
+				recentRequests.removeFirst();
+			}
+			if (recentRequests.size() < rateLimit) {
+				recentRequests.addLast(now);
+				return null;
+			}
+			Duration wait = Duration.between(now, recentRequests.peekFirst().plus(rateWindow));
+			long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+			rateLimited.incrementAndGet();
+			return error(429, "rate_limit_exceeded", "Rate limit exceeded: " + rateLimit + " requests per " +
+				rateWindow.getSeconds() + " s").withHeaders(Map.of("Retry-After", String.valueOf(seconds),
+					"X-RateLimit-Limit", String.valueOf(rateLimit), "X-RateLimit-Remaining", "0",
+					"X-RateLimit-Reset", String.valueOf(now.plus(wait).getEpochSecond())));
+		}
 	}
 
 	private Reply run(RecordedRequest request) {
@@ -107,14 +165,14 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 		Map<String, Object> answer = new LinkedHashMap<>();
 		answer.put("jobId", job.id);
 		answer.put("status", "pending");
-		answer.put("statusUrl", baseUrl() + "/api/v1/jobs/" + job.id);
+		answer.put("statusUrl", jobLink("/api/v1/jobs/" + job.id));
 		answer.put("creditCost", n);
 		answer.put("creditsRemaining", left);
 		answer.put("expiresAt", java.time.Instant.now().plusSeconds(86400).toString());
 		return Reply.json(202, answer);
 	}
 
-	private static String status(Job job) {
+	private String status(Job job) {
 		switch (job.phase()) {
 			case QUEUED:
 				return "pending";
@@ -127,7 +185,7 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 			case UNKNOWN:
 				return "weird";
 			default:
-				return "failed";
+				return failureWord;
 		}
 	}
 

@@ -19,6 +19,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.scijava.module.Module;
 
 import ij.ImagePlus;
@@ -108,7 +110,149 @@ class EachLabsEditTest {
 			assertFalse(run.failed(), run.failure());
 			assertEquals(1, eachlabs.uploadCount());
 			assertTrue(eachlabs.lastJob().request.json().path("input").path("image_urls").get(0).asText().contains("/cdn/"));
-			assertEquals("provider upload", run.results().get(0).getProp(Provenance.STAGING));
+			ImagePlus result = run.results().get(0);
+			assertEquals("provider upload", result.getProp(Provenance.STAGING));
+			// No delete call exists, so the shortest retention is asked for and the user is told.
+			assertEquals(List.of(3600L), eachlabs.askedRetentions());
+			String note = result.getProp(Provenance.STAGING_NOTE);
+			assertTrue(note.contains("no delete call") && note.contains("60 minutes"), note);
+			assertFalse(note.contains("/cdn/") || note.contains("http"), "the notice shows the link: " + note);
+			assertTrue(runner.log().stream().anyMatch(line -> line.contains("no delete call")), "not in the log");
+			assertKeyNowhere(run, runner, KEY);
+		}
+	}
+
+	/** Every spelling of a failed job in eachlabs' documentation, with the text in each place it can be. */
+	@ParameterizedTest
+	@CsvSource({ "error,logs", "failed,message", "failed,details", "error,message" })
+	void everySpellingOfAFailedJobShowsItsExplanation(String word, String field) throws Exception {
+		eachlabs.failureWord(word).failureExplainedIn(field).jobsEndWith(AsyncJobEmulator.Phase.FAILED,
+			"Content flagged by the safety checker");
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(inputs("x"));
+			assertEquals("Provider failure: eachlabs reports that the edit failed (status \"" + word + "\"). eachlabs " +
+				"said: Content flagged by the safety checker", run.failure());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertKeyNowhere(run, runner, KEY);
+		}
+	}
+
+	@Test
+	void aJobCancelledElsewhereEndsTheEditAsCancelled() throws Exception {
+		eachlabs.jobsEndWith(AsyncJobEmulator.Phase.CANCELLED, "Cancelled from the dashboard");
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			String failure = runner.run(inputs("x")).failure();
+			assertTrue(failure.startsWith("Cancelled: eachlabs reports that the job was cancelled") &&
+				failure.contains("Cancelled from the dashboard"), failure);
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	@Test
+	void aSingleOutputLinkInsteadOfAnArrayIsAccepted() throws Exception {
+		eachlabs.singleLinkOutput();
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(inputs("x"));
+			assertFalse(run.failed(), run.failure());
+			assertTrue(eachlabs.lastJob().request.json().path("input").path("image_urls").isArray());
+			assertEditedPixels(run.results().get(0), eachlabs.lastJob().inputs().get(0).image(), 0);
+		}
+	}
+
+	/** The bucket's link expired before eachlabs fetched it (providers.md §7, the commonest pain). */
+	@Test
+	void anInputLinkThatExpiredBeforeEachLabsFetchedItFailsClearly() throws Exception {
+		eachlabs.fetchInputsAfter(Duration.ofMillis(2500));
+		Map<String, String> env = env();
+		env.put("QWEN_EDIT_URL_TTL_SECONDS", "1");
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(inputs("x"));
+			assertTrue(run.failure().startsWith("Provider failure: eachlabs reports that the edit failed") &&
+				run.failure().contains("Failed to download input image: HTTP 403"), run.failure());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
+		}
+	}
+
+	@Test
+	void aRateLimitThatOutlastsTheRetriesNamesEachLabsLimits() throws Exception {
+		for (int i = 0; i < 4; i++) {
+			eachlabs.failNextWith(429, "{\"error\": \"Too many concurrent predictions\"}", Map.of("Retry-After", "0"));
+		}
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			String failure = runner.run(inputs("x")).failure();
+			assertTrue(failure.startsWith("Rate limited: ") && failure.contains("Too many concurrent predictions") &&
+				failure.contains("100 new predictions a minute and 10 running at once"), failure);
+			assertTrue(eachlabs.jobs().isEmpty());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	/** Status requests refused for a while only slow the polling down; the job is not given up. */
+	@Test
+	void aRateLimitedStatusRequestIsAskedAgainLater() throws Exception {
+		eachlabs.processingDelay(Duration.ofSeconds(2));
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			Future<Module> running = runner.start(inputs("x"));
+			assertTrue(eachlabs.awaitLastJobIn(AsyncJobEmulator.Phase.PROCESSING));
+			for (int i = 0; i < 4; i++) {
+				eachlabs.failNextWith(429, "{\"error\": \"Rate limit exceeded\"}", Map.of("Retry-After", "0"));
+			}
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(60, TimeUnit.SECONDS));
+			assertFalse(run.failed(), run.failure());
+			assertEquals(1, eachlabs.jobs().size());
+		}
+	}
+
+	/** When the status cannot be read any more, the job would run on unseen: it is cancelled. */
+	@Test
+	void aStatusThatCannotBeReadCancelsTheJob() throws Exception {
+		eachlabs.jobsNeverFinish();
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			Future<Module> running = runner.start(inputs("x"));
+			assertTrue(eachlabs.awaitLastJobIn(AsyncJobEmulator.Phase.PROCESSING));
+			for (int i = 0; i < 4; i++) {
+				eachlabs.failNextWith(500, "{\"error\": \"Internal server error\"}", Map.of());
+			}
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(60, TimeUnit.SECONDS));
+			assertTrue(run.failure().startsWith("Provider failure: eachlabs had an internal problem (HTTP 500)") &&
+				run.failure().endsWith("asked eachlabs to stop it: eachlabs confirmed."), run.failure());
+			assertTrue(eachlabs.lastJob().cancelRequested());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	/** Starts an edit, cancels it once its status was asked at least once, and returns the outcome. */
+	private EditCommandRunner.Run cancelAfterTheFirstStatus(EditCommandRunner runner) throws Exception {
+		Future<Module> running = runner.start(inputs("remove the scale bar"));
+		assertTrue(eachlabs.awaitLastJobIn(AsyncJobEmulator.Phase.PROCESSING));
+		assertTrue(eachlabs.awaitRequestTo("/v1/prediction/" + eachlabs.lastJob().id));
+		assertEquals(1, runner.editService().cancelAll());
+		return new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
+	}
+
+	@Test
+	void cancelGoesToTheLinkTheStatusAnswerGave() throws Exception {
+		eachlabs.jobsNeverFinish().jobLinksAt(eachlabs.baseUrl() + AsyncJobEmulator.MOVED);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = cancelAfterTheFirstStatus(runner);
+			assertTrue(run.failure().contains("confirmed that the job was stopped"), run.failure());
+			String id = eachlabs.lastJob().id;
+			assertEquals(1, eachlabs.requestCount(AsyncJobEmulator.MOVED + "/v1/prediction/" + id + "/cancel"));
+			assertEquals(0, eachlabs.requestCount("/v1/prediction/" + id + "/cancel"));
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	@Test
+	void aCancelLinkOnAnotherHostIsNotGivenTheKey() throws Exception {
+		String elsewhere = eachlabs.baseUrl().replace("127.0.0.1", "localhost");
+		eachlabs.jobsNeverFinish().jobLinksAt(elsewhere + AsyncJobEmulator.MOVED);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = cancelAfterTheFirstStatus(runner);
+			assertTrue(run.failure().contains("confirmed that the job was stopped"), run.failure());
+			assertEquals(1, eachlabs.requestCount("/v1/prediction/" + eachlabs.lastJob().id + "/cancel"));
+			assertEquals(0, eachlabs.requestsNamingHost("localhost"), "the key went to a host the user did not configure");
 		}
 	}
 
@@ -186,15 +330,7 @@ class EachLabsEditTest {
 	void cancellingDuringPollingCancelsTheRemoteJob() throws Exception {
 		eachlabs.jobsNeverFinish();
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
-			Future<Module> running = runner.start(inputs("remove the scale bar"));
-			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-			while ((eachlabs.jobs().isEmpty() || eachlabs.lastJob().phase() != AsyncJobEmulator.Phase.PROCESSING) &&
-				System.nanoTime() < until)
-			{
-				Thread.sleep(20);
-			}
-			assertEquals(1, runner.editService().cancelAll());
-			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
+			EditCommandRunner.Run run = cancelAfterTheFirstStatus(runner);
 			assertTrue(run.failure().contains("cancelled"), run.failure());
 			assertTrue(run.failure().contains("confirmed that the job was stopped"), run.failure());
 			assertTrue(eachlabs.lastJob().cancelRequested());

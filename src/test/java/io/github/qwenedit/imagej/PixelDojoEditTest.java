@@ -19,6 +19,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.scijava.module.Module;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -137,6 +139,61 @@ class PixelDojoEditTest {
 		assertEquals(0, s3.countObjects(s3.prefix()));
 	}
 
+	/** Only pending and completed are documented; every usual failure word ends the edit with its reason. */
+	@ParameterizedTest
+	@CsvSource({ "failed,FAILED,Provider failure: PixelDojo reports that the edit failed (status \"failed\")",
+		"error,FAILED,Provider failure: PixelDojo reports that the edit failed (status \"error\")",
+		"expired,FAILED,Provider failure: PixelDojo reports that the job expired before it finished",
+		"failed,CANCELLED,Cancelled: PixelDojo reports that the job was cancelled (status \"cancelled\")" })
+	void everyFailureWordEndsTheEditWithItsReason(String word, AsyncJobEmulator.Phase phase, String expected)
+		throws Exception
+	{
+		pixeldojo.failureWord(word).jobsEndWith(phase, "worker lost");
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(inputs("x"));
+			assertTrue(run.failure().startsWith(expected) && run.failure().endsWith("PixelDojo said: worker lost"),
+				run.failure());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
+		}
+	}
+
+	@Test
+	void theStatusLinkIsFollowedAsGiven() throws Exception {
+		pixeldojo.jobLinksAt(pixeldojo.baseUrl() + AsyncJobEmulator.MOVED);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(inputs("x"));
+			assertFalse(run.failed(), run.failure());
+			String id = pixeldojo.lastJob().id;
+			assertTrue(pixeldojo.requestCount(AsyncJobEmulator.MOVED + "/api/v1/jobs/" + id) > 0);
+			assertEquals(0, pixeldojo.requestCount("/api/v1/jobs/" + id));
+		}
+	}
+
+	@Test
+	void aStatusLinkOnAnotherHostIsNotGivenTheKey() throws Exception {
+		pixeldojo.jobLinksAt(pixeldojo.baseUrl().replace("127.0.0.1", "localhost") + AsyncJobEmulator.MOVED);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(inputs("x"));
+			assertFalse(run.failed(), run.failure());
+			assertTrue(pixeldojo.requestCount("/api/v1/jobs/" + pixeldojo.lastJob().id) > 0);
+			assertEquals(0, pixeldojo.requestsNamingHost("localhost"), "the key went to a host the user did not configure");
+		}
+	}
+
+	/** The emulator's rate limit counts status requests too: polling waits as asked and the edit succeeds. */
+	@Test
+	void theRateLimitOnlySlowsThePollingDown() throws Exception {
+		pixeldojo.rateLimit(3, Duration.ofSeconds(2)).processingDelay(Duration.ofMillis(1500));
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(inputs("x"));
+			assertFalse(run.failed(), run.failure());
+			assertTrue(pixeldojo.rateLimitedCount() > 0, "the limit was never reached");
+			assertEquals(1, pixeldojo.jobs().size());
+			assertEquals(1, pixeldojo.requestCount(PixelDojoEmulator.RUN_PATH));
+		}
+	}
+
 	@Test
 	void aWrongKeyNamesTheVariable() throws Exception {
 		Map<String, String> env = env();
@@ -164,12 +221,8 @@ class PixelDojoEditTest {
 		pixeldojo.jobsNeverFinish();
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			Future<Module> running = runner.start(inputs("remove the scale bar"));
-			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-			while ((pixeldojo.jobs().isEmpty() || pixeldojo.lastJob().phase() != AsyncJobEmulator.Phase.PROCESSING) &&
-				System.nanoTime() < until)
-			{
-				Thread.sleep(20);
-			}
+			assertTrue(pixeldojo.awaitLastJobIn(AsyncJobEmulator.Phase.PROCESSING));
+			assertTrue(pixeldojo.awaitRequestTo("/api/v1/jobs/" + pixeldojo.lastJob().id));
 			assertEquals(1, runner.editService().cancelAll());
 			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
 			assertTrue(run.failure().contains("cancelled") && run.failure().contains("may still charge"), run.failure());

@@ -1,12 +1,93 @@
 package io.github.qwenedit.provider;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 
+import io.github.qwenedit.core.Cancellation;
+import io.github.qwenedit.core.Deadline;
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.EditRequest;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.http.Http;
+import io.github.qwenedit.http.RetryPolicy;
+
+/** The shared polling loop, driven by a provider that answers from a script. */
 class JobPollerTest {
+
+	private static final JobHandle JOB = new JobHandle("job-1", "https://example.com/jobs/job-1", null, null);
+
+	/** Answers each poll with the next scripted state, or throws the next scripted failure. */
+	private static final class ScriptedProvider implements EditProvider {
+		final Deque<Object> script = new ArrayDeque<>();
+		int polls;
+		int cancels;
+		final boolean confirmsCancel;
+
+		ScriptedProvider(boolean confirmsCancel, Object... answers) {
+			this.confirmsCancel = confirmsCancel;
+			script.addAll(List.of(answers));
+		}
+
+		@Override
+		public JobState poll(JobHandle job, Http http) throws EditException {
+			polls++;
+			Object next = script.isEmpty() ? JobState.running(job) : script.removeFirst();
+			if (next instanceof EditException e) throw e;
+			return (JobState) next;
+		}
+
+		@Override
+		public boolean cancel(JobHandle job, Http http) {
+			cancels++;
+			return confirmsCancel;
+		}
+
+		@Override
+		public String id() {
+			return "scripted";
+		}
+
+		@Override
+		public String displayName() {
+			return "Scripted";
+		}
+
+		@Override
+		public List<ModelSpec> models() {
+			return List.of();
+		}
+
+		@Override
+		public long maxInlineBytes() {
+			return 0;
+		}
+
+		@Override
+		public JobState submit(EditRequest request, List<String> imageUrls, Http http) {
+			throw new UnsupportedOperationException();
+		}
+
+		@Override
+		public String checkKey(Http http) {
+			throw new UnsupportedOperationException();
+		}
+	}
+
+	private static Http http(Duration deadline) {
+		return new Http(RetryPolicy.DEFAULT, new Cancellation(), Deadline.after(deadline), Set.of());
+	}
 
 	@Test
 	void looksEveryHalfSecondForAMinuteThenBacksOffToFiveSeconds() {
@@ -18,5 +99,57 @@ class JobPollerTest {
 			interval = JobPoller.next(interval, Duration.ofMinutes(2));
 		}
 		assertEquals(Duration.ofSeconds(5), interval);
+	}
+
+	@Test
+	void itStopsAtTheFirstFinalStateAndShowsThePhaseAndTime() throws Exception {
+		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
+		ScriptedProvider provider = new ScriptedProvider(true, JobState.queued(JOB, 2), JobState.running(JOB), done,
+			JobState.running(JOB));
+		List<String> shown = new ArrayList<>();
+		JobState last = JobPoller.awaitFinal(provider, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+			(message, fraction) -> shown.add(message));
+		assertEquals(done, last);
+		assertEquals(3, provider.polls);
+		assertEquals(0, provider.cancels);
+		assertEquals(3, shown.size());
+		assertTrue(shown.get(0).matches("Scripted: queued \\(\\d+ s\\)"), shown.get(0));
+		assertTrue(shown.get(1).matches("Scripted: queued at position 2 \\(\\d+ s\\)"), shown.get(1));
+		assertTrue(shown.get(2).matches("Scripted: processing \\(\\d+ s\\)"), shown.get(2));
+	}
+
+	@Test
+	void aRateLimitedStatusRequestOnlySlowsThePollingDown() throws Exception {
+		EditException limited = new EditException(ErrorKind.RATE_LIMITED, "slow down", Duration.ZERO, null);
+		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
+		ScriptedProvider provider = new ScriptedProvider(true, limited, limited, done);
+		List<String> shown = new ArrayList<>();
+		assertEquals(done, JobPoller.awaitFinal(provider, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+			(message, fraction) -> shown.add(message)));
+		assertEquals(3, provider.polls);
+		assertTrue(shown.get(1).endsWith(", asking less often at Scripted's request"), shown.get(1));
+	}
+
+	@Test
+	void aStatusThatCannotBeReadStopsTheJob() {
+		ScriptedProvider provider = new ScriptedProvider(false, new EditException(ErrorKind.PROVIDER_FAILURE,
+			"Scripted had an internal problem (HTTP 500). Scripted said: boom"));
+		EditException e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(provider, JobState.queued(JOB, null),
+			http(Duration.ofMinutes(1)), (message, fraction) -> {}));
+		assertEquals(ErrorKind.PROVIDER_FAILURE, e.kind());
+		assertEquals(1, provider.cancels);
+		assertEquals("Scripted had an internal problem (HTTP 500). Scripted said: boom. The job's result could no longer " +
+			"be followed, so the plugin asked Scripted to stop it: Scripted did not confirm, so it may still charge for it.",
+			e.getMessage());
+	}
+
+	@Test
+	void theDeadlineStopsTheJobToo() {
+		ScriptedProvider provider = new ScriptedProvider(true);
+		EditException e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(provider, JobState.queued(JOB, null),
+			http(Duration.ofSeconds(1)), (message, fraction) -> {}));
+		assertEquals(ErrorKind.TIMED_OUT, e.kind());
+		assertEquals(1, provider.cancels);
+		assertTrue(e.getMessage().endsWith("Scripted confirmed that the job was stopped."), e.getMessage());
 	}
 }

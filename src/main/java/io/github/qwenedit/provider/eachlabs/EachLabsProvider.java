@@ -1,12 +1,12 @@
 package io.github.qwenedit.provider.eachlabs;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -29,6 +29,7 @@ import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.StatusWords;
 import io.github.qwenedit.staging.Staging;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
@@ -54,10 +55,25 @@ public final class EachLabsProvider implements EditProvider {
 	static final List<ModelSpec> MODELS = List.of(ModelSpec.builder(MODEL_SLUG).maxOutputs(6)
 		.sizeRule(SizeRule.totalPixels(512, 2048)).pricePerImageUsd(0.035).build());
 
-	/** 10 predictions in flight per key (the issue tracker's account of eachlabs' limits). */
+	/**
+	 * Per-key limits from the project's issue tracker; providers.md §2.5 found none published. More
+	 * are answered with 429.
+	 */
+	static final int MAX_CREATES_PER_MINUTE = 100;
+	static final int MAX_RUNNING = 10;
+
+	/**
+	 * The documentation spells final states differently on different pages (providers.md §2.4):
+	 * {@code success}, {@code failed} and {@code cancelled} on the API reference, {@code error} on the
+	 * model's page and in client code. All are accepted.
+	 */
+	private static final StatusWords STATUS = StatusWords.of("eachlabs").queued("starting", "queued")
+		.running("processing", "running").succeeded("success", "succeeded").failed("failed", "error")
+		.cancelled("cancelled", "canceled").build();
+
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "eachlabs", MODELS,
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "eachlabs API key", EachLabsProvider::new)
-			.withMaxConcurrentJobs(10);
+			.withMaxConcurrentJobs(MAX_RUNNING);
 
 	private final HttpUrl create;
 	private final HttpUrl base;
@@ -111,11 +127,14 @@ public final class EachLabsProvider implements EditProvider {
 		JsonNode answer = Json.parse(reply.body(), displayName());
 		String id = Json.text(answer, "predictionID");
 		if (id == null || id.isBlank()) {
+			String detail = explanation(answer);
 			throw new EditException(ErrorKind.PROVIDER_FAILURE, "eachlabs accepted the edit but sent no prediction id, " +
-				"so its result cannot be fetched. " + said(answer));
+				"so its result cannot be fetched." + (detail == null ? "" : " eachlabs said: " + ProviderErrors.clip(detail)));
 		}
-		HttpUrl poll = base.resolve("v1/prediction/" + id);
-		return JobState.queued(new JobHandle(id, poll.toString(), poll.resolve(id + "/cancel").toString(), null), null);
+		// The documented links (providers.md §2.4) until a status answer gives its urls.cancel.
+		HttpUrl poll = base.newBuilder().addPathSegments("v1/prediction").addPathSegment(id).build();
+		HttpUrl cancel = poll.newBuilder().addPathSegment("cancel").build();
+		return JobState.queued(new JobHandle(id, poll.toString(), cancel.toString(), null), null);
 	}
 
 	static ObjectNode input(EditRequest request, List<String> imageUrls) {
@@ -144,72 +163,51 @@ public final class EachLabsProvider implements EditProvider {
 	public JobState poll(JobHandle job, Http http) throws EditException {
 		JsonNode answer = JobCalls.fetch(http, authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
 			displayName(), this::error);
-		String status = String.valueOf(Json.text(answer, "status")).toLowerCase(Locale.ROOT);
-		// The docs spell final states differently on different pages (providers.md §2.4): accept them all.
-		switch (status) {
-			case "starting":
-			case "queued":
-				return JobState.queued(job, null);
-			case "processing":
-			case "running":
-				return JobState.running(job);
-			case "success":
-			case "succeeded":
-				return JobState.succeeded(job, outputs(answer.get("output")), facts(answer.path("metrics")));
-			case "failed":
-			case "error":
-			case "cancelled":
-			case "canceled":
-				return JobState.failed(job, new EditException(status.startsWith("cancel") ? ErrorKind.CANCELLED
-					: ErrorKind.PROVIDER_FAILURE, "eachlabs reports the edit " + (status.startsWith("cancel")
-						? "was cancelled." : "failed.") + " " + said(answer)));
-			default:
-				return JobCalls.unknownStatus(job, displayName(), status);
-		}
-	}
-
-	/** {@code output} is an array of links for this model, a single link on some others (providers.md §2.4). */
-	static List<String> outputs(JsonNode output) {
-		List<String> urls = new ArrayList<>();
-		if (output == null || output.isNull()) return urls;
-		if (output.isTextual()) urls.add(output.asText());
-		for (JsonNode item : output) {
-			if (item.isTextual()) urls.add(item.asText());
-			else if (item.has("url")) urls.add(item.get("url").asText());
-		}
-		return urls;
+		// Cancel where the answer says to (urls.cancel), as long as that is eachlabs itself.
+		JobHandle seen = JobCalls.onConfiguredHost(base, Json.text(answer.path("urls"), "cancel"))
+			.map(link -> job.withCancelUrl(link.toString())).orElse(job);
+		return STATUS.read(seen, Json.text(answer, "status"),
+			() -> JobState.succeeded(seen, JobCalls.links(answer.get("output")), facts(answer.path("metrics"))),
+			explanation(answer));
 	}
 
 	private static Map<String, String> facts(JsonNode metrics) {
 		Map<String, String> facts = new LinkedHashMap<>();
-		if (metrics.has("cost")) facts.put("CostUsd", metrics.get("cost").asText());
-		if (metrics.has("predict_time")) facts.put("PredictTimeSeconds", metrics.get("predict_time").asText());
+		if (metrics.hasNonNull("cost")) facts.put("CostUsd", metrics.get("cost").asText());
+		if (metrics.hasNonNull("predict_time")) facts.put("PredictTimeSeconds", metrics.get("predict_time").asText());
 		return facts;
 	}
 
-	/** eachlabs explains a failure in {@code message}, {@code details}, {@code logs} or {@code error}. */
-	static String said(JsonNode answer) {
+	/**
+	 * eachlabs explains a failure in {@code message} and {@code details} (the model's page), or in
+	 * {@code logs} and {@code error} (the API reference): every one given is shown, each once.
+	 */
+	static String explanation(JsonNode answer) {
+		Set<String> said = new LinkedHashSet<>();
 		for (String field : new String[] { "message", "details", "error", "logs" }) {
 			String text = Json.text(answer, field);
-			if (text != null && !text.isBlank() && !text.equals("null")) return "eachlabs said: " + ProviderErrors.clip(text);
+			if (text != null && !text.isBlank()) said.add(text.strip());
 		}
-		return "";
+		return said.isEmpty() ? null : String.join(" / ", said);
 	}
 
+	/** Before the first status answer, the cancel link is the documented one. */
 	@Override
 	public boolean cancel(JobHandle job, Http http) {
 		return job.cancelUrl().isPresent() && JobCalls.requestCancel(http, authorised(HttpUrl.get(job.cancelUrl().get()))
 			.post(RequestBody.create(new byte[0], JSON)).build(), displayName());
 	}
 
+	/**
+	 * Errors are {@code {"error": "text"}} (providers.md §2.2). A 429 means one of the per-key limits:
+	 * 100 new predictions a minute, or 10 running at once.
+	 */
 	EditException error(HttpReply reply) {
-		String detail = null;
-		try {
-			detail = Json.text(Json.parse(reply.body(), displayName()), "error");
-		}
-		catch (EditException notJson) {
-			// The status alone says enough.
-		}
-		return ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, detail);
+		String detail = ProviderErrors.ErrorBody.of(reply, displayName()).message();
+		EditException mapped = ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, detail);
+		if (reply.code() != 429) return mapped;
+		return new EditException(ErrorKind.RATE_LIMITED, ProviderErrors.followedBy(mapped.getMessage(), "eachlabs allows " +
+			"each key " + MAX_CREATES_PER_MINUTE + " new predictions a minute and " + MAX_RUNNING + " running at once: " +
+			"wait for running edits to finish, or lower the batch concurrency."), mapped.retryAfter().orElse(null), null);
 	}
 }

@@ -3,6 +3,7 @@ package io.github.qwenedit.provider.eachlabs;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -35,6 +36,7 @@ final class EachLabsUploadStaging implements Staging {
 
 	private final HttpUrl presign;
 	private final String apiKey;
+	private int uploads;
 
 	EachLabsUploadStaging(HttpUrl presign, String apiKey) {
 		this.presign = presign;
@@ -54,7 +56,8 @@ final class EachLabsUploadStaging implements Staging {
 			.post(RequestBody.create(Json.bytes(ask), EachLabsProvider.JSON)).build(), CallKind.IDEMPOTENT, CALL_TIMEOUT,
 			"eachlabs upload");
 		if (!reply.isSuccessful()) {
-			throw ProviderErrors.fromStatus(reply, "eachlabs upload", EachLabsProvider.KEY_VARIABLE, null);
+			throw ProviderErrors.fromStatus(reply, "eachlabs upload", EachLabsProvider.KEY_VARIABLE,
+				ProviderErrors.ErrorBody.of(reply, "eachlabs upload").message());
 		}
 		JsonNode answer = Json.parse(reply.body(), "eachlabs upload");
 		String putUrl = Json.text(answer, "presigned_url");
@@ -76,10 +79,24 @@ final class EachLabsUploadStaging implements Staging {
 			throw new EditException(ErrorKind.STAGING, "eachlabs' storage refused the upload (HTTP " + stored.code() +
 				"). Try again, or configure a bucket (staging 'bucket').");
 		}
+		uploads++;
 		return publicUrl;
 	}
 
-	/** Nothing to delete: the API has no delete call; uploads expire after {@link #RETENTION_SECONDS}. */
+	/**
+	 * Nothing can be deleted: the upload API has no delete call (providers.md §2.1), so uploads are
+	 * asked to expire after {@link #RETENTION_SECONDS} instead, and {@link #notice()} says so.
+	 */
 	@Override
 	public void close() {}
+
+	/** Said only when something was uploaded; the links themselves are never shown. */
+	@Override
+	public Optional<String> notice() {
+		if (uploads == 0) return Optional.empty();
+		return Optional.of("The input " + (uploads == 1 ? "image was" : "images were") + " uploaded to eachlabs' " +
+			"storage, which has no delete call: anyone with the link can read " + (uploads == 1 ? "it" : "them") +
+			" until eachlabs removes " + (uploads == 1 ? "it" : "them") + " (asked for after " + RETENTION_SECONDS / 60 +
+			" minutes; eachlabs' default is 180 days). Configure a bucket to keep inputs under your control.");
+	}
 }

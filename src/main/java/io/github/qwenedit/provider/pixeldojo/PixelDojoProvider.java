@@ -1,10 +1,8 @@
 package io.github.qwenedit.provider.pixeldojo;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,6 +26,7 @@ import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.StatusWords;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.Request;
@@ -54,15 +53,23 @@ public final class PixelDojoProvider implements EditProvider {
 		ModelSpec.builder("qwen-image-2.0").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
 		ModelSpec.builder("qwen-image-2.0-pro").maxOutputs(6).sizeRule(TOTAL_PIXELS).build());
 
+	/**
+	 * Only {@code pending} and {@code completed} are documented (providers.md §3.3); the others are
+	 * the words the SDK and similar job APIs use.
+	 */
+	private static final StatusWords STATUS = StatusWords.of("PixelDojo").queued("pending", "queued")
+		.running("processing", "running", "in_progress").succeeded("completed", "succeeded").failed("failed", "error")
+		.cancelled("cancelled", "canceled").expired("expired").build();
+
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "PixelDojo", MODELS,
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "PixelDojo API key", PixelDojoProvider::new);
 
+	private final HttpUrl base;
 	private final HttpUrl run;
 	private final String apiKey;
-	/** Credits remaining are in the 202 reply only; kept until the job's final answer. */
-	private final Map<String, String> creditsRemaining = new java.util.concurrent.ConcurrentHashMap<>();
 
 	public PixelDojoProvider(String baseUrl, String apiKey) throws EditException {
+		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
 		this.run = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, RUN_PATH);
 		this.apiKey = apiKey;
 	}
@@ -99,14 +106,16 @@ public final class PixelDojoProvider implements EditProvider {
 		if (!reply.isSuccessful()) throw error(reply);
 		JsonNode answer = Json.parse(reply.body(), displayName());
 		String jobId = Json.text(answer, "jobId");
-		String statusUrl = Json.text(answer, "statusUrl");
-		HttpUrl poll = statusUrl == null ? null : HttpUrl.parse(statusUrl);
-		if (jobId == null || poll == null) {
-			throw new EditException(ErrorKind.PROVIDER_FAILURE, "PixelDojo accepted the edit but sent no job link, so " +
+		if (jobId == null || jobId.isBlank()) {
+			throw new EditException(ErrorKind.PROVIDER_FAILURE, "PixelDojo accepted the edit but sent no job id, so " +
 				"its result cannot be fetched.");
 		}
-		if (answer.has("creditsRemaining")) creditsRemaining.put(jobId, answer.get("creditsRemaining").asText());
-		return JobState.queued(new JobHandle(jobId, poll.toString(), null, null), null);
+		// statusUrl is followed as given (providers.md §3.3), but the key only goes to PixelDojo itself;
+		// otherwise the documented job path on the configured address is asked instead.
+		HttpUrl poll = JobCalls.onConfiguredHost(base, Json.text(answer, "statusUrl"))
+			.orElse(base.newBuilder().addPathSegments("api/v1/jobs").addPathSegment(jobId).build());
+		// Credits remaining are only in this answer; the final one repeats the cost at most.
+		return JobState.queued(new JobHandle(jobId, poll.toString(), null, null).withSubmitFacts(credits(answer)), null);
 	}
 
 	static ObjectNode body(EditRequest request, List<String> imageUrls) {
@@ -128,7 +137,7 @@ public final class PixelDojoProvider implements EditProvider {
 	/** Asks for a job that does not exist: 401 for a wrong key, 404 for a good one. */
 	@Override
 	public String checkKey(Http http) throws EditException {
-		return KeyCheck.probe(http, authorised(run.resolve("/api/v1/jobs/key-check")).get().build(), displayName(),
+		return KeyCheck.probe(http, authorised(base.resolve("api/v1/jobs/key-check")).get().build(), displayName(),
 			KEY_VARIABLE);
 	}
 
@@ -136,53 +145,22 @@ public final class PixelDojoProvider implements EditProvider {
 	public JobState poll(JobHandle job, Http http) throws EditException {
 		JsonNode answer = JobCalls.fetch(http, authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
 			displayName(), this::error);
-		String status = String.valueOf(Json.text(answer, "status")).toLowerCase(Locale.ROOT);
-		// Only "pending" and "completed" are documented (providers.md §3.3); the rest are the usual words.
-		switch (status) {
-			case "pending":
-			case "queued":
-				return JobState.queued(job, null);
-			case "processing":
-			case "running":
-				return JobState.running(job);
-			case "completed":
-			case "succeeded":
-				return JobState.succeeded(job, outputs(answer.path("output")), facts(answer, creditsRemaining.remove(job.id())));
-			case "failed":
-			case "error":
-			case "cancelled":
-			case "canceled":
-			case "expired":
-				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "PixelDojo reports the edit " +
-					status + "." + said(answer)));
-			default:
-				return JobCalls.unknownStatus(job, displayName(), status);
-		}
+		return STATUS.read(job, Json.text(answer, "status"), () -> JobState.succeeded(job, outputs(answer),
+			credits(answer)), ProviderErrors.ErrorBody.of(answer).message());
 	}
 
-	/** {@code output.images} holds links; a newer shape may carry {@code assets[].url} (providers.md §3.3). */
-	static List<String> outputs(JsonNode output) {
-		List<String> urls = new ArrayList<>();
-		for (JsonNode image : output.path("images")) {
-			if (image.isTextual()) urls.add(image.asText());
-			else if (image.has("url")) urls.add(image.get("url").asText());
-		}
-		return urls;
+	/** {@code output.images} holds the links; the SDK's newer shape has {@code assets[].url} (providers.md §3.3). */
+	static List<String> outputs(JsonNode answer) {
+		List<String> urls = JobCalls.links(answer.path("output").path("images"));
+		return urls.isEmpty() ? JobCalls.links(answer.path("assets")) : urls;
 	}
 
-	private static Map<String, String> facts(JsonNode answer, String remainingAtSubmit) {
+	/** Credits used and left, for the provenance and the status line. */
+	private static Map<String, String> credits(JsonNode answer) {
 		Map<String, String> facts = new LinkedHashMap<>();
-		if (answer.has("creditCost")) facts.put("CreditsUsed", answer.get("creditCost").asText());
-		String remaining = answer.has("creditsRemaining") ? answer.get("creditsRemaining").asText() : remainingAtSubmit;
-		if (remaining != null) facts.put("CreditsRemaining", remaining);
+		if (answer.hasNonNull("creditCost")) facts.put("CreditsUsed", answer.get("creditCost").asText());
+		if (answer.hasNonNull("creditsRemaining")) facts.put("CreditsRemaining", answer.get("creditsRemaining").asText());
 		return facts;
-	}
-
-	private static String said(JsonNode answer) {
-		JsonNode error = answer.get("error");
-		String text = error == null ? null : error.isObject() ? Json.text(error, "message") : error.asText();
-		if (text == null) text = Json.text(answer, "message");
-		return text == null || text.isBlank() ? "" : " PixelDojo said: " + ProviderErrors.clip(text);
 	}
 
 	/** No cancel call is documented: the job runs on and may be charged. */
@@ -196,22 +174,13 @@ public final class PixelDojoProvider implements EditProvider {
 	 * {@code insufficient_credits} depending on the source (providers.md §3.3).
 	 */
 	private EditException error(HttpReply reply) {
-		String code = null;
-		String message = null;
-		try {
-			JsonNode body = Json.parse(reply.body(), displayName());
-			JsonNode error = body.path("error");
-			code = error.isObject() ? Json.text(error, "code") : null;
-			message = error.isObject() ? Json.text(error, "message") : Json.text(body, "error");
-		}
-		catch (EditException notJson) {
-			// The status alone says enough.
-		}
-		if ("insufficient_credits".equals(code) || reply.code() == 402) {
+		ProviderErrors.ErrorBody body = ProviderErrors.ErrorBody.of(reply, displayName());
+		if (reply.code() == 402 || "insufficient_credits".equals(body.code())) {
 			return new EditException(ErrorKind.INSUFFICIENT_CREDIT, "Your PixelDojo account has too few credits for this " +
-				"edit. Buy credits on pixeldojo.ai, then run the edit again." +
-				(message == null ? "" : " PixelDojo said: " + ProviderErrors.clip(message)));
+				"edit: each output image costs 1 credit. Buy credits on pixeldojo.ai, or ask for fewer outputs, then run " +
+				"the edit again." +
+				(body.message() == null ? "" : " PixelDojo said: " + ProviderErrors.clip(body.message())));
 		}
-		return ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, message);
+		return ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, body.message());
 	}
 }

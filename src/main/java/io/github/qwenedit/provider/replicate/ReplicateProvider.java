@@ -1,7 +1,6 @@
 package io.github.qwenedit.provider.replicate;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -196,7 +195,7 @@ public final class ReplicateProvider implements EditProvider {
 			case "processing":
 				return JobState.running(job);
 			case "succeeded":
-				return JobState.succeeded(job, outputs(prediction.get("output")), facts(prediction));
+				return JobState.succeeded(job, JobCalls.links(prediction.get("output")), facts(prediction));
 			case "failed":
 			case "canceled":
 			case "aborted":
@@ -206,17 +205,6 @@ public final class ReplicateProvider implements EditProvider {
 			default:
 				return JobCalls.unknownStatus(job, displayName(), status);
 		}
-	}
-
-	/** An array of links for these models; a single link on some others. */
-	private static List<String> outputs(JsonNode output) {
-		List<String> urls = new ArrayList<>();
-		if (output == null || output.isNull()) return urls;
-		if (output.isTextual()) urls.add(output.asText());
-		for (JsonNode item : output) {
-			if (item.isTextual()) urls.add(item.asText());
-		}
-		return urls;
 	}
 
 	private static Map<String, String> facts(JsonNode prediction) {
