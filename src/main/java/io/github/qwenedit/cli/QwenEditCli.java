@@ -43,6 +43,7 @@ import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.MimeTypes;
 import io.github.qwenedit.core.OutputImage;
 import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.http.RetryPolicy;

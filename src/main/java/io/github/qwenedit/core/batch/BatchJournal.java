@@ -1,4 +1,4 @@
-package io.github.qwenedit.cli;
+package io.github.qwenedit.core.batch;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -24,19 +24,19 @@ import io.github.qwenedit.provider.JobHandle;
  * kill, the next run finds them, fetches the results the provider finished meanwhile and deletes the
  * staged objects, so nothing paid for is lost and nothing is paid twice. Holds no secret.
  */
-final class BatchJournal {
+public final class BatchJournal {
 
-	static final String FOLDER = ".qwen-edit-journal";
+	public static final String FOLDER = ".qwen-edit-journal";
 
 	/** One job in flight. */
-	static final class Entry {
-		final Path file;
-		final String source;
-		final String provider;
-		final String model;
-		final String instruction;
-		final JobHandle job;
-		final List<String> stagedKeys;
+	public static final class Entry {
+		public final Path file;
+		public final String source;
+		public final String provider;
+		public final String model;
+		public final String instruction;
+		public final JobHandle job;
+		public final List<String> stagedKeys;
 
 		Entry(Path file, JsonNode n) {
 			this.file = file;
@@ -54,7 +54,7 @@ final class BatchJournal {
 
 	private final Path folder;
 
-	BatchJournal(Path output) {
+	public BatchJournal(Path output) {
 		this.folder = output.resolve(FOLDER);
 	}
 
@@ -63,7 +63,7 @@ final class BatchJournal {
 	}
 
 	/** Records a job the provider accepted; written atomically, so a kill leaves a whole file or none. */
-	void record(String source, String provider, String model, String instruction, JobHandle job, List<String> keys)
+	public void record(String source, String provider, String model, String instruction, JobHandle job, List<String> keys)
 		throws EditException
 	{
 		ObjectNode n = Json.object().put("source", source).put("provider", provider).put("model", model)
@@ -84,7 +84,7 @@ final class BatchJournal {
 		}
 	}
 
-	void clear(String source) {
+	public void clear(String source) {
 		try {
 			Files.deleteIfExists(fileOf(source));
 		}
@@ -93,11 +93,11 @@ final class BatchJournal {
 		}
 	}
 
-	void clear(Entry entry) {
+	public void clear(Entry entry) {
 		clear(entry.source);
 	}
 
-	List<Entry> entries() {
+	public List<Entry> entries() {
 		List<Entry> entries = new ArrayList<>();
 		if (!Files.isDirectory(folder)) return entries;
 		try (Stream<Path> files = Files.list(folder)) {
