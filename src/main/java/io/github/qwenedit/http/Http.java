@@ -148,6 +148,72 @@ public final class Http {
 		}
 	}
 
+	/** How a stream of events ended. */
+	public enum StreamEnd {
+		/** The listener had what it waited for. */
+		STOPPED,
+		/** The server closed the stream. */
+		ENDED,
+		/** The time given to the stream ran out (not the edit's deadline); the server may have more to say. */
+		WINDOW_OVER,
+		/** The server answered with an error status or with something other than an event stream. */
+		REFUSED,
+		/** The connection failed or broke off. */
+		BROKEN
+	}
+
+	/** Takes the events of a stream one at a time. */
+	@FunctionalInterface
+	public interface EventListener {
+
+		/** @return whether to read on */
+		boolean onEvent(ServerSentEvent event) throws EditException;
+	}
+
+	/**
+	 * Reads a Server-Sent Events stream for at most {@code window}, handing each event to {@code listener},
+	 * without retries: a stream that cannot be read is the caller's cue to ask another way, so only
+	 * cancellation and the edit's deadline throw. Cancelling aborts the stream at once.
+	 */
+	public StreamEnd readEvents(Request request, Duration window, String serviceName, EventListener listener)
+		throws EditException
+	{
+		checkScheme(request.url(), serviceName);
+		cancellation.throwIfCancelled();
+		deadline.throwIfExpired();
+		Duration remaining = deadline.remaining();
+		Duration limit = min(window, remaining);
+		if (limit.isZero()) throw deadline.timedOut();
+		boolean deadlineBound = limit.equals(remaining);
+		Call call = client.newBuilder().callTimeout(limit.toMillis(), TimeUnit.MILLISECONDS)
+			.readTimeout(limit.toMillis(), TimeUnit.MILLISECONDS).build()
+			.newCall(request.newBuilder().header("Accept", "text/event-stream").build());
+		try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);
+			Response response = call.execute())
+		{
+			ResponseBody body = response.body();
+			String type = response.header("Content-Type", "");
+			if (!response.isSuccessful() || body == null || !type.toLowerCase(Locale.ROOT).startsWith("text/event-stream")) {
+				return StreamEnd.REFUSED;
+			}
+			for (ServerSentEvent event; (event = ServerSentEvent.next(body.source())) != null;) {
+				if (!listener.onEvent(event)) {
+					// Closing would wait for the rest of the stream, for as long as the server keeps it open.
+					call.cancel();
+					return StreamEnd.STOPPED;
+				}
+			}
+			return StreamEnd.ENDED;
+		}
+		catch (IOException e) {
+			if (Thread.currentThread().isInterrupted()) cancellation.cancel();
+			if (cancellation.isCancelled()) throw Cancellation.cancelledException();
+			boolean timedOut = e instanceof java.io.InterruptedIOException;
+			if (deadline.expired() || timedOut && deadlineBound) throw deadline.timedOut();
+			return timedOut ? StreamEnd.WINDOW_OVER : StreamEnd.BROKEN;
+		}
+	}
+
 	/**
 	 * Downloads an output image at once (provider links expire), following at most three redirects,
 	 * each checked for its scheme, and refusing more than {@code maxBytes}.
