@@ -43,6 +43,7 @@ public final class Http {
 	public static final long DEFAULT_DOWNLOAD_CAP_BYTES = 64L * 1024 * 1024;
 	private static final int MAX_REDIRECTS = 3;
 	private static final Duration CLEANUP_TIME = Duration.ofSeconds(30);
+	private static final Duration STREAM_END_GRACE = Duration.ofMillis(100);
 
 	private final OkHttpClient client;
 	private final RetryPolicy retry;
@@ -198,8 +199,7 @@ public final class Http {
 			}
 			for (ServerSentEvent event; (event = ServerSentEvent.next(body.source())) != null;) {
 				if (!listener.onEvent(event)) {
-					// Closing would wait for the rest of the stream, for as long as the server keeps it open.
-					call.cancel();
+					endOrDrop(call, body);
 					return StreamEnd.STOPPED;
 				}
 			}
@@ -212,6 +212,22 @@ public final class Http {
 			if (deadline.expired() || timedOut && deadlineBound) throw deadline.timedOut();
 			return timedOut ? StreamEnd.WINDOW_OVER : StreamEnd.BROKEN;
 		}
+	}
+
+	/**
+	 * A server that ends its stream right after the event the caller waited for (fal does) leaves the
+	 * connection to be reused for the next call, sparing a new TLS handshake; one that keeps it open
+	 * loses the connection after a short grace instead of holding the caller up.
+	 */
+	private static void endOrDrop(Call call, ResponseBody body) {
+		try {
+			body.source().timeout().timeout(STREAM_END_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+			if (body.source().exhausted()) return;
+		}
+		catch (IOException notEnded) {
+			// Dropped below.
+		}
+		call.cancel();
 	}
 
 	/**
