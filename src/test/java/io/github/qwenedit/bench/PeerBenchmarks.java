@@ -6,6 +6,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -279,12 +280,19 @@ public final class PeerBenchmarks {
 			process = new ProcessBuilder("node", "peer.mjs", client, baseUrl, KEY, imageUrl, settings).directory(peers.toFile())
 				.redirectError(ProcessBuilder.Redirect.INHERIT).start();
 			out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-			in = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-			JsonNode ready = nextLine();
-			long now = ready.path("now").asLong();
-			if (!ready.path("ready").asBoolean() || now < spawned || now > System.nanoTime()) {
-				throw new IllegalStateException("node's clock is not the JVM's monotonic clock, so waits cannot be compared: " +
-					ready);
+			in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+			try {
+				JsonNode ready = nextLine();
+				long now = ready.path("now").asLong();
+				if (!ready.path("ready").asBoolean() || now < spawned || now > System.nanoTime()) {
+					throw new IllegalStateException("node's clock is not the JVM's monotonic clock, so waits cannot be " +
+						"compared: " + ready);
+				}
+			}
+			catch (Exception e) {
+				process.destroyForcibly();
+				reader.shutdownNow();
+				throw e;
 			}
 		}
 
