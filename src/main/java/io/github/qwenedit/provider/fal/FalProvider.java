@@ -70,12 +70,18 @@ public final class FalProvider implements EditProvider {
 
 	private final HttpUrl base;
 	private final String key;
+	private final Duration streamWindow;
 	/** Jobs whose status stream failed once: they are polled from then on. */
 	private final Set<String> polledJobs = ConcurrentHashMap.newKeySet();
 
 	public FalProvider(String baseUrl, String key) throws EditException {
+		this(baseUrl, key, STREAM_WINDOW);
+	}
+
+	FalProvider(String baseUrl, String key, Duration streamWindow) throws EditException {
 		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
 		this.key = key;
+		this.streamWindow = streamWindow;
 	}
 
 	@Override
@@ -184,7 +190,7 @@ public final class FalProvider implements EditProvider {
 		HttpUrl url = HttpUrl.get(job.pollUrl().orElseThrow()).newBuilder().addPathSegment("stream").build();
 		JsonNode[] last = new JsonNode[1];
 		boolean[] unreadable = new boolean[1];
-		Http.StreamEnd end = http.readEvents(authorised(url).get().build(), STREAM_WINDOW, displayName(), event -> {
+		Http.StreamEnd end = http.readEvents(authorised(url).get().build(), streamWindow, displayName(), event -> {
 			try {
 				last[0] = Json.parse(event.data().getBytes(StandardCharsets.UTF_8), displayName());
 			}
