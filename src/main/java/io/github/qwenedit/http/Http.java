@@ -43,6 +43,7 @@ public final class Http {
 	public static final long DEFAULT_DOWNLOAD_CAP_BYTES = 64L * 1024 * 1024;
 	private static final int MAX_REDIRECTS = 3;
 	private static final Duration CLEANUP_TIME = Duration.ofSeconds(30);
+	private static final Duration STREAM_END_GRACE = Duration.ofMillis(100);
 
 	private final OkHttpClient client;
 	private final RetryPolicy retry;
@@ -146,6 +147,87 @@ public final class Http {
 			if (deadlineBound && !cancellation.isCancelled() && !Thread.currentThread().isInterrupted()) throw deadline.timedOut();
 			throw e;
 		}
+	}
+
+	/** How a stream of events ended. */
+	public enum StreamEnd {
+		/** The listener had what it waited for. */
+		STOPPED,
+		/** The server closed the stream. */
+		ENDED,
+		/** The time given to the stream ran out (not the edit's deadline); the server may have more to say. */
+		WINDOW_OVER,
+		/** The server answered with an error status or with something other than an event stream. */
+		REFUSED,
+		/** The connection failed or broke off. */
+		BROKEN
+	}
+
+	/** Takes the events of a stream one at a time. */
+	@FunctionalInterface
+	public interface EventListener {
+
+		/** @return whether to read on */
+		boolean onEvent(ServerSentEvent event) throws EditException;
+	}
+
+	/**
+	 * Reads a Server-Sent Events stream for at most {@code window}, handing each event to {@code listener},
+	 * without retries: a stream that cannot be read is the caller's cue to ask another way, so only
+	 * cancellation and the edit's deadline throw. Cancelling aborts the stream at once.
+	 */
+	public StreamEnd readEvents(Request request, Duration window, String serviceName, EventListener listener)
+		throws EditException
+	{
+		checkScheme(request.url(), serviceName);
+		cancellation.throwIfCancelled();
+		deadline.throwIfExpired();
+		Duration remaining = deadline.remaining();
+		Duration limit = min(window, remaining);
+		if (limit.isZero()) throw deadline.timedOut();
+		boolean deadlineBound = limit.equals(remaining);
+		Call call = client.newBuilder().callTimeout(limit.toMillis(), TimeUnit.MILLISECONDS)
+			.readTimeout(limit.toMillis(), TimeUnit.MILLISECONDS).build()
+			.newCall(request.newBuilder().header("Accept", "text/event-stream").build());
+		try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);
+			Response response = call.execute())
+		{
+			ResponseBody body = response.body();
+			String type = response.header("Content-Type", "");
+			if (!response.isSuccessful() || body == null || !type.toLowerCase(Locale.ROOT).startsWith("text/event-stream")) {
+				return StreamEnd.REFUSED;
+			}
+			for (ServerSentEvent event; (event = ServerSentEvent.next(body.source())) != null;) {
+				if (!listener.onEvent(event)) {
+					endOrDrop(call, body);
+					return StreamEnd.STOPPED;
+				}
+			}
+			return StreamEnd.ENDED;
+		}
+		catch (IOException e) {
+			if (Thread.currentThread().isInterrupted()) cancellation.cancel();
+			if (cancellation.isCancelled()) throw Cancellation.cancelledException();
+			boolean timedOut = e instanceof java.io.InterruptedIOException;
+			if (deadline.expired() || timedOut && deadlineBound) throw deadline.timedOut();
+			return timedOut ? StreamEnd.WINDOW_OVER : StreamEnd.BROKEN;
+		}
+	}
+
+	/**
+	 * A server that ends its stream right after the event the caller waited for (fal does) leaves the
+	 * connection to be reused for the next call, sparing a new TLS handshake; one that keeps it open
+	 * loses the connection after a short grace instead of holding the caller up.
+	 */
+	private static void endOrDrop(Call call, ResponseBody body) {
+		try {
+			body.source().timeout().timeout(STREAM_END_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+			if (body.source().exhausted()) return;
+		}
+		catch (IOException notEnded) {
+			// Dropped below.
+		}
+		call.cancel();
 	}
 
 	/**

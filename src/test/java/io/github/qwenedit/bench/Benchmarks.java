@@ -66,6 +66,7 @@ public final class Benchmarks {
 			p1Overhead(s3, runs);
 			p1wWaitBeyondCompletion(s3, runs);
 			p2Batch(s3);
+			if (Boolean.getBoolean("bench.peers")) RESULTS.put("peers", PeerBenchmarks.run(runs).results());
 		}
 		Path out = Path.of("target", "benchmark", "results.json");
 		Files.createDirectories(out.getParent());

@@ -462,6 +462,16 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 
 	private static void send(HttpExchange exchange, Reply reply) throws IOException {
 		reply.headers().forEach(exchange.getResponseHeaders()::set);
+		if (reply.streamer() != null) {
+			exchange.sendResponseHeaders(reply.status(), 0);
+			try (OutputStream out = exchange.getResponseBody()) {
+				reply.streamer().writeTo(out);
+			}
+			catch (IOException | InterruptedException clientLeftOrClosing) {
+				// A client may close a stream at any time (cancel, time-out), and closing the emulator ends it.
+			}
+			return;
+		}
 		byte[] body = reply.body();
 		exchange.sendResponseHeaders(reply.status(), body.length == 0 ? -1 : body.length);
 		if (body.length > 0) {

@@ -1,5 +1,6 @@
 package io.github.qwenedit.emulator;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,10 +22,24 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 
 	public static final Set<String> MODELS = Set.of("fal-ai/qwen-image-2/edit", "fal-ai/qwen-image-2/pro/edit",
 		"fal-ai/qwen-image-edit-plus");
-	private static final Pattern REQUEST = Pattern.compile("/([^/]+/[^/]+)/requests/([^/]+)(/status|/cancel)?");
+	private static final Pattern REQUEST = Pattern.compile("/([^/]+/[^/]+)/requests/([^/]+)(/status/stream|/status|/cancel)?");
+	/** "The server sends a comment line every 15 seconds to keep the connection open." */
+	private static final Duration KEEP_ALIVE_EVERY = Duration.ofSeconds(15);
+	private static final Duration LONGEST_STREAM = Duration.ofMinutes(10);
+
+	/** How the status stream behaves, for tests of the client's fall-back to polling. */
+	public enum StatusStream {
+		/** Events until COMPLETED, then the stream ends, as fal documents. */
+		WORKING,
+		/** The endpoint answers 503 without a stream, as a proxy that does not pass streams through might. */
+		REFUSED,
+		/** The current status, then the stream ends before completion, as when a proxy cuts a long response. */
+		CUT
+	}
 
 	private final String key;
 	private volatile String failureType = "content_policy_violation";
+	private volatile StatusStream statusStream = StatusStream.WORKING;
 
 	public FalEmulator(String key) {
 		this.key = key;
@@ -37,6 +52,11 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 		return this;
 	}
 
+	public FalEmulator statusStream(StatusStream behaviour) {
+		statusStream = behaviour;
+		return this;
+	}
+
 	@Override
 	protected Reply respond(RecordedRequest request) throws Exception {
 		if (!("Key " + key).equals(request.header("Authorization"))) {
@@ -46,7 +66,7 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 		if (request.method().equals("POST") && MODELS.contains(model)) {
 			return submit(request, model);
 		}
-		Matcher m = REQUEST.matcher(request.path());
+		Matcher m = REQUEST.matcher(apiPath(request));
 		if (!m.matches()) return Reply.json(404, Map.of("detail", "Not found"));
 		Job job = job(m.group(2));
 		if (job == null) return Reply.json(404, Map.of("detail", "Request not found"));
@@ -54,6 +74,11 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 		switch (what) {
 			case "/status":
 				return Reply.json(200, status(job, m.group(1)));
+			case "/status/stream":
+				if (statusStream == StatusStream.REFUSED) {
+					return Reply.json(503, Map.of("detail", "Service Unavailable"));
+				}
+				return statusEvents(job, m.group(1), statusStream == StatusStream.CUT);
 			case "/cancel":
 				if (!request.method().equals("PUT")) return Reply.json(405, Map.of("detail", "Method not allowed"));
 				if (job.phase() != Phase.QUEUED) return Reply.json(400, Map.of("status", "ALREADY_COMPLETED"));
@@ -89,7 +114,7 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 		urls.forEach(u -> links.add(u.asText()));
 		Job job = submit(request, links, n, width, height);
 		String app = appOf(model);
-		String requestBase = baseUrl() + "/" + app + "/requests/" + job.id;
+		String requestBase = jobLink("/" + app + "/requests/" + job.id);
 		Map<String, Object> answer = new LinkedHashMap<>();
 		answer.put("request_id", job.id);
 		answer.put("response_url", requestBase);
@@ -123,9 +148,44 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 				o.put("status", "COMPLETED");
 				o.putObject("metrics").put("inference_time", currentProcessingDelay().toMillis() / 1000.0);
 		}
-		o.put("response_url", baseUrl() + "/" + app + "/requests/" + job.id);
+		o.put("response_url", jobLink("/" + app + "/requests/" + job.id));
 		o.putNull("logs");
 		return o;
+	}
+
+	/**
+	 * The status stream (https://fal.ai/docs/inference-api/queue/status-stream): "Each event has a data:
+	 * line with a status object" like the status answer's; one at once, one at each change, a comment line
+	 * every 15 s, and "the server closes the stream after it sends the COMPLETED event".
+	 */
+	private Reply statusEvents(Job job, String app, boolean cutEarly) {
+		return Reply.streamed(200, "text/event-stream", out -> {
+			String last = null;
+			long lastWrite = System.nanoTime();
+			long until = System.nanoTime() + LONGEST_STREAM.toNanos();
+			while (System.nanoTime() < until) {
+				boolean complete = job.isFinal();
+				String event = JSON.writeValueAsString(status(job, app));
+				if (!event.equals(last)) {
+					write(out, "data: " + event + "\n\n");
+					last = event;
+					lastWrite = System.nanoTime();
+				}
+				else if (System.nanoTime() - lastWrite > KEEP_ALIVE_EVERY.toNanos()) {
+					write(out, ": keep-alive\n\n");
+					lastWrite = System.nanoTime();
+				}
+				// Read before the event was built, so the event sent last already showed the final status.
+				if (complete || cutEarly) return;
+				// Completion wakes the stream at once; queue moves are seen within 10 ms.
+				awaitFinal(job, Duration.ofMillis(10));
+			}
+		});
+	}
+
+	private static void write(java.io.OutputStream out, String text) throws java.io.IOException {
+		out.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+		out.flush();
 	}
 
 	private Reply result(Job job) {

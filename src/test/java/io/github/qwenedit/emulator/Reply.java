@@ -6,11 +6,29 @@ import java.util.TreeMap;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 
-/** What an emulator answers: sent whole, with a Content-Length, so keep-alive clients never wait for more. */
-public record Reply(int status, Map<String, String> headers, byte[] body) {
+/**
+ * What an emulator answers: sent whole, with a Content-Length, so keep-alive clients never wait for more;
+ * or, for the endpoints that stream (Server-Sent Events), written piece by piece by a {@link Streamer}.
+ */
+public record Reply(int status, Map<String, String> headers, byte[] body, Streamer streamer) {
+
+	/** Writes a streamed body, flushing as it goes; the stream ends when it returns. */
+	@FunctionalInterface
+	public interface Streamer {
+		void writeTo(java.io.OutputStream out) throws java.io.IOException, InterruptedException;
+	}
 
 	public Reply {
 		headers = Map.copyOf(headers);
+	}
+
+	public Reply(int status, Map<String, String> headers, byte[] body) {
+		this(status, headers, body, null);
+	}
+
+	/** A body of unknown length, sent chunked as {@code streamer} writes it. */
+	public static Reply streamed(int status, String contentType, Streamer streamer) {
+		return new Reply(status, Map.of("Content-Type", contentType), new byte[0], streamer);
 	}
 
 	/** {@code body} (a Jackson tree, a Map, a record) written by the emulators' one mapper. */
@@ -36,6 +54,6 @@ public record Reply(int status, Map<String, String> headers, byte[] body) {
 		Map<String, String> merged = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
 		merged.putAll(headers);
 		merged.putAll(more);
-		return new Reply(status, merged, body);
+		return new Reply(status, merged, body, streamer);
 	}
 }

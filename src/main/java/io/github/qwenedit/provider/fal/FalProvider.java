@@ -1,10 +1,13 @@
 package io.github.qwenedit.provider.fal;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -36,7 +39,8 @@ import okhttp3.RequestBody;
  * fal.ai's queue (https://docs.fal.ai/model-endpoints/queue): submit, then follow the
  * {@code status_url}, {@code response_url} and {@code cancel_url} it returns verbatim, since they drop
  * the model's sub-path. The queue has no failed status: a failure shows only when the result is
- * fetched.
+ * fetched. The status is read from the status stream, which tells of completion the moment it
+ * happens in one call; polling the status remains the fall-back when the stream cannot be read.
  */
 public final class FalProvider implements EditProvider {
 
@@ -46,6 +50,11 @@ public final class FalProvider implements EditProvider {
 	public static final String DEFAULT_BASE_URL = "https://queue.fal.run";
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
+	/**
+	 * One status stream is read this long at most, then opened again at once: the progress shown
+	 * between the two stays fresh, and fal's keep-alive comments come every 15 s.
+	 */
+	static final Duration STREAM_WINDOW = Duration.ofSeconds(20);
 
 	private static final SizeRule TOTAL_PIXELS = SizeRule.totalPixels(512, 2048);
 	/** fal has no watermark option on any of these (providers.md §4.2). */
@@ -61,10 +70,18 @@ public final class FalProvider implements EditProvider {
 
 	private final HttpUrl base;
 	private final String key;
+	private final Duration streamWindow;
+	/** Jobs whose status stream failed once: they are polled from then on. */
+	private final Set<String> polledJobs = ConcurrentHashMap.newKeySet();
 
 	public FalProvider(String baseUrl, String key) throws EditException {
+		this(baseUrl, key, STREAM_WINDOW);
+	}
+
+	FalProvider(String baseUrl, String key, Duration streamWindow) throws EditException {
 		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
 		this.key = key;
+		this.streamWindow = streamWindow;
 	}
 
 	@Override
@@ -101,14 +118,29 @@ public final class FalProvider implements EditProvider {
 		if (!reply.isSuccessful()) throw error(reply);
 		JsonNode answer = Json.parse(reply.body(), displayName());
 		String id = Json.text(answer, "request_id");
-		String status = Json.text(answer, "status_url");
-		String response = Json.text(answer, "response_url");
-		if (id == null || status == null || response == null) {
+		if (id == null || Json.text(answer, "status_url") == null || Json.text(answer, "response_url") == null) {
 			throw new EditException(ErrorKind.PROVIDER_FAILURE, "fal.ai accepted the edit but sent no status links, so " +
 				"its result cannot be fetched.");
 		}
-		JobHandle handle = new JobHandle(id, status, Json.text(answer, "cancel_url"), response);
-		return JobState.queued(handle, answer.has("queue_position") ? answer.get("queue_position").asInt() : null);
+		// A link to another host would hand it the key: the documented path on the configured host instead.
+		HttpUrl requestUrl = base.resolve(FalProvider.app(model.id()) + "/requests/" + id);
+		String response = link(Json.text(answer, "response_url"), requestUrl);
+		String status = link(Json.text(answer, "status_url"), requestUrl.newBuilder().addPathSegment("status").build());
+		String cancel = link(Json.text(answer, "cancel_url"), requestUrl.newBuilder().addPathSegment("cancel").build());
+		JobHandle handle = new JobHandle(id, status, cancel, response);
+		// The status stream is opened at once: it waits for news instead of asking for it.
+		return JobState.queued(handle, answer.has("queue_position") ? answer.get("queue_position").asInt() : null)
+			.withPollAfter(Duration.ZERO);
+	}
+
+	private String link(String given, HttpUrl documented) {
+		return JobCalls.onConfiguredHost(base, given).orElse(documented).toString();
+	}
+
+	/** "The subpath ... should be used when making the request, but not when getting request status or results." */
+	static String app(String model) {
+		String[] parts = model.split("/");
+		return parts.length < 2 ? model : parts[0] + "/" + parts[1];
 	}
 
 	/** fal's own names for the plugin's options (providers.md §4.2). */
@@ -134,10 +166,53 @@ public final class FalProvider implements EditProvider {
 			.build(), displayName(), KEY_VARIABLE);
 	}
 
+	/**
+	 * Reads the status stream until the job completes or the stream's window ends; when the stream
+	 * cannot be read (refused, broken, cut before completion), asks for the status instead, and keeps
+	 * polling that job.
+	 */
 	@Override
 	public JobState poll(JobHandle job, Http http) throws EditException {
+		if (!polledJobs.contains(job.id())) {
+			JobState streamed = streamed(job, http);
+			if (streamed != null) return streamed;
+			polledJobs.add(job.id());
+		}
 		JsonNode answer = JobCalls.fetch(http, authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
 			displayName(), this::error);
+		JobState state = state(job, answer, http);
+		if (state.status().isFinal()) polledJobs.remove(job.id());
+		return state;
+	}
+
+	/** The state the status stream ends on, or null when it told nothing usable. */
+	private JobState streamed(JobHandle job, Http http) throws EditException {
+		HttpUrl url = HttpUrl.get(job.pollUrl().orElseThrow()).newBuilder().addPathSegment("stream").build();
+		JsonNode[] last = new JsonNode[1];
+		boolean[] unreadable = new boolean[1];
+		Http.StreamEnd end = http.readEvents(authorised(url).get().build(), streamWindow, displayName(), event -> {
+			try {
+				last[0] = Json.parse(event.data().getBytes(StandardCharsets.UTF_8), displayName());
+			}
+			catch (EditException notJson) {
+				unreadable[0] = true;
+				return false;
+			}
+			String status = String.valueOf(Json.text(last[0], "status"));
+			return status.equals("IN_QUEUE") || status.equals("IN_PROGRESS");
+		});
+		if (unreadable[0] || last[0] == null) return null;
+		switch (end) {
+			case STOPPED:
+				return state(job, last[0], http);
+			case WINDOW_OVER:
+				return state(job, last[0], http).withPollAfter(Duration.ZERO);
+			default:
+				return null;
+		}
+	}
+
+	private JobState state(JobHandle job, JsonNode answer, Http http) throws EditException {
 		String status = String.valueOf(Json.text(answer, "status"));
 		switch (status) {
 			case "IN_QUEUE":
@@ -170,6 +245,7 @@ public final class FalProvider implements EditProvider {
 	/** Only a job still in the queue can be cancelled (providers.md §4.1). */
 	@Override
 	public boolean cancel(JobHandle job, Http http) {
+		polledJobs.remove(job.id());
 		return job.cancelUrl().isPresent() && JobCalls.requestCancel(http, authorised(HttpUrl.get(job.cancelUrl().get()))
 			.put(RequestBody.create(new byte[0], JSON)).build(), displayName());
 	}
