@@ -139,7 +139,6 @@ public final class BatchRun {
 	private Double maxCostUsd;
 	private Predicate<String> confirm = question -> true;
 	private Runnable recovery = () -> {};
-	private CreateRateLimiter limiter;
 
 	public BatchRun(ProviderDescriptor descriptor, EditSession session, EditOptions options, String instruction,
 		List<? extends Item> items, Path output, Configuration config)
@@ -151,7 +150,6 @@ public final class BatchRun {
 		this.items = List.copyOf(items);
 		this.output = output;
 		this.config = config;
-		this.limiter = CreateRateLimiter.perMinute(descriptor.limits().createsPerMinute());
 	}
 
 	public BatchRun listener(Listener l) {
@@ -185,12 +183,6 @@ public final class BatchRun {
 	/** Fetches what an earlier, stopped run left in flight; runs first, before anything else is looked at. */
 	public BatchRun recovery(Runnable recoverUnfinished) {
 		recovery = recoverUnfinished;
-		return this;
-	}
-
-	/** A pace other than the provider's own, so that a test need not wait a real minute. */
-	BatchRun limiter(CreateRateLimiter l) {
-		limiter = l;
 		return this;
 	}
 
@@ -361,12 +353,12 @@ public final class BatchRun {
 	}
 
 	/**
-	 * Waits for a free create in the provider's window, then runs the edit. A 429 that still comes on
-	 * create was a refusal, not a job: it is waited out and the job sent again, never counted a failure.
+	 * Runs the edit (its create waits for a free place in the provider's window, see {@link BatchSession}).
+	 * A 429 that still comes on create was a refusal, not a job: it is waited out and the job sent
+	 * again, never counted a failure.
 	 */
 	private EditResult runWithinLimits(EditRequest request, String key, BatchJournal journal) throws EditException {
 		for (int attempt = 1;; attempt++) {
-			limiter.acquire(cancellation);
 			try {
 				return session.run(request, (m, f) -> {}, cancellation, (job, keys) -> journal.record(key, descriptor.id(),
 					options.model(), instruction, job, keys));
