@@ -3,6 +3,7 @@ package io.github.qwenedit.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.github.qwenedit.imagej.BatchTestData.*;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -47,7 +48,6 @@ import io.github.qwenedit.staging.S3TestServer;
 class QwenEditCliBatchTest {
 
 	private static final String KEY = "sk-cli-batch-3f1c";
-	static final int SIDE = 384;
 	private static S3TestServer s3;
 
 	@TempDir
@@ -90,51 +90,6 @@ class QwenEditCliBatchTest {
 				.toString());
 		}
 		return in;
-	}
-
-	/** The grey value of plane {@code plane} (1-based) of {@link #stack}: every plane differs. */
-	static int greyOf(int plane) {
-		return 10 + 4 * plane;
-	}
-
-	/** An 8-bit stack whose plane i is a uniform grey {@link #greyOf(int) greyOf(i)}. */
-	static ImagePlus stack(String title, int planes) {
-		ImageStack stack = new ImageStack(SIDE, SIDE);
-		for (int i = 1; i <= planes; i++) {
-			ByteProcessor plane = new ByteProcessor(SIDE, SIDE);
-			plane.setValue(greyOf(i));
-			plane.fill();
-			stack.addSlice("z" + i, plane);
-		}
-		ImagePlus imp = new ImagePlus(title, stack);
-		imp.setDisplayRange(0, 255);
-		return imp;
-	}
-
-	/** Plane i of an assembled result came from source plane i: the emulator inverts what it gets. */
-	static void assertAssembledInPlaneOrder(ImagePlus assembled, int planes) {
-		assertEquals(planes, assembled.getStackSize());
-		for (int i = 1; i <= planes; i++) {
-			int rgb = assembled.getStack().getProcessor(i).get(SIDE - 1, SIDE - 1) & 0xFFFFFF;
-			int expected = 255 - greyOf(i);
-			assertEquals(expected << 16 | expected << 8 | expected, rgb, "plane " + i + " of the assembled stack");
-		}
-	}
-
-	static List<JsonNode> logLines(Path out) throws Exception {
-		List<JsonNode> lines = new java.util.ArrayList<>();
-		for (String line : Files.readAllLines(out.resolve(BatchLog.FILE))) {
-			lines.add(Json.MAPPER.readTree(line));
-		}
-		return lines;
-	}
-
-	static int journalSize(Path out) throws java.io.IOException {
-		Path journal = out.resolve(BatchJournal.FOLDER);
-		if (!Files.isDirectory(journal)) return 0;
-		try (var files = Files.list(journal)) {
-			return (int) files.filter(f -> f.toString().endsWith(".json")).count();
-		}
 	}
 
 	@Test
