@@ -157,6 +157,15 @@ public final class QwenEditCli {
 
 	/** @return 0 when every source was edited or skipped, 1 when some failed, 2 for a usage error */
 	public int run(String[] args) {
+		try {
+			return parseAndEdit(args);
+		}
+		finally {
+			finished.countDown();
+		}
+	}
+
+	private int parseAndEdit(String[] args) {
 		if (java.util.Arrays.asList(args).contains("--help")) {
 			out.println(USAGE);
 			return 0;
@@ -209,13 +218,7 @@ public final class QwenEditCli {
 			})
 			.cancellation(cancellation).concurrency(o.concurrency).maxCostUsd(o.maxCostUsd).confirm(confirm)
 			.recovery(() -> recoverUnfinished(descriptor, provider, batch, output));
-		BatchRun.Outcome outcome;
-		try {
-			outcome = run.run();
-		}
-		finally {
-			finished.countDown();
-		}
+		BatchRun.Outcome outcome = run.run();
 		if (!outcome.started) {
 			(outcome.unpriced || outcome.refusal.startsWith("The estimated") ? err : out).println(outcome.refusal);
 			return outcome.unpriced ? 2 : 1;

@@ -265,4 +265,14 @@ class QwenEditCliBatchTest {
 			assertFalse(outcome.out().contains(KEY));
 		}
 	}
+
+	/** The Ctrl-C hook waits only for a run in progress: a run that ended, even in error, exits at once. */
+	@Test
+	void theProgramEndsAtOnceWhenThereIsNothingToStop() throws Exception {
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY)) {
+			Process usage = startChild(eachlabsEnv(eachlabs), work.resolve("out"), work.resolve("no-such-folder").toString());
+			assertTrue(usage.waitFor(15, TimeUnit.SECONDS), "the program hung on its way out");
+			assertEquals(2, usage.exitValue());
+		}
+	}
 }
