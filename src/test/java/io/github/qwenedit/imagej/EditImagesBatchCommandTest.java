@@ -203,4 +203,33 @@ class EditImagesBatchCommandTest {
 			assertEquals(0, new File(work.resolve("out").toString()).listFiles((d, n) -> n.endsWith(".tif")).length);
 		}
 	}
+
+	@Test
+	void referenceImagesGoWithEveryEditAndAMissingOneStopsBeforeAnyCall() throws Exception {
+		Path in = folderOfImages(2);
+		Path reference = work.resolve("reference.tif");
+		new FileSaver(TestImages.pattern("reference", 300, 200)).saveAsTiff(reference.toString());
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			eachlabs.processingDelay(Duration.ofMillis(100));
+			Map<String, Object> missing = inputs(in, work.resolve("out"));
+			missing.put("referenceImage2", work.resolve("gone.tif").toFile());
+			Module refused = run(runner, missing);
+			assertEquals(2, ((EditImagesBatchCommand) refused.getDelegateObject()).exitCode());
+			assertTrue(((Cancelable) refused).getCancelReason().contains("gone.tif"), ((Cancelable) refused).getCancelReason());
+			assertEquals(0, eachlabs.jobs().size());
+
+			Map<String, Object> withReference = inputs(in, work.resolve("out"));
+			withReference.put("referenceImage2", reference.toFile());
+			Module batch = run(runner, withReference);
+			assertEquals(0, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode(),
+				((Cancelable) batch).getCancelReason());
+			assertEquals(2, eachlabs.jobs().size());
+			for (AsyncJobEmulator.Job job : eachlabs.jobs()) {
+				assertEquals(2, job.inputs().size(), "the reference did not go with every edit");
+				var sent = job.inputs().get(1).image(); // the 300×200 reference, scaled up to the minimum side
+				assertEquals(sent.getWidth() * 2, sent.getHeight() * 3, sent.getWidth() + "×" + sent.getHeight());
+			}
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
 }
