@@ -35,6 +35,7 @@ public final class BatchJournal {
 		public final String provider;
 		public final String model;
 		public final String instruction;
+		/** Null when the program stopped before the provider's reply to the submit arrived. */
 		public final JobHandle job;
 		public final List<String> stagedKeys;
 
@@ -44,11 +45,23 @@ public final class BatchJournal {
 			this.provider = Json.text(n, "provider");
 			this.model = Json.text(n, "model");
 			this.instruction = Json.text(n, "instruction");
-			this.job = new JobHandle(Json.text(n, "jobId"), Json.text(n, "pollUrl"), Json.text(n, "cancelUrl"),
+			String jobId = Json.text(n, "jobId");
+			this.job = jobId == null ? null : new JobHandle(jobId, Json.text(n, "pollUrl"), Json.text(n, "cancelUrl"),
 				Json.text(n, "resultUrl"));
 			List<String> keys = new ArrayList<>();
 			n.path("stagedKeys").forEach(k -> keys.add(k.asText()));
 			this.stagedKeys = keys;
+		}
+
+		/** The source's file name, as result titles and provenance name it. */
+		public String sourceTitle() {
+			try {
+				Path name = java.nio.file.Paths.get(source).getFileName();
+				return name == null ? source : name.toString();
+			}
+			catch (java.nio.file.InvalidPathException notAPath) {
+				return source;
+			}
 		}
 	}
 
