@@ -278,7 +278,7 @@ public final class QwenEditCli {
 			EditRequest request = new EditRequest(List.of(selection.isPresent() ? selection.get().region()
 				: ImageEncoder.encode(image)), instruction, options);
 			EditResult result = session.run(request, (m, f) -> {}, cancellation,
-				(job, keys) -> journal.record(sourceName, descriptor.id(), options.model(), instruction, job, keys));
+				journal.pending(sourceName, source.getFileName().toString(), descriptor.id(), request, false));
 			List<ImagePlus> results = selection.isPresent() ? selection.get().pasteAll(result)
 				: ResultImages.toImagePlus(result, image);
 			List<File> saved = ResultFiles.saveAsTiff(results, output.toFile());

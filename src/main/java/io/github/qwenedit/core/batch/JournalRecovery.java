@@ -242,12 +242,12 @@ public final class JournalRecovery {
 		ProgressListener progress, Cancellation cancellation)
 	{
 		if (entry.job == null) {
-			return new Outcome(entry, Kind.NOT_CONFIRMED, "The edit was being sent to " + entry.provider + " when the " +
-				"program stopped, so the job may have been created (and charged) but has no id to fetch it by; its staged " +
-				"inputs were deleted and a new run edits it again.", List.of(), false);
+			return new Outcome(entry, Kind.NOT_CONFIRMED, "It was being sent to " + displayName(entry.provider) + " when " +
+				"the program stopped, so the job may have been created (and charged) but cannot be fetched without its id; " +
+				"edit the image again to get a result.", List.of(), false);
 		}
 		if (!configured.isPresent()) {
-			return new Outcome(entry, Kind.NOT_CONFIGURED, "Set the key of " + entry.provider + " in Settings and recover " +
+			return new Outcome(entry, Kind.NOT_CONFIGURED, "Set the key of " + displayName(entry.provider) + " and recover " +
 				"again to fetch job " + entry.job.id() + ".", List.of(), true);
 		}
 		EditProvider provider = configured.get();
@@ -264,7 +264,7 @@ public final class JournalRecovery {
 					"; recover again once it is done.", List.of(), true);
 			}
 			if (state.status() == JobState.Status.FAILED) {
-				return new Outcome(entry, Kind.FAILED, state.error().map(EditException::getMessage)
+				return new Outcome(entry, Kind.FAILED, state.error().map(e -> config.redact(e.getMessage()))
 					.orElse(name + " reported that the edit failed, without a reason."), List.of(), false);
 			}
 			List<OutputImage> images = new ArrayList<>();
@@ -293,15 +293,24 @@ public final class JournalRecovery {
 		}
 		catch (ExpiredLinkException e) {
 			return new Outcome(entry, Kind.EXPIRED, "The result links of job " + entry.job.id() + " at " + name +
-				" have expired, so the result is lost; a new run edits this image again.", List.of(), false);
+				" have expired, so the result can no longer be fetched; edit the image again to get one.", List.of(), false);
 		}
 		catch (EditException e) {
 			if (e.kind() == ErrorKind.NOT_FOUND) {
 				return new Outcome(entry, Kind.EXPIRED, name + " no longer knows job " + entry.job.id() + " (it keeps jobs " +
-					"for a limited time), so the result is lost; a new run edits this image again.", List.of(), false);
+					"for a limited time), so the result can no longer be fetched; edit the image again to get one.", List.of(), false);
 			}
 			return new Outcome(entry, Kind.FAILED, config.redact(e.getMessage()) + " The job stays in the journal to be " +
 				"fetched by a later recovery.", List.of(), true);
+		}
+	}
+
+	private static String displayName(String providerId) {
+		try {
+			return ProviderRegistry.get(providerId).displayName();
+		}
+		catch (EditException unknown) {
+			return String.valueOf(providerId);
 		}
 	}
 
@@ -312,6 +321,9 @@ public final class JournalRecovery {
 			.put(Provenance.PROVIDER, providerName)
 			.put(Provenance.MODEL, entry.model)
 			.put(Provenance.PROMPT, entry.instruction)
+			.put(Provenance.NEGATIVE_PROMPT, entry.negativePrompt)
+			.put(Provenance.SEED, entry.seed)
+			.put(Provenance.SIZE, entry.size)
 			.put(Provenance.REQUEST_ID, entry.job.id())
 			.put(Provenance.TIMESTAMP, fetched.truncatedTo(ChronoUnit.SECONDS).toString())
 			.put(Provenance.sourceTitle(1), entry.sourceTitle())
