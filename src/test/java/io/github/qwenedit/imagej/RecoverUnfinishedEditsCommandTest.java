@@ -13,10 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -32,12 +30,7 @@ import ij.ImagePlus;
 import ij.io.FileSaver;
 import io.github.qwenedit.cli.QwenEditCli;
 import io.github.qwenedit.cli.QwenEditCliRunner;
-import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
-import io.github.qwenedit.core.Deadline;
-import io.github.qwenedit.core.EditOptions;
-import io.github.qwenedit.core.EditRequest;
-import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.core.batch.BatchLog;
@@ -45,13 +38,6 @@ import io.github.qwenedit.core.batch.JournalRecovery;
 import io.github.qwenedit.core.batch.JournalRecovery.Kind;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Phase;
 import io.github.qwenedit.emulator.EachLabsEmulator;
-import io.github.qwenedit.http.Http;
-import io.github.qwenedit.http.RetryPolicy;
-import io.github.qwenedit.provider.EditProvider;
-import io.github.qwenedit.provider.JobState;
-import io.github.qwenedit.provider.ProviderDescriptor;
-import io.github.qwenedit.provider.ProviderRegistry;
-import io.github.qwenedit.staging.S3Staging;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**
@@ -207,29 +193,17 @@ class RecoverUnfinishedEditsCommandTest {
 		assertEquals(3, eachlabs.jobs().size());
 	}
 
-	/**
-	 * What a run killed while its submit was on its way leaves (staged inputs, a journal entry
-	 * without job id), made with the same staging and journal calls an edit makes; with
-	 * {@code submit} the provider accepts the job first, as when the kill comes during the wait.
-	 */
-	private void leaveBehind(Path out, String source, boolean submit) throws Exception {
-		Configuration config = Configuration.fromEnvironment(env);
-		ProviderDescriptor descriptor = ProviderRegistry.get("eachlabs");
-		EditProvider provider = descriptor.create(config);
-		S3Staging staging = new S3Staging(s3.bucketConfig());
-		Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
-		plainHttp.addAll(s3.bucketConfig().plainHttpHosts());
-		Http http = new Http(RetryPolicy.DEFAULT, new Cancellation(), Deadline.after(Duration.ofSeconds(30)), plainHttp);
-		InputImage image = ImageEncoder.encode(TestImages.pattern(source, 300, 300));
-		String link = staging.stage(image, http);
-		EditRequest request = new EditRequest(List.of(image), INSTRUCTION, EditOptions.builder(descriptor.defaultModel())
-			.seed(11L).build());
-		BatchJournal.Pending pending = new BatchJournal(out).pending(source, source, "eachlabs", request, false);
-		pending.aboutToSubmit(staging.objectKeys());
-		if (submit) {
-			JobState accepted = provider.submit(request, List.of(link), http);
-			pending.submitted(accepted.handle(), staging.objectKeys());
-		}
+	/** A program stopped in the middle of an edit, before the provider's reply or during the wait. */
+	private void leaveBehind(Path out, String source, boolean accepted) throws Exception {
+		Process stopped = start(leftBehindJob(out, source, accepted ? "accepted" : "staged"));
+		assertTrue(stopped.waitFor(60, TimeUnit.SECONDS), "the program did not stop");
+	}
+
+	private static List<String> leftBehindJob(Path out, String source, String... how) {
+		List<String> command = new java.util.ArrayList<>(List.of(java(), "-cp", System.getProperty("java.class.path"),
+			LeftBehindJob.class.getName(), out.toString(), source, "eachlabs", INSTRUCTION));
+		command.addAll(List.of(how));
+		return command;
 	}
 
 	@Test
@@ -253,7 +227,7 @@ class RecoverUnfinishedEditsCommandTest {
 
 	@Test
 	void aJobStillRunningStaysInTheJournalAndALaterRecoveryFetchesIt() throws Exception {
-		startEachlabs(Duration.ofSeconds(2));
+		startEachlabs(Duration.ofSeconds(3));
 		Path out = Files.createDirectories(work.resolve("out"));
 		leaveBehind(out, "cells.tif", true);
 		assertJournalHoldsNoSecret(out);
@@ -270,11 +244,32 @@ class RecoverUnfinishedEditsCommandTest {
 		JournalRecovery.Report later = recover(out, 0);
 		assertEquals(1, later.of(Kind.RECOVERED).size(), later.describe());
 		ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cells.tif").toString());
-		assertEquals("11", result.getProp(Provenance.SEED));
+		assertEquals(String.valueOf(LeftBehindJob.SEED), result.getProp(Provenance.SEED));
 		assertTrue(journal(out).isEmpty());
 		assertEquals(0, s3.countObjects(s3.prefix()));
 		assertEquals(1, eachlabs.jobs().size());
 		assertEquals(1, logLines(out).size());
+	}
+
+	/** A batch or an edit still running in another program, or in this Fiji, saves its own results. */
+	@Test
+	void anEntryOfAProgramStillRunningIsLeftAlone() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		Path out = Files.createDirectories(work.resolve("out"));
+		Process busy = start(leftBehindJob(out, "cells.tif", "staged", "stay"));
+		try {
+			await(() -> journal(out).size() == 1, "the program journalled its edit");
+			JournalRecovery.Report report = recover(out, 0);
+			assertEquals(1, report.of(Kind.IN_PROGRESS).size(), report.describe());
+			assertEquals(1, s3.countObjects(s3.prefix()), "the inputs of a job in flight were deleted");
+			assertEquals(1, journal(out).size());
+		}
+		finally {
+			kill(busy);
+		}
+		JournalRecovery.Report afterKill = recover(out, 0);
+		assertEquals(1, afterKill.of(Kind.NOT_CONFIRMED).size(), afterKill.describe());
+		assertEquals(0, s3.countObjects(s3.prefix()));
 	}
 
 	/** Documented: an expired result cannot come back, so its entry is dropped and the log says "expired". */

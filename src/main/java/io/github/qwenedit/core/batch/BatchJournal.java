@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -55,9 +56,13 @@ public final class BatchJournal {
 		/** Null when the program stopped before the provider's reply to the submit arrived. */
 		public final JobHandle job;
 		public final List<String> stagedKeys;
+		private final long writerPid;
+		private final String writerStarted;
 
 		Entry(Path file, JsonNode n) {
 			this.file = file;
+			this.writerPid = n.path("pid").asLong(-1);
+			this.writerStarted = Json.text(n, "processStarted");
 			this.source = Json.text(n, "source");
 			this.provider = Json.text(n, "provider");
 			this.model = Json.text(n, "model");
@@ -74,6 +79,19 @@ public final class BatchJournal {
 			List<String> keys = new ArrayList<>();
 			n.path("stagedKeys").forEach(k -> keys.add(k.asText()));
 			this.stagedKeys = keys;
+		}
+
+		/**
+		 * Whether the program that wrote the entry is still running (this one included): its job is
+		 * in flight there, and that program saves the result and deletes the staged inputs itself.
+		 */
+		public boolean writerIsRunning() {
+			if (writerPid < 0) return false;
+			Optional<ProcessHandle> writer = ProcessHandle.of(writerPid);
+			if (!writer.isPresent() || !writer.get().isAlive()) return false;
+			// The same number may have been given to a later process.
+			Optional<String> started = startOf(writer.get());
+			return writerStarted == null || !started.isPresent() || started.get().equals(writerStarted);
 		}
 
 		/** The source's file name, as result titles and provenance name it. */
@@ -208,7 +226,14 @@ public final class BatchJournal {
 		}
 	}
 
+	private static Optional<String> startOf(ProcessHandle process) {
+		return process.info().startInstant().map(i -> i.truncatedTo(ChronoUnit.SECONDS).toString());
+	}
+
 	private void write(Path file, ObjectNode n) throws EditException {
+		ProcessHandle self = ProcessHandle.current();
+		n.put("pid", self.pid());
+		startOf(self).ifPresent(started -> n.put("processStarted", started));
 		try {
 			for (int attempt = 1;; attempt++) {
 				try {

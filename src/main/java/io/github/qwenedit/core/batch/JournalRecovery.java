@@ -67,7 +67,8 @@ public final class JournalRecovery {
 		EXPIRED("Could not be fetched: the links expired"),
 		FAILED("Failed"),
 		NOT_CONFIRMED("Sent, but the provider's reply never arrived"),
-		NOT_CONFIGURED("Left in the journal: no key for the provider is configured");
+		NOT_CONFIGURED("Left in the journal: no key for the provider is configured"),
+		IN_PROGRESS("Left alone: still being edited by a program that is running");
 
 		private final String heading;
 
@@ -241,6 +242,10 @@ public final class JournalRecovery {
 	private Outcome recoverOne(BatchJournal.Entry entry, Optional<EditProvider> configured, Path output, Duration wait,
 		ProgressListener progress, Cancellation cancellation)
 	{
+		if (entry.writerIsRunning()) {
+			return new Outcome(entry, Kind.IN_PROGRESS, "The program that sent it is still running and saves the result " +
+				"itself; recover once it has stopped if the result does not arrive.", List.of(), true);
+		}
 		if (entry.job == null) {
 			return new Outcome(entry, Kind.NOT_CONFIRMED, "It was being sent to " + displayName(entry.provider) + " when " +
 				"the program stopped, so the job may have been created (and charged) but cannot be fetched without its id; " +
