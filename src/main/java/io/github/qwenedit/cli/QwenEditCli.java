@@ -30,7 +30,6 @@ import ij.IJ;
 import ij.ImagePlus;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
-import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
@@ -38,8 +37,6 @@ import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
-import io.github.qwenedit.core.MimeTypes;
-import io.github.qwenedit.core.OutputImage;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.batch.BatchJournal;
@@ -55,12 +52,9 @@ import io.github.qwenedit.imagej.ResultFiles;
 import io.github.qwenedit.imagej.ResultImages;
 import io.github.qwenedit.imagej.SelectionEdit;
 import io.github.qwenedit.provider.EditProvider;
-import io.github.qwenedit.provider.JobPoller;
-import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
 import io.github.qwenedit.staging.BucketConfig;
-import io.github.qwenedit.staging.S3Bucket;
 import io.github.qwenedit.staging.S3Staging;
 import io.github.qwenedit.staging.StagingChoice;
 import io.github.qwenedit.staging.StagingPlanner;
@@ -217,7 +211,7 @@ public final class QwenEditCli {
 				}
 			})
 			.cancellation(cancellation).concurrency(o.concurrency).maxCostUsd(o.maxCostUsd).confirm(confirm)
-			.recovery(() -> recoverUnfinished(descriptor, provider, batch, output));
+			.recovery((entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder, image -> {}));
 		BatchRun.Outcome outcome = run.run();
 		if (!outcome.started) {
 			(outcome.unpriced || outcome.refusal.startsWith("The estimated") ? err : out).println(outcome.refusal);
@@ -239,20 +233,6 @@ public final class QwenEditCli {
 			}
 		}
 		return outcome.complete() ? 0 : 1;
-	}
-
-	/**
-	 * Fetches the results of the jobs an earlier run into {@code output} left in flight with this
-	 * provider, and deletes what they had staged.
-	 */
-	public void recoverUnfinished(ProviderDescriptor descriptor, EditProvider provider, BatchSession batch, Path output) {
-		BatchJournal journal = new BatchJournal(output);
-		Path logFile = output.resolve(LOG_FILE);
-		for (BatchJournal.Entry entry : journal.entries()) {
-			if (entry.provider.equals(descriptor.id())) {
-				recover(entry, provider, batch.plainHttpHosts(), batch.bucket(), output, logFile, journal);
-			}
-		}
 	}
 
 	/** Images 2 and 3 shared by every edit, read and encoded before anything is sent. */
@@ -291,90 +271,6 @@ public final class QwenEditCli {
 				spec + "\" is neither.");
 		}
 		return roi;
-	}
-
-	/**
-	 * Fetches the result of a job that was in flight when an earlier run stopped, saves it like any
-	 * other, and deletes the objects that run had staged: nothing paid for is lost or paid twice.
-	 */
-	private void recover(BatchJournal.Entry entry, EditProvider provider, Set<String> plainHttp,
-		Optional<BucketConfig> bucket, Path output, Path logFile, BatchJournal journal)
-	{
-		ObjectNode line = Json.object();
-		line.put("source", entry.source);
-		line.put("provider", entry.provider);
-		line.put("model", entry.model);
-		line.put("instruction", entry.instruction);
-		line.put("requestId", entry.job.id());
-		line.put("recovered", true);
-		Instant started = Instant.now();
-		try {
-			Http http = new Http(RetryPolicy.DEFAULT,
-				new Cancellation(), Deadline.after(EditSession.deadline(config)), plainHttp);
-			JobState state = JobPoller.awaitFinal(provider,
-				JobState.running(entry.job), http, (m, f) -> {});
-			if (state.status() != JobState.Status.SUCCEEDED) {
-				throw state.error().orElse(new EditException(ErrorKind.PROVIDER_FAILURE, "The job did not succeed."));
-			}
-			ImagePlus source = IJ.openImage(entry.source);
-			List<ImagePlus> images = new ArrayList<>();
-			List<String> urls = state.outputUrls();
-			for (int i = 0; i < urls.size(); i++) {
-				byte[] bytes = http.download(urls.get(i), EditSession.downloadCapBytes(config), provider.displayName());
-				String mime = MimeTypes.sniff(bytes);
-				if (mime == null) throw new EditException(ErrorKind.PROVIDER_FAILURE, "A recovered result is not an image.");
-				Provenance p = new Provenance().put(Provenance.PROVIDER, provider.displayName())
-					.put(Provenance.MODEL, entry.model).put(Provenance.PROMPT, entry.instruction)
-					.put(Provenance.REQUEST_ID, entry.job.id()).put(Provenance.sourceTitle(1), source == null ? entry.source
-						: source.getTitle()).put(Provenance.PREFIX + "Recovered", "fetched by a later run after an interruption");
-				state.facts().forEach((k, v) -> p.put(Provenance.PREFIX + k, v));
-				images.add(source == null ? ResultImages.toImagePlus(new OutputImage(bytes, mime), i + 1,
-					urls.size(), Paths.get(entry.source).getFileName().toString(), p)
-					: ResultImages.toImagePlus(new OutputImage(bytes, mime), i + 1, urls.size(), source, p));
-			}
-			List<File> saved = ResultFiles.saveAsTiff(images, output.toFile());
-			var files = line.putArray("results");
-			saved.forEach(f -> files.add(f.getName()));
-			line.put("status", "done");
-			out.println("recovered " + entry.source + " -> " + String.join(", ", names(saved)));
-		}
-		catch (EditException e) {
-			line.put("status", "failed");
-			line.put("error", config.redact(e.describe()));
-			err.println("could not recover " + entry.source + ": " + config.redact(e.describe()));
-		}
-		finally {
-			bucket.ifPresent(b -> {
-				S3Bucket s3 = new S3Bucket(b);
-				for (String key : entry.stagedKeys) {
-					try {
-						s3.delete(key);
-					}
-					catch (EditException e) {
-						err.println("staged object " + key + " left in the bucket: " + config.redact(e.getMessage()));
-					}
-				}
-			});
-			journal.clear(entry);
-			line.put("startedAt", started.toString());
-			line.put("finishedAt", Instant.now().toString());
-			appendLog(logFile, line);
-		}
-	}
-
-	private static List<String> names(List<File> files) {
-		List<String> names = new ArrayList<>();
-		files.forEach(f -> names.add(f.getName()));
-		return names;
-	}
-
-	private void appendLog(Path logFile, JsonNode line) {
-		try {
-			new BatchLog(logFile.getParent()).append(line);
-		}
-		catch (IOException e) {
-			err.println("Cannot write " + logFile + ": " + e.getMessage());
-		}
 	}
 
 	private static List<Path> sources(Options o) throws EditException {

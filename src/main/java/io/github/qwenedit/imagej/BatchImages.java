@@ -202,6 +202,17 @@ public final class BatchImages {
 		return plane;
 	}
 
+	/** The file name of a source path; an image title that is no path stays as it is. */
+	private static String fileNameOf(String source) {
+		try {
+			Path name = Path.of(source).getFileName();
+			return name == null ? source : name.toString();
+		}
+		catch (java.nio.file.InvalidPathException aTitle) {
+			return source;
+		}
+	}
+
 	/** One job: a whole file, or one plane of a stack. Used by one worker at a time. */
 	public static final class Job implements BatchRun.Item {
 		private final String source;
@@ -238,11 +249,15 @@ public final class BatchImages {
 		}
 
 		@Override
-		public EditRequest request(String instruction, EditOptions options) throws EditException {
-			String name = Path.of(source).getFileName() == null ? source : Path.of(source).getFileName().toString();
-			String title = plane == 0 ? name : name.replaceAll("\\.(tiff?|png|jpe?g)$", "") + String.format(Locale.ROOT,
+		public String title() {
+			String name = fileNameOf(source);
+			return plane == 0 ? name : name.replaceAll("\\.(tiff?|png|jpe?g)$", "") + String.format(Locale.ROOT,
 				" plane %03d", plane);
-			sent = image.plane(slice, frame, title, plane == 0);
+		}
+
+		@Override
+		public EditRequest request(String instruction, EditOptions options) throws EditException {
+			sent = image.plane(slice, frame, title(), plane == 0);
 			if (shared.selection != null) sent.setRoi((Roi) shared.selection.clone());
 			selection = SelectionEdit.of(sent, SelectionEdit.DEFAULT_MARGIN, shared.feather);
 			List<InputImage> images = new ArrayList<>();
@@ -303,7 +318,7 @@ public final class BatchImages {
 				(missing.size() == 1 ? " " : "s ") + missing + " have no result yet. Run the batch again to finish them.");
 			return Optional.empty();
 		}
-		String name = Path.of(source).getFileName() == null ? source : Path.of(source).getFileName().toString();
+		String name = fileNameOf(source);
 		ImagePlus assembled = new ImagePlus(ResultImages.TITLE_PREFIX + " stack of " + name, stack);
 		if (slices * frames == stack.getSize()) assembled.setDimensions(1, slices, frames);
 		String perPlane = "per plane: see the plane files and " + BatchLog.FILE;

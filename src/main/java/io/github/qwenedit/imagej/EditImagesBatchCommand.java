@@ -1,9 +1,6 @@
 package io.github.qwenedit.imagej;
 
 import java.io.File;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.nio.file.Path;
@@ -22,7 +19,6 @@ import org.scijava.widget.TextWidget;
 import ij.IJ;
 import ij.ImagePlus;
 import ij.gui.Roi;
-import io.github.qwenedit.cli.QwenEditCli;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
@@ -111,10 +107,10 @@ public class EditImagesBatchCommand extends DynamicCommand {
 	@Parameter(label = "Assemble results into a stack", required = false)
 	private boolean assembleStack;
 
-	@Parameter(label = "Image 2 (optional reference, every edit)", style = "open", required = false)
+	@Parameter(label = "Image 2 (optional reference, every edit)", style = "open", required = false, persist = false)
 	private File referenceImage2;
 
-	@Parameter(label = "Image 3 (optional reference, every edit)", style = "open", required = false)
+	@Parameter(label = "Image 3 (optional reference, every edit)", style = "open", required = false, persist = false)
 	private File referenceImage3;
 
 	@Parameter(label = "Negative prompt (optional)", style = TextWidget.AREA_STYLE, required = false)
@@ -150,6 +146,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 
 	private int runBatch() throws EditException {
 		Configuration config = editService.configuration();
+		editService.rememberOutputFolder(outputFolder);
 		ProviderDescriptor descriptor = ProviderRegistry.get(provider);
 		EditProvider editProvider = descriptor.create(config);
 		EditOptions options = EditOptions.builder(model).outputs(outputs).seed(seed())
@@ -191,8 +188,6 @@ public class EditImagesBatchCommand extends DynamicCommand {
 		BatchSession batch = BatchSession.open(descriptor, editProvider, StagingChoice.parse(staging), config,
 			problem -> log.warn(PREFIX + config.redact(problem)));
 		boolean asking = ui != null && !ui.isHeadless();
-		PrintStream recoveryLines = new PrintStream(new LineSink(line -> log.info(PREFIX + config.redact(line))), true,
-			StandardCharsets.UTF_8);
 		Cancellation cancellation = new Cancellation();
 		BatchRun.Outcome outcome;
 		try (AutoCloseable escape = EscapeKeyWatch.start(cancellation);
@@ -218,8 +213,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 				.cancellation(cancellation).concurrency(concurrency).maxCostUsd(maxCost > 0 ? maxCost : null)
 				.confirm(question -> !asking || ui.showDialog(question, TITLE, DialogPrompt.MessageType.QUESTION_MESSAGE,
 					DialogPrompt.OptionType.YES_NO_OPTION) == DialogPrompt.Result.YES_OPTION)
-				.recovery(() -> new QwenEditCli(config, recoveryLines, recoveryLines, q -> true)
-					.recoverUnfinished(descriptor, editProvider, batch, output))
+				.recovery((entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder, recovered -> {}))
 				.run();
 		}
 		catch (EditException e) {
@@ -284,26 +278,5 @@ public class EditImagesBatchCommand extends DynamicCommand {
 	/** 0 when every image was edited or skipped, 1 when some failed or it was not started, 2 for a setup problem. */
 	public int exitCode() {
 		return exitCode;
-	}
-
-	/** Hands each printed line to a consumer. */
-	private static final class LineSink extends OutputStream {
-		private final java.util.function.Consumer<String> consumer;
-		private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
-
-		LineSink(java.util.function.Consumer<String> consumer) {
-			this.consumer = consumer;
-		}
-
-		@Override
-		public synchronized void write(int b) {
-			if (b == '\n') {
-				consumer.accept(line.toString(StandardCharsets.UTF_8));
-				line.reset();
-			}
-			else {
-				line.write(b);
-			}
-		}
 	}
 }

@@ -68,4 +68,22 @@ public final class BatchTestData {
 		}
 	}
 
+
+	/** Journal entries of jobs the provider has accepted (an entry is written before the submit, its job id after). */
+	public static int acceptedJobsInJournal(Path out) throws java.io.IOException {
+		Path journal = out.resolve(BatchJournal.FOLDER);
+		if (!Files.isDirectory(journal)) return 0;
+		int accepted = 0;
+		try (var files = Files.list(journal)) {
+			for (Path f : (Iterable<Path>) files::iterator) {
+				try {
+					if (f.toString().endsWith(".json") && Files.readString(f).contains("\"jobId\"")) accepted++;
+				}
+				catch (java.io.IOException goneMeanwhile) {
+					// Cleared between the listing and the read.
+				}
+			}
+		}
+		return accepted;
+	}
 }

@@ -95,6 +95,14 @@ public final class EditCommandRunner implements AutoCloseable {
 		return context.service(ModuleService.class).run(info, true, inputs);
 	}
 
+	/** Runs another command of the plugin the same way, and returns the finished module. */
+	public Module runCommand(Class<? extends org.scijava.command.Command> command, Map<String, Object> inputs)
+		throws Exception
+	{
+		CommandInfo info = context.service(CommandService.class).getCommand(command);
+		return context.service(ModuleService.class).run(info, true, inputs).get(120, TimeUnit.SECONDS);
+	}
+
 	public Run run(Map<String, Object> inputs) throws Exception {
 		return new Run(start(inputs).get(120, TimeUnit.SECONDS));
 	}

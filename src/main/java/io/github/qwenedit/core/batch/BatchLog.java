@@ -1,7 +1,7 @@
 package io.github.qwenedit.core.batch;
 
 import java.io.IOException;
-import java.io.Writer;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,12 +41,20 @@ public final class BatchLog {
 		return plane > 0 ? source + "#plane=" + plane : source;
 	}
 
-	public synchronized void append(JsonNode line) throws IOException {
-		try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+	public void append(JsonNode line) throws IOException {
+		append(output, line);
+	}
+
+	/**
+	 * Appends {@code line} to the log of {@code folder} in one write, so that a kill leaves whole
+	 * lines and the Fiji command and a shell run into the same folder do not interleave.
+	 */
+	public static synchronized void append(Path folder, JsonNode line) throws IOException {
+		byte[] text = (Json.MAPPER.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
+		try (OutputStream out = Files.newOutputStream(folder.resolve(FILE), StandardOpenOption.CREATE,
 			StandardOpenOption.APPEND))
 		{
-			w.write(Json.MAPPER.writeValueAsString(line));
-			w.write('\n');
+			out.write(text);
 		}
 	}
 
@@ -54,7 +62,7 @@ public final class BatchLog {
 	 * The result files of each job done, by key, whose every file still exists: those are skipped
 	 * on resume. A later line for the same key wins.
 	 */
-	public synchronized Map<String, List<Path>> done() {
+	public Map<String, List<Path>> done() {
 		Map<String, List<Path>> done = new HashMap<>();
 		if (!Files.isRegularFile(file)) return done;
 		try (Stream<String> lines = Files.lines(file, StandardCharsets.UTF_8)) {

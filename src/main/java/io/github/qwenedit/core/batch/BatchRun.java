@@ -9,7 +9,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.OptionalDouble;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -63,6 +66,9 @@ public final class BatchRun {
 		default String key() {
 			return BatchLog.key(source(), plane());
 		}
+
+		/** The title results and provenance give the source: its file name, and the plane. */
+		String title();
 
 		default String label() {
 			return plane() > 0 ? source() + " plane " + plane() : source();
@@ -138,7 +144,7 @@ public final class BatchRun {
 	private int concurrency = 4;
 	private Double maxCostUsd;
 	private Predicate<String> confirm = question -> true;
-	private Runnable recovery = () -> {};
+	private JournalRecovery.ResultSaver recoverySaver;
 
 	public BatchRun(ProviderDescriptor descriptor, EditSession session, EditOptions options, String instruction,
 		List<? extends Item> items, Path output, Configuration config)
@@ -180,9 +186,13 @@ public final class BatchRun {
 		return this;
 	}
 
-	/** Fetches what an earlier, stopped run left in flight; runs first, before anything else is looked at. */
-	public BatchRun recovery(Runnable recoverUnfinished) {
-		recovery = recoverUnfinished;
+	/**
+	 * Before anything else, the jobs an earlier, stopped run into the same folder left in flight are
+	 * fetched ({@link JournalRecovery}) and their results saved by {@code saver}; without a saver
+	 * they are left in the journal and their sources not sent again.
+	 */
+	public BatchRun recovery(JournalRecovery.ResultSaver saver) {
+		recoverySaver = saver;
 		return this;
 	}
 
@@ -200,8 +210,10 @@ public final class BatchRun {
 		}
 		BatchLog log = new BatchLog(output);
 		BatchJournal journal = new BatchJournal(output);
-		recovery.run();
+		Set<String> leftInJournal = recoverUnfinished();
 		Map<String, List<Path>> done = log.done();
+		// Sent by an earlier run and still at the provider: sending them again would pay twice.
+		leftInJournal.forEach(key -> done.putIfAbsent(key, List.of()));
 		List<Item> todo = new ArrayList<>();
 		for (Item item : items) {
 			if (!done.containsKey(item.key())) todo.add(item);
@@ -281,6 +293,27 @@ public final class BatchRun {
 		return new Outcome(true, null, false, ok.get(), failed.get(), skipped, cancelled.get(), failures);
 	}
 
+	/** @return the keys of jobs still in the journal afterwards (running, or not reachable now) */
+	private Set<String> recoverUnfinished() throws EditException {
+		Set<String> left = new HashSet<>();
+		for (BatchJournal.Entry entry : new BatchJournal(output).entries()) {
+			if (recoverySaver == null && entry.provider.equals(descriptor.id())) left.add(entry.source);
+		}
+		if (recoverySaver == null) return left;
+		JournalRecovery.Report recovered = new JournalRecovery(config, recoverySaver).recover(output,
+			Optional.of(descriptor.id()), EditSession.deadline(config), (m, f) -> {}, cancellation);
+		for (JournalRecovery.Outcome outcome : recovered.outcomes()) {
+			if (outcome.kind == JournalRecovery.Kind.RECOVERED) {
+				listener.said("recovered " + outcome.entry.source + " -> " + String.join(", ", outcome.files));
+			}
+			else {
+				listener.warned("could not recover " + outcome.entry.source + ": " + outcome.reason);
+			}
+		}
+		recovered.problems().forEach(p -> listener.warned(config.redact(p)));
+		return recovered.sourcesLeftInJournal();
+	}
+
 	private enum Result {
 		DONE, FAILED, CANCELLED
 	}
@@ -299,7 +332,7 @@ public final class BatchRun {
 		line.put("size", options.size().map(ImageSize::toString).orElse("as input"));
 		try {
 			EditRequest request = item.request(instruction, options);
-			EditResult result = runWithinLimits(request, key, journal);
+			EditResult result = runWithinLimits(request, item, journal);
 			List<String> saved = item.save(result);
 			journal.clear(key);
 			var files = line.putArray("results");
@@ -357,11 +390,11 @@ public final class BatchRun {
 	 * A 429 that still comes on create was a refusal, not a job: it is waited out and the job sent
 	 * again, never counted a failure.
 	 */
-	private EditResult runWithinLimits(EditRequest request, String key, BatchJournal journal) throws EditException {
+	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal) throws EditException {
 		for (int attempt = 1;; attempt++) {
 			try {
-				return session.run(request, (m, f) -> {}, cancellation, (job, keys) -> journal.record(key, descriptor.id(),
-					options.model(), instruction, job, keys));
+				return session.run(request, (m, f) -> {}, cancellation, journal.pending(item.key(), item.title(),
+					descriptor.id(), request, false));
 			}
 			catch (EditException e) {
 				if (e.kind() != ErrorKind.RATE_LIMITED || attempt >= RATE_LIMITED_ATTEMPTS) throw e;
