@@ -182,6 +182,9 @@ public final class QwenEditCli {
 			if (outcome.kind == JournalRecovery.Kind.RECOVERED) {
 				out.println("recovered " + outcome.entry.source + " -> " + String.join(", ", outcome.files));
 			}
+			else if (outcome.keptInJournal) {
+				err.println("left in the journal " + outcome.entry.source + ": " + outcome.reason);
+			}
 			else {
 				err.println("could not recover " + outcome.entry.source + ": " + outcome.reason);
 			}
