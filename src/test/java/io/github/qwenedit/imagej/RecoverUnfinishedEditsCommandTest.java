@@ -302,6 +302,32 @@ class RecoverUnfinishedEditsCommandTest {
 		assertEquals(0, s3.countObjects(s3.prefix()));
 	}
 
+	/** Cancel Running Edits stops a recovery that waits; the job runs on at the provider and stays in the journal. */
+	@Test
+	void aCancelledRecoveryLeavesTheJobRunningAndInTheJournal() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		eachlabs.jobsNeverFinish();
+		Path out = Files.createDirectories(work.resolve("out"));
+		leaveBehind(out, "cells.tif", true);
+		String jobId = eachlabs.lastJob().id;
+		try (EditCommandRunner fiji = new EditCommandRunner(env)) {
+			java.util.concurrent.Future<Module> running = fiji.startCommand(RecoverUnfinishedEditsCommand.class,
+				Map.of("outputFolder", out.toFile(), "waitSeconds", 60, "openImages", false));
+			assertTrue(eachlabs.awaitRequestTo("/v1/prediction/" + jobId), "the recovery did not look at the job");
+			long asked = System.nanoTime();
+			await(() -> fiji.editService().cancelAll() > 0 || running.isDone(), "the recovery could be cancelled");
+			JournalRecovery.Report report = ((RecoverUnfinishedEditsCommand) running.get(30, TimeUnit.SECONDS)
+				.getDelegateObject()).report();
+			assertTrue(System.nanoTime() - asked < TimeUnit.SECONDS.toNanos(10), "the cancel was not prompt");
+			assertTrue(report.cancelled(), report.describe());
+			assertTrue(report.describe().contains("run the recovery again"), report.describe());
+			assertTrue(report.outcomes().isEmpty(), "a cancelled look is no outcome: " + report.describe());
+		}
+		assertFalse(eachlabs.lastJob().cancelRequested(), "a recovery must not stop the job it waits for");
+		assertEquals(1, acceptedJobs(out));
+		assertEquals(1, s3.countObjects(s3.prefix()));
+	}
+
 	/** Documented: an expired result cannot come back, so its entry is dropped and the log says "expired". */
 	@Test
 	void anExpiredResultLinkIsReportedAndItsEntryDropped() throws Exception {

@@ -215,7 +215,11 @@ public final class JournalRecovery {
 				(double) i / entries.size());
 			Outcome outcome = recoverOne(entry, providers.computeIfAbsent(entry.provider, this::providerIfConfigured),
 				output, Duration.ofNanos(Math.max(0, windowEnds - System.nanoTime())), progress, cancellation);
-			if (outcome.kind == Kind.FAILED && cancellation.isCancelled()) report.cancelled = true;
+			if (outcome.keptInJournal && cancellation.isCancelled()) {
+				// Stopped while looking at this job: it is as untouched as the ones after it.
+				report.cancelled = true;
+				break;
+			}
 			report.outcomes.add(outcome);
 			if (!outcome.keptInJournal) {
 				deleteStaged(entry, report);
