@@ -110,7 +110,6 @@ public class EditImagesBatchCommand extends DynamicCommand {
 			fail(e.describe());
 			return;
 		}
-		editService.rememberOutputFolder(outputFolder);
 		List<String> args = new ArrayList<>(List.of("--provider", provider, "--model", model, "--instruction",
 			instruction == null ? "" : instruction, "--output", outputFolder.getPath(), "--filter", fileFilter,
 			"--outputs", String.valueOf(outputs), "--seed", seed == null || seed.isBlank() ? "-1" : seed.trim(),

@@ -388,7 +388,7 @@ public final class JournalRecovery {
 		if (outcome.kind != Kind.RECOVERED) line.put("error", outcome.reason);
 		line.put("finishedAt", Instant.now().toString());
 		try {
-			BatchLog.append(output, line);
+			new BatchLog(output).append(line);
 		}
 		catch (IOException e) {
 			report.problems.add("Cannot write " + output.resolve(BatchLog.FILE) + ": " + e.getMessage());
