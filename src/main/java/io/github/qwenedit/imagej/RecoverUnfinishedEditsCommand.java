@@ -106,7 +106,8 @@ public class RecoverUnfinishedEditsCommand extends DynamicCommand {
 		}
 		results = new ArrayList<>(fetched);
 		showWhereSomeoneCanSee(results);
-		String text = config.redact(report.describe());
+		String text = config.redact(report.isEmpty() ? "No unfinished edits were found in the journal of " + outputFolder +
+			"." : report.describe());
 		log.info("Qwen Image Edit: recovery of " + outputFolder + ":\n" + text);
 		if (status != null) {
 			status.showStatus("Qwen Image Edit: " + report.of(JournalRecovery.Kind.RECOVERED).size() + " recovered");

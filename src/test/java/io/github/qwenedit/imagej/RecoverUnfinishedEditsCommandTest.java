@@ -184,11 +184,7 @@ class RecoverUnfinishedEditsCommandTest {
 			.filter(l -> l.contains("\"recovered\":true") && l.contains("\"status\":\"done\"")).count();
 		assertEquals(3, recoveredLines, String.join("\n", logLines(out)));
 
-		ByteArrayOutputStream printed = new ByteArrayOutputStream();
-		int code = QwenEditCliRunner.run(Configuration.fromEnvironment(env), new PrintStream(printed, true, "UTF-8"),
-			"--provider", "eachlabs", "--instruction", INSTRUCTION, "--output", out.toString(), in.toString());
-		String text = printed.toString(StandardCharsets.UTF_8);
-		assertEquals(0, code, text);
+		String text = runShellBatch(in, out);
 		assertTrue(text.contains("0 done, 0 failed, 3 skipped"), "the log is not complete: " + text);
 		assertEquals(3, eachlabs.jobs().size());
 	}
@@ -270,6 +266,66 @@ class RecoverUnfinishedEditsCommandTest {
 		JournalRecovery.Report afterKill = recover(out, 0);
 		assertEquals(1, afterKill.of(Kind.NOT_CONFIRMED).size(), afterKill.describe());
 		assertEquals(0, s3.countObjects(s3.prefix()));
+	}
+
+	private String runShellBatch(Path in, Path out) throws Exception {
+		ByteArrayOutputStream printed = new ByteArrayOutputStream();
+		int code = QwenEditCliRunner.run(Configuration.fromEnvironment(env), new PrintStream(printed, true, "UTF-8"),
+			"--provider", "eachlabs", "--instruction", INSTRUCTION, "--output", out.toString(), in.toString());
+		String text = printed.toString(StandardCharsets.UTF_8);
+		assertEquals(0, code, text);
+		return text;
+	}
+
+	/** An image whose job is still in flight elsewhere is not sent again by a batch; a later run fetches it. */
+	@Test
+	void aShellBatchNeverSendsAgainAnImageWhoseJobIsStillInFlight() throws Exception {
+		startEachlabs(Duration.ofMillis(200));
+		Path in = folderOfImages(2);
+		Path out = Files.createDirectories(work.resolve("out"));
+		String busySource = in.resolve("cell0.tif").toAbsolutePath().toString();
+		Process busy = start(leftBehindJob(out, busySource, "accepted", "stay"));
+		try {
+			await(() -> acceptedJobs(out) == 1, "the other program's job was accepted");
+			String first = runShellBatch(in, out);
+			assertTrue(first.contains("left in the journal " + busySource) && first.contains("1 done, 0 failed, 1 skipped"),
+				first);
+			assertEquals(2, eachlabs.jobs().size(), "the image in flight was sent again");
+		}
+		finally {
+			kill(busy);
+		}
+		assertTrue(eachlabs.awaitLastJobIn(Phase.SUCCEEDED));
+		String second = runShellBatch(in, out);
+		assertTrue(second.contains("recovered " + busySource) && second.contains("0 done, 0 failed, 2 skipped"), second);
+		assertEquals(2, eachlabs.jobs().size());
+		assertEquals(0, s3.countObjects(s3.prefix()));
+	}
+
+	/** Cancel Running Edits stops a recovery that waits; the job runs on at the provider and stays in the journal. */
+	@Test
+	void aCancelledRecoveryLeavesTheJobRunningAndInTheJournal() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		eachlabs.jobsNeverFinish();
+		Path out = Files.createDirectories(work.resolve("out"));
+		leaveBehind(out, "cells.tif", true);
+		String jobId = eachlabs.lastJob().id;
+		try (EditCommandRunner fiji = new EditCommandRunner(env)) {
+			java.util.concurrent.Future<Module> running = fiji.startCommand(RecoverUnfinishedEditsCommand.class,
+				Map.of("outputFolder", out.toFile(), "waitSeconds", 60, "openImages", false));
+			assertTrue(eachlabs.awaitRequestTo("/v1/prediction/" + jobId), "the recovery did not look at the job");
+			long asked = System.nanoTime();
+			await(() -> fiji.editService().cancelAll() > 0 || running.isDone(), "the recovery could be cancelled");
+			JournalRecovery.Report report = ((RecoverUnfinishedEditsCommand) running.get(30, TimeUnit.SECONDS)
+				.getDelegateObject()).report();
+			assertTrue(System.nanoTime() - asked < TimeUnit.SECONDS.toNanos(10), "the cancel was not prompt");
+			assertTrue(report.cancelled(), report.describe());
+			assertTrue(report.describe().contains("run the recovery again"), report.describe());
+			assertTrue(report.outcomes().isEmpty(), "a cancelled look is no outcome: " + report.describe());
+		}
+		assertFalse(eachlabs.lastJob().cancelRequested(), "a recovery must not stop the job it waits for");
+		assertEquals(1, acceptedJobs(out));
+		assertEquals(1, s3.countObjects(s3.prefix()));
 	}
 
 	/** Documented: an expired result cannot come back, so its entry is dropped and the log says "expired". */

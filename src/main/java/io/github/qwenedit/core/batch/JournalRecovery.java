@@ -215,7 +215,11 @@ public final class JournalRecovery {
 				(double) i / entries.size());
 			Outcome outcome = recoverOne(entry, providers.computeIfAbsent(entry.provider, this::providerIfConfigured),
 				output, Duration.ofNanos(Math.max(0, windowEnds - System.nanoTime())), progress, cancellation);
-			if (outcome.kind == Kind.FAILED && cancellation.isCancelled()) report.cancelled = true;
+			if (outcome.keptInJournal && cancellation.isCancelled()) {
+				// Stopped while looking at this job: it is as untouched as the ones after it.
+				report.cancelled = true;
+				break;
+			}
 			report.outcomes.add(outcome);
 			if (!outcome.keptInJournal) {
 				deleteStaged(entry, report);
@@ -292,8 +296,8 @@ public final class JournalRecovery {
 				return new Outcome(entry, Kind.RECOVERED, "Saved.", saver.save(entry, result, output), false, provenance);
 			}
 			catch (EditException e) {
-				return new Outcome(entry, Kind.FAILED, "The result was fetched but could not be saved (" + e.getMessage() +
-					"); it stays in the journal to be fetched again.", List.of(), true);
+				return new Outcome(entry, Kind.FAILED, "The result was fetched but could not be saved (" +
+					config.redact(e.getMessage()) + "); it stays in the journal to be fetched again.", List.of(), true);
 			}
 		}
 		catch (ExpiredLinkException e) {
@@ -303,7 +307,8 @@ public final class JournalRecovery {
 		catch (EditException e) {
 			if (e.kind() == ErrorKind.NOT_FOUND) {
 				return new Outcome(entry, Kind.EXPIRED, name + " no longer knows job " + entry.job.id() + " (it keeps jobs " +
-					"for a limited time), so the result can no longer be fetched; edit the image again to get one.", List.of(), false);
+					"for a limited time), so the result can no longer be fetched; edit the image again to get one.", List.of(),
+					false);
 			}
 			return new Outcome(entry, Kind.FAILED, config.redact(e.getMessage()) + " The job stays in the journal to be " +
 				"fetched by a later recovery.", List.of(), true);
@@ -330,7 +335,7 @@ public final class JournalRecovery {
 			.put(Provenance.SEED, entry.seed)
 			.put(Provenance.SIZE, entry.size)
 			.put(Provenance.REQUEST_ID, entry.job.id())
-			.put(Provenance.TIMESTAMP, fetched.truncatedTo(ChronoUnit.SECONDS).toString())
+			.put(Provenance.TIMESTAMP, entry.sentAt != null ? entry.sentAt : fetched.truncatedTo(ChronoUnit.SECONDS).toString())
 			.put(Provenance.sourceTitle(1), entry.sourceTitle())
 			.put(Provenance.PREFIX + "Recovered", "fetched by a later recovery after an interruption");
 		state.facts().forEach((k, v) -> p.put(Provenance.PREFIX + k, v));
@@ -383,7 +388,7 @@ public final class JournalRecovery {
 		if (outcome.kind != Kind.RECOVERED) line.put("error", outcome.reason);
 		line.put("finishedAt", Instant.now().toString());
 		try {
-			BatchLog.append(output, line);
+			new BatchLog(output).append(line);
 		}
 		catch (IOException e) {
 			report.problems.add("Cannot write " + output.resolve(BatchLog.FILE) + ": " + e.getMessage());
