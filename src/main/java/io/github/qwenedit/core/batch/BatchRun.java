@@ -145,6 +145,7 @@ public final class BatchRun {
 	private Double maxCostUsd;
 	private Predicate<String> confirm = question -> true;
 	private JournalRecovery.ResultSaver recoverySaver;
+	private CreateRateLimiter limiter;
 
 	public BatchRun(ProviderDescriptor descriptor, EditSession session, EditOptions options, String instruction,
 		List<? extends Item> items, Path output, Configuration config)
@@ -156,6 +157,7 @@ public final class BatchRun {
 		this.items = List.copyOf(items);
 		this.output = output;
 		this.config = config;
+		this.limiter = CreateRateLimiter.perMinute(descriptor.limits().createsPerMinute());
 	}
 
 	public BatchRun listener(Listener l) {
@@ -193,6 +195,12 @@ public final class BatchRun {
 	 */
 	public BatchRun recovery(JournalRecovery.ResultSaver saver) {
 		recoverySaver = saver;
+		return this;
+	}
+
+	/** A pace other than the provider's own, so that a test need not wait a real minute. */
+	BatchRun limiter(CreateRateLimiter l) {
+		limiter = l;
 		return this;
 	}
 
@@ -306,6 +314,9 @@ public final class BatchRun {
 			if (outcome.kind == JournalRecovery.Kind.RECOVERED) {
 				listener.said("recovered " + outcome.entry.source + " -> " + String.join(", ", outcome.files));
 			}
+			else if (outcome.keptInJournal) {
+				listener.warned("left in the journal " + outcome.entry.source + ": " + outcome.reason);
+			}
 			else {
 				listener.warned("could not recover " + outcome.entry.source + ": " + outcome.reason);
 			}
@@ -386,15 +397,29 @@ public final class BatchRun {
 	}
 
 	/**
-	 * Runs the edit (its create waits for a free place in the provider's window, see {@link BatchSession}).
-	 * A 429 that still comes on create was a refusal, not a job: it is waited out and the job sent
-	 * again, never counted a failure.
+	 * Runs the edit; its create waits, once the inputs are staged, for a free place in the provider's
+	 * window, so the pace the provider sees is the pace the limiter grants. A 429 that still comes on
+	 * create was a refusal, not a job: it is waited out and the job sent again, never counted a failure.
 	 */
 	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal) throws EditException {
 		for (int attempt = 1;; attempt++) {
+			BatchJournal.Pending entry = journal.pending(item.key(), item.title(), descriptor.id(), request, false);
+			EditSession.SubmissionListener pacedAndJournalled = new EditSession.SubmissionListener() {
+				@Override
+				public void aboutToSubmit(List<String> stagedKeys) throws EditException {
+					limiter.acquire(cancellation);
+					entry.aboutToSubmit(stagedKeys);
+				}
+
+				@Override
+				public void submitted(io.github.qwenedit.provider.JobHandle job, List<String> stagedKeys)
+					throws EditException
+				{
+					entry.submitted(job, stagedKeys);
+				}
+			};
 			try {
-				return session.run(request, (m, f) -> {}, cancellation, journal.pending(item.key(), item.title(),
-					descriptor.id(), request, false));
+				return session.run(request, (m, f) -> {}, cancellation, pacedAndJournalled);
 			}
 			catch (EditException e) {
 				if (e.kind() != ErrorKind.RATE_LIMITED || attempt >= RATE_LIMITED_ATTEMPTS) throw e;

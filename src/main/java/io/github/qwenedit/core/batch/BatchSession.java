@@ -17,8 +17,7 @@ import io.github.qwenedit.staging.StagingPlanner;
 
 /**
  * The pipeline a batch sends all its jobs through, set up once from the configuration: the bucket
- * (swept of objects a crash left behind), the staging choice, the deadline and download cap, and
- * the provider's creates per minute.
+ * (swept of objects a crash left behind), the staging choice, the deadline and download cap.
  */
 public final class BatchSession {
 
@@ -36,14 +35,6 @@ public final class BatchSession {
 	public static BatchSession open(ProviderDescriptor descriptor, EditProvider provider, StagingChoice choice,
 		Configuration config, Consumer<String> problems) throws EditException
 	{
-		return open(descriptor, provider, choice, config, problems,
-			CreateRateLimiter.perMinute(descriptor.limits().createsPerMinute()));
-	}
-
-	/** As above, at a pace other than the provider's own, so that a test need not wait a real minute. */
-	static BatchSession open(ProviderDescriptor descriptor, EditProvider provider, StagingChoice choice,
-		Configuration config, Consumer<String> problems, CreateRateLimiter limiter) throws EditException
-	{
 		Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
 		Optional<BucketConfig> bucket = choice == StagingChoice.INLINE ? Optional.empty() : BucketConfig.from(config);
 		bucket.ifPresent(b -> plainHttp.addAll(b.plainHttpHosts()));
@@ -52,7 +43,7 @@ public final class BatchSession {
 			if (!report.succeeded()) problems.accept(report.describe());
 		});
 		StagingPlanner planner = new StagingPlanner(choice, () -> bucket.map(S3Staging::new));
-		EditSession session = new EditSession(new PacedProvider(provider, limiter), planner, plainHttp, EditSession.deadline(config),
+		EditSession session = new EditSession(provider, planner, plainHttp, EditSession.deadline(config),
 			EditSession.downloadCapBytes(config));
 		return new BatchSession(session, plainHttp, bucket);
 	}

@@ -43,12 +43,12 @@ class BatchRunLimitsTest {
 			eachlabs.baseUrl(), Configuration.CONFIG_DIR, work.resolve("config").toString()));
 		ProviderDescriptor eachlabsDescriptor = ProviderRegistry.get("eachlabs");
 		BatchSession batch = BatchSession.open(eachlabsDescriptor, eachlabsDescriptor.create(config),
-			StagingChoice.parse("provider_upload"), config, lines::add, limiter);
+			StagingChoice.parse("provider_upload"), config, lines::add);
 		Path out = work.resolve("out");
 		return new BatchRun(eachlabsDescriptor, batch.session(), EditOptions.builder(EachLabsEmulator.MODEL).build(),
 			"remove the scale bar", BatchImages.ofFiles(BatchImages.filesIn(in, "*.tif"), new BatchImages.Shared(out, null, 0,
 				List.of())), out, config)
-			.concurrency(10).cancellation(new Cancellation())
+			.concurrency(10).limiter(limiter).cancellation(new Cancellation())
 			.listener(new BatchRun.Listener() {
 				@Override
 				public void said(String line) {
