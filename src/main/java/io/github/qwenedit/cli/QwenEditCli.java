@@ -1,30 +1,17 @@
 package io.github.qwenedit.cli;
 
 import java.io.File;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.FileSystems;
 import java.nio.file.Path;
-import java.nio.file.PathMatcher;
 import java.nio.file.Paths;
-import java.nio.file.StandardOpenOption;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import ij.IJ;
 import ij.ImagePlus;
@@ -32,32 +19,20 @@ import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
-import io.github.qwenedit.core.EditRequest;
-import io.github.qwenedit.core.EditResult;
-import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
-import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.core.InputImage;
-import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.core.batch.BatchRun;
 import io.github.qwenedit.core.batch.BatchSession;
-import io.github.qwenedit.http.Http;
-import io.github.qwenedit.http.Json;
-import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.imagej.BatchImages;
 import io.github.qwenedit.imagej.ImageEncoder;
 import io.github.qwenedit.imagej.ResultFiles;
-import io.github.qwenedit.imagej.ResultImages;
 import io.github.qwenedit.imagej.SelectionEdit;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
-import io.github.qwenedit.staging.BucketConfig;
-import io.github.qwenedit.staging.S3Staging;
 import io.github.qwenedit.staging.StagingChoice;
-import io.github.qwenedit.staging.StagingPlanner;
 
 /**
  * Edits image files from a shell, without Fiji: one instruction applied to each file given (or to

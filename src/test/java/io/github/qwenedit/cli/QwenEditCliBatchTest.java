@@ -222,7 +222,7 @@ class QwenEditCliBatchTest {
 			awaitCondition(() -> {
 				try {
 					return Files.isRegularFile(out.resolve(BatchLog.FILE)) && logLines(out).size() >= 10 &&
-						journalSize(out) > 0;
+						acceptedJobsInJournal(out) > 0;
 				}
 				catch (Exception e) {
 					return false;

@@ -161,7 +161,7 @@ class EditImagesBatchCommandTest {
 			Future<Module> running = start(runner, inputs(in, out));
 			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
 			while (System.nanoTime() < until && (!Files.isRegularFile(out.resolve(BatchLog.FILE)) ||
-				BatchTestData.logLines(out).size() < 10 || BatchTestData.journalSize(out) == 0))
+				BatchTestData.logLines(out).size() < 10 || BatchTestData.acceptedJobsInJournal(out) == 0))
 			{
 				Thread.sleep(50);
 			}

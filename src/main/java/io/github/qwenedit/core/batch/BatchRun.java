@@ -325,6 +325,19 @@ public final class BatchRun {
 		return recovered.sourcesLeftInJournal();
 	}
 
+	/** How far the create of one job got. */
+	private static final class Sending {
+		volatile boolean sent;
+		volatile boolean accepted;
+
+		/** Sent, and no answer came back: the provider may have taken the job all the same. */
+		boolean mayHaveMadeAJob(EditException e) {
+			boolean unanswered = e.kind() == ErrorKind.CANCELLED || e.kind() == ErrorKind.TIMED_OUT ||
+				e.kind() == ErrorKind.NETWORK;
+			return sent && !accepted && unanswered;
+		}
+	}
+
 	private enum Result {
 		DONE, FAILED, CANCELLED
 	}
@@ -341,9 +354,10 @@ public final class BatchRun {
 		line.put("instruction", instruction);
 		line.put("seed", options.seed().map(String::valueOf).orElse("random"));
 		line.put("size", options.size().map(ImageSize::toString).orElse("as input"));
+		Sending sending = new Sending();
 		try {
 			EditRequest request = item.request(instruction, options);
-			EditResult result = runWithinLimits(request, item, journal);
+			EditResult result = runWithinLimits(request, item, journal, sending);
 			List<String> saved = item.save(result);
 			journal.clear(key);
 			var files = line.putArray("results");
@@ -362,8 +376,9 @@ public final class BatchRun {
 			return Result.DONE;
 		}
 		catch (EditException e) {
-			// The job reached a final state (or never started): nothing is left to recover.
-			journal.clear(key);
+			// The job reached a final state (or never started): nothing is left to recover. Only a
+			// create cut off on its way may have made a job: its entry stays, and the next run says so.
+			if (!sending.mayHaveMadeAJob(e)) journal.clear(key);
 			String error = config.redact(e.describe());
 			line.put("error", error);
 			if (e.kind() == ErrorKind.CANCELLED) {
@@ -401,14 +416,18 @@ public final class BatchRun {
 	 * window, so the pace the provider sees is the pace the limiter grants. A 429 that still comes on
 	 * create was a refusal, not a job: it is waited out and the job sent again, never counted a failure.
 	 */
-	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal) throws EditException {
+	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal, Sending sending)
+		throws EditException
+	{
 		for (int attempt = 1;; attempt++) {
 			BatchJournal.Pending entry = journal.pending(item.key(), item.title(), descriptor.id(), request, false);
+			sending.sent = false;
 			EditSession.SubmissionListener pacedAndJournalled = new EditSession.SubmissionListener() {
 				@Override
 				public void aboutToSubmit(List<String> stagedKeys) throws EditException {
 					limiter.acquire(cancellation);
 					entry.aboutToSubmit(stagedKeys);
+					sending.sent = true;
 				}
 
 				@Override
@@ -416,6 +435,7 @@ public final class BatchRun {
 					throws EditException
 				{
 					entry.submitted(job, stagedKeys);
+					sending.accepted = true;
 				}
 			};
 			try {
