@@ -279,4 +279,31 @@ class QwenEditCliBatchTest {
 			assertEquals(2, usage.exitValue());
 		}
 	}
+
+	/** A create cut off while its answer is on the way may have made a job: the next run says so, then edits the image. */
+	@Test
+	void aCreateCutOffOnItsWayIsReportedByTheNextRun() throws Exception {
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY)) {
+			eachlabs.processingDelay(Duration.ofMillis(100)).hangNext();
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Map<String, String> env = new HashMap<>(eachlabsEnv(eachlabs));
+			String[] args = { "--provider", "eachlabs", "--instruction", "remove the scale bar", "--output", out.toString(),
+				"--concurrency", "10", in.toString() };
+			Process cut = startChild(env, out, in.toString());
+			awaitCondition(() -> eachlabs.requestCount("/v1/prediction/") + eachlabs.requestCount("/v1/prediction") > 0,
+				"the create was not sent");
+			cut.destroy();
+			assertTrue(cut.waitFor(40, TimeUnit.SECONDS), "the run did not stop");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(1, journalSize(out), "the entry of a create that may have made a job was dropped: " + printed);
+			assertEquals(0, s3.countObjects(s3.prefix()));
+
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertTrue(next.err().contains("may have been created (and charged)"), next.out() + "|" + next.err());
+			assertTrue(next.out().contains("1 done, 0 failed, 0 skipped"), next.out());
+			assertEquals(0, journalSize(out));
+		}
+	}
 }
