@@ -115,7 +115,8 @@ public class EditImagesCommand extends DynamicCommand {
 	private boolean showChanges;
 
 	@Parameter(label = "Save results to folder (optional)", style = "directory", required = false,
-		description = "Each result is also saved here as TIFF, with its provenance")
+		description = "Each result is also saved here as TIFF, with its provenance; the job is journalled here until " +
+			"then, so Recover Unfinished Edits can fetch its result after a crash")
 	private File outputFolder;
 
 	@Parameter(label = "Negative prompt (optional)", style = TextWidget.AREA_STYLE, required = false)
