@@ -241,7 +241,8 @@ class QwenEditCliBatchTest {
 				kept++;
 			}
 			assertTrue(kept >= 10, "results downloaded before Ctrl-C were lost: " + printed);
-			assertEquals(0, journalSize(out), "cancelled jobs left in the journal");
+			// Accepted jobs were cancelled and settled; only a create cut off on its way stays, for the next run to report.
+			assertEquals(0, acceptedJobsInJournal(out), "cancelled jobs left in the journal");
 		}
 	}
 
