@@ -1,66 +1,38 @@
 package io.github.qwenedit.cli;
 
 import java.io.File;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.FileSystems;
 import java.nio.file.Path;
-import java.nio.file.PathMatcher;
 import java.nio.file.Paths;
-import java.nio.file.StandardOpenOption;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import ij.IJ;
 import ij.ImagePlus;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
-import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
-import io.github.qwenedit.core.EditRequest;
-import io.github.qwenedit.core.EditResult;
-import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
-import io.github.qwenedit.core.MimeTypes;
-import io.github.qwenedit.core.OutputImage;
-import io.github.qwenedit.core.Provenance;
-import io.github.qwenedit.core.batch.BatchJournal;
-import io.github.qwenedit.http.Http;
-import io.github.qwenedit.http.Json;
-import io.github.qwenedit.http.RetryPolicy;
+import io.github.qwenedit.core.InputImage;
+import io.github.qwenedit.core.batch.BatchLog;
+import io.github.qwenedit.core.batch.BatchRun;
+import io.github.qwenedit.core.batch.BatchSession;
+import io.github.qwenedit.imagej.BatchImages;
 import io.github.qwenedit.imagej.ImageEncoder;
 import io.github.qwenedit.imagej.ResultFiles;
-import io.github.qwenedit.imagej.ResultImages;
 import io.github.qwenedit.imagej.SelectionEdit;
 import io.github.qwenedit.provider.EditProvider;
-import io.github.qwenedit.provider.JobPoller;
-import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
-import io.github.qwenedit.staging.BucketConfig;
-import io.github.qwenedit.staging.S3Bucket;
-import io.github.qwenedit.staging.S3Staging;
 import io.github.qwenedit.staging.StagingChoice;
-import io.github.qwenedit.staging.StagingPlanner;
 
 /**
  * Edits image files from a shell, without Fiji: one instruction applied to each file given (or to
@@ -70,10 +42,10 @@ import io.github.qwenedit.staging.StagingPlanner;
  */
 public final class QwenEditCli {
 
-	public static final String LOG_FILE = "qwen-edit-log.jsonl";
+	public static final String LOG_FILE = BatchLog.FILE;
 	static final String USAGE = String.join("\n",
 		"Usage: QwenEditCli --provider NAME --instruction TEXT --output FOLDER [options] INPUT...",
-		"  INPUT                  image files, or folders of images",
+		"  INPUT                  image files, or folders of images; each plane of a stack is one edit",
 		"  --provider NAME        dashscope, eachlabs, pixeldojo, fal or replicate",
 		"  --model ID             the provider's model (default: its first)",
 		"  --instruction TEXT     the edit, 1-800 characters",
@@ -89,6 +61,9 @@ public final class QwenEditCli {
 		"  --feather PX           blend width inside the selection's edge (default 4)",
 		"  --concurrency N        edits at once (default 4, never more than the provider allows)",
 		"  --max-cost USD         stop before sending anything if the estimated cost is higher",
+		"  --image2 FILE          a reference image sent with every edit as image 2",
+		"  --image3 FILE          a second reference image, image 3",
+		"  --assemble-stack       also save the results of each stack's planes as one stack, in plane order",
 		"  --help                 this text",
 		"Keys and the bucket come from the environment variables of the README.");
 
@@ -97,6 +72,8 @@ public final class QwenEditCli {
 	private final Configuration config;
 
 	private final java.util.function.Predicate<String> confirm;
+	private final Cancellation cancellation = new Cancellation();
+	private final CountDownLatch finished = new CountDownLatch(1);
 
 	QwenEditCli(Configuration config, PrintStream out, PrintStream err) {
 		this(config, out, err, question -> true);
@@ -115,11 +92,16 @@ public final class QwenEditCli {
 		this.confirm = confirm;
 	}
 
+	/** How long a stopped run may take to cancel its jobs and clean the bucket before the program ends. */
+	static final java.time.Duration STOP_GRACE = java.time.Duration.ofSeconds(30);
+
 	public static void main(String[] args) {
 		System.setProperty("java.awt.headless", "true");
 		int code;
 		try {
-			code = new QwenEditCli(Configuration.fromSystem(), System.out, System.err).run(args);
+			QwenEditCli cli = new QwenEditCli(Configuration.fromSystem(), System.out, System.err);
+			Runtime.getRuntime().addShutdownHook(new Thread(cli::stop, "Qwen Image Edit: stop on Ctrl-C"));
+			code = cli.run(args);
 		}
 		catch (EditException e) {
 			System.err.println(e.describe());
@@ -128,8 +110,31 @@ public final class QwenEditCli {
 		System.exit(code);
 	}
 
+	/**
+	 * What Ctrl-C or a SIGTERM does: no new edit starts, the ones in flight are cancelled where the
+	 * provider can, and their staged objects are deleted before the program ends; saved results stay.
+	 */
+	void stop() {
+		cancellation.cancel();
+		try {
+			finished.await(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+		}
+		catch (InterruptedException e) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
 	/** @return 0 when every source was edited or skipped, 1 when some failed, 2 for a usage error */
 	public int run(String[] args) {
+		try {
+			return parseAndEdit(args);
+		}
+		finally {
+			finished.countDown();
+		}
+	}
+
+	private int parseAndEdit(String[] args) {
 		if (java.util.Arrays.asList(args).contains("--help")) {
 			out.println(USAGE);
 			return 0;
@@ -160,158 +165,67 @@ public final class QwenEditCli {
 			.size(o.size == null ? null : ImageSize.parse(o.size)).negativePrompt(o.negativePrompt)
 			.promptExtend(o.promptExtend).build();
 		List<Path> sources = sources(o);
+		List<InputImage> references = references(o);
 		Path output = Paths.get(o.output);
-		try {
-			Files.createDirectories(output);
-		}
-		catch (IOException e) {
-			throw new EditException(ErrorKind.INVALID_INPUT, "Cannot create the output folder " + output + ": " + e.getMessage());
-		}
-		Path logFile = output.resolve(LOG_FILE);
-		BatchJournal journal = new BatchJournal(output);
-		Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
 		StagingChoice choice = StagingChoice.parse(o.staging);
-		Optional<BucketConfig> bucket = choice == StagingChoice.INLINE ? Optional.empty()
-			: BucketConfig.from(config);
-		bucket.ifPresent(b -> plainHttp.addAll(b.plainHttpHosts()));
-		bucket.ifPresent(b -> {
-			var report = new S3Staging(b).sweepStale(S3Staging.STALE_AFTER);
-			if (!report.succeeded()) err.println(config.redact(report.describe()));
-		});
-		StagingPlanner planner = new StagingPlanner(choice, () -> bucket.map(S3Staging::new));
-		EditSession session = new EditSession(provider, planner, plainHttp, EditSession.deadline(config),
-			EditSession.downloadCapBytes(config));
-		for (BatchJournal.Entry entry : journal.entries()) {
-			if (entry.provider.equals(descriptor.id())) recover(entry, provider, plainHttp, bucket, output, logFile, journal);
-		}
-		Set<String> done = alreadyDone(logFile, output);
+		BatchSession batch = BatchSession.open(descriptor, provider, choice, config,
+			problem -> err.println(config.redact(problem)));
+		BatchImages.Shared shared = new BatchImages.Shared(output, o.selection == null ? null : selection(o.selection),
+			o.feather, references);
+		List<BatchImages.Job> jobs = BatchImages.ofFiles(sources, shared);
+		BatchRun run = new BatchRun(descriptor, batch.session(), editOptions, o.instruction, jobs, output, config)
+			.listener(new BatchRun.Listener() {
+				@Override
+				public void said(String line) {
+					out.println(line);
+				}
 
-		List<Path> todo = new ArrayList<>();
-		for (Path source : sources) {
-			if (!done.contains(source.toAbsolutePath().toString())) todo.add(source);
-		}
-		java.util.OptionalDouble price = provider.model(model).estimatedCostUsd(o.outputs);
-		String estimate = todo.size() + " edits with " + descriptor.displayName() + " " + model + ", estimated cost " +
-			(price.isPresent() ? String.format(java.util.Locale.ROOT, "$%.2f", price.getAsDouble() * todo.size())
-				: "unknown (no list price for this model)");
-		out.println(estimate);
-		if (o.maxCostUsd != null) {
-			if (!price.isPresent()) {
-				err.println("--max-cost cannot be checked: " + model + " has no list price. Nothing was sent.");
-				return 2;
-			}
-			if (price.getAsDouble() * todo.size() > o.maxCostUsd) {
-				err.println(String.format(java.util.Locale.ROOT, "The estimated cost exceeds --max-cost $%.2f: nothing " +
-					"was sent. Raise the ceiling or edit fewer images.", o.maxCostUsd));
-				return 1;
-			}
-		}
-		if (!todo.isEmpty() && !confirm.test(estimate + ". Start?")) {
-			out.println("Not started: nothing was sent.");
-			return 1;
-		}
-		AtomicInteger ok = new AtomicInteger();
-		AtomicInteger failed = new AtomicInteger();
-		int skipped = 0;
-		Cancellation cancellation = new Cancellation();
-		int concurrency = Math.max(1, Math.min(o.concurrency, descriptor.maxConcurrentJobs()));
-		if (concurrency < o.concurrency) {
-			out.println(descriptor.displayName() + " runs at most " + concurrency + " edits at once per key: using " +
-				concurrency + ".");
-		}
-		ExecutorService pool = Executors.newFixedThreadPool(concurrency);
-		List<Future<?>> jobs = new ArrayList<>();
-		for (Path source : sources) {
-			if (done.contains(source.toAbsolutePath().toString())) {
-				skipped++;
-				out.println("skipped " + source + " (done in an earlier run)");
-				continue;
-			}
-			jobs.add(pool.submit(() -> {
-				if (editOne(source, o, editOptions, session, cancellation, output, logFile, descriptor, journal)) {
-					ok.incrementAndGet();
+				@Override
+				public void warned(String line) {
+					err.println(line);
 				}
-				else {
-					failed.incrementAndGet();
-				}
-			}));
+			})
+			.cancellation(cancellation).concurrency(o.concurrency).maxCostUsd(o.maxCostUsd).confirm(confirm)
+			.recovery((entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder, image -> {}));
+		BatchRun.Outcome outcome = run.run();
+		if (!outcome.started) {
+			(outcome.unpriced || outcome.refusal.startsWith("The estimated") ? err : out).println(outcome.refusal);
+			return outcome.unpriced ? 2 : 1;
 		}
-		for (Future<?> job : jobs) {
-			try {
-				job.get();
-			}
-			catch (Exception e) {
-				failed.incrementAndGet();
+		if (o.assembleStack) {
+			Map<String, List<BatchImages.Job>> bySource = new LinkedHashMap<>();
+			jobs.stream().filter(j -> j.plane() > 0).forEach(j -> bySource.computeIfAbsent(j.source(), s -> new ArrayList<>()).add(j));
+			for (List<BatchImages.Job> planes : bySource.values()) {
+				BatchImages.assemble(planes, output, err::println).ifPresent(stack -> {
+					try {
+						List<File> saved = ResultFiles.saveAsTiff(List.of(stack), output.toFile());
+						out.println("assembled " + planes.get(0).source() + " -> " + saved.get(0).getName());
+					}
+					catch (EditException e) {
+						err.println(config.redact(e.describe()));
+					}
+				});
 			}
 		}
-		pool.shutdown();
-		out.println(ok.get() + " done, " + failed.get() + " failed, " + skipped + " skipped");
-		return failed.get() == 0 ? 0 : 1;
+		return outcome.complete() ? 0 : 1;
 	}
 
-	private boolean editOne(Path source, Options o, EditOptions options, EditSession session,
-		Cancellation cancellation, Path output, Path logFile, ProviderDescriptor descriptor, BatchJournal journal)
-	{
-		String instruction = o.instruction;
-		String sourceName = source.toAbsolutePath().toString();
-		Instant started = Instant.now();
-		ObjectNode line = Json.object();
-		line.put("source", source.toAbsolutePath().toString());
-		line.put("provider", descriptor.id());
-		line.put("model", options.model());
-		line.put("instruction", instruction);
-		line.put("seed", options.seed().map(String::valueOf).orElse("random"));
-		line.put("size", options.size().map(ImageSize::toString).orElse("as input"));
-		try {
-			ImagePlus image = IJ.openImage(source.toString());
+	/** Images 2 and 3 shared by every edit, read and encoded before anything is sent. */
+	private static List<InputImage> references(Options o) throws EditException {
+		List<InputImage> references = new ArrayList<>();
+		for (String file : new String[] { o.image2, o.image3 }) {
+			if (file == null) continue;
+			ImagePlus image = Files.isRegularFile(Paths.get(file)) ? IJ.openImage(file) : null;
 			if (image == null) {
-				throw new EditException(ErrorKind.INVALID_INPUT, "ImageJ cannot open " + source.getFileName() +
-					" as an image.");
+				throw new EditException(ErrorKind.INVALID_INPUT, "The reference image " + file + " cannot be read: give " +
+					"an image file that exists.");
 			}
-			if (o.selection != null) image.setRoi(selection(o.selection));
-			Optional<SelectionEdit> selection = SelectionEdit.of(image, SelectionEdit.DEFAULT_MARGIN, o.feather);
-			EditRequest request = new EditRequest(List.of(selection.isPresent() ? selection.get().region()
-				: ImageEncoder.encode(image)), instruction, options);
-			EditResult result = session.run(request, (m, f) -> {}, cancellation,
-				(job, keys) -> journal.record(sourceName, descriptor.id(), options.model(), instruction, job, keys));
-			List<ImagePlus> results = selection.isPresent() ? selection.get().pasteAll(result)
-				: ResultImages.toImagePlus(result, image);
-			List<File> saved = ResultFiles.saveAsTiff(results, output.toFile());
-			journal.clear(sourceName);
-			var files = line.putArray("results");
-			saved.forEach(f -> files.add(f.getName()));
-			Provenance p = result.provenance();
-			line.put("requestId", p.get(Provenance.REQUEST_ID));
-			String cost = p.get(Provenance.PREFIX + "CostUsd");
-			if (cost != null) line.put("costUsd", cost);
-			line.put("status", "done");
-			ObjectNode timings = line.putObject("timingsMs");
-			result.times().asMap().forEach((k, v) -> timings.put(k, v.toMillis()));
-			for (String warning : result.warnings()) {
-				err.println("warning " + source + ": " + config.redact(warning));
-			}
-			out.println("done " + source + " -> " + String.join(", ", names(saved)));
-			return true;
+			references.add(ImageEncoder.encode(image));
 		}
-		catch (EditException e) {
-			// The job reached a final state (or never started): nothing is left to recover.
-			journal.clear(sourceName);
-			line.put("status", "failed");
-			line.put("error", config.redact(e.describe()));
-			err.println("failed " + source + ": " + config.redact(e.describe()));
-			return false;
+		if (o.image3 != null && o.image2 == null) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "--image3 needs --image2 as well.");
 		}
-		catch (RuntimeException e) {
-			line.put("status", "failed");
-			line.put("error", config.redact(String.valueOf(e)));
-			err.println("failed " + source + ": " + config.redact(String.valueOf(e)));
-			return false;
-		}
-		finally {
-			line.put("startedAt", started.toString());
-			line.put("finishedAt", Instant.now().toString());
-			appendLog(logFile, line);
-		}
+		return references;
 	}
 
 	/** {@code x,y,w,h} for a rectangle, or the path of an ImageJ .roi file for any shape. */
@@ -334,131 +248,12 @@ public final class QwenEditCli {
 		return roi;
 	}
 
-	/**
-	 * Fetches the result of a job that was in flight when an earlier run stopped, saves it like any
-	 * other, and deletes the objects that run had staged: nothing paid for is lost or paid twice.
-	 */
-	private void recover(BatchJournal.Entry entry, EditProvider provider, Set<String> plainHttp,
-		Optional<BucketConfig> bucket, Path output, Path logFile, BatchJournal journal)
-	{
-		ObjectNode line = Json.object();
-		line.put("source", entry.source);
-		line.put("provider", entry.provider);
-		line.put("model", entry.model);
-		line.put("instruction", entry.instruction);
-		line.put("requestId", entry.job.id());
-		line.put("recovered", true);
-		Instant started = Instant.now();
-		try {
-			Http http = new Http(RetryPolicy.DEFAULT,
-				new Cancellation(), Deadline.after(EditSession.deadline(config)), plainHttp);
-			JobState state = JobPoller.awaitFinal(provider,
-				JobState.running(entry.job), http, (m, f) -> {});
-			if (state.status() != JobState.Status.SUCCEEDED) {
-				throw state.error().orElse(new EditException(ErrorKind.PROVIDER_FAILURE, "The job did not succeed."));
-			}
-			ImagePlus source = IJ.openImage(entry.source);
-			List<ImagePlus> images = new ArrayList<>();
-			List<String> urls = state.outputUrls();
-			for (int i = 0; i < urls.size(); i++) {
-				byte[] bytes = http.download(urls.get(i), EditSession.downloadCapBytes(config), provider.displayName());
-				String mime = MimeTypes.sniff(bytes);
-				if (mime == null) throw new EditException(ErrorKind.PROVIDER_FAILURE, "A recovered result is not an image.");
-				Provenance p = new Provenance().put(Provenance.PROVIDER, provider.displayName())
-					.put(Provenance.MODEL, entry.model).put(Provenance.PROMPT, entry.instruction)
-					.put(Provenance.REQUEST_ID, entry.job.id()).put(Provenance.sourceTitle(1), source == null ? entry.source
-						: source.getTitle()).put(Provenance.PREFIX + "Recovered", "fetched by a later run after an interruption");
-				state.facts().forEach((k, v) -> p.put(Provenance.PREFIX + k, v));
-				images.add(source == null ? ResultImages.toImagePlus(new OutputImage(bytes, mime), i + 1,
-					urls.size(), Paths.get(entry.source).getFileName().toString(), p)
-					: ResultImages.toImagePlus(new OutputImage(bytes, mime), i + 1, urls.size(), source, p));
-			}
-			List<File> saved = ResultFiles.saveAsTiff(images, output.toFile());
-			var files = line.putArray("results");
-			saved.forEach(f -> files.add(f.getName()));
-			line.put("status", "done");
-			out.println("recovered " + entry.source + " -> " + String.join(", ", names(saved)));
-		}
-		catch (EditException e) {
-			line.put("status", "failed");
-			line.put("error", config.redact(e.describe()));
-			err.println("could not recover " + entry.source + ": " + config.redact(e.describe()));
-		}
-		finally {
-			bucket.ifPresent(b -> {
-				S3Bucket s3 = new S3Bucket(b);
-				for (String key : entry.stagedKeys) {
-					try {
-						s3.delete(key);
-					}
-					catch (EditException e) {
-						err.println("staged object " + key + " left in the bucket: " + config.redact(e.getMessage()));
-					}
-				}
-			});
-			journal.clear(entry);
-			line.put("startedAt", started.toString());
-			line.put("finishedAt", Instant.now().toString());
-			appendLog(logFile, line);
-		}
-	}
-
-	private static List<String> names(List<File> files) {
-		List<String> names = new ArrayList<>();
-		files.forEach(f -> names.add(f.getName()));
-		return names;
-	}
-
-	private synchronized void appendLog(Path logFile, JsonNode line) {
-		try (Writer w = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-			StandardOpenOption.APPEND))
-		{
-			w.write(Json.MAPPER.writeValueAsString(line));
-			w.write('\n');
-		}
-		catch (IOException e) {
-			err.println("Cannot write " + logFile + ": " + e.getMessage());
-		}
-	}
-
-	/** Sources whose every result file still exists, per the log of earlier runs. */
-	static Set<String> alreadyDone(Path logFile, Path output) {
-		Set<String> done = new HashSet<>();
-		if (!Files.isRegularFile(logFile)) return done;
-		try (Stream<String> lines = Files.lines(logFile, StandardCharsets.UTF_8)) {
-			lines.forEach(text -> {
-				try {
-					JsonNode line = Json.MAPPER.readTree(text);
-					if (!"done".equals(Json.text(line, "status"))) return;
-					for (JsonNode f : line.path("results")) {
-						if (!Files.isRegularFile(output.resolve(f.asText()))) return;
-					}
-					done.add(Json.text(line, "source"));
-				}
-				catch (IOException damagedLine) {
-					// A line cut short by a crash: that source is simply done again.
-				}
-			});
-		}
-		catch (IOException e) {
-			return done;
-		}
-		return done;
-	}
-
 	private static List<Path> sources(Options o) throws EditException {
-		PathMatcher filter = FileSystems.getDefault().getPathMatcher("glob:" + o.filter);
 		List<Path> sources = new ArrayList<>();
 		for (String input : o.inputs) {
 			Path path = Paths.get(input);
 			if (Files.isDirectory(path)) {
-				try (Stream<Path> files = Files.list(path)) {
-					files.filter(Files::isRegularFile).filter(f -> filter.matches(f.getFileName())).sorted()
-						.forEach(sources::add);
-				}
-				catch (IOException e) {
-					throw new EditException(ErrorKind.INVALID_INPUT, "Cannot read the folder " + path + ": " + e.getMessage());
-				}
+				sources.addAll(BatchImages.filesIn(path, o.filter));
 			}
 			else if (Files.isRegularFile(path)) {
 				sources.add(path);
@@ -477,7 +272,7 @@ public final class QwenEditCli {
 		String model;
 		String instruction;
 		String output;
-		String filter = "*.{tif,tiff,png,jpg,jpeg,TIF,TIFF,PNG,JPG,JPEG}";
+		String filter = BatchImages.DEFAULT_FILTER;
 		int outputs = 1;
 		String size;
 		Long seed;
@@ -488,6 +283,9 @@ public final class QwenEditCli {
 		Double maxCostUsd;
 		String selection;
 		int feather = SelectionEdit.DEFAULT_FEATHER;
+		String image2;
+		String image3;
+		boolean assembleStack;
 		final List<String> inputs = new ArrayList<>();
 
 		static Options parse(String[] args) {
@@ -497,6 +295,9 @@ public final class QwenEditCli {
 				String a = args[i];
 				if (a.equals("--no-prompt-extend")) {
 					o.promptExtend = false;
+				}
+				else if (a.equals("--assemble-stack")) {
+					o.assembleStack = true;
 				}
 				else if (a.startsWith("--")) {
 					if (i + 1 >= args.length) throw new IllegalArgumentException("The option " + a + " needs a value.");
@@ -523,6 +324,8 @@ public final class QwenEditCli {
 					case "selection": o.selection = v; break;
 					case "max-cost": o.maxCostUsd = decimal(e.getKey(), v); break;
 					case "feather": o.feather = number(e.getKey(), v); break;
+					case "image2": o.image2 = v; break;
+					case "image3": o.image3 = v; break;
 					default: throw new IllegalArgumentException("Unknown option --" + e.getKey() + ".");
 				}
 			}

@@ -65,12 +65,16 @@ public final class EditSession {
 	}
 
 	/**
-	 * Told about each job the moment the provider has accepted it, before the wait: a batch journals
-	 * it there, so that a result finished while the program was stopped can still be fetched.
+	 * Told about each job just before it is sent and the moment the provider has accepted it, before
+	 * the wait: a batch journals it there, so that a result finished while the program was stopped
+	 * can still be fetched, and staged objects of a job cut short are still deleted.
 	 */
 	@FunctionalInterface
 	public interface SubmissionListener {
 		SubmissionListener NONE = (job, stagedKeys) -> {};
+
+		/** The inputs are staged and the submit is about to go out. */
+		default void aboutToSubmit(List<String> stagedKeys) throws EditException {}
 
 		void submitted(io.github.qwenedit.provider.JobHandle job, List<String> stagedKeys) throws EditException;
 	}
@@ -125,6 +129,7 @@ public final class EditSession {
 			}
 			times.lap("upload");
 			progress.progress("Submitting to " + provider.displayName(), 0.2);
+			listener.aboutToSubmit(stage.objectKeys());
 			JobState submitted = submit(prepared, links, http);
 			times.lap("submit");
 			if (!submitted.status().isFinal()) listener.submitted(submitted.handle(), stage.objectKeys());

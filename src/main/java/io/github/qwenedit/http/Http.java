@@ -267,10 +267,13 @@ public final class Http {
 							continue;
 						}
 					}
+					if (response.code() == 403 || response.code() == 404) {
+						throw new ExpiredLinkException("The result image could not be downloaded from " + serviceName +
+							" (HTTP " + response.code() + ", the link has expired or was removed). Run the edit again.");
+					}
 					if (!response.isSuccessful()) {
 						throw new EditException(ErrorKind.PROVIDER_FAILURE, "The result image could not be downloaded from " +
-							serviceName + " (HTTP " + response.code() + (response.code() == 403 || response.code() == 404
-								? ", the link has expired or was removed" : "") + "). Run the edit again.");
+							serviceName + " (HTTP " + response.code() + "). Run the edit again.");
 					}
 					ResponseBody body = response.body();
 					long declared = body == null ? -1 : body.contentLength();

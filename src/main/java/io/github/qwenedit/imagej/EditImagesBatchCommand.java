@@ -1,12 +1,9 @@
 package io.github.qwenedit.imagej;
 
 import java.io.File;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.nio.file.Path;
 
 import org.scijava.app.StatusService;
 import org.scijava.command.Command;
@@ -19,20 +16,39 @@ import org.scijava.ui.DialogPrompt;
 import org.scijava.ui.UIService;
 import org.scijava.widget.TextWidget;
 
-import io.github.qwenedit.cli.QwenEditCli;
+import ij.IJ;
+import ij.ImagePlus;
+import ij.gui.Roi;
+import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.EditOptions;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.ImageSize;
+import io.github.qwenedit.core.InputImage;
+import io.github.qwenedit.core.batch.BatchLog;
+import io.github.qwenedit.core.batch.BatchRun;
+import io.github.qwenedit.core.batch.BatchSession;
+import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
+import io.github.qwenedit.staging.StagingChoice;
 
 /**
- * Applies one instruction to every image of a folder, with the same engine as the shell command:
- * as many edits at once as the provider allows, TIFF results with provenance, a JSON-lines log,
- * resume, and recovery of jobs a stopped run left in flight. Asks before spending when a screen is
- * there; headless, an optional cost ceiling stops the run instead.
+ * Applies one instruction to every image of a folder, or to every plane of the active stack, with
+ * the same engine as the shell command: as many edits at once as the provider allows, TIFF results
+ * with provenance, a JSON-lines log, resume, and recovery of jobs a stopped run left in flight. Asks
+ * before spending when a screen is there; headless, an optional cost ceiling stops the run instead.
+ * Esc or Cancel Running Edits stops it; failures are listed at the end.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Edit Images (Batch)...", headless = true,
 	initializer = "initChoices")
 public class EditImagesBatchCommand extends DynamicCommand {
+
+	static final String FOLDER = "folder";
+	static final String ACTIVE_STACK = "active image's slices";
+	private static final String TITLE = "Qwen Image Edit batch";
+	private static final String PREFIX = TITLE + ": ";
 
 	@Parameter
 	private QwenEditService editService;
@@ -46,11 +62,17 @@ public class EditImagesBatchCommand extends DynamicCommand {
 	@Parameter(required = false)
 	private UIService ui;
 
-	@Parameter(label = "Input folder", style = "directory")
+	@Parameter(label = "Source", choices = { FOLDER, ACTIVE_STACK }, required = false)
+	private String batchSource = FOLDER;
+
+	@Parameter(label = "Input folder", style = "directory", required = false)
 	private File inputFolder;
 
+	@Parameter(label = "Stack (the active image)", required = false)
+	private ImagePlus image;
+
 	@Parameter(label = "File name filter")
-	private String fileFilter = "*.{tif,tiff,png,jpg,jpeg,TIF,TIFF,PNG,JPG,JPEG}";
+	private String fileFilter = BatchImages.DEFAULT_FILTER;
 
 	@Parameter(label = "Output folder", style = "directory")
 	private File outputFolder;
@@ -82,6 +104,15 @@ public class EditImagesBatchCommand extends DynamicCommand {
 	@Parameter(label = "Cost ceiling in USD (0 = none)", min = "0")
 	private double maxCost;
 
+	@Parameter(label = "Assemble results into a stack", required = false)
+	private boolean assembleStack;
+
+	@Parameter(label = "Image 2 (optional reference, every edit)", style = "open", required = false, persist = false)
+	private File referenceImage2;
+
+	@Parameter(label = "Image 3 (optional reference, every edit)", style = "open", required = false, persist = false)
+	private File referenceImage3;
+
 	@Parameter(label = "Negative prompt (optional)", style = TextWidget.AREA_STYLE, required = false)
 	private String negativePrompt = "";
 
@@ -89,6 +120,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 	private String instruction;
 
 	private int exitCode = -1;
+	private ImagePlus assembled;
 
 	protected void initChoices() {
 		MutableModuleItem<String> providerItem = getInfo().getMutableInput("provider", String.class);
@@ -102,82 +134,149 @@ public class EditImagesBatchCommand extends DynamicCommand {
 
 	@Override
 	public void run() {
-		Configuration config;
 		try {
-			config = editService.configuration();
+			exitCode = runBatch();
 		}
 		catch (EditException e) {
+			exitCode = 2;
 			fail(e.describe());
 			return;
 		}
-		List<String> args = new ArrayList<>(List.of("--provider", provider, "--model", model, "--instruction",
-			instruction == null ? "" : instruction, "--output", outputFolder.getPath(), "--filter", fileFilter,
-			"--outputs", String.valueOf(outputs), "--seed", seed == null || seed.isBlank() ? "-1" : seed.trim(),
-			"--staging", staging, "--concurrency", String.valueOf(concurrency)));
-		if (size != null && !size.isBlank() && !size.trim().equalsIgnoreCase(EditImagesCommand.AS_INPUT)) {
-			args.add("--size");
-			args.add(size.trim());
-		}
-		if (negativePrompt != null && !negativePrompt.isBlank()) {
-			args.add("--negative-prompt");
-			args.add(negativePrompt);
-		}
-		if (!promptExtend) args.add("--no-prompt-extend");
-		if (maxCost > 0) {
-			args.add("--max-cost");
-			args.add(String.valueOf(maxCost));
-		}
-		args.add(inputFolder.getPath());
-		boolean asking = ui != null && !ui.isHeadless();
-		AtomicInteger finished = new AtomicInteger();
-		AtomicInteger total = new AtomicInteger();
-		PrintStream lines = new PrintStream(new LineSink(line -> {
-			if (line.matches("\\d+ edits with .*")) total.set(Integer.parseInt(line.substring(0, line.indexOf(' '))));
-			if (line.startsWith("done ") || line.startsWith("failed ") || line.startsWith("recovered ")) {
-				int n = finished.incrementAndGet();
-				if (status != null) status.showStatus(n, Math.max(n, total.get()), "Qwen Image Edit batch: " + n + "/" + total.get());
+	}
+
+	private int runBatch() throws EditException {
+		Configuration config = editService.configuration();
+		editService.rememberOutputFolder(outputFolder);
+		ProviderDescriptor descriptor = ProviderRegistry.get(provider);
+		EditProvider editProvider = descriptor.create(config);
+		EditOptions options = EditOptions.builder(model).outputs(outputs).seed(seed())
+			.size(size == null || size.isBlank() || size.trim().equalsIgnoreCase(EditImagesCommand.AS_INPUT) ? null
+				: ImageSize.parse(size.trim()))
+			.negativePrompt(negativePrompt == null ? "" : negativePrompt).promptExtend(promptExtend).build();
+		boolean fromStack = ACTIVE_STACK.equals(batchSource);
+		Path output = outputFolder.toPath();
+		List<InputImage> references = new ArrayList<>();
+		for (File reference : new File[] { referenceImage2, referenceImage3 }) {
+			if (reference == null || reference.getPath().isBlank()) continue;
+			ImagePlus opened = reference.isFile() ? IJ.openImage(reference.getPath()) : null;
+			if (opened == null) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "The reference image " + reference + " cannot be read: " +
+					"choose an image file that exists.");
 			}
-			log.info("Qwen Image Edit batch: " + config.redact(line));
-		}), true, StandardCharsets.UTF_8);
-		exitCode = new QwenEditCli(config, lines, lines, question -> !asking ||
-			ui.showDialog(question, "Qwen Image Edit batch", DialogPrompt.MessageType.QUESTION_MESSAGE,
-				DialogPrompt.OptionType.YES_NO_OPTION) == DialogPrompt.Result.YES_OPTION).run(args.toArray(new String[0]));
-		lines.flush();
-		if (exitCode != 0) {
-			fail("The batch did not finish cleanly: see the log window, and " + QwenEditCli.LOG_FILE + " in " +
-				outputFolder + ". Run it again to redo what failed; finished images are skipped.");
+			references.add(ImageEncoder.encode(opened));
+		}
+		List<BatchImages.Job> jobs;
+		if (fromStack) {
+			if (image == null) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "No image is open: open the stack to edit and make it " +
+					"the active window, or choose a folder as the source.");
+			}
+			Roi selection = image.getRoi() != null && image.getRoi().isArea() ? image.getRoi() : null;
+			jobs = BatchImages.ofStack(image, new BatchImages.Shared(output, selection, SelectionEdit.DEFAULT_FEATHER,
+				references));
+		}
+		else {
+			if (inputFolder == null || !inputFolder.isDirectory()) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "Choose the input folder (" + inputFolder + " is no folder).");
+			}
+			List<Path> files = BatchImages.filesIn(inputFolder.toPath(), fileFilter);
+			if (files.isEmpty()) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "No file in " + inputFolder + " matches " + fileFilter + ".");
+			}
+			jobs = BatchImages.ofFiles(files, new BatchImages.Shared(output, null, SelectionEdit.DEFAULT_FEATHER, references));
+		}
+		BatchSession batch = BatchSession.open(descriptor, editProvider, StagingChoice.parse(staging), config,
+			problem -> log.warn(PREFIX + config.redact(problem)));
+		boolean asking = ui != null && !ui.isHeadless();
+		Cancellation cancellation = new Cancellation();
+		BatchRun.Outcome outcome;
+		try (AutoCloseable escape = EscapeKeyWatch.start(cancellation);
+			Cancellation.Registration tracked = editService.track(cancellation))
+		{
+			outcome = new BatchRun(descriptor, batch.session(), options, instruction, jobs, output, config)
+				.listener(new BatchRun.Listener() {
+					@Override
+					public void said(String line) {
+						log.info(PREFIX + line);
+					}
+
+					@Override
+					public void warned(String line) {
+						log.warn(PREFIX + line);
+					}
+
+					@Override
+					public void progress(int finished, int total) {
+						if (status != null) status.showStatus(finished, total, "Qwen Image Edit batch: " + finished + "/" + total);
+					}
+				})
+				.cancellation(cancellation).concurrency(concurrency).maxCostUsd(maxCost > 0 ? maxCost : null)
+				.confirm(question -> !asking || ui.showDialog(question, TITLE, DialogPrompt.MessageType.QUESTION_MESSAGE,
+					DialogPrompt.OptionType.YES_NO_OPTION) == DialogPrompt.Result.YES_OPTION)
+				.recovery((entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder, recovered -> {}))
+				.run();
+		}
+		catch (EditException e) {
+			throw e;
+		}
+		catch (Exception e) {
+			throw new IllegalStateException(e);
+		}
+		if (!outcome.started) {
+			fail(outcome.refusal);
+			return outcome.unpriced ? 2 : 1;
+		}
+		if (fromStack && assembleStack) {
+			BatchImages.assemble(jobs, output, problem -> log.warn(PREFIX + problem)).ifPresent(stack -> {
+				try {
+					File saved = ResultFiles.saveAsTiff(List.of(stack), output.toFile()).get(0);
+					log.info(PREFIX + "assembled " + image.getTitle() + " -> " + saved.getName());
+					assembled = stack;
+					if (asking) stack.show();
+				}
+				catch (EditException e) {
+					log.error(PREFIX + e.describe());
+				}
+			});
+		}
+		if (outcome.complete()) return 0;
+		StringBuilder report = new StringBuilder();
+		if (outcome.failed > 0) {
+			report.append(outcome.failed).append(outcome.failed == 1 ? " edit" : " edits").append(" failed:\n");
+			outcome.failures.stream().limit(20).forEach(f -> report.append(" - ").append(f).append('\n'));
+			if (outcome.failures.size() > 20) report.append(" - and ").append(outcome.failures.size() - 20).append(" more\n");
+		}
+		if (outcome.cancelled > 0) report.append(outcome.cancelled).append(" edits were cancelled or not started.\n");
+		fail(report + "Results and " + BatchLog.FILE + " are in " + outputFolder + ". Run the batch again to redo " +
+			"what did not finish; finished images are skipped.");
+		return 1;
+	}
+
+	private Long seed() throws EditException {
+		String text = seed == null || seed.isBlank() ? "-1" : seed.trim();
+		try {
+			long value = Long.parseLong(text);
+			return value == -1 ? null : value;
+		}
+		catch (NumberFormatException e) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "The seed must be a whole number, or -1 for a random one; \"" +
+				text + "\" is not.");
 		}
 	}
 
+	/** The stack assembled from the results, when one was asked for and every plane has a result. */
+	public ImagePlus assembled() {
+		return assembled;
+	}
+
 	private void fail(String message) {
-		log.error("Qwen Image Edit batch: " + message);
-		if (ui != null && !ui.isHeadless()) ui.showDialog(message, "Qwen Image Edit batch", DialogPrompt.MessageType.ERROR_MESSAGE);
+		log.error(PREFIX + message);
+		if (ui != null && !ui.isHeadless()) ui.showDialog(message, TITLE, DialogPrompt.MessageType.ERROR_MESSAGE);
 		cancel(message);
 	}
 
 	/** 0 when every image was edited or skipped, 1 when some failed or it was not started, 2 for a setup problem. */
 	public int exitCode() {
 		return exitCode;
-	}
-
-	/** Hands each printed line to a consumer. */
-	private static final class LineSink extends OutputStream {
-		private final java.util.function.Consumer<String> consumer;
-		private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
-
-		LineSink(java.util.function.Consumer<String> consumer) {
-			this.consumer = consumer;
-		}
-
-		@Override
-		public synchronized void write(int b) {
-			if (b == '\n') {
-				consumer.accept(line.toString(StandardCharsets.UTF_8));
-				line.reset();
-			}
-			else {
-				line.write(b);
-			}
-		}
 	}
 }

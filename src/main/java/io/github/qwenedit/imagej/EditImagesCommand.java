@@ -22,6 +22,7 @@ import org.scijava.widget.TextWidget;
 
 import ij.ImagePlus;
 import ij.WindowManager;
+import ij.io.FileInfo;
 import ij.macro.Interpreter;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
@@ -35,6 +36,7 @@ import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
@@ -113,7 +115,8 @@ public class EditImagesCommand extends DynamicCommand {
 	private boolean showChanges;
 
 	@Parameter(label = "Save results to folder (optional)", style = "directory", required = false,
-		description = "Each result is also saved here as TIFF, with its provenance")
+		description = "Each result is also saved here as TIFF, with its provenance; the job is journalled here until " +
+			"then, so Recover Unfinished Edits can fetch its result after a crash")
 	private File outputFolder;
 
 	@Parameter(label = "Negative prompt (optional)", style = TextWidget.AREA_STYLE, required = false)
@@ -200,19 +203,35 @@ public class EditImagesCommand extends DynamicCommand {
 			else {
 				SelectionEdit.ignoredSelection(image).ifPresent(this::status);
 			}
+			boolean saving = outputFolder != null && !outputFolder.getPath().isEmpty();
+			// With a folder to save to, the job is journalled there, so that Recover Unfinished Edits
+			// can still fetch its result if Fiji stops before it is saved.
+			Optional<BatchJournal.Pending> journal = Optional.empty();
+			if (saving) {
+				editService.rememberOutputFolder(outputFolder);
+				journal = Optional.of(new BatchJournal(outputFolder.toPath()).pending(sourceOf(image), image.getTitle(),
+					descriptor.id(), request, true));
+			}
 			EditResult result;
 			try (AutoCloseable escape = EscapeKeyWatch.start(cancellation);
 				Cancellation.Registration tracked = editService.track(cancellation))
 			{
-				result = session.run(request, new StatusProgress(status), cancellation);
+				result = session.run(request, new StatusProgress(status), cancellation,
+					journal.isPresent() ? journal.get() : EditSession.SubmissionListener.NONE);
+			}
+			catch (EditException e) {
+				// The job ended without a result, or never started: nothing is left to recover.
+				journal.ifPresent(BatchJournal.Pending::clear);
+				throw e;
 			}
 			results = selection.isPresent() ? selection.get().pasteAll(result) : ResultImages.toImagePlus(result, image);
 			if (showChanges) results = withChangeMaps(results);
 			showWhereSomeoneCanSee(results);
-			if (outputFolder != null && !outputFolder.getPath().isEmpty()) {
+			if (saving) {
 				for (File saved : ResultFiles.saveAsTiff(results, outputFolder)) {
 					log.info("Qwen Image Edit: saved " + saved);
 				}
+				journal.ifPresent(BatchJournal.Pending::clear);
 			}
 			for (String warning : result.warnings()) {
 				log.warn(config.redact(warning));
@@ -224,6 +243,15 @@ public class EditImagesCommand extends DynamicCommand {
 		catch (Exception e) {
 			fail(config, new EditException(ErrorKind.PROVIDER_FAILURE, "Unexpected problem: " + e, e));
 		}
+	}
+
+	/** The image's file when it was opened from one (as a batch names its sources), else its title. */
+	private static String sourceOf(ImagePlus image) {
+		FileInfo file = image.getOriginalFileInfo();
+		if (file != null && file.fileName != null && file.directory != null && !file.directory.isEmpty()) {
+			return new File(file.directory, file.fileName).getAbsolutePath();
+		}
+		return image.getTitle();
 	}
 
 	private void status(String message) {

@@ -1,11 +1,15 @@
 package io.github.qwenedit.imagej;
 
+import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
+import org.scijava.prefs.PrefService;
 import org.scijava.service.AbstractService;
 import org.scijava.service.SciJavaService;
 import org.scijava.service.Service;
 
+import java.io.File;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -21,6 +25,11 @@ import io.github.qwenedit.core.EditException;
 @Plugin(type = Service.class)
 public class QwenEditService extends AbstractService implements SciJavaService {
 
+	private static final String LAST_OUTPUT_FOLDER = "lastOutputFolder";
+
+	@Parameter(required = false)
+	private PrefService prefs;
+
 	private volatile Map<String, String> environment;
 	private final Set<Cancellation> running = ConcurrentHashMap.newKeySet();
 
@@ -35,6 +44,19 @@ public class QwenEditService extends AbstractService implements SciJavaService {
 	 */
 	public void useEnvironment(Map<String, String> env) {
 		this.environment = env == null ? null : Map.copyOf(env);
+	}
+
+	/** Remembers where results were last saved: Recover Unfinished Edits offers that folder first. */
+	public void rememberOutputFolder(File folder) {
+		if (prefs != null && folder != null && !folder.getPath().isEmpty()) {
+			prefs.put(QwenEditService.class, LAST_OUTPUT_FOLDER, folder.getAbsolutePath());
+		}
+	}
+
+	/** The folder of {@link #rememberOutputFolder}, also after a restart of Fiji. */
+	public Optional<File> lastOutputFolder() {
+		String path = prefs == null ? null : prefs.get(QwenEditService.class, LAST_OUTPUT_FOLDER);
+		return path == null || path.isEmpty() ? Optional.empty() : Optional.of(new File(path));
 	}
 
 	/** Registers a running edit so that {@link #cancelAll()} reaches it; close the handle when done. */

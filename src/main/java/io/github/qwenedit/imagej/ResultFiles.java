@@ -1,13 +1,20 @@
 package io.github.qwenedit.imagej;
 
 import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
+import ij.IJ;
 import ij.ImagePlus;
 import ij.io.FileSaver;
 import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.batch.BatchJournal;
 
 /** Saves results as TIFF, whose ImageJ header keeps the provenance properties and Info block. */
 public final class ResultFiles {
@@ -30,6 +37,46 @@ public final class ResultFiles {
 			saved.add(file);
 		}
 		return saved;
+	}
+
+	/**
+	 * Saves a result that {@link io.github.qwenedit.core.batch.JournalRecovery} fetched as a batch
+	 * saves its own: titled after the source, calibrated like it when the source file is still there.
+	 *
+	 * @param opened told of each saved image, for a command that also shows them
+	 * @return the names of the files written
+	 */
+	public static List<String> saveRecovered(BatchJournal.Entry entry, EditResult result, Path folder,
+		Consumer<ImagePlus> opened) throws EditException
+	{
+		ImagePlus source = sourceFile(entry).map(f -> IJ.openImage(f.toString())).orElse(null);
+		List<ImagePlus> images = new ArrayList<>();
+		if (source != null) {
+			images.addAll(ResultImages.toImagePlus(result, source));
+		}
+		else {
+			int total = result.images().size();
+			for (int i = 1; i <= total; i++) {
+				images.add(ResultImages.toImagePlus(result.images().get(i - 1), i, total, entry.sourceTitle(),
+					result.provenance()));
+			}
+		}
+		List<String> names = new ArrayList<>();
+		for (File file : saveAsTiff(images, folder.toFile())) {
+			names.add(file.getName());
+		}
+		images.forEach(opened);
+		return names;
+	}
+
+	private static java.util.Optional<Path> sourceFile(BatchJournal.Entry entry) {
+		try {
+			Path path = Paths.get(entry.source);
+			return Files.isRegularFile(path) ? java.util.Optional.of(path) : java.util.Optional.empty();
+		}
+		catch (java.nio.file.InvalidPathException aTitleNotAFile) {
+			return java.util.Optional.empty();
+		}
 	}
 
 	/** "AI-edit 1 of cells.tif" becomes "AI-edit 1 of cells.tif" without the source's extension and unsafe characters. */

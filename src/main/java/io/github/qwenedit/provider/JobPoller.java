@@ -36,35 +36,12 @@ public final class JobPoller {
 	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress)
 		throws EditException
 	{
-		JobState state = submitted;
-		long start = System.nanoTime();
-		Duration interval = FIRST_LOOK;
-		Duration wait = submitted.pollAfter().orElse(interval);
-		String slowedDown = "";
+		JobState[] last = { submitted };
 		try {
-			while (!state.status().isFinal()) {
-				progress.progress(describe(provider, state, start) + slowedDown, -1);
-				Duration left = http.deadline().remaining();
-				http.cancellation().sleep(wait.compareTo(left) < 0 ? wait : left);
-				http.deadline().throwIfExpired();
-				interval = next(interval, Duration.ofNanos(System.nanoTime() - start));
-				try {
-					state = provider.poll(state.handle(), http);
-					wait = state.pollAfter().orElse(interval);
-					slowedDown = "";
-				}
-				catch (EditException e) {
-					if (e.kind() != ErrorKind.RATE_LIMITED) throw e;
-					// The job runs on; only its status may not be asked so often. Retry-After is a minimum:
-					// "0" must not turn the polling into a tight loop.
-					Duration asked = e.retryAfter().orElse(MAX_INTERVAL);
-					wait = asked.compareTo(interval) > 0 ? asked : interval;
-					slowedDown = ", asking less often at " + provider.displayName() + "'s request";
-				}
-			}
-			return state;
+			return follow(provider, submitted, http, progress, null, last);
 		}
 		catch (EditException e) {
+			JobState state = last[0];
 			boolean stopped = provider.cancel(state.handle(), http.forCleanup());
 			String name = provider.displayName();
 			String outcome;
@@ -79,6 +56,61 @@ public final class JobPoller {
 			throw new EditException(e.kind(), ProviderErrors.followedBy(e.getMessage(), outcome),
 				e.retryAfter().orElse(null), e);
 		}
+	}
+
+	/**
+	 * Looks at a job submitted earlier (by a run that stopped) at once, then as {@link #awaitFinal}
+	 * does until it is final or {@code window} has passed, and returns where it stands. Unlike
+	 * {@link #awaitFinal} it never stops the job: on a cancel, a time-out or an unreadable status the
+	 * job runs on, so that a later look can still fetch its result.
+	 */
+	public static JobState lookUntil(EditProvider provider, JobHandle job, Http http, ProgressListener progress,
+		Duration window) throws EditException
+	{
+		return follow(provider, provider.poll(job, http), http, progress, System.nanoTime() + window.toNanos(),
+			new JobState[1]);
+	}
+
+	/**
+	 * Polls until the job is final or {@code stopAtNanos} (when not null) has passed; {@code last}
+	 * holds the latest state, for the caller to stop the job after a failure.
+	 */
+	private static JobState follow(EditProvider provider, JobState first, Http http, ProgressListener progress,
+		Long stopAtNanos, JobState[] last) throws EditException
+	{
+		JobState state = first;
+		last[0] = state;
+		long start = System.nanoTime();
+		Duration interval = FIRST_LOOK;
+		Duration wait = first.pollAfter().orElse(interval);
+		String slowedDown = "";
+		while (!state.status().isFinal()) {
+			Duration left = http.deadline().remaining();
+			if (stopAtNanos != null) {
+				Duration windowLeft = Duration.ofNanos(stopAtNanos - System.nanoTime());
+				if (windowLeft.isNegative() || windowLeft.isZero()) return state;
+				if (windowLeft.compareTo(left) < 0) left = windowLeft;
+			}
+			progress.progress(describe(provider, state, start) + slowedDown, -1);
+			http.cancellation().sleep(wait.compareTo(left) < 0 ? wait : left);
+			http.deadline().throwIfExpired();
+			interval = next(interval, Duration.ofNanos(System.nanoTime() - start));
+			try {
+				state = provider.poll(state.handle(), http);
+				last[0] = state;
+				wait = state.pollAfter().orElse(interval);
+				slowedDown = "";
+			}
+			catch (EditException e) {
+				if (e.kind() != ErrorKind.RATE_LIMITED) throw e;
+				// The job runs on; only its status may not be asked so often. Retry-After is a minimum:
+				// "0" must not turn the polling into a tight loop.
+				Duration asked = e.retryAfter().orElse(MAX_INTERVAL);
+				wait = asked.compareTo(interval) > 0 ? asked : interval;
+				slowedDown = ", asking less often at " + provider.displayName() + "'s request";
+			}
+		}
+		return state;
 	}
 
 	static Duration next(Duration interval, Duration elapsed) {

@@ -30,7 +30,6 @@ public final class ProviderDescriptor {
 	private final String keyVariable;
 	private final String keyDescription;
 	private final Factory factory;
-	private final int maxConcurrentJobs;
 
 	public ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
@@ -43,29 +42,11 @@ public final class ProviderDescriptor {
 		this.keyVariable = keyVariable;
 		this.keyDescription = keyDescription;
 		this.factory = factory;
-		this.maxConcurrentJobs = Integer.MAX_VALUE;
 	}
 
-	private ProviderDescriptor(ProviderDescriptor d, int maxConcurrentJobs) {
-		this.id = d.id;
-		this.displayName = d.displayName;
-		this.models = d.models;
-		this.baseUrlVariable = d.baseUrlVariable;
-		this.defaultBaseUrl = d.defaultBaseUrl;
-		this.keyVariable = d.keyVariable;
-		this.keyDescription = d.keyDescription;
-		this.factory = d.factory;
-		this.maxConcurrentJobs = maxConcurrentJobs;
-	}
-
-	/** The same provider with a documented limit of jobs in flight per key. */
-	public ProviderDescriptor withMaxConcurrentJobs(int limit) {
-		return new ProviderDescriptor(this, limit);
-	}
-
-	/** How many jobs may run at once per key; more would only be refused with 429. */
-	public int maxConcurrentJobs() {
-		return maxConcurrentJobs;
+	/** How hard one key may drive this provider. */
+	public ProviderLimits limits() {
+		return ProviderLimits.of(id);
 	}
 
 	public String id() {

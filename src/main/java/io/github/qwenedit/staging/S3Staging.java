@@ -37,7 +37,10 @@ public final class S3Staging implements Staging {
 	private final S3Bucket bucket;
 	private final Clock clock;
 	/** Insertion order, so that a "left behind" message lists keys in the order they were staged. */
+	private static final Duration LATE_LANDING_WAIT = Duration.ofMillis(500);
 	private final Set<String> stagedKeys = Collections.synchronizedSet(new LinkedHashSet<>());
+	/** Uploads cut short by a cancel or time-out: the server may still be storing them. */
+	private final Set<String> interruptedUploads = Collections.synchronizedSet(new LinkedHashSet<>());
 
 	public S3Staging(BucketConfig config) {
 		this(new S3Bucket(config), Clock.systemUTC());
@@ -70,6 +73,7 @@ public final class S3Staging implements Staging {
 			// The service answered and refused: nothing was stored, and deleting with the same
 			// (perhaps wrong) credentials would only fail again. Anything else may have landed.
 			if (e.kind() == ErrorKind.STAGING) stagedKeys.remove(key);
+			else interruptedUploads.add(key);
 			throw e;
 		}
 		return bucket.presignGet(key, bucket.config().urlTtl());
@@ -78,6 +82,34 @@ public final class S3Staging implements Staging {
 	@Override
 	public List<String> objectKeys() {
 		return stagedKeys();
+	}
+
+	/**
+	 * An upload the client gave up on may land after its delete, when the server had the whole body
+	 * and finishes storing it meanwhile (seen with many uploads cancelled at once): those keys are
+	 * deleted once more after a moment. Deleting a missing key succeeds, so this costs one call.
+	 */
+	private void deleteLateLandings(S3Bucket cleaner) {
+		List<String> keys;
+		synchronized (interruptedUploads) {
+			keys = new ArrayList<>(interruptedUploads);
+			interruptedUploads.clear();
+		}
+		if (keys.isEmpty()) return;
+		try {
+			Thread.sleep(LATE_LANDING_WAIT.toMillis());
+		}
+		catch (InterruptedException e) {
+			Thread.currentThread().interrupt();
+		}
+		for (String key : keys) {
+			try {
+				cleaner.delete(key);
+			}
+			catch (EditException e) {
+				// The first delete succeeded; a later run's sweep takes what still landed.
+			}
+		}
 	}
 
 	/** The keys staged and not yet deleted, oldest first. */
@@ -109,6 +141,7 @@ public final class S3Staging implements Staging {
 				lastFailure = e;
 			}
 		}
+		deleteLateLandings(cleaner);
 		if (lastFailure == null) return;
 		boolean one = leftBehind.size() == 1;
 		throw new EditException(ErrorKind.STAGING, leftBehind.size() + " staged input image" + (one ? " was" : "s were") +

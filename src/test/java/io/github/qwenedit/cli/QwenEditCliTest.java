@@ -208,11 +208,9 @@ class QwenEditCliTest {
 		}
 	}
 
-	private static int journalSize(Path journal) throws java.io.IOException {
-		if (!Files.isDirectory(journal)) return 0;
-		try (var files = Files.list(journal)) {
-			return (int) files.filter(f -> f.toString().endsWith(".json")).count();
-		}
+	/** Jobs the provider accepted, as the journal records them (entries written before the submit not counted). */
+	private static int journalSize(Path journal) {
+		return (int) new BatchJournal(journal.getParent()).entries().stream().filter(e -> e.job != null).count();
 	}
 
 	/** Exactly as a shell runs it: a fresh JVM, configured by environment variables alone, through the bucket. */

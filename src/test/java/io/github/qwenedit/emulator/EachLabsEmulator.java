@@ -33,6 +33,9 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 
 	private final String apiKey;
 	private final Deque<Instant> recentCreates = new ArrayDeque<>();
+	private volatile int createsPerWindow = MAX_CREATES_PER_MINUTE;
+	private volatile Duration createWindow = Duration.ofMinutes(1);
+	private final java.util.concurrent.atomic.AtomicInteger refusedCreates = new java.util.concurrent.atomic.AtomicInteger();
 	private final Map<String, byte[]> uploads = new ConcurrentHashMap<>();
 	private final Map<String, String> pendingUploads = new ConcurrentHashMap<>();
 	private volatile String unknownStatus = "exploded";
@@ -70,6 +73,21 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 	public EachLabsEmulator singleLinkOutput() {
 		singleLinkOutput = true;
 		return this;
+	}
+
+	/**
+	 * At most {@code creates} new predictions in any {@code window} (100 a minute by default), so
+	 * that a test can see the limit at work without waiting a real minute.
+	 */
+	public EachLabsEmulator createLimit(int creates, Duration window) {
+		createsPerWindow = creates;
+		createWindow = window;
+		return this;
+	}
+
+	/** How many creates were refused with 429 for going over the limits. */
+	public int refusedCreates() {
+		return refusedCreates.get();
 	}
 
 	/** The {@code expires_in_seconds} each presign request asked for (-1 when it asked for none). */
@@ -131,14 +149,17 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 		input.path("image_urls").forEach(u -> links.add(u.asText()));
 		synchronized (recentCreates) {
 			Instant now = Instant.now();
-			while (!recentCreates.isEmpty() && recentCreates.peekFirst().isBefore(now.minusSeconds(60))) {
+			Duration window = createWindow;
+			while (!recentCreates.isEmpty() && !recentCreates.peekFirst().isAfter(now.minus(window))) {
 				recentCreates.removeFirst();
 			}
-			if (recentCreates.size() >= MAX_CREATES_PER_MINUTE) {
-				return error(429, "Rate limit exceeded: " + MAX_CREATES_PER_MINUTE + " predictions per minute")
-					.withHeaders(Map.of("Retry-After", "60"));
+			if (recentCreates.size() >= createsPerWindow) {
+				refusedCreates.incrementAndGet();
+				return error(429, "Rate limit exceeded: " + createsPerWindow + " predictions per " + window.toSeconds() +
+					" s").withHeaders(Map.of("Retry-After", String.valueOf(Math.max(1, window.toSeconds()))));
 			}
 			if (inFlight() >= MAX_CONCURRENT) {
+				refusedCreates.incrementAndGet();
 				return error(429, "Too many concurrent predictions: at most " + MAX_CONCURRENT);
 			}
 			recentCreates.addLast(now);

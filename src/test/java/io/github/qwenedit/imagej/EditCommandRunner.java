@@ -95,6 +95,19 @@ public final class EditCommandRunner implements AutoCloseable {
 		return context.service(ModuleService.class).run(info, true, inputs);
 	}
 
+	/** Starts another command of the plugin the same way. */
+	public Future<Module> startCommand(Class<? extends org.scijava.command.Command> command, Map<String, Object> inputs) {
+		CommandInfo info = context.service(CommandService.class).getCommand(command);
+		return context.service(ModuleService.class).run(info, true, inputs);
+	}
+
+	/** Runs another command of the plugin the same way, and returns the finished module. */
+	public Module runCommand(Class<? extends org.scijava.command.Command> command, Map<String, Object> inputs)
+		throws Exception
+	{
+		return startCommand(command, inputs).get(120, TimeUnit.SECONDS);
+	}
+
 	public Run run(Map<String, Object> inputs) throws Exception {
 		return new Run(start(inputs).get(120, TimeUnit.SECONDS));
 	}

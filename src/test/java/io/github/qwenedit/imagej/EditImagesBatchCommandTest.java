@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -21,11 +23,21 @@ import org.scijava.command.CommandService;
 import org.scijava.module.Module;
 import org.scijava.module.ModuleService;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
+import ij.IJ;
+import ij.ImagePlus;
 import ij.io.FileSaver;
+import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.core.batch.BatchLog;
+import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.staging.S3TestServer;
 
-/** The Fiji batch command: a folder edited at the provider's concurrency, and a cost ceiling that stops it. */
+/**
+ * The Fiji batch command: a 60-image folder and a 60-plane stack at eachlabs' 10 at once, a cost
+ * ceiling, Cancel Running Edits in the middle, and failures listed at the end.
+ */
 class EditImagesBatchCommandTest {
 
 	private static final String KEY = "batch-key-2b7c";
@@ -44,53 +56,180 @@ class EditImagesBatchCommandTest {
 		s3.close();
 	}
 
-	private Module run(EditCommandRunner runner, Map<String, Object> inputs) throws Exception {
+	private Future<Module> start(EditCommandRunner runner, Map<String, Object> inputs) {
 		var context = runner.editService().context();
 		CommandInfo info = context.service(CommandService.class).getCommand(EditImagesBatchCommand.class);
-		return context.service(ModuleService.class).run(info, true, inputs).get(120, TimeUnit.SECONDS);
+		return context.service(ModuleService.class).run(info, true, inputs);
+	}
+
+	private Module run(EditCommandRunner runner, Map<String, Object> inputs) throws Exception {
+		return start(runner, inputs).get(120, TimeUnit.SECONDS);
 	}
 
 	private Map<String, Object> inputs(Path in, Path out) {
 		Map<String, Object> inputs = new HashMap<>();
-		inputs.put("inputFolder", in.toFile());
+		inputs.put("batchSource", EditImagesBatchCommand.FOLDER);
+		inputs.put("inputFolder", in == null ? null : in.toFile());
 		inputs.put("outputFolder", out.toFile());
 		inputs.put("provider", "eachlabs");
 		inputs.put("model", "alibaba-qwen-image-2-0-image-edit");
 		inputs.put("concurrency", 20);
 		inputs.put("maxCost", 0.0); // given every time: the dialog remembers the last value
+		inputs.put("assembleStack", false);
 		inputs.put("instruction", "remove the scale bar");
 		return inputs;
 	}
 
-	@Test
-	void editsAFolderAndStopsAtTheCostCeiling() throws Exception {
+	private Path folderOfImages(int count) throws Exception {
 		Path in = Files.createDirectories(work.resolve("in"));
-		for (int i = 0; i < 12; i++) {
-			new FileSaver(TestImages.pattern("c" + i, 400, 400)).saveAsTiff(in.resolve("c" + i + ".tif").toString());
+		for (int i = 0; i < count; i++) {
+			new FileSaver(TestImages.pattern("c" + i, BatchTestData.SIDE, BatchTestData.SIDE))
+				.saveAsTiff(in.resolve(String.format("c%02d.tif", i)).toString());
 		}
-		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY)) {
-			eachlabs.processingDelay(Duration.ofMillis(300));
-			Map<String, String> env = new HashMap<>(s3.env());
-			env.put("EACHLABS_API_KEY", KEY);
-			env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
-			try (EditCommandRunner runner = new EditCommandRunner(env)) {
-				Map<String, Object> capped = inputs(in, work.resolve("capped"));
-				capped.put("maxCost", 0.10); // 12 edits at $0.035 = $0.42
-				Module stopped = run(runner, capped);
-				assertTrue(((Cancelable) stopped).isCanceled());
-				assertEquals(0, eachlabs.jobs().size(), "a paid call was made above the ceiling");
+		return in;
+	}
 
-				Module batch = run(runner, inputs(in, work.resolve("out")));
-				assertEquals(0, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode(),
-					((Cancelable) batch).getCancelReason());
-				assertEquals(12, eachlabs.jobs().size());
-				assertTrue(eachlabs.maxConcurrentObserved() <= 10);
-				File[] results = work.resolve("out").toFile().listFiles((d, n) -> n.endsWith(".tif"));
-				assertEquals(12, results.length);
-				assertTrue(Files.readString(work.resolve("out").resolve("qwen-edit-log.jsonl")).contains("\"status\":\"done\""));
-				assertEquals(0, s3.countObjects(s3.prefix()));
-				assertTrue(runner.log().stream().anyMatch(l -> l.contains("12 edits with eachlabs")), runner.log().toString());
+	private EditCommandRunner runner(EachLabsEmulator eachlabs) {
+		Map<String, String> env = new HashMap<>(s3.env());
+		env.put("EACHLABS_API_KEY", KEY);
+		env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
+		return new EditCommandRunner(env);
+	}
+
+	@Test
+	void editsSixtyImagesAtTenAtOnceAndStopsAtTheCostCeiling() throws Exception {
+		Path in = folderOfImages(60);
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			eachlabs.processingDelay(Duration.ofMillis(200));
+			Map<String, Object> capped = inputs(in, work.resolve("capped"));
+			capped.put("maxCost", 0.10); // 60 edits at $0.035 = $2.10
+			Module stopped = run(runner, capped);
+			assertTrue(((Cancelable) stopped).isCanceled());
+			assertEquals(0, eachlabs.jobs().size(), "a paid call was made above the ceiling");
+
+			Path out = work.resolve("out");
+			Module batch = run(runner, inputs(in, out));
+			assertEquals(0, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode(),
+				((Cancelable) batch).getCancelReason());
+			assertEquals(60, eachlabs.jobs().size());
+			assertTrue(eachlabs.maxConcurrentObserved() <= 10, "more than 10 in flight");
+			assertEquals(0, eachlabs.refusedCreates());
+			List<JsonNode> log = BatchTestData.logLines(out);
+			assertEquals(60, log.size());
+			for (JsonNode line : log) {
+				assertEquals("done", line.path("status").asText());
+				ImagePlus result = IJ.openImage(out.resolve(line.path("results").get(0).asText()).toString());
+				assertEquals(line.path("requestId").asText(), result.getProp(Provenance.REQUEST_ID));
 			}
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertTrue(runner.log().stream().anyMatch(l -> l.contains("60 edits with eachlabs")), runner.log().toString());
+			assertTrue(runner.log().stream().anyMatch(l -> l.contains("60 done, 0 failed, 0 skipped")), runner.log().toString());
+		}
+	}
+
+	@Test
+	void editsEveryPlaneOfTheActiveStackAndAssemblesThemInOrder() throws Exception {
+		ImagePlus stack = BatchTestData.stack("cells", 60);
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			eachlabs.processingDelay(Duration.ofMillis(200));
+			Path out = work.resolve("out");
+			Map<String, Object> inputs = inputs(null, out);
+			inputs.put("batchSource", EditImagesBatchCommand.ACTIVE_STACK);
+			inputs.put("image", stack);
+			inputs.put("assembleStack", true);
+			Module batch = run(runner, inputs);
+			EditImagesBatchCommand command = (EditImagesBatchCommand) batch.getDelegateObject();
+			assertEquals(0, command.exitCode(), ((Cancelable) batch).getCancelReason());
+			assertEquals(60, eachlabs.jobs().size());
+			assertTrue(eachlabs.maxConcurrentObserved() <= 10);
+			assertEquals(60, BatchTestData.logLines(out).size());
+			BatchTestData.assertAssembledInPlaneOrder(command.assembled(), 60);
+			BatchTestData.assertAssembledInPlaneOrder(IJ.openImage(out.resolve("AI-edit_stack_of_cells.tif")
+				.toString()), 60);
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertEquals(60, stack.getStackSize(), "the original stack was changed");
+			assertEquals(BatchTestData.greyOf(7), stack.getStack().getProcessor(7).get(0, 0));
+		}
+	}
+
+	@Test
+	void cancelRunningEditsStopsTheBatchCleansTheBucketAndKeepsResults() throws Exception {
+		Path in = folderOfImages(30);
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			eachlabs.processingDelay(Duration.ofMillis(1500));
+			Path out = work.resolve("out");
+			Future<Module> running = start(runner, inputs(in, out));
+			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+			while (System.nanoTime() < until && (!Files.isRegularFile(out.resolve(BatchLog.FILE)) ||
+				BatchTestData.logLines(out).size() < 10 || BatchTestData.acceptedJobsInJournal(out) == 0))
+			{
+				Thread.sleep(50);
+			}
+			var context = runner.editService().context();
+			context.service(CommandService.class).run(CancelEditsCommand.class, true).get(30, TimeUnit.SECONDS);
+			Module batch = running.get(60, TimeUnit.SECONDS);
+			assertEquals(1, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode());
+			assertTrue(((Cancelable) batch).getCancelReason().contains("cancelled or not started"),
+				((Cancelable) batch).getCancelReason());
+			assertTrue(eachlabs.jobs().size() < 30, "new edits were started after the cancel");
+			assertTrue(eachlabs.jobs().stream().anyMatch(AsyncJobEmulator.Job::cancelRequested), "no job was cancelled");
+			assertEquals(0, s3.countObjects(s3.prefix()), "staged objects left behind");
+			int kept = 0;
+			for (JsonNode line : BatchTestData.logLines(out)) {
+				if (!"done".equals(line.path("status").asText())) continue;
+				assertTrue(Files.isRegularFile(out.resolve(line.path("results").get(0).asText())));
+				kept++;
+			}
+			assertTrue(kept >= 10, "results downloaded before the cancel were lost");
+		}
+	}
+
+	@Test
+	void failuresAreCountedAndListedWithTheirReason() throws Exception {
+		Path in = folderOfImages(3);
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			eachlabs.processingDelay(Duration.ofMillis(100)).jobsEndWith(AsyncJobEmulator.Phase.FAILED,
+				"The input was flagged by the safety checker");
+			Module batch = run(runner, inputs(in, work.resolve("out")));
+			assertEquals(1, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode());
+			String reason = ((Cancelable) batch).getCancelReason();
+			assertTrue(reason.startsWith("3 edits failed:"), reason);
+			for (int i = 0; i < 3; i++) {
+				String source = in.resolve(String.format("c%02d.tif", i)).toAbsolutePath().toString();
+				assertTrue(reason.contains(" - " + source + ": ") , reason);
+			}
+			assertTrue(reason.contains("safety checker"), reason);
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertEquals(0, new File(work.resolve("out").toString()).listFiles((d, n) -> n.endsWith(".tif")).length);
+		}
+	}
+
+	@Test
+	void referenceImagesGoWithEveryEditAndAMissingOneStopsBeforeAnyCall() throws Exception {
+		Path in = folderOfImages(2);
+		Path reference = work.resolve("reference.tif");
+		new FileSaver(TestImages.pattern("reference", 300, 200)).saveAsTiff(reference.toString());
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			eachlabs.processingDelay(Duration.ofMillis(100));
+			Map<String, Object> missing = inputs(in, work.resolve("out"));
+			missing.put("referenceImage2", work.resolve("gone.tif").toFile());
+			Module refused = run(runner, missing);
+			assertEquals(2, ((EditImagesBatchCommand) refused.getDelegateObject()).exitCode());
+			assertTrue(((Cancelable) refused).getCancelReason().contains("gone.tif"), ((Cancelable) refused).getCancelReason());
+			assertEquals(0, eachlabs.jobs().size());
+
+			Map<String, Object> withReference = inputs(in, work.resolve("out"));
+			withReference.put("referenceImage2", reference.toFile());
+			Module batch = run(runner, withReference);
+			assertEquals(0, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode(),
+				((Cancelable) batch).getCancelReason());
+			assertEquals(2, eachlabs.jobs().size());
+			for (AsyncJobEmulator.Job job : eachlabs.jobs()) {
+				assertEquals(2, job.inputs().size(), "the reference did not go with every edit");
+				var sent = job.inputs().get(1).image(); // the 300×200 reference, scaled up to the minimum side
+				assertEquals(sent.getWidth() * 2, sent.getHeight() * 3, sent.getWidth() + "×" + sent.getHeight());
+			}
+			assertEquals(0, s3.countObjects(s3.prefix()));
 		}
 	}
 }

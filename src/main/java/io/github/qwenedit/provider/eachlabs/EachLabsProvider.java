@@ -56,13 +56,6 @@ public final class EachLabsProvider implements EditProvider {
 		.sizeRule(SizeRule.totalPixels(512, 2048)).pricePerImageUsd(0.035).build());
 
 	/**
-	 * Per-key limits from the project's issue tracker; providers.md §2.5 found none published. More
-	 * are answered with 429.
-	 */
-	static final int MAX_CREATES_PER_MINUTE = 100;
-	static final int MAX_RUNNING = 10;
-
-	/**
 	 * The documentation spells final states differently on different pages (providers.md §2.4):
 	 * {@code success}, {@code failed} and {@code cancelled} on the API reference, {@code error} on the
 	 * model's page and in client code. All are accepted.
@@ -72,8 +65,7 @@ public final class EachLabsProvider implements EditProvider {
 		.cancelled("cancelled", "canceled").build();
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "eachlabs", MODELS,
-		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "eachlabs API key", EachLabsProvider::new)
-			.withMaxConcurrentJobs(MAX_RUNNING);
+		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "eachlabs API key", EachLabsProvider::new);
 
 	private final HttpUrl create;
 	private final HttpUrl base;
@@ -207,7 +199,8 @@ public final class EachLabsProvider implements EditProvider {
 		EditException mapped = ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, detail);
 		if (reply.code() != 429) return mapped;
 		return new EditException(ErrorKind.RATE_LIMITED, ProviderErrors.followedBy(mapped.getMessage(), "eachlabs allows " +
-			"each key " + MAX_CREATES_PER_MINUTE + " new predictions a minute and " + MAX_RUNNING + " running at once: " +
+			"each key " + DESCRIPTOR.limits().createsPerMinute() + " new predictions a minute and " +
+			DESCRIPTOR.limits().maxConcurrentJobs() + " running at once: " +
 			"wait for running edits to finish, or lower the batch concurrency."), mapped.retryAfter().orElse(null), null);
 	}
 }

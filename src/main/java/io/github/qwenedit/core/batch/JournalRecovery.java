@@ -1,0 +1,408 @@
+package io.github.qwenedit.core.batch;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.github.qwenedit.core.Cancellation;
+import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.Deadline;
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.EditResult;
+import io.github.qwenedit.core.EditSession;
+import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.MimeTypes;
+import io.github.qwenedit.core.OutputImage;
+import io.github.qwenedit.core.PhaseTimes;
+import io.github.qwenedit.core.ProgressListener;
+import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.http.ExpiredLinkException;
+import io.github.qwenedit.http.Http;
+import io.github.qwenedit.http.Json;
+import io.github.qwenedit.http.RetryPolicy;
+import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobPoller;
+import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.ProviderDescriptor;
+import io.github.qwenedit.provider.ProviderRegistry;
+import io.github.qwenedit.staging.BucketConfig;
+import io.github.qwenedit.staging.S3Bucket;
+
+/**
+ * Fetches what the jobs journalled in an output folder produced while the program that sent them
+ * was stopped (closed, crashed, killed), saves it like any batch result, and deletes the input
+ * objects those jobs had staged: nothing paid for is lost, nothing is paid twice. The shell batch
+ * runs it before each run, the Fiji command "Recover Unfinished Edits..." on demand.
+ * <p>
+ * What happens to each journal entry: a result fetched and saved, a job that failed, a result whose
+ * links have expired and an entry without a job id are all final, so the entry is dropped and its
+ * staged objects deleted. A job still running, or one that could not be reached now (network, key,
+ * a cancelled recovery), stays in the journal with its staged objects, for a later recovery.
+ */
+public final class JournalRecovery {
+
+	/** Saves a recovered result exactly like a batch result, as TIFF with its provenance. */
+	@FunctionalInterface
+	public interface ResultSaver {
+		/** @return the names of the files written in {@code folder} */
+		List<String> save(BatchJournal.Entry entry, EditResult result, Path folder) throws EditException;
+	}
+
+	/** What became of one journal entry. */
+	public enum Kind {
+		RECOVERED("Recovered"),
+		STILL_RUNNING("Still running at the provider (left in the journal for a later recovery)"),
+		EXPIRED("Could not be fetched: the links expired"),
+		FAILED("Failed"),
+		NOT_CONFIRMED("Sent, but the provider's reply never arrived"),
+		NOT_CONFIGURED("Left in the journal: no key for the provider is configured"),
+		IN_PROGRESS("Left alone: still being edited by a program that is running");
+
+		private final String heading;
+
+		Kind(String heading) {
+			this.heading = heading;
+		}
+
+		public String heading() {
+			return heading;
+		}
+	}
+
+	/** One entry's outcome, with a sentence for the user. */
+	public static final class Outcome {
+		public final BatchJournal.Entry entry;
+		public final Kind kind;
+		public final String reason;
+		public final List<String> files;
+		public final boolean keptInJournal;
+		/** What the saved files carry; null unless recovered. */
+		final Provenance provenance;
+
+		Outcome(BatchJournal.Entry entry, Kind kind, String reason, List<String> files, boolean keptInJournal) {
+			this(entry, kind, reason, files, keptInJournal, null);
+		}
+
+		Outcome(BatchJournal.Entry entry, Kind kind, String reason, List<String> files, boolean keptInJournal,
+			Provenance provenance)
+		{
+			this.entry = entry;
+			this.kind = kind;
+			this.reason = reason;
+			this.files = List.copyOf(files);
+			this.keptInJournal = keptInJournal;
+			this.provenance = provenance;
+		}
+	}
+
+	/** Everything one recovery did. */
+	public static final class Report {
+		private final List<Outcome> outcomes = new ArrayList<>();
+		private final List<String> deletedKeys = new ArrayList<>();
+		private final List<String> problems = new ArrayList<>();
+		private boolean cancelled;
+
+		public List<Outcome> outcomes() {
+			return Collections.unmodifiableList(outcomes);
+		}
+
+		public List<Outcome> of(Kind kind) {
+			List<Outcome> some = new ArrayList<>();
+			outcomes.forEach(o -> {
+				if (o.kind == kind) some.add(o);
+			});
+			return some;
+		}
+
+		/** Sources whose job is still in the journal: a batch must not send them again. */
+		public Set<String> sourcesLeftInJournal() {
+			Set<String> sources = new HashSet<>();
+			outcomes.forEach(o -> {
+				if (o.keptInJournal) sources.add(o.entry.source);
+			});
+			return sources;
+		}
+
+		/** Keys of staged input objects deleted from the bucket. */
+		public List<String> deletedKeys() {
+			return Collections.unmodifiableList(deletedKeys);
+		}
+
+		/** Staged objects that could not be deleted, and the like: one sentence each. */
+		public List<String> problems() {
+			return Collections.unmodifiableList(problems);
+		}
+
+		/** Whether the user stopped the recovery before every entry was looked at. */
+		public boolean cancelled() {
+			return cancelled;
+		}
+
+		public boolean isEmpty() {
+			return outcomes.isEmpty() && deletedKeys.isEmpty() && problems.isEmpty() && !cancelled;
+		}
+
+		/** The whole report in a few lines, grouped by outcome, for a dialog or a log. */
+		public String describe() {
+			if (isEmpty()) return "No unfinished edits were found in the journal.";
+			StringBuilder text = new StringBuilder();
+			for (Kind kind : Kind.values()) {
+				List<Outcome> some = of(kind);
+				if (some.isEmpty()) continue;
+				text.append(kind.heading()).append(" (").append(some.size()).append("):\n");
+				for (Outcome o : some) {
+					text.append("  ").append(o.entry.source);
+					if (!o.files.isEmpty()) text.append(" -> ").append(String.join(", ", o.files));
+					if (o.kind != Kind.RECOVERED) text.append(": ").append(o.reason);
+					text.append('\n');
+				}
+			}
+			if (!deletedKeys.isEmpty()) {
+				text.append("Staged objects deleted from the bucket (").append(deletedKeys.size()).append("): ")
+					.append(String.join(", ", deletedKeys)).append('\n');
+			}
+			problems.forEach(p -> text.append(p).append('\n'));
+			if (cancelled) text.append("Stopped before every journalled job was looked at: run the recovery again to go on.\n");
+			return text.toString().trim();
+		}
+	}
+
+	private final Configuration config;
+	private final ResultSaver saver;
+
+	public JournalRecovery(Configuration config, ResultSaver saver) {
+		this.config = config;
+		this.saver = saver;
+	}
+
+	/**
+	 * Recovers the journalled jobs of {@code output}: those of {@code providerId}, or, when it is
+	 * empty, those of every provider whose key is configured.
+	 *
+	 * @param waitForRunning how long to keep waiting, in all, for jobs still running; then they are
+	 *          left in the journal, running, for a later recovery
+	 */
+	public Report recover(Path output, Optional<String> providerId, Duration waitForRunning, ProgressListener progress,
+		Cancellation cancellation)
+	{
+		Report report = new Report();
+		List<BatchJournal.Entry> entries = new ArrayList<>();
+		BatchJournal journal = new BatchJournal(output);
+		for (BatchJournal.Entry entry : journal.entries()) {
+			if (!providerId.isPresent() || providerId.get().equals(entry.provider)) entries.add(entry);
+		}
+		long windowEnds = System.nanoTime() + waitForRunning.toNanos();
+		Map<String, Optional<EditProvider>> providers = new LinkedHashMap<>();
+		for (int i = 0; i < entries.size(); i++) {
+			BatchJournal.Entry entry = entries.get(i);
+			if (cancellation.isCancelled()) {
+				report.cancelled = true;
+				break;
+			}
+			progress.progress("Recovering " + (i + 1) + " of " + entries.size() + ": " + entry.source,
+				(double) i / entries.size());
+			Outcome outcome = recoverOne(entry, providers.computeIfAbsent(entry.provider, this::providerIfConfigured),
+				output, Duration.ofNanos(Math.max(0, windowEnds - System.nanoTime())), progress, cancellation);
+			if (outcome.keptInJournal && cancellation.isCancelled()) {
+				// Stopped while looking at this job: it is as untouched as the ones after it.
+				report.cancelled = true;
+				break;
+			}
+			report.outcomes.add(outcome);
+			if (!outcome.keptInJournal) {
+				deleteStaged(entry, report);
+				journal.clear(entry);
+			}
+			// A job left in the journal is logged once its outcome is final, by a later recovery.
+			if (!outcome.keptInJournal) log(output, outcome, report);
+		}
+		progress.progress("Recovery done", 1);
+		return report;
+	}
+
+	private Optional<EditProvider> providerIfConfigured(String id) {
+		try {
+			ProviderDescriptor descriptor = ProviderRegistry.get(id);
+			if (!config.get(descriptor.keyVariable()).isPresent()) return Optional.empty();
+			return Optional.of(descriptor.create(config));
+		}
+		catch (EditException unknownOrUnconfigured) {
+			return Optional.empty();
+		}
+	}
+
+	private Outcome recoverOne(BatchJournal.Entry entry, Optional<EditProvider> configured, Path output, Duration wait,
+		ProgressListener progress, Cancellation cancellation)
+	{
+		if (entry.writerIsRunning()) {
+			return new Outcome(entry, Kind.IN_PROGRESS, "The program that sent it is still running and saves the result " +
+				"itself; recover once it has stopped if the result does not arrive.", List.of(), true);
+		}
+		if (entry.job == null) {
+			return new Outcome(entry, Kind.NOT_CONFIRMED, "It was being sent to " + displayName(entry.provider) + " when " +
+				"the program stopped, so the job may have been created (and charged) but cannot be fetched without its id; " +
+				"edit the image again to get a result.", List.of(), false);
+		}
+		if (!configured.isPresent()) {
+			return new Outcome(entry, Kind.NOT_CONFIGURED, "Set the key of " + displayName(entry.provider) + " and recover " +
+				"again to fetch job " + entry.job.id() + ".", List.of(), true);
+		}
+		EditProvider provider = configured.get();
+		String name = provider.displayName();
+		Instant started = Instant.now();
+		try {
+			Set<String> plainHttp = new HashSet<>(ProviderRegistry.get(entry.provider).plainHttpHosts(config));
+			BucketConfig.from(config).ifPresent(b -> plainHttp.addAll(b.plainHttpHosts()));
+			Http http = new Http(RetryPolicy.DEFAULT, cancellation,
+				Deadline.after(wait.plus(EditSession.deadline(config))), plainHttp);
+			JobState state = JobPoller.lookUntil(provider, entry.job, http, progress, wait);
+			if (!state.status().isFinal()) {
+				return new Outcome(entry, Kind.STILL_RUNNING, name + " is still running job " + entry.job.id() +
+					"; recover again once it is done.", List.of(), true);
+			}
+			if (state.status() == JobState.Status.FAILED) {
+				return new Outcome(entry, Kind.FAILED, state.error().map(e -> config.redact(e.getMessage()))
+					.orElse(name + " reported that the edit failed, without a reason."), List.of(), false);
+			}
+			List<OutputImage> images = new ArrayList<>();
+			long cap = EditSession.downloadCapBytes(config);
+			for (String url : state.outputUrls()) {
+				byte[] bytes = http.download(url, cap, name);
+				String mime = MimeTypes.sniff(bytes);
+				if (mime == null) {
+					return new Outcome(entry, Kind.FAILED, name + " returned a result that is not an image.", List.of(), false);
+				}
+				images.add(new OutputImage(bytes, mime));
+			}
+			if (images.isEmpty()) {
+				return new Outcome(entry, Kind.FAILED, name + " finished job " + entry.job.id() + " without an image.",
+					List.of(), false);
+			}
+			Provenance provenance = provenance(entry, name, state, started);
+			EditResult result = new EditResult(images, provenance, List.of(), new PhaseTimes());
+			try {
+				return new Outcome(entry, Kind.RECOVERED, "Saved.", saver.save(entry, result, output), false, provenance);
+			}
+			catch (EditException e) {
+				return new Outcome(entry, Kind.FAILED, "The result was fetched but could not be saved (" +
+					config.redact(e.getMessage()) + "); it stays in the journal to be fetched again.", List.of(), true);
+			}
+		}
+		catch (ExpiredLinkException e) {
+			return new Outcome(entry, Kind.EXPIRED, "The result links of job " + entry.job.id() + " at " + name +
+				" have expired, so the result can no longer be fetched; edit the image again to get one.", List.of(), false);
+		}
+		catch (EditException e) {
+			if (e.kind() == ErrorKind.NOT_FOUND) {
+				return new Outcome(entry, Kind.EXPIRED, name + " no longer knows job " + entry.job.id() + " (it keeps jobs " +
+					"for a limited time), so the result can no longer be fetched; edit the image again to get one.", List.of(),
+					false);
+			}
+			return new Outcome(entry, Kind.FAILED, config.redact(e.getMessage()) + " The job stays in the journal to be " +
+				"fetched by a later recovery.", List.of(), true);
+		}
+	}
+
+	private static String displayName(String providerId) {
+		try {
+			return ProviderRegistry.get(providerId).displayName();
+		}
+		catch (EditException unknown) {
+			return String.valueOf(providerId);
+		}
+	}
+
+	private Provenance provenance(BatchJournal.Entry entry, String providerName, JobState state, Instant fetched) {
+		Provenance p = new Provenance()
+			.put(Provenance.AI_GENERATED, "true")
+			.put(Provenance.DIGITAL_SOURCE_TYPE, Provenance.IPTC_COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)
+			.put(Provenance.PROVIDER, providerName)
+			.put(Provenance.MODEL, entry.model)
+			.put(Provenance.PROMPT, entry.instruction)
+			.put(Provenance.NEGATIVE_PROMPT, entry.negativePrompt)
+			.put(Provenance.SEED, entry.seed)
+			.put(Provenance.SIZE, entry.size)
+			.put(Provenance.REQUEST_ID, entry.job.id())
+			.put(Provenance.TIMESTAMP, entry.sentAt != null ? entry.sentAt : fetched.truncatedTo(ChronoUnit.SECONDS).toString())
+			.put(Provenance.sourceTitle(1), entry.sourceTitle())
+			.put(Provenance.PREFIX + "Recovered", "fetched by a later recovery after an interruption");
+		state.facts().forEach((k, v) -> p.put(Provenance.PREFIX + k, v));
+		String version = JournalRecovery.class.getPackage().getImplementationVersion();
+		return p.put(Provenance.PLUGIN_VERSION, version == null ? "development" : version);
+	}
+
+	private void deleteStaged(BatchJournal.Entry entry, Report report) {
+		if (entry.stagedKeys.isEmpty()) return;
+		Optional<BucketConfig> bucket;
+		try {
+			bucket = BucketConfig.from(config);
+		}
+		catch (EditException e) {
+			report.problems.add("Staged objects " + String.join(", ", entry.stagedKeys) + " were not deleted: " +
+				config.redact(e.getMessage()));
+			return;
+		}
+		if (!bucket.isPresent()) {
+			report.problems.add("Staged objects " + String.join(", ", entry.stagedKeys) + " were not deleted: no bucket is " +
+				"configured now. Delete them by hand, or configure the bucket and run the recovery again.");
+			return;
+		}
+		S3Bucket s3 = new S3Bucket(bucket.get());
+		for (String key : entry.stagedKeys) {
+			try {
+				s3.delete(key);
+				report.deletedKeys.add(key);
+			}
+			catch (EditException e) {
+				report.problems.add("Staged object " + key + " was left in the bucket: " + config.redact(e.getMessage()));
+			}
+		}
+	}
+
+	private void log(Path output, Outcome outcome, Report report) {
+		BatchJournal.Entry entry = outcome.entry;
+		ObjectNode line = Json.object();
+		line.put("source", entry.source);
+		line.put("provider", entry.provider);
+		line.put("model", entry.model);
+		line.put("instruction", entry.instruction);
+		if (entry.job != null) line.put("requestId", entry.job.id());
+		line.put("recovered", true);
+		if (!outcome.files.isEmpty()) outcome.files.forEach(line.putArray("results")::add);
+		if (outcome.provenance != null && outcome.provenance.get(Provenance.PREFIX + "CostUsd") != null) {
+			line.put("costUsd", outcome.provenance.get(Provenance.PREFIX + "CostUsd"));
+		}
+		line.put("status", statusWord(outcome));
+		if (outcome.kind != Kind.RECOVERED) line.put("error", outcome.reason);
+		line.put("finishedAt", Instant.now().toString());
+		try {
+			new BatchLog(output).append(line);
+		}
+		catch (IOException e) {
+			report.problems.add("Cannot write " + output.resolve(BatchLog.FILE) + ": " + e.getMessage());
+		}
+	}
+
+	private static String statusWord(Outcome outcome) {
+		switch (outcome.kind) {
+			case RECOVERED:
+				return "done";
+			case EXPIRED:
+				return "expired";
+			default:
+				return "failed";
+		}
+	}
+}

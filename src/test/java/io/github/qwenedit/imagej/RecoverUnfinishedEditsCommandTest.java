@@ -1,0 +1,378 @@
+package io.github.qwenedit.imagej;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.scijava.module.Module;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.io.FileSaver;
+import io.github.qwenedit.cli.QwenEditCli;
+import io.github.qwenedit.cli.QwenEditCliRunner;
+import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.core.batch.BatchJournal;
+import io.github.qwenedit.core.batch.BatchLog;
+import io.github.qwenedit.core.batch.JournalRecovery;
+import io.github.qwenedit.core.batch.JournalRecovery.Kind;
+import io.github.qwenedit.emulator.AsyncJobEmulator.Phase;
+import io.github.qwenedit.emulator.EachLabsEmulator;
+import io.github.qwenedit.staging.S3TestServer;
+
+/**
+ * Recover Unfinished Edits, through the SciJava command, after batches and edits were killed or
+ * left jobs behind: against the eachlabs emulator and a real S3 server.
+ */
+class RecoverUnfinishedEditsCommandTest {
+
+	private static final String KEY = "each-recover-test-7f3a";
+	private static final String INSTRUCTION = "remove the scale bar";
+	private static S3TestServer s3;
+
+	@TempDir
+	Path work;
+
+	private EachLabsEmulator eachlabs;
+	private Map<String, String> env;
+
+	@BeforeAll
+	static void startBucket() throws Exception {
+		s3 = S3TestServer.start();
+	}
+
+	@AfterAll
+	static void stopBucket() {
+		s3.close();
+	}
+
+	private void startEachlabs(Duration processing) {
+		eachlabs = new EachLabsEmulator(KEY).processingDelay(processing);
+		env = new HashMap<>(s3.env());
+		env.put("EACHLABS_API_KEY", KEY);
+		env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
+		env.put(Configuration.CONFIG_DIR, work.resolve("config").toString());
+	}
+
+	@AfterEach
+	void stopEachlabs() {
+		if (eachlabs != null) eachlabs.close();
+		s3.clear();
+	}
+
+	private JournalRecovery.Report recover(Path folder, int waitSeconds) throws Exception {
+		try (EditCommandRunner fiji = new EditCommandRunner(env)) {
+			Module module = fiji.runCommand(RecoverUnfinishedEditsCommand.class, Map.of("outputFolder", folder.toFile(),
+				"waitSeconds", waitSeconds, "openImages", false));
+			JournalRecovery.Report report = ((RecoverUnfinishedEditsCommand) module.getDelegateObject()).report();
+			assertNotNull(report, "the command did not run");
+			for (String line : fiji.log()) {
+				assertFalse(line.contains(KEY) || line.contains(s3.secretAccessKey()), line);
+			}
+			assertTrue(String.join("\n", fiji.log()).contains(report.describe()), "the report was not logged");
+			return report;
+		}
+	}
+
+	private Path folderOfImages(int count) throws Exception {
+		Path in = Files.createDirectories(work.resolve("in"));
+		for (int i = 0; i < count; i++) {
+			new FileSaver(TestImages.pattern("cell" + i, 300 + i, 300)).saveAsTiff(in.resolve("cell" + i + ".tif").toString());
+		}
+		return in;
+	}
+
+	private static List<BatchJournal.Entry> journal(Path out) {
+		return new BatchJournal(out).entries();
+	}
+
+	private static long acceptedJobs(Path out) {
+		return journal(out).stream().filter(e -> e.job != null).count();
+	}
+
+	private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+		long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+		while (!condition.getAsBoolean()) {
+			assertTrue(System.nanoTime() < until, "timed out waiting until " + what);
+			Thread.sleep(50);
+		}
+	}
+
+	private Process start(List<String> command) throws Exception {
+		ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+			.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+		pb.environment().putAll(env);
+		return pb.start();
+	}
+
+	private static String java() {
+		return new File(System.getProperty("java.home"), "bin/java").getPath();
+	}
+
+	private static void kill(Process process) throws InterruptedException {
+		process.destroyForcibly();
+		assertTrue(process.waitFor(30, TimeUnit.SECONDS));
+	}
+
+	/** The journal's files as written, for a check that no secret or signed link is in them. */
+	private void assertJournalHoldsNoSecret(Path out) throws Exception {
+		List<BatchJournal.Entry> entries = journal(out);
+		assertFalse(entries.isEmpty());
+		for (BatchJournal.Entry entry : entries) {
+			String text = Files.readString(entry.file);
+			for (String secret : List.of(KEY, s3.secretAccessKey(), s3.accessKeyId(), "X-Amz-Signature", "X-Amz-Credential")) {
+				assertFalse(text.contains(secret), "the journal holds " + secret + ": " + text);
+			}
+		}
+	}
+
+	private List<String> logLines(Path out) throws Exception {
+		return Files.readAllLines(out.resolve(BatchLog.FILE));
+	}
+
+	/**
+	 * A batch in a shell is killed while its jobs run; Recover Unfinished Edits fetches every result,
+	 * logs it so that the next run skips it, deletes the staged inputs and creates nothing twice.
+	 */
+	@Test
+	void recoversABatchKilledMidRunWithoutPayingTwice() throws Exception {
+		startEachlabs(Duration.ofMillis(2500));
+		Path in = folderOfImages(3);
+		Path out = work.resolve("out");
+		Process batch = start(List.of(java(), "-cp", System.getProperty("java.class.path"), QwenEditCli.class.getName(),
+			"--provider", "eachlabs", "--instruction", INSTRUCTION, "--output", out.toString(), in.toString()));
+		await(() -> acceptedJobs(out) == 3, "the batch journalled its three jobs");
+		kill(batch);
+		assertJournalHoldsNoSecret(out);
+		assertTrue(s3.countObjects(s3.prefix()) > 0, "the killed batch should have left staged inputs");
+
+		JournalRecovery.Report report = recover(out, 30);
+		assertEquals(3, report.of(Kind.RECOVERED).size(), report.describe());
+		assertEquals(3, eachlabs.jobs().size(), "a job was created twice");
+		assertEquals(0, s3.countObjects(s3.prefix()), "staged inputs left behind");
+		assertTrue(journal(out).isEmpty());
+		assertEquals(3, report.deletedKeys().size(), report.describe());
+		for (int i = 0; i < 3; i++) {
+			ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cell" + i + ".tif").toString());
+			assertNotNull(result, "result " + i + " lost");
+			assertEquals("cell" + i + ".tif", result.getProp(Provenance.sourceTitle(1)));
+			assertEquals(INSTRUCTION, result.getProp(Provenance.PROMPT));
+			assertNotNull(result.getProp(Provenance.REQUEST_ID));
+			assertEquals("true", result.getProp(Provenance.AI_GENERATED));
+		}
+		long recoveredLines = logLines(out).stream()
+			.filter(l -> l.contains("\"recovered\":true") && l.contains("\"status\":\"done\"")).count();
+		assertEquals(3, recoveredLines, String.join("\n", logLines(out)));
+
+		String text = runShellBatch(in, out);
+		assertTrue(text.contains("0 done, 0 failed, 3 skipped"), "the log is not complete: " + text);
+		assertEquals(3, eachlabs.jobs().size());
+	}
+
+	/** A program stopped in the middle of an edit, before the provider's reply or during the wait. */
+	private void leaveBehind(Path out, String source, boolean accepted) throws Exception {
+		Process stopped = start(leftBehindJob(out, source, accepted ? "accepted" : "staged"));
+		assertTrue(stopped.waitFor(60, TimeUnit.SECONDS), "the program did not stop");
+	}
+
+	private static List<String> leftBehindJob(Path out, String source, String... how) {
+		List<String> command = new java.util.ArrayList<>(List.of(java(), "-cp", System.getProperty("java.class.path"),
+			LeftBehindJob.class.getName(), out.toString(), source, "eachlabs", INSTRUCTION));
+		command.addAll(List.of(how));
+		return command;
+	}
+
+	@Test
+	void anEntryWithoutJobIdHasItsInputsDeletedAndSaysTheJobMayExist() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		Path out = Files.createDirectories(work.resolve("out"));
+		leaveBehind(out, "cells.tif", false);
+		assertEquals(1, s3.countObjects(s3.prefix()));
+		assertJournalHoldsNoSecret(out);
+
+		JournalRecovery.Report report = recover(out, 0);
+		List<JournalRecovery.Outcome> unconfirmed = report.of(Kind.NOT_CONFIRMED);
+		assertEquals(1, unconfirmed.size(), report.describe());
+		String reason = unconfirmed.get(0).reason;
+		assertTrue(reason.contains("may have been created") && reason.contains("cannot be fetched"), reason);
+		assertEquals(0, s3.countObjects(s3.prefix()), "the staged input was not deleted");
+		assertTrue(report.describe().contains(report.deletedKeys().get(0)), report.describe());
+		assertTrue(journal(out).isEmpty());
+		assertTrue(logLines(out).get(0).contains("\"status\":\"failed\""), logLines(out).get(0));
+	}
+
+	@Test
+	void aJobStillRunningStaysInTheJournalAndALaterRecoveryFetchesIt() throws Exception {
+		startEachlabs(Duration.ofSeconds(3));
+		Path out = Files.createDirectories(work.resolve("out"));
+		leaveBehind(out, "cells.tif", true);
+		assertJournalHoldsNoSecret(out);
+
+		JournalRecovery.Report early = recover(out, 0);
+		assertEquals(1, early.of(Kind.STILL_RUNNING).size(), early.describe());
+		assertTrue(early.describe().contains("Still running"), early.describe());
+		assertEquals(1, acceptedJobs(out), "a running job must stay in the journal");
+		assertFalse(eachlabs.lastJob().isFinal() || eachlabs.lastJob().cancelRequested(),
+			"recovery must not stop a running job");
+		assertFalse(Files.exists(out.resolve(BatchLog.FILE)), "nothing final to log yet");
+
+		assertTrue(eachlabs.awaitLastJobIn(Phase.SUCCEEDED));
+		JournalRecovery.Report later = recover(out, 0);
+		assertEquals(1, later.of(Kind.RECOVERED).size(), later.describe());
+		ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cells.tif").toString());
+		assertEquals(String.valueOf(LeftBehindJob.SEED), result.getProp(Provenance.SEED));
+		assertTrue(journal(out).isEmpty());
+		assertEquals(0, s3.countObjects(s3.prefix()));
+		assertEquals(1, eachlabs.jobs().size());
+		assertEquals(1, logLines(out).size());
+	}
+
+	/** A batch or an edit still running in another program, or in this Fiji, saves its own results. */
+	@Test
+	void anEntryOfAProgramStillRunningIsLeftAlone() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		Path out = Files.createDirectories(work.resolve("out"));
+		Process busy = start(leftBehindJob(out, "cells.tif", "staged", "stay"));
+		try {
+			await(() -> journal(out).size() == 1, "the program journalled its edit");
+			JournalRecovery.Report report = recover(out, 0);
+			assertEquals(1, report.of(Kind.IN_PROGRESS).size(), report.describe());
+			assertEquals(1, s3.countObjects(s3.prefix()), "the inputs of a job in flight were deleted");
+			assertEquals(1, journal(out).size());
+		}
+		finally {
+			kill(busy);
+		}
+		JournalRecovery.Report afterKill = recover(out, 0);
+		assertEquals(1, afterKill.of(Kind.NOT_CONFIRMED).size(), afterKill.describe());
+		assertEquals(0, s3.countObjects(s3.prefix()));
+	}
+
+	private String runShellBatch(Path in, Path out) throws Exception {
+		ByteArrayOutputStream printed = new ByteArrayOutputStream();
+		int code = QwenEditCliRunner.run(Configuration.fromEnvironment(env), new PrintStream(printed, true, "UTF-8"),
+			"--provider", "eachlabs", "--instruction", INSTRUCTION, "--output", out.toString(), in.toString());
+		String text = printed.toString(StandardCharsets.UTF_8);
+		assertEquals(0, code, text);
+		return text;
+	}
+
+	/** An image whose job is still in flight elsewhere is not sent again by a batch; a later run fetches it. */
+	@Test
+	void aShellBatchNeverSendsAgainAnImageWhoseJobIsStillInFlight() throws Exception {
+		startEachlabs(Duration.ofMillis(200));
+		Path in = folderOfImages(2);
+		Path out = Files.createDirectories(work.resolve("out"));
+		String busySource = in.resolve("cell0.tif").toAbsolutePath().toString();
+		Process busy = start(leftBehindJob(out, busySource, "accepted", "stay"));
+		try {
+			await(() -> acceptedJobs(out) == 1, "the other program's job was accepted");
+			String first = runShellBatch(in, out);
+			assertTrue(first.contains("left in the journal " + busySource) && first.contains("1 done, 0 failed, 1 skipped"),
+				first);
+			assertEquals(2, eachlabs.jobs().size(), "the image in flight was sent again");
+		}
+		finally {
+			kill(busy);
+		}
+		assertTrue(eachlabs.awaitLastJobIn(Phase.SUCCEEDED));
+		String second = runShellBatch(in, out);
+		assertTrue(second.contains("recovered " + busySource) && second.contains("0 done, 0 failed, 2 skipped"), second);
+		assertEquals(2, eachlabs.jobs().size());
+		assertEquals(0, s3.countObjects(s3.prefix()));
+	}
+
+	/** Cancel Running Edits stops a recovery that waits; the job runs on at the provider and stays in the journal. */
+	@Test
+	void aCancelledRecoveryLeavesTheJobRunningAndInTheJournal() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		eachlabs.jobsNeverFinish();
+		Path out = Files.createDirectories(work.resolve("out"));
+		leaveBehind(out, "cells.tif", true);
+		String jobId = eachlabs.lastJob().id;
+		try (EditCommandRunner fiji = new EditCommandRunner(env)) {
+			java.util.concurrent.Future<Module> running = fiji.startCommand(RecoverUnfinishedEditsCommand.class,
+				Map.of("outputFolder", out.toFile(), "waitSeconds", 60, "openImages", false));
+			assertTrue(eachlabs.awaitRequestTo("/v1/prediction/" + jobId), "the recovery did not look at the job");
+			long asked = System.nanoTime();
+			await(() -> fiji.editService().cancelAll() > 0 || running.isDone(), "the recovery could be cancelled");
+			JournalRecovery.Report report = ((RecoverUnfinishedEditsCommand) running.get(30, TimeUnit.SECONDS)
+				.getDelegateObject()).report();
+			assertTrue(System.nanoTime() - asked < TimeUnit.SECONDS.toNanos(10), "the cancel was not prompt");
+			assertTrue(report.cancelled(), report.describe());
+			assertTrue(report.describe().contains("run the recovery again"), report.describe());
+			assertTrue(report.outcomes().isEmpty(), "a cancelled look is no outcome: " + report.describe());
+		}
+		assertFalse(eachlabs.lastJob().cancelRequested(), "a recovery must not stop the job it waits for");
+		assertEquals(1, acceptedJobs(out));
+		assertEquals(1, s3.countObjects(s3.prefix()));
+	}
+
+	/** Documented: an expired result cannot come back, so its entry is dropped and the log says "expired". */
+	@Test
+	void anExpiredResultLinkIsReportedAndItsEntryDropped() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		Path out = Files.createDirectories(work.resolve("out"));
+		leaveBehind(out, "cells.tif", true);
+		assertTrue(eachlabs.awaitLastJobIn(Phase.SUCCEEDED));
+		eachlabs.expireOutputs();
+
+		JournalRecovery.Report report = recover(out, 0);
+		List<JournalRecovery.Outcome> expired = report.of(Kind.EXPIRED);
+		assertEquals(1, expired.size(), report.describe());
+		assertTrue(expired.get(0).reason.contains("expired") && expired.get(0).reason.contains("edit the image again"),
+			expired.get(0).reason);
+		assertTrue(report.describe().contains("links expired"), report.describe());
+		assertTrue(journal(out).isEmpty(), "an expired entry is dropped");
+		assertEquals(0, s3.countObjects(s3.prefix()));
+		assertTrue(logLines(out).get(0).contains("\"status\":\"expired\""), logLines(out).get(0));
+		try (var files = Files.list(out)) {
+			assertFalse(files.anyMatch(f -> f.toString().endsWith(".tif")));
+		}
+	}
+
+	/** Fiji crashes during an interactive edit that saves to a folder; the command saves its result there. */
+	@Test
+	void anInteractiveEditKilledMidRunIsRecoveredIntoItsOutputFolder() throws Exception {
+		startEachlabs(Duration.ofMillis(2500));
+		Path in = folderOfImages(1);
+		Path out = Files.createDirectories(work.resolve("out"));
+		Process fiji = start(List.of(java(), "-cp", System.getProperty("java.class.path"),
+			InteractiveEditProcess.class.getName(), in.resolve("cell0.tif").toString(), out.toString(), "eachlabs",
+			EachLabsEmulator.MODEL, INSTRUCTION));
+		await(() -> acceptedJobs(out) == 1, "the edit journalled its job");
+		kill(fiji);
+		assertJournalHoldsNoSecret(out);
+		assertEquals(out.toAbsolutePath().toString(), journal(out).get(0).destination);
+
+		JournalRecovery.Report report = recover(out, 30);
+		assertEquals(1, report.of(Kind.RECOVERED).size(), report.describe());
+		ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString());
+		assertNotNull(result, "the result was not saved into the edit's output folder");
+		assertEquals("cell0.tif", result.getProp(Provenance.sourceTitle(1)));
+		assertEquals(1, eachlabs.jobs().size());
+		assertEquals(0, s3.countObjects(s3.prefix()));
+		assertTrue(journal(out).isEmpty());
+		assertEquals(1, logLines(out).size());
+	}
+}
