@@ -181,14 +181,7 @@ public final class InputFitting {
 	}
 
 	public static byte[] toPng(BufferedImage image) {
-		ByteArrayOutputStream out = new ByteArrayOutputStream();
-		try {
-			if (!ImageIO.write(image, "png", out)) throw new IllegalStateException("Every Java runtime writes PNG");
-		}
-		catch (IOException e) {
-			throw new IllegalStateException("Writing to memory cannot fail", e);
-		}
-		return out.toByteArray();
+		return PngEncoder.encode(image);
 	}
 
 	static byte[] toJpeg(BufferedImage rgb, float quality) {
