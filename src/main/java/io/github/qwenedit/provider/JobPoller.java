@@ -1,6 +1,8 @@
 package io.github.qwenedit.provider;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
@@ -13,33 +15,74 @@ import io.github.qwenedit.http.Http;
  */
 public final class JobPoller {
 
-	/** A first look soon after submit: many edits take only a few seconds. */
-	static final Duration FIRST_LOOK = Duration.ofMillis(250);
-	/**
-	 * Then every half second, as the providers' own clients do by default (fal's and Replicate's
-	 * JavaScript clients poll at 500 ms), while an edit is young ...
-	 */
-	static final Duration STEADY = Duration.ofMillis(500);
-	static final Duration STEADY_FOR = Duration.ofSeconds(60);
-	/** ... and less often for jobs that wait in a long queue. */
+	/** Jobs that wait in a long queue are asked less often, up to this interval. */
 	static final Duration MAX_INTERVAL = Duration.ofSeconds(5);
+	/** The steady interval holds for the first minute of a job. */
+	static final Duration STEADY_FOR = Duration.ofSeconds(60);
+
+	/**
+	 * When the last successful job of each kind ended, as far as the looks at it tell: after the last
+	 * look that found it running and by the look that found it done. The next job of that kind is
+	 * looked at within that span, more closely each time, so the wait beyond completion shrinks
+	 * without more status requests. Kinds are few (provider, model, number of outputs), so the map
+	 * stays small.
+	 */
+	private static final Map<String, Span> LAST_END = new ConcurrentHashMap<>();
+
+	/** Between these times after submit the job ended. */
+	private static final class Span {
+		final Duration after;
+		final Duration by;
+
+		Span(Duration after, Duration by) {
+			this.after = after;
+			this.by = by;
+		}
+
+		Duration width() {
+			return by.minus(after);
+		}
+	}
 
 	private JobPoller() {}
 
-	/**
-	 * Polls until the job is final: a first look soon, every half second for a minute, then less
-	 * often up to a cap, or later when the provider asks ({@code Retry-After}, also on a 429 to a
-	 * status request, which only slows the polling down). When the polling ends without a final
-	 * state (cancel, time-out, a status that cannot be read) it asks the provider to stop the job,
-	 * since its result would be lost anyway, and rethrows, saying whether the provider may still charge.
-	 */
+	/** As {@link #awaitFinal(EditProvider, JobState, Http, ProgressListener, String)}, learning per provider. */
 	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress)
 		throws EditException
 	{
+		return awaitFinal(provider, submitted, http, progress, provider.id());
+	}
+
+	/**
+	 * Polls until the job is final, on the provider's {@link PollSchedule}: for a kind of job not seen
+	 * before, a first look soon, the steady interval for a minute, then less often up to a cap; for a
+	 * kind seen before, a few close looks within the span in which the last such job ended. A provider
+	 * may ask for later ({@code Retry-After}, also on a 429 to a status request, which only slows the
+	 * polling down). When the polling ends without a final state (cancel,
+	 * time-out, a status that cannot be read) it asks the provider to stop the job, since its result
+	 * would be lost anyway, and rethrows, saying whether the provider may still charge.
+	 *
+	 * @param kind what makes jobs take alike long, such as provider, model and number of outputs
+	 */
+	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress,
+		String kind) throws EditException
+	{
+		PollSchedule schedule = provider.pollSchedule();
+		String runKey = provider.id() + "|" + kind;
+		Span expected = LAST_END.get(runKey);
 		JobState state = submitted;
 		long start = System.nanoTime();
-		Duration interval = FIRST_LOOK;
-		Duration wait = submitted.pollAfter().orElse(interval);
+		Duration interval = schedule.firstLook();
+		// A wide span is halved at once; a narrow one is searched from its start, step by step.
+		Duration closeStep = expected == null ? schedule.closeStep()
+			: max(schedule.closeStep(), expected.width().dividedBy(4));
+		Duration firstWait = expected == null ? schedule.firstLook()
+			: max(schedule.firstLook(), expected.width().compareTo(closeStep.multipliedBy(2)) > 0
+				? expected.after.plus(expected.width().dividedBy(2)) : expected.after);
+		Duration wait = submitted.pollAfter().orElse(firstWait);
+		Duration lastUnfinished = null;
+		Duration seenDone = null;
+		int closeLooksLeft = expected == null ? 0 : schedule.closeLooks();
 		String slowedDown = "";
 		try {
 			while (!state.status().isFinal()) {
@@ -47,10 +90,15 @@ public final class JobPoller {
 				Duration left = http.deadline().remaining();
 				http.cancellation().sleep(wait.compareTo(left) < 0 ? wait : left);
 				http.deadline().throwIfExpired();
-				interval = next(interval, Duration.ofNanos(System.nanoTime() - start));
+				Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+				interval = next(schedule, interval, elapsed);
 				try {
 					state = provider.poll(state.handle(), http);
-					wait = state.pollAfter().orElse(interval);
+					if (state.status().isFinal()) seenDone = elapsed;
+					else lastUnfinished = elapsed;
+					boolean close = closeLooksLeft > 0 && elapsed.plus(closeStep).compareTo(expected.after) >= 0;
+					if (close) closeLooksLeft--;
+					wait = state.pollAfter().orElse(close ? closeStep : interval);
 					slowedDown = "";
 				}
 				catch (EditException e) {
@@ -59,8 +107,15 @@ public final class JobPoller {
 					// "0" must not turn the polling into a tight loop.
 					Duration asked = e.retryAfter().orElse(MAX_INTERVAL);
 					wait = asked.compareTo(interval) > 0 ? asked : interval;
+					closeLooksLeft = 0;
 					slowedDown = ", asking less often at " + provider.displayName() + "'s request";
 				}
+			}
+			if (state.status() == JobState.Status.SUCCEEDED && seenDone != null) {
+				// When the very first look found it done, it may have ended well before: a tenth earlier is
+				// searched next time, so a kind that got faster is followed down.
+				Duration after = lastUnfinished != null ? lastUnfinished : seenDone.multipliedBy(9).dividedBy(10);
+				LAST_END.put(runKey, new Span(after, seenDone));
 			}
 			return state;
 		}
@@ -81,10 +136,21 @@ public final class JobPoller {
 		}
 	}
 
+	private static Duration max(Duration a, Duration b) {
+		return a.compareTo(b) >= 0 ? a : b;
+	}
+
+	/** The steady interval of the default schedule for the first minute, then growing ×1.5 up to the cap. */
 	static Duration next(Duration interval, Duration elapsed) {
-		if (elapsed.compareTo(STEADY_FOR) < 0) return STEADY;
-		Duration grown = Duration.ofMillis(Math.max(interval.toMillis(), STEADY.toMillis()) * 3 / 2);
-		return grown.compareTo(MAX_INTERVAL) > 0 ? MAX_INTERVAL : grown;
+		return next(PollSchedule.DEFAULT, interval, elapsed);
+	}
+
+	static Duration next(PollSchedule schedule, Duration interval, Duration elapsed) {
+		Duration steady = schedule.steady();
+		if (elapsed.compareTo(STEADY_FOR) < 0) return steady;
+		Duration grown = Duration.ofMillis(Math.max(interval.toMillis(), steady.toMillis()) * 3 / 2);
+		Duration cap = steady.compareTo(MAX_INTERVAL) > 0 ? steady : MAX_INTERVAL;
+		return grown.compareTo(cap) > 0 ? cap : grown;
 	}
 
 	private static String describe(EditProvider provider, JobState state, long startNanos) {

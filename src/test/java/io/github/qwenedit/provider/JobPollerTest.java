@@ -91,7 +91,7 @@ class JobPollerTest {
 
 	@Test
 	void looksEveryHalfSecondForAMinuteThenBacksOffToFiveSeconds() {
-		assertEquals(Duration.ofMillis(500), JobPoller.next(JobPoller.FIRST_LOOK, Duration.ofSeconds(1)));
+		assertEquals(Duration.ofMillis(500), JobPoller.next(PollSchedule.DEFAULT.firstLook(), Duration.ofSeconds(1)));
 		assertEquals(Duration.ofMillis(500), JobPoller.next(Duration.ofMillis(500), Duration.ofSeconds(59)));
 		assertEquals(Duration.ofMillis(750), JobPoller.next(Duration.ofMillis(500), Duration.ofSeconds(61)));
 		Duration interval = Duration.ofMillis(500);
