@@ -98,7 +98,7 @@ public final class PngEncoder {
 	}
 
 	/** The pixel array itself when it holds exactly one packed RGB int per pixel, row after row. */
-	private static int[] packedRgb(BufferedImage image) {
+	static int[] packedRgb(BufferedImage image) {
 		if (image.getType() != BufferedImage.TYPE_INT_RGB || !(image.getRaster().getDataBuffer() instanceof DataBufferInt) ||
 			!(image.getSampleModel() instanceof SinglePixelPackedSampleModel))
 		{
