@@ -68,7 +68,7 @@ public final class PixelDojoProvider implements EditProvider {
 	 * where the default half second alone would be twice the limit.
 	 */
 	static final PollSchedule POLL_SCHEDULE = new PollSchedule(Duration.ofSeconds(1), Duration.ofSeconds(2),
-		Duration.ofMillis(250), 2);
+		Duration.ofMillis(100), 3);
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "PixelDojo", MODELS,
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "PixelDojo API key", PixelDojoProvider::new);
