@@ -79,7 +79,7 @@ public final class JobPoller {
 		Duration firstWait = expected == null ? schedule.firstLook()
 			: max(schedule.firstLook(), expected.width().compareTo(closeStep.multipliedBy(2)) > 0
 				? expected.after.plus(expected.width().dividedBy(2)) : expected.after);
-		Duration wait = submitted.pollAfter().orElse(firstWait);
+		Duration wait = submitted.pollAfter().orElse(min(firstWait, longestGap(schedule, expected)));
 		Duration lastUnfinished = null;
 		Duration seenDone = null;
 		int closeLooksLeft = expected == null ? 0 : schedule.closeLooks();
@@ -96,9 +96,16 @@ public final class JobPoller {
 					state = provider.poll(state.handle(), http);
 					if (state.status().isFinal()) seenDone = elapsed;
 					else lastUnfinished = elapsed;
-					boolean close = closeLooksLeft > 0 && elapsed.plus(closeStep).compareTo(expected.after) >= 0;
-					if (close) closeLooksLeft--;
-					wait = state.pollAfter().orElse(close ? closeStep : interval);
+					Duration untilExpected = expected == null ? Duration.ZERO : firstWait.minus(elapsed);
+					Duration next = interval;
+					if (untilExpected.compareTo(closeStep) > 0) {
+						next = min(untilExpected, longestGap(schedule, expected));
+					}
+					else if (closeLooksLeft > 0) {
+						closeLooksLeft--;
+						next = closeStep;
+					}
+					wait = state.pollAfter().orElse(next);
 					slowedDown = "";
 				}
 				catch (EditException e) {
@@ -134,6 +141,22 @@ public final class JobPoller {
 			throw new EditException(e.kind(), ProviderErrors.followedBy(e.getMessage(), outcome),
 				e.retryAfter().orElse(null), e);
 		}
+	}
+
+	/**
+	 * While a job of a known kind is not expected to be done yet, looks are still at most this far
+	 * apart (eachlabs' own clients poll every ~3 s, providers.md §2.4): a job that ends much sooner
+	 * than the last one, whose time included a long queue say, is still seen within seconds.
+	 */
+	static final Duration LONGEST_GAP_BEFORE_EXPECTED_END = Duration.ofSeconds(3);
+
+	private static Duration longestGap(PollSchedule schedule, Span expected) {
+		if (expected == null) return schedule.firstLook();
+		return max(LONGEST_GAP_BEFORE_EXPECTED_END, schedule.steady());
+	}
+
+	private static Duration min(Duration a, Duration b) {
+		return a.compareTo(b) <= 0 ? a : b;
 	}
 
 	private static Duration max(Duration a, Duration b) {
