@@ -133,7 +133,8 @@ public final class EditSession {
 			JobState submitted = submit(prepared, links, http);
 			times.lap("submit");
 			if (!submitted.status().isFinal()) listener.submitted(submitted.handle(), stage.objectKeys());
-			finalState = JobPoller.awaitFinal(provider, submitted, http, progress);
+			finalState = JobPoller.awaitFinal(provider, submitted, http, progress,
+				model.id() + "|" + request.options().outputs() + " outputs");
 			times.lap("wait");
 			if (finalState.status() == JobState.Status.FAILED) {
 				throw finalState.error().orElseGet(() -> new EditException(ErrorKind.PROVIDER_FAILURE,

@@ -3,6 +3,10 @@ package io.github.qwenedit.core;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferInt;
+import java.awt.image.DirectColorModel;
+import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -181,14 +185,7 @@ public final class InputFitting {
 	}
 
 	public static byte[] toPng(BufferedImage image) {
-		ByteArrayOutputStream out = new ByteArrayOutputStream();
-		try {
-			if (!ImageIO.write(image, "png", out)) throw new IllegalStateException("Every Java runtime writes PNG");
-		}
-		catch (IOException e) {
-			throw new IllegalStateException("Writing to memory cannot fail", e);
-		}
-		return out.toByteArray();
+		return PngEncoder.encode(image);
 	}
 
 	static byte[] toJpeg(BufferedImage rgb, float quality) {
@@ -234,12 +231,15 @@ public final class InputFitting {
 		BufferedImage rgb = toRgb(source);
 		int inWidth = rgb.getWidth();
 		int inHeight = rgb.getHeight();
-		int[] in = rgb.getRGB(0, 0, inWidth, inHeight, null, 0, inWidth);
+		// The pixels are read and the result wrapped in place: for a 4096×4096 input, each copy avoided is 64 MiB.
+		int[] packed = PngEncoder.packedRgb(rgb);
+		int[] in = packed != null ? packed : rgb.getRGB(0, 0, inWidth, inHeight, null, 0, inWidth);
 		int[] across = resample(in, inWidth, inHeight, Taps.of(inWidth, width), true);
 		int[] out = resample(across, width, inHeight, Taps.of(inHeight, height), false);
-		BufferedImage scaled = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-		scaled.setRGB(0, 0, width, height, out, 0, width);
-		return scaled;
+		DirectColorModel rgbModel = new DirectColorModel(24, 0xff0000, 0xff00, 0xff);
+		WritableRaster raster = Raster.createPackedRaster(new DataBufferInt(out, out.length), width, height, width,
+			rgbModel.getMasks(), null);
+		return new BufferedImage(rgbModel, raster, false, null);
 	}
 
 	/** Resamples rows ({@code horizontal}) or columns of a packed RGB image with {@code taps}. */

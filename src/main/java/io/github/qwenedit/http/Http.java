@@ -38,7 +38,51 @@ public final class Http {
 		.writeTimeout(60, TimeUnit.SECONDS)
 		.followRedirects(false)
 		.followSslRedirects(false)
+		.socketFactory(new NoDelaySockets())
 		.build();
+
+	/**
+	 * Sockets that send at once. OkHttp writes a request's headers and body separately; with Nagle's
+	 * algorithm on, the last piece of an upload waits for the server's delayed acknowledgement, which
+	 * added 40 ms to every staged image (the benchmarks in the README), up to 200 ms on some systems.
+	 */
+	private static final class NoDelaySockets extends javax.net.SocketFactory {
+		private final javax.net.SocketFactory plain = javax.net.SocketFactory.getDefault();
+
+		private static java.net.Socket noDelay(java.net.Socket socket) throws IOException {
+			socket.setTcpNoDelay(true);
+			return socket;
+		}
+
+		@Override
+		public java.net.Socket createSocket() throws IOException {
+			return noDelay(plain.createSocket());
+		}
+
+		@Override
+		public java.net.Socket createSocket(String host, int port) throws IOException {
+			return noDelay(plain.createSocket(host, port));
+		}
+
+		@Override
+		public java.net.Socket createSocket(String host, int port, java.net.InetAddress localHost, int localPort)
+			throws IOException
+		{
+			return noDelay(plain.createSocket(host, port, localHost, localPort));
+		}
+
+		@Override
+		public java.net.Socket createSocket(java.net.InetAddress host, int port) throws IOException {
+			return noDelay(plain.createSocket(host, port));
+		}
+
+		@Override
+		public java.net.Socket createSocket(java.net.InetAddress address, int port, java.net.InetAddress localAddress,
+			int localPort) throws IOException
+		{
+			return noDelay(plain.createSocket(address, port, localAddress, localPort));
+		}
+	}
 
 	public static final long DEFAULT_DOWNLOAD_CAP_BYTES = 64L * 1024 * 1024;
 	private static final int MAX_REDIRECTS = 3;

@@ -55,9 +55,24 @@ public final class ImageEncoder {
 		}
 		BufferedImage view = new BufferedImage(size.width(), size.height(), BufferedImage.TYPE_INT_RGB);
 		int[] target = ((DataBufferInt) view.getRaster().getDataBuffer()).getData();
-		int[] rgb = imp.isComposite() ? compositeView((CompositeImage) imp) : planeView(imp.getProcessor().duplicate());
-		System.arraycopy(rgb, 0, target, 0, target.length);
+		ImageProcessor ip = imp.getProcessor();
+		if (imp.isComposite()) {
+			System.arraycopy(compositeView((CompositeImage) imp), 0, target, 0, target.length);
+		}
+		else if (ip instanceof ColorProcessor) {
+			// Read in place, not from a duplicate: a 4096×4096 RGB image would otherwise be copied twice more.
+			copyRgb((int[]) ip.getPixels(), target);
+		}
+		else {
+			drawInto(ip.duplicate(), view);
+		}
 		return view;
+	}
+
+	private static void copyRgb(int[] pixels, int[] target) {
+		for (int i = 0; i < pixels.length; i++) {
+			target[i] = pixels[i] & 0xffffff;
+		}
 	}
 
 	/**
@@ -100,26 +115,26 @@ public final class ImageEncoder {
 
 	/** {@code plane} rendered through its own LUT and display range; {@code plane} must be a copy. */
 	private static int[] planeView(ImageProcessor plane) {
-		int width = plane.getWidth();
-		int height = plane.getHeight();
+		BufferedImage rgb = new BufferedImage(plane.getWidth(), plane.getHeight(), BufferedImage.TYPE_INT_RGB);
 		if (plane instanceof ColorProcessor) {
-			int[] pixels = (int[]) plane.getPixels();
-			int[] rgb = new int[pixels.length];
-			for (int i = 0; i < pixels.length; i++) {
-				rgb[i] = pixels[i] & 0xffffff;
-			}
-			return rgb;
+			copyRgb((int[]) plane.getPixels(), ((DataBufferInt) rgb.getRaster().getDataBuffer()).getData());
 		}
+		else {
+			drawInto(plane, rgb);
+		}
+		return ((DataBufferInt) rgb.getRaster().getDataBuffer()).getData();
+	}
+
+	/** Draws {@code plane} through its LUT and display range onto {@code target}; {@code plane} must be a copy. */
+	private static void drawInto(ImageProcessor plane, BufferedImage target) {
 		Image indexed = plane.createImage();
-		BufferedImage rgb = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-		Graphics2D g = rgb.createGraphics();
+		Graphics2D g = target.createGraphics();
 		try {
 			g.drawImage(indexed, 0, 0, Color.BLACK, null);
 		}
 		finally {
 			g.dispose();
 		}
-		return ((DataBufferInt) rgb.getRaster().getDataBuffer()).getData();
 	}
 
 	private static LUT grayscale(double min, double max) {

@@ -67,6 +67,11 @@ public interface EditProvider {
 	 */
 	JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException;
 
+	/** How often {@link #poll} may be called; providers with a tight request limit ask less often. */
+	default PollSchedule pollSchedule() {
+		return PollSchedule.DEFAULT;
+	}
+
 	/** Asks where the job stands. Called only for states that are not final. */
 	JobState poll(JobHandle job, Http http) throws EditException;
 

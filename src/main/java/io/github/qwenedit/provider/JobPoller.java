@@ -1,6 +1,8 @@
 package io.github.qwenedit.provider;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
@@ -13,32 +15,61 @@ import io.github.qwenedit.http.Http;
  */
 public final class JobPoller {
 
-	/** A first look soon after submit: many edits take only a few seconds. */
-	static final Duration FIRST_LOOK = Duration.ofMillis(250);
-	/**
-	 * Then every half second, as the providers' own clients do by default (fal's and Replicate's
-	 * JavaScript clients poll at 500 ms), while an edit is young ...
-	 */
-	static final Duration STEADY = Duration.ofMillis(500);
-	static final Duration STEADY_FOR = Duration.ofSeconds(60);
-	/** ... and less often for jobs that wait in a long queue. */
+	/** Jobs that wait in a long queue are asked less often, up to this interval. */
 	static final Duration MAX_INTERVAL = Duration.ofSeconds(5);
+	/** The steady interval holds for the first minute of a job. */
+	static final Duration STEADY_FOR = Duration.ofSeconds(60);
+
+	/**
+	 * When the last successful job of each kind ended, as far as the looks at it tell: after the last
+	 * look that found it running and by the look that found it done. The next job of that kind is
+	 * looked at within that span, more closely each time, so the wait beyond completion shrinks
+	 * without more status requests. Kinds are few (provider, model, number of outputs), so the map
+	 * stays small.
+	 */
+	private static final Map<String, Span> LAST_END = new ConcurrentHashMap<>();
+
+	/** Between these times after submit the job ended. */
+	private static final class Span {
+		final Duration after;
+		final Duration by;
+
+		Span(Duration after, Duration by) {
+			this.after = after;
+			this.by = by;
+		}
+
+		Duration width() {
+			return by.minus(after);
+		}
+	}
 
 	private JobPoller() {}
 
-	/**
-	 * Polls until the job is final: a first look soon, every half second for a minute, then less
-	 * often up to a cap, or later when the provider asks ({@code Retry-After}, also on a 429 to a
-	 * status request, which only slows the polling down). When the polling ends without a final
-	 * state (cancel, time-out, a status that cannot be read) it asks the provider to stop the job,
-	 * since its result would be lost anyway, and rethrows, saying whether the provider may still charge.
-	 */
+	/** As {@link #awaitFinal(EditProvider, JobState, Http, ProgressListener, String)}, learning per provider. */
 	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress)
 		throws EditException
 	{
+		return awaitFinal(provider, submitted, http, progress, provider.id());
+	}
+
+	/**
+	 * Polls until the job is final, on the provider's {@link PollSchedule}: for a kind of job not seen
+	 * before, a first look soon, the steady interval for a minute, then less often up to a cap; for a
+	 * kind seen before, a few close looks within the span in which the last such job ended. A provider
+	 * may ask for later ({@code Retry-After}, also on a 429 to a status request, which only slows the
+	 * polling down). When the polling ends without a final state (cancel,
+	 * time-out, a status that cannot be read) it asks the provider to stop the job, since its result
+	 * would be lost anyway, and rethrows, saying whether the provider may still charge.
+	 *
+	 * @param kind what makes jobs take alike long, such as provider, model and number of outputs
+	 */
+	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress,
+		String kind) throws EditException
+	{
 		JobState[] last = { submitted };
 		try {
-			return follow(provider, submitted, http, progress, null, last);
+			return follow(provider, submitted, http, progress, kind, null, last);
 		}
 		catch (EditException e) {
 			JobState state = last[0];
@@ -62,27 +93,41 @@ public final class JobPoller {
 	 * Looks at a job submitted earlier (by a run that stopped) at once, then as {@link #awaitFinal}
 	 * does until it is final or {@code window} has passed, and returns where it stands. Unlike
 	 * {@link #awaitFinal} it never stops the job: on a cancel, a time-out or an unreadable status the
-	 * job runs on, so that a later look can still fetch its result.
+	 * job runs on, so that a later look can still fetch its result. Nothing is learned from it, since
+	 * when it was submitted is not known.
 	 */
 	public static JobState lookUntil(EditProvider provider, JobHandle job, Http http, ProgressListener progress,
 		Duration window) throws EditException
 	{
-		return follow(provider, provider.poll(job, http), http, progress, System.nanoTime() + window.toNanos(),
+		return follow(provider, provider.poll(job, http), http, progress, null, System.nanoTime() + window.toNanos(),
 			new JobState[1]);
 	}
 
 	/**
 	 * Polls until the job is final or {@code stopAtNanos} (when not null) has passed; {@code last}
-	 * holds the latest state, for the caller to stop the job after a failure.
+	 * holds the latest state, for the caller to stop the job after a failure. A {@code kind} of null
+	 * neither uses nor updates what was learned of earlier jobs.
 	 */
 	private static JobState follow(EditProvider provider, JobState first, Http http, ProgressListener progress,
-		Long stopAtNanos, JobState[] last) throws EditException
+		String kind, Long stopAtNanos, JobState[] last) throws EditException
 	{
+		PollSchedule schedule = provider.pollSchedule();
+		String runKey = kind == null ? null : provider.id() + "|" + kind;
+		Span expected = runKey == null ? null : LAST_END.get(runKey);
 		JobState state = first;
 		last[0] = state;
 		long start = System.nanoTime();
-		Duration interval = FIRST_LOOK;
-		Duration wait = first.pollAfter().orElse(interval);
+		Duration interval = schedule.firstLook();
+		// A wide span is halved at once; a narrow one is searched from its start, step by step.
+		Duration closeStep = expected == null ? schedule.closeStep()
+			: max(schedule.closeStep(), expected.width().dividedBy(4));
+		Duration firstWait = expected == null ? schedule.firstLook()
+			: max(schedule.firstLook(), expected.width().compareTo(closeStep.multipliedBy(2)) > 0
+				? expected.after.plus(expected.width().dividedBy(2)) : expected.after);
+		Duration wait = first.pollAfter().orElse(min(firstWait, longestGap(schedule, expected)));
+		Duration lastUnfinished = null;
+		Duration seenDone = null;
+		int closeLooksLeft = expected == null ? 0 : schedule.closeLooks();
 		String slowedDown = "";
 		while (!state.status().isFinal()) {
 			Duration left = http.deadline().remaining();
@@ -94,11 +139,23 @@ public final class JobPoller {
 			progress.progress(describe(provider, state, start) + slowedDown, -1);
 			http.cancellation().sleep(wait.compareTo(left) < 0 ? wait : left);
 			http.deadline().throwIfExpired();
-			interval = next(interval, Duration.ofNanos(System.nanoTime() - start));
+			Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+			interval = next(schedule, interval, elapsed);
 			try {
 				state = provider.poll(state.handle(), http);
 				last[0] = state;
-				wait = state.pollAfter().orElse(interval);
+				if (state.status().isFinal()) seenDone = elapsed;
+				else lastUnfinished = elapsed;
+				Duration untilExpected = expected == null ? Duration.ZERO : firstWait.minus(elapsed);
+				Duration next = interval;
+				if (untilExpected.compareTo(closeStep) > 0) {
+					next = min(untilExpected, longestGap(schedule, expected));
+				}
+				else if (closeLooksLeft > 0) {
+					closeLooksLeft--;
+					next = closeStep;
+				}
+				wait = state.pollAfter().orElse(next);
 				slowedDown = "";
 			}
 			catch (EditException e) {
@@ -107,16 +164,50 @@ public final class JobPoller {
 				// "0" must not turn the polling into a tight loop.
 				Duration asked = e.retryAfter().orElse(MAX_INTERVAL);
 				wait = asked.compareTo(interval) > 0 ? asked : interval;
+				closeLooksLeft = 0;
 				slowedDown = ", asking less often at " + provider.displayName() + "'s request";
 			}
+		}
+		if (runKey != null && state.status() == JobState.Status.SUCCEEDED && seenDone != null) {
+			// When the very first look found it done, it may have ended well before: a tenth earlier is
+			// searched next time, so a kind that got faster is followed down.
+			Duration after = lastUnfinished != null ? lastUnfinished : seenDone.multipliedBy(9).dividedBy(10);
+			LAST_END.put(runKey, new Span(after, seenDone));
 		}
 		return state;
 	}
 
+	/**
+	 * While a job of a known kind is not expected to be done yet, looks are still at most this far
+	 * apart (eachlabs' own clients poll every ~3 s, providers.md §2.4): a job that ends much sooner
+	 * than the last one, whose time included a long queue say, is still seen within seconds.
+	 */
+	static final Duration LONGEST_GAP_BEFORE_EXPECTED_END = Duration.ofSeconds(3);
+
+	private static Duration longestGap(PollSchedule schedule, Span expected) {
+		if (expected == null) return schedule.firstLook();
+		return max(LONGEST_GAP_BEFORE_EXPECTED_END, schedule.steady());
+	}
+
+	private static Duration min(Duration a, Duration b) {
+		return a.compareTo(b) <= 0 ? a : b;
+	}
+
+	private static Duration max(Duration a, Duration b) {
+		return a.compareTo(b) >= 0 ? a : b;
+	}
+
+	/** The steady interval of the default schedule for the first minute, then growing ×1.5 up to the cap. */
 	static Duration next(Duration interval, Duration elapsed) {
-		if (elapsed.compareTo(STEADY_FOR) < 0) return STEADY;
-		Duration grown = Duration.ofMillis(Math.max(interval.toMillis(), STEADY.toMillis()) * 3 / 2);
-		return grown.compareTo(MAX_INTERVAL) > 0 ? MAX_INTERVAL : grown;
+		return next(PollSchedule.DEFAULT, interval, elapsed);
+	}
+
+	static Duration next(PollSchedule schedule, Duration interval, Duration elapsed) {
+		Duration steady = schedule.steady();
+		if (elapsed.compareTo(STEADY_FOR) < 0) return steady;
+		Duration grown = Duration.ofMillis(Math.max(interval.toMillis(), steady.toMillis()) * 3 / 2);
+		Duration cap = steady.compareTo(MAX_INTERVAL) > 0 ? steady : MAX_INTERVAL;
+		return grown.compareTo(cap) > 0 ? cap : grown;
 	}
 
 	private static String describe(EditProvider provider, JobState state, long startNanos) {

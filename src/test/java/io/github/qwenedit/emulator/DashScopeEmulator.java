@@ -187,6 +187,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 	}
 
 	private Reply edit(RecordedRequest request) throws Refusal, InterruptedException {
+		long started = System.nanoTime();
 		JsonNode body = request.json();
 		if (body == null || !body.isObject()) throw Refusal.invalid("The request body is not a JSON object.");
 		String model = textOf(body.get("model"));
@@ -234,12 +235,15 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		FetchedImage last = inputs.get(inputs.size() - 1);
 		if (size == null) size = defaultSize(family, last.width(), last.height());
 
-		if (!awaitProcessing()) return errorReply(503, "ServiceUnavailable", "The emulator is shutting down.");
+		// The outputs are drawn within the processing time, so the reply leaves the moment it is over.
 		List<BufferedImage> decoded = inputs.stream().map(FetchedImage::image).collect(Collectors.toList());
-		List<String> urls = new ArrayList<>();
+		List<byte[]> rendered = new ArrayList<>();
 		for (int i = 0; i < count; i++) {
-			urls.add(publishPng(FakeEdit.renderPng(decoded, size.width(), size.height(), i)));
+			rendered.add(FakeEdit.renderPng(decoded, size.width(), size.height(), i));
 		}
+		if (!awaitProcessing(started)) return errorReply(503, "ServiceUnavailable", "The emulator is shutting down.");
+		List<String> urls = new ArrayList<>();
+		rendered.forEach(png -> urls.add(publishPng(png)));
 		edits.add(new ReceivedEdit(request, body, model, prompt, count, List.copyOf(inputs), size.width(),
 			size.height(), List.copyOf(urls)));
 		return Reply.json(200, success(urls, size));

@@ -224,13 +224,15 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	// ---- for the concrete emulators ----
 
 	/**
-	 * Waits the configured processing delay, cut short when the emulator closes.
+	 * Waits until the configured processing delay has passed since {@code startedNanos} (a
+	 * {@link System#nanoTime()}), cut short when the emulator closes. The delay covers the emulator's
+	 * own work done since then, as a provider's processing time covers its own.
 	 *
 	 * @return false when the emulator closed meanwhile
 	 */
-	protected boolean awaitProcessing() throws InterruptedException {
-		Duration delay = processingDelay;
-		boolean finished = delay.isZero() || !closing.await(delay.toNanos(), TimeUnit.NANOSECONDS);
+	protected boolean awaitProcessing(long startedNanos) throws InterruptedException {
+		long left = processingDelay.toNanos() - (System.nanoTime() - startedNanos);
+		boolean finished = left <= 0 || !closing.await(left, TimeUnit.NANOSECONDS);
 		if (finished) markCompleted();
 		return finished;
 	}

@@ -78,6 +78,22 @@ class HttpTest {
 		return new Request.Builder().url(url).post(RequestBody.create("{}", MediaType.get("application/json"))).build();
 	}
 
+	/** With Nagle's algorithm on, the end of every upload waited for the server's delayed acknowledgement. */
+	@Test
+	void connectionsSendWithoutWaitingForAcknowledgements() throws Exception {
+		java.util.concurrent.atomic.AtomicBoolean noDelay = new java.util.concurrent.atomic.AtomicBoolean();
+		okhttp3.OkHttpClient client = Http.sharedClient().newBuilder().addNetworkInterceptor(chain -> {
+			noDelay.set(chain.connection().socket().getTcpNoDelay());
+			return chain.proceed(chain.request());
+		}).build();
+		try (okhttp3.Response response = client.newCall(new Request.Builder().url(url("/upload"))
+			.put(RequestBody.create(new byte[64 * 1024], MediaType.get("image/png"))).build()).execute())
+		{
+			assertEquals(200, response.code());
+		}
+		assertTrue(noDelay.get(), "TCP_NODELAY is off");
+	}
+
 	@Test
 	void aRateLimitedCreateIsRetriedAfterTheAskedWait() throws EditException {
 		script.add(new Answer(429, "Retry-After", "0", "{}".getBytes()));

@@ -113,6 +113,11 @@ class ReplicateEditTest {
 		Map<String, String> env = new HashMap<>();
 		env.put("REPLICATE_API_TOKEN", TOKEN);
 		env.put("REPLICATE_BASE_URL", replicate.baseUrl());
+		// Noise: a regular pattern compresses to a PNG small enough to travel inline.
+		ij.process.ColorProcessor noise = new ij.process.ColorProcessor(480, 400);
+		java.util.Random random = new java.util.Random(11);
+		for (int i = 0; i < 480 * 400; i++) noise.set(i, random.nextInt(0x1000000));
+		cells = new ImagePlus("noise.tif", noise);
 		try (EditCommandRunner runner = new EditCommandRunner(env)) {
 			String large = runner.run(inputs("qwen-image-edit-plus", "x")).failure();
 			assertTrue(large.contains("too large to send inside a Replicate request") && large.contains("QWEN_EDIT_BUCKET"),

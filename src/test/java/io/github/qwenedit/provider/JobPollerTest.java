@@ -91,7 +91,7 @@ class JobPollerTest {
 
 	@Test
 	void looksEveryHalfSecondForAMinuteThenBacksOffToFiveSeconds() {
-		assertEquals(Duration.ofMillis(500), JobPoller.next(JobPoller.FIRST_LOOK, Duration.ofSeconds(1)));
+		assertEquals(Duration.ofMillis(500), JobPoller.next(PollSchedule.DEFAULT.firstLook(), Duration.ofSeconds(1)));
 		assertEquals(Duration.ofMillis(500), JobPoller.next(Duration.ofMillis(500), Duration.ofSeconds(59)));
 		assertEquals(Duration.ofMillis(750), JobPoller.next(Duration.ofMillis(500), Duration.ofSeconds(61)));
 		Duration interval = Duration.ofMillis(500);
@@ -99,6 +99,29 @@ class JobPollerTest {
 			interval = JobPoller.next(interval, Duration.ofMinutes(2));
 		}
 		assertEquals(Duration.ofSeconds(5), interval);
+	}
+
+	/**
+	 * The last job of a kind ran five seconds (a long queue, say); the next one is done at once. The
+	 * plugin still looks within three seconds instead of waiting for the learned end.
+	 */
+	@Test
+	void aJobMuchQuickerThanTheLastOfItsKindIsStillSeenWithinSeconds() throws Exception {
+		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
+		Object[] slow = new Object[11];
+		for (int i = 0; i < 10; i++) slow[i] = JobState.running(JOB);
+		slow[10] = done;
+		JobPoller.awaitFinal(new ScriptedProvider(true, slow), JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+			(message, fraction) -> {}, "five-second kind");
+
+		ScriptedProvider quick = new ScriptedProvider(true, done);
+		long start = System.nanoTime();
+		assertEquals(done, JobPoller.awaitFinal(quick, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+			(message, fraction) -> {}, "five-second kind"));
+		Duration took = Duration.ofNanos(System.nanoTime() - start);
+		assertEquals(1, quick.polls);
+		assertTrue(took.compareTo(Duration.ofMillis(2900)) >= 0 && took.compareTo(Duration.ofMillis(4500)) < 0,
+			"seen after " + took.toMillis() + " ms");
 	}
 
 	@Test

@@ -24,6 +24,7 @@ import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
+import io.github.qwenedit.provider.PollSchedule;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import io.github.qwenedit.provider.StatusWords;
@@ -60,6 +61,14 @@ public final class PixelDojoProvider implements EditProvider {
 	private static final StatusWords STATUS = StatusWords.of("PixelDojo").queued("pending", "queued")
 		.running("processing", "running", "in_progress").succeeded("completed", "succeeded").failed("failed", "error")
 		.cancelled("cancelled", "canceled").expired("expired").build();
+
+	/**
+	 * PixelDojo allows 60 requests a minute per key, status requests included (legacy docs,
+	 * providers.md §3.3): polling every 2 s leaves half of that for the creates and a second edit,
+	 * where the default half second alone would be twice the limit.
+	 */
+	static final PollSchedule POLL_SCHEDULE = new PollSchedule(Duration.ofSeconds(1), Duration.ofSeconds(2),
+		Duration.ofMillis(100), 3);
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "PixelDojo", MODELS,
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "PixelDojo API key", PixelDojoProvider::new);
@@ -139,6 +148,11 @@ public final class PixelDojoProvider implements EditProvider {
 	public String checkKey(Http http) throws EditException {
 		return KeyCheck.probe(http, authorised(base.resolve("api/v1/jobs/key-check")).get().build(), displayName(),
 			KEY_VARIABLE);
+	}
+
+	@Override
+	public PollSchedule pollSchedule() {
+		return POLL_SCHEDULE;
 	}
 
 	@Override
