@@ -142,7 +142,7 @@ public class InputFittingTest {
 
 	@Test
 	void aFileOverTheLimitIsFirstRecompressedLosslessly() throws Exception {
-		BufferedImage micrograph = noisyGradient(1200, 900, 3);
+		BufferedImage micrograph = noisyGradient(600, 450, 3);
 		InputImage image = png("micrograph.tif", micrograph);
 		long strongest = PngEncoder.encode(micrograph, java.util.zip.Deflater.BEST_COMPRESSION).length;
 		assertTrue(strongest < image.bytes().length, "the scenario needs a stronger compression to help");
@@ -152,7 +152,7 @@ public class InputFittingTest {
 
 		InputImage sent = fitted.images().get(0);
 		assertTrue(sent.bytes().length <= limit, sent.bytes().length + " bytes");
-		assertSize(1200, 900, sent);
+		assertSize(600, 450, sent);
 		assertEquals("image/png", sent.mimeType());
 		assertPixelsEqual(micrograph, ImageIO.read(new ByteArrayInputStream(sent.bytes())));
 		assertEquals(List.of("image 1: re-compressed losslessly (PNG, strongest compression) to fit the limit of " +
