@@ -39,8 +39,9 @@ public final class PngEncoder {
 	}
 
 	/**
-	 * As {@link #encode(BufferedImage)} with a chosen deflate level: {@link Deflater#BEST_COMPRESSION}
-	 * when a smaller file is worth a slower encoding, as under a provider's file-size limit.
+	 * As {@link #encode(BufferedImage)} with a chosen deflate level (0–9, or
+	 * {@link Deflater#DEFAULT_COMPRESSION}): a higher one when a smaller file is worth a slower
+	 * encoding, as under a provider's file-size limit.
 	 */
 	public static byte[] encode(BufferedImage image, int deflateLevel) {
 		int width = image.getWidth();

@@ -144,9 +144,9 @@ public class InputFittingTest {
 	void aFileOverTheLimitIsFirstRecompressedLosslessly() throws Exception {
 		BufferedImage micrograph = noisyGradient(600, 450, 3);
 		InputImage image = png("micrograph.tif", micrograph);
-		long strongest = PngEncoder.encode(micrograph, java.util.zip.Deflater.BEST_COMPRESSION).length;
-		assertTrue(strongest < image.bytes().length, "the scenario needs a stronger compression to help");
-		long limit = (strongest + image.bytes().length) / 2;
+		long stronger = PngEncoder.encode(micrograph, java.util.zip.Deflater.DEFAULT_COMPRESSION).length;
+		assertTrue(stronger < image.bytes().length, "the scenario needs a stronger compression to help");
+		long limit = (stronger + image.bytes().length) / 2;
 
 		InputFitting.FittedSet fitted = InputFitting.fitEachFile(List.of(image), limit, 384, "DashScope qwen-image-2.0");
 
@@ -155,7 +155,7 @@ public class InputFittingTest {
 		assertSize(600, 450, sent);
 		assertEquals("image/png", sent.mimeType());
 		assertPixelsEqual(micrograph, ImageIO.read(new ByteArrayInputStream(sent.bytes())));
-		assertEquals(List.of("image 1: re-compressed losslessly (PNG, strongest compression) to fit the limit of " +
+		assertEquals(List.of("image 1: re-compressed losslessly (PNG, stronger compression) to fit the limit of " +
 			String.format(java.util.Locale.ROOT, "%.1f MB", limit / 1e6) + " per image file of DashScope qwen-image-2.0"),
 			fitted.notes());
 	}
@@ -258,7 +258,7 @@ public class InputFittingTest {
 		return image;
 	}
 
-	/** Like a micrograph: smooth structure under a little noise, which the strongest deflate level packs better. */
+	/** Like a micrograph: smooth structure under a little noise, which a stronger deflate level packs better. */
 	private static BufferedImage noisyGradient(int width, int height, long seed) {
 		BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
 		Random random = new Random(seed);
