@@ -106,7 +106,14 @@ public final class EditSession {
 		Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(deadline), plainHttpHosts);
 		StagingPlanner.Plan plan = staging.plan(provider, fitted);
 		adjustments.addAll(plan.adjustments());
-		List<InputImage> sent = plan.images();
+		List<InputImage> sent;
+		try {
+			sent = fitEachFile(plan.images(), model, adjustments);
+		}
+		catch (EditException | RuntimeException e) {
+			closeQuietly(plan.staging(), e);
+			throw e;
+		}
 		EditRequest prepared = request.withImages(sent);
 
 		times.lap("prepare");
@@ -182,6 +189,31 @@ public final class EditSession {
 		finalState.facts().forEach((k, v) -> done.append(", ").append(k).append(' ').append(v));
 		progress.progress(done.toString(), 1);
 		return new EditResult(outputs, provenance, warnings, times);
+	}
+
+	/**
+	 * Every route ends in a file the provider reads, so its per-image limit applies after the route's
+	 * own fitting: an inline JPEG is then usually small enough already, and a staged PNG is shrunk here
+	 * rather than refused by the provider after the upload.
+	 */
+	private List<InputImage> fitEachFile(List<InputImage> images, ModelSpec model, List<String> adjustments)
+		throws EditException
+	{
+		if (model.maxImageBytes() <= 0) return images;
+		InputFitting.FittedSet fitted = InputFitting.fitEachFile(images, model.maxImageBytes(), InputFitting.MIN_SIDE,
+			provider.displayName() + " " + model.id());
+		adjustments.addAll(fitted.notes());
+		return fitted.images();
+	}
+
+	/** Nothing was staged yet, so closing only releases the route; a failure there must not hide {@code cause}. */
+	private static void closeQuietly(Staging stage, Exception cause) {
+		try {
+			stage.close();
+		}
+		catch (EditException | RuntimeException cleanup) {
+			cause.addSuppressed(cleanup);
+		}
 	}
 
 	/**

@@ -15,6 +15,7 @@ public final class ModelSpec {
 	private final int maxImages;
 	private final double pricePerImageUsd;
 	private final boolean sizeOnlyWithOneOutput;
+	private final long maxImageBytes;
 
 	private ModelSpec(Builder b) {
 		this.id = b.id;
@@ -26,6 +27,7 @@ public final class ModelSpec {
 		this.maxImages = b.maxImages;
 		this.pricePerImageUsd = b.pricePerImageUsd;
 		this.sizeOnlyWithOneOutput = b.sizeOnlyWithOneOutput;
+		this.maxImageBytes = b.maxImageBytes;
 	}
 
 	public static Builder builder(String id) {
@@ -75,6 +77,14 @@ public final class ModelSpec {
 		return sizeOnlyWithOneOutput;
 	}
 
+	/**
+	 * The largest file the provider takes for each input image, whatever route it travels; 0 when the
+	 * provider documents no such limit.
+	 */
+	public long maxImageBytes() {
+		return maxImageBytes;
+	}
+
 	public static final class Builder {
 		private final String id;
 		private int maxOutputs = 1;
@@ -85,6 +95,7 @@ public final class ModelSpec {
 		private int maxImages = EditRequest.MAX_IMAGES;
 		private double pricePerImageUsd;
 		private boolean sizeOnlyWithOneOutput;
+		private long maxImageBytes;
 
 		private Builder(String id) {
 			this.id = id;
@@ -127,6 +138,11 @@ public final class ModelSpec {
 
 		public Builder sizeOnlyWithOneOutput(boolean value) {
 			sizeOnlyWithOneOutput = value;
+			return this;
+		}
+
+		public Builder maxImageBytes(long value) {
+			maxImageBytes = value;
 			return this;
 		}
 

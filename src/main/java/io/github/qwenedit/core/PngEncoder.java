@@ -35,6 +35,15 @@ public final class PngEncoder {
 
 	/** {@code image} as PNG bytes, 8 bits per RGB component. */
 	public static byte[] encode(BufferedImage image) {
+		return encode(image, Deflater.BEST_SPEED);
+	}
+
+	/**
+	 * As {@link #encode(BufferedImage)} with a chosen deflate level (0–9, or
+	 * {@link Deflater#DEFAULT_COMPRESSION}): a higher one when a smaller file is worth a slower
+	 * encoding, as under a provider's file-size limit.
+	 */
+	public static byte[] encode(BufferedImage image, int deflateLevel) {
 		int width = image.getWidth();
 		int height = image.getHeight();
 		// Deflate usually shrinks these images well below their raw size; start at a tenth.
@@ -48,7 +57,7 @@ public final class PngEncoder {
 			header[8] = 8; // bits per component
 			header[9] = 2; // truecolour
 			writeChunk(png, "IHDR", header, header.length);
-			Deflater deflater = new Deflater(Deflater.BEST_SPEED);
+			Deflater deflater = new Deflater(deflateLevel);
 			try (DeflaterOutputStream idat = new DeflaterOutputStream(new IdatChunks(png), deflater, CHUNK)) {
 				writeRows(image, idat);
 			}

@@ -141,6 +141,59 @@ public class InputFittingTest {
 	}
 
 	@Test
+	void aFileOverTheLimitIsFirstRecompressedLosslessly() throws Exception {
+		BufferedImage micrograph = noisyGradient(600, 450, 3);
+		InputImage image = png("micrograph.tif", micrograph);
+		long stronger = PngEncoder.encode(micrograph, java.util.zip.Deflater.DEFAULT_COMPRESSION).length;
+		assertTrue(stronger < image.bytes().length, "the scenario needs a stronger compression to help");
+		long limit = (stronger + image.bytes().length) / 2;
+
+		InputFitting.FittedSet fitted = InputFitting.fitEachFile(List.of(image), limit, 384, "DashScope qwen-image-2.0");
+
+		InputImage sent = fitted.images().get(0);
+		assertTrue(sent.bytes().length <= limit, sent.bytes().length + " bytes");
+		assertSize(600, 450, sent);
+		assertEquals("image/png", sent.mimeType());
+		assertPixelsEqual(micrograph, ImageIO.read(new ByteArrayInputStream(sent.bytes())));
+		assertEquals(List.of("image 1: re-compressed losslessly (PNG, stronger compression) to fit the limit of " +
+			String.format(java.util.Locale.ROOT, "%.1f MB", limit / 1e6) + " per image file of DashScope qwen-image-2.0"),
+			fitted.notes());
+	}
+
+	@Test
+	void aFileStillOverTheLimitIsScaledDownKeepingItsAspectRatio() throws Exception {
+		InputImage small = png("small.tif", gradient(500, 400));
+		InputImage noisy = png("noise.tif", noise(1600, 1200, 5));
+
+		InputFitting.FittedSet fitted = InputFitting.fitEachFile(List.of(small, noisy), 2_000_000, 384, "DashScope x");
+
+		assertSame(small, fitted.images().get(0), "a file within the limit keeps its bytes");
+		InputImage sent = fitted.images().get(1);
+		assertTrue(sent.bytes().length <= 2_000_000, sent.bytes().length + " bytes");
+		assertTrue(sent.width() >= 384 && sent.width() < 1600, "width " + sent.width());
+		assertEquals(sent.width() * 3, sent.height() * 4, 4, "the aspect ratio is kept");
+		assertSize(sent.width(), sent.height(), sent);
+		assertEquals("image/png", sent.mimeType());
+		assertEquals(1, fitted.notes().size(), fitted.notes().toString());
+		String note = fitted.notes().get(0);
+		assertTrue(note.startsWith("image 2: ") && note.contains("scaled from 1600*1200 to " + sent.width() + "*" +
+			sent.height()) && note.endsWith(" to fit the limit of 2 MB per image file of DashScope x"), note);
+	}
+
+	@Test
+	void aFileThatCannotFitEvenAtTheMinimumSideIsRefusedInOneSentence() throws Exception {
+		InputImage noisy = png("noise.tif", noise(800, 600, 1));
+
+		EditException e = assertThrows(EditException.class,
+			() -> InputFitting.fitEachFile(List.of(noisy), 100_000, 384, "DashScope qwen-image-2.0"));
+
+		assertEquals(ErrorKind.INVALID_INPUT, e.kind());
+		assertEquals("The image \"noise.tif\" is still 0.6 MB at 512*384 px, over the limit of 0.1 MB per image file " +
+			"of DashScope qwen-image-2.0, and cannot be scaled below 384 px per side: send a smaller or smoother image.",
+			e.getMessage());
+	}
+
+	@Test
 	void aDecompressionBombIsRefusedFromItsHeader() {
 		byte[] bomb = pngHeaderOnly(40_000, 40_000);
 		InputImage image = new InputImage(bomb, "image/png", 40_000, 40_000, "bomb.png");
@@ -203,6 +256,29 @@ public class InputFittingTest {
 			image.setRGB(0, y, width, 1, row, 0, width);
 		}
 		return image;
+	}
+
+	/** Like a micrograph: smooth structure under a little noise, which a stronger deflate level packs better. */
+	private static BufferedImage noisyGradient(int width, int height, long seed) {
+		BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+		Random random = new Random(seed);
+		int[] row = new int[width];
+		for (int y = 0; y < height; y++) {
+			for (int x = 0; x < width; x++) {
+				int v = Math.min(255, (x + y) * 255 / (width + height) + random.nextInt(4));
+				row[x] = (v << 16) | (v << 8) | v;
+			}
+			image.setRGB(0, y, width, 1, row, 0, width);
+		}
+		return image;
+	}
+
+	private static void assertPixelsEqual(BufferedImage expected, BufferedImage actual) {
+		for (int y = 0; y < expected.getHeight(); y++) {
+			for (int x = 0; x < expected.getWidth(); x++) {
+				assertEquals(expected.getRGB(x, y), actual.getRGB(x, y), "pixel " + x + "," + y);
+			}
+		}
 	}
 
 	/** A PNG that declares {@code width*height} pixels but carries no pixel data at all. */

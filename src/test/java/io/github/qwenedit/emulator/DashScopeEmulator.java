@@ -26,7 +26,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * }</pre>
  *
  * Checks run in this order, each answering at once: an injected fault; the 6 MiB body cap; the API key;
- * the body's shape and parameters; downloading and decoding every input. Only a request that passes them all
+ * the body's shape and parameters; downloading and decoding every input, each at most 10 MB. Only a request that passes them all
  * waits the processing delay.
  */
 public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
@@ -36,14 +36,22 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 	/** The Alibaba gateway's cap; providers.md §1.6, from anomalyco/opencode#35112. */
 	public static final int MAX_BODY_BYTES = 6_291_456;
 
-	/** "file size ≤ 10 MB" per input image, providers.md §1.3. */
-	public static final long MAX_IMAGE_BYTES = 10L * 1024 * 1024;
+	/**
+	 * "file size ≤ 10 MB" per input image, providers.md §1.3, whether fetched from a link or decoded from
+	 * a data URI; in decimal megabytes, the stricter reading of the unit.
+	 */
+	public static final long MAX_IMAGE_BYTES = 10_000_000L;
 
 	private static final Pattern SIZE = Pattern.compile("(\\d{1,5})\\*(\\d{1,5})");
 
 	/** Messages as DashScope words them (providers.md §1.5, §1.6). */
 	static final String DOWNLOAD_FAILED = "<400> InternalError.Algo.InvalidParameter: Failed to download multimodal content";
 	static final String URL_ERROR = "url error, please check url！ For details, see: https://help.aliyun.com/zh/model-studio/error-code#error-url";
+	/**
+	 * DashScope documents no message of its own for an input file over the limit, so the general one of its
+	 * error-code table for a request parameter out of bounds (providers.md §1.6).
+	 */
+	static final String PARAMETER_INVALID = "Required parameter(s) missing or invalid, please check the request parameters.";
 
 	/** Ready-made failures from DashScope's error table (providers.md §1.5, §1.6). */
 	public enum Failure {
@@ -324,9 +332,16 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		}
 		catch (ImageFetchException e) {
 			// A reference that is no URL at all gets "url error" (spring-ai-alibaba#3219); one that cannot be
-			// fetched or decoded gets the algorithm's download error (agentscope-java#2700), providers.md §1.5.
-			throw Refusal.invalid(e.reason() == ImageFetchException.Reason.UNSUPPORTED_REFERENCE ? URL_ERROR
-				: DOWNLOAD_FAILED);
+			// fetched or decoded gets the algorithm's download error (agentscope-java#2700), providers.md §1.5;
+			// a file over the documented 10 MB is an invalid parameter, not a download failure.
+			switch (e.reason()) {
+				case UNSUPPORTED_REFERENCE:
+					throw Refusal.invalid(URL_ERROR);
+				case TOO_LARGE:
+					throw Refusal.invalid(PARAMETER_INVALID);
+				default:
+					throw Refusal.invalid(DOWNLOAD_FAILED);
+			}
 		}
 		// "[height:1 or width:1 must be larger than 10]" (QwenLM/qwen-code#2505, providers.md §1.6). The
 		// 384–3072 range of §1.3 is "recommended" in some mirrors, so sizes between are accepted.

@@ -285,6 +285,27 @@ class DashScopeEmulatorTest {
 	}
 
 	@Test
+	void anInputFileOverTenMegabytesIsAnInvalidParameterNotADownloadError() throws Exception {
+		BufferedImage noise = new BufferedImage(1830, 1830, BufferedImage.TYPE_INT_RGB);
+		int[] pixels = ((java.awt.image.DataBufferInt) noise.getRaster().getDataBuffer()).getData();
+		java.util.SplittableRandom random = new java.util.SplittableRandom(11);
+		for (int i = 0; i < pixels.length; i++) {
+			pixels[i] = random.nextInt(0x1000000);
+		}
+		byte[] large = io.github.qwenedit.core.PngEncoder.encode(noise);
+		assertTrue(large.length > DashScopeEmulator.MAX_IMAGE_BYTES, large.length + " bytes");
+		try (DashScopeEmulator bucket = new DashScopeEmulator("other")) {
+			HttpResponse<String> response = post(editBody("qwen-image-2.0", bucket.publishPng(large)), KEY);
+
+			assertEquals(400, response.statusCode());
+			JsonNode error = EmulatorServer.JSON.readTree(response.body());
+			assertEquals("InvalidParameter", error.path("code").asText());
+			assertEquals(DashScopeEmulator.PARAMETER_INVALID, error.path("message").asText());
+			assertTrue(dashscope.edits().isEmpty());
+		}
+	}
+
+	@Test
 	void refusesAnInputOfTenPixelsOrLessOnASide() throws Exception {
 		HttpResponse<String> response = post(editBody("qwen-image-2.0", dataUri(png(gradient(10, 40)))), KEY);
 

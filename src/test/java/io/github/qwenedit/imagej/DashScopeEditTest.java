@@ -305,21 +305,47 @@ class DashScopeEditTest {
 
 	@Test
 	void imagesTooLargeForOneRequestAreReEncodedToFitAndItIsRecorded() throws Exception {
-		java.util.Random random = new java.util.Random(7);
-		ColorProcessor noise = new ColorProcessor(2400, 2400);
-		int[] pixels = (int[]) noise.getPixels();
-		for (int i = 0; i < pixels.length; i++) {
-			pixels[i] = random.nextInt(0x1000000);
-		}
 		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
-			EditCommandRunner.Run run = runner.run(inputs(new ImagePlus("noise.tif", noise), "denoise"));
+			EditCommandRunner.Run run = runner.run(inputs(noise("noise.tif", 2400, 2400), "denoise"));
 			assertFalse(run.failed(), run.failure());
 			var edit = dashscope.lastEdit();
 			assertTrue(edit.request().bodyLength() <= DashScopeEmulator.MAX_BODY_BYTES, "body over DashScope's limit");
 			String adjustments = run.results().get(0).getProp(Provenance.INPUT_ADJUSTMENTS);
 			assertNotNull(adjustments, "the re-encoding is not recorded");
+			assertTrue(adjustments.contains("to keep the inline request within"), adjustments);
+			// As PNG the image would be 17 MB, over the 10 MB per file too; the JPEG the request limit asks for is far below.
+			assertFalse(adjustments.contains("per image file"), adjustments);
 			assertEquals(Hashing.sha256Hex(edit.inputs().get(0).bytes()), run.results().get(0).getProp(Provenance.sourceSha256(1)),
 				"the provenance must hash the bytes actually sent");
+		}
+	}
+
+	@Test
+	void aLargeNoisyImageIsScaledToDashScopesFileSizeLimitBeforeItIsStagedAndItIsRecorded() throws Exception {
+		ImagePlus micrograph = noise("micrograph.tif", 4096, 4096);
+		try (EditCommandRunner runner = new EditCommandRunner(bucketEnv())) {
+			EditCommandRunner.Run run = runner.run(inputs(micrograph, "denoise"));
+			assertFalse(run.failed(), run.failure());
+
+			var sent = dashscope.lastEdit().inputs().get(0);
+			assertFalse(sent.fromDataUri(), "sent inline although a bucket is configured");
+			assertTrue(sent.bytes().length <= DashScopeEmulator.MAX_IMAGE_BYTES,
+				"the staged file has " + sent.bytes().length + " bytes");
+			assertEquals(sent.width(), sent.height(), "the aspect ratio is not kept");
+			assertTrue(sent.width() >= 384 && sent.width() < 3072, "width " + sent.width());
+			ImagePlus result = run.results().get(0);
+			String adjustments = result.getProp(Provenance.INPUT_ADJUSTMENTS);
+			assertNotNull(adjustments, "the scaling is not recorded");
+			assertTrue(adjustments.contains("image 1: scaled from 4096*4096 to 3072*3072 to fit 384–3072 px per side"),
+				adjustments);
+			String fileLimit = adjustments.substring(adjustments.indexOf("; ") + 2);
+			assertTrue(fileLimit.startsWith("image 1: ") && fileLimit.contains("scaled from 3072*3072 to " + sent.width() +
+				"*" + sent.height()) && fileLimit.endsWith(" to fit the limit of 10 MB per image file of DashScope " +
+				"qwen-image-2.0"), adjustments);
+			assertEquals(sent.width() + "*" + sent.height(), result.getProp(Provenance.sourceSize(1)));
+			assertEquals(Hashing.sha256Hex(sent.bytes()), result.getProp(Provenance.sourceSha256(1)),
+				"the provenance must hash the bytes actually sent");
+			assertEquals(0, s3.countObjects(s3.prefix()));
 		}
 	}
 
@@ -341,6 +367,20 @@ class DashScopeEditTest {
 		assertEquals("remove the scale bar", reopened.getProp(Provenance.PROMPT));
 		assertEquals(Provenance.IPTC_COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, reopened.getProp(Provenance.DIGITAL_SOURCE_TYPE));
 		assertTrue(String.valueOf(reopened.getProperty("Info")).startsWith("AI-generated image"));
+	}
+
+	/**
+	 * Noise in every bit, like a micrograph at its worst: PNG cannot compress it, so at 3072*3072 px it
+	 * takes about 28 MB, far over DashScope's 10 MB per file.
+	 */
+	private static ImagePlus noise(String title, int width, int height) {
+		ColorProcessor cp = new ColorProcessor(width, height);
+		int[] pixels = (int[]) cp.getPixels();
+		java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+		for (int i = 0; i < pixels.length; i++) {
+			pixels[i] = random.nextInt(0x1000000);
+		}
+		return new ImagePlus(title, cp);
 	}
 
 	/** Away from the index marker, each pixel is the inverse of the input: the emulator's edit. */

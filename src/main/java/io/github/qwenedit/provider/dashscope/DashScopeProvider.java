@@ -46,6 +46,11 @@ public final class DashScopeProvider implements EditProvider {
 	/** The gateway refuses bodies over 6 MiB (BadRequest.TooLarge); keep room for the JSON around the images. */
 	static final long MAX_BODY_BYTES = 6_291_456L;
 	private static final long JSON_ALLOWANCE = 64 * 1024;
+	/**
+	 * "file size ≤ 10 MB" for each input image (providers.md §1.3), read as decimal megabytes: the
+	 * stricter reading, so a file that fits is accepted whichever unit the service means.
+	 */
+	static final long MAX_IMAGE_BYTES = 10_000_000L;
 
 	/** Image calls can take minutes; DashScope's own CLI waits 300 s for them. */
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(300);
@@ -54,13 +59,17 @@ public final class DashScopeProvider implements EditProvider {
 	private static final SizeRule TOTAL_PIXELS = SizeRule.totalPixels(512, 2048);
 	private static final SizeRule PER_SIDE = SizeRule.perSide(512, 2048);
 	static final List<ModelSpec> MODELS = List.of(
-		ModelSpec.builder("qwen-image-2.0").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
-		ModelSpec.builder("qwen-image-2.0-pro").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
-		ModelSpec.builder("qwen-image-edit-max").maxOutputs(6).sizeRule(PER_SIDE).build(),
+		dashScopeModel("qwen-image-2.0").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
+		dashScopeModel("qwen-image-2.0-pro").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
+		dashScopeModel("qwen-image-edit-max").maxOutputs(6).sizeRule(PER_SIDE).build(),
 		// Alibaba's sample code for the plus model: size "only when n=1, otherwise an error" (providers.md §1.3).
-		ModelSpec.builder("qwen-image-edit-plus").maxOutputs(6).sizeRule(PER_SIDE).sizeOnlyWithOneOutput(true).build(),
-		ModelSpec.builder("qwen-image-edit").maxOutputs(1).sizeRule(SizeRule.notCustomisable()).promptExtend(false)
-			.build());
+		dashScopeModel("qwen-image-edit-plus").maxOutputs(6).sizeRule(PER_SIDE).sizeOnlyWithOneOutput(true).build(),
+		dashScopeModel("qwen-image-edit").maxOutputs(1).sizeRule(SizeRule.notCustomisable()).promptExtend(false).build());
+
+	/** The input limits every DashScope edit model shares. */
+	private static ModelSpec.Builder dashScopeModel(String id) {
+		return ModelSpec.builder(id).maxImageBytes(MAX_IMAGE_BYTES);
+	}
 
 	private final HttpUrl endpoint;
 	private final String apiKey;
