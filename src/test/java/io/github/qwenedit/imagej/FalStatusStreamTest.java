@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.scijava.module.Module;
 
 import ij.ImagePlus;
@@ -66,28 +68,17 @@ class FalStatusStreamTest {
 		}
 	}
 
-	@Test
-	void pollsWhenTheStreamIsRefused() throws Exception {
-		fal.statusStream(FalEmulator.StatusStream.REFUSED);
+	/** A refused stream is not tried again; a cut one is not reopened either: polling takes over. */
+	@ParameterizedTest
+	@EnumSource(value = FalEmulator.StatusStream.class, names = { "REFUSED", "CUT" })
+	void pollsWhenTheStreamIsRefusedOrCutBeforeCompletion(FalEmulator.StatusStream failing) throws Exception {
+		fal.statusStream(failing);
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(cells, "fal", MODEL, "remove the scale bar"));
 			assertFalse(run.failed(), run.failure());
 			AsyncJobEmulator.Job job = fal.lastJob();
 			assertEditedPixels(run.results().get(0), job.inputs().get(0).image(), 0);
-			assertEquals(1, fal.requestCount(requestPath(job) + "/status/stream"), "the refused stream was tried again");
-			assertTrue(fal.requestCount(requestPath(job) + "/status") >= 2, "did not poll");
-		}
-	}
-
-	@Test
-	void pollsWhenTheStreamIsCutBeforeCompletion() throws Exception {
-		fal.statusStream(FalEmulator.StatusStream.CUT);
-		try (EditCommandRunner runner = new EditCommandRunner(env())) {
-			EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(cells, "fal", MODEL, "remove the scale bar"));
-			assertFalse(run.failed(), run.failure());
-			AsyncJobEmulator.Job job = fal.lastJob();
-			assertEditedPixels(run.results().get(0), job.inputs().get(0).image(), 0);
-			assertEquals(1, fal.requestCount(requestPath(job) + "/status/stream"));
+			assertEquals(1, fal.requestCount(requestPath(job) + "/status/stream"), "the failed stream was tried again");
 			assertTrue(fal.requestCount(requestPath(job) + "/status") >= 2, "did not poll");
 		}
 	}
