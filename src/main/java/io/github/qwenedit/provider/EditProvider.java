@@ -17,14 +17,23 @@ import io.github.qwenedit.staging.Staging;
  */
 public interface EditProvider {
 
+	/** Its identity, models and settings, the same ones the dialog lists before any provider is created. */
+	ProviderDescriptor descriptor();
+
 	/** Stable identifier used in macros and settings, such as {@code dashscope}. */
-	String id();
+	default String id() {
+		return descriptor().id();
+	}
 
 	/** Name shown to the user, such as {@code DashScope}. */
-	String displayName();
+	default String displayName() {
+		return descriptor().displayName();
+	}
 
 	/** The models offered, the default first. */
-	List<ModelSpec> models();
+	default List<ModelSpec> models() {
+		return descriptor().models();
+	}
 
 	default ModelSpec model(String id) throws EditException {
 		for (ModelSpec m : models()) {

@@ -14,11 +14,8 @@ import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.scijava.module.Module;
@@ -35,37 +32,17 @@ import io.github.qwenedit.staging.S3TestServer;
 class EachLabsEditTest {
 
 	private static final String KEY = "el-test-key-51c2e9";
-	private static S3TestServer s3;
 
-	private EachLabsEmulator eachlabs;
-	private ImagePlus cells;
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
 
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
-
-	@BeforeEach
-	void start() {
-		eachlabs = new EachLabsEmulator(KEY).processingDelay(Duration.ofMillis(300));
-		cells = pattern("cells.tif", 480, 400);
-	}
-
-	@AfterEach
-	void stop() {
-		eachlabs.close();
-	}
+	private final S3TestServer s3 = bed.s3();
+	private final EachLabsEmulator eachlabs = bed.serve(
+		new EachLabsEmulator(KEY).processingDelay(Duration.ofMillis(300)));
+	private final ImagePlus cells = pattern("cells.tif", 480, 400);
 
 	private Map<String, String> env() {
-		Map<String, String> env = new HashMap<>(s3.env());
-		env.put("EACHLABS_API_KEY", KEY);
-		env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
-		return env;
+		return bed.env("EACHLABS_API_KEY", KEY, "EACHLABS_BASE_URL", eachlabs);
 	}
 
 	private Map<String, Object> inputs(String instruction) {

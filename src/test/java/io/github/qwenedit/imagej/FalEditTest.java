@@ -8,16 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.scijava.module.Module;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -33,37 +29,16 @@ import io.github.qwenedit.staging.S3TestServer;
 class FalEditTest {
 
 	private static final String KEY = "fal-test-key:4d8e";
-	private static S3TestServer s3;
 
-	private FalEmulator fal;
-	private ImagePlus cells;
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
 
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
-
-	@BeforeEach
-	void start() {
-		fal = new FalEmulator(KEY).processingDelay(Duration.ofMillis(300));
-		cells = pattern("cells.tif", 480, 400);
-	}
-
-	@AfterEach
-	void stop() {
-		fal.close();
-	}
+	private final S3TestServer s3 = bed.s3();
+	private final FalEmulator fal = bed.serve(new FalEmulator(KEY).processingDelay(Duration.ofMillis(300)));
+	private final ImagePlus cells = pattern("cells.tif", 480, 400);
 
 	private Map<String, String> env() {
-		Map<String, String> env = new HashMap<>(s3.env());
-		env.put("FAL_KEY", KEY);
-		env.put("FAL_QUEUE_BASE_URL", fal.baseUrl());
-		return env;
+		return bed.env("FAL_KEY", KEY, "FAL_QUEUE_BASE_URL", fal);
 	}
 
 	private Map<String, Object> inputs(String model, String instruction) {

@@ -8,16 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.scijava.module.Module;
 
 import ij.ImagePlus;
@@ -33,37 +31,16 @@ class FalStatusStreamTest {
 
 	private static final String KEY = "fal-stream-key:77a1";
 	private static final String MODEL = "fal-ai/qwen-image-2/edit";
-	private static S3TestServer s3;
 
-	private FalEmulator fal;
-	private ImagePlus cells;
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
 
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
-
-	@BeforeEach
-	void start() {
-		fal = new FalEmulator(KEY).processingDelay(Duration.ofMillis(1500));
-		cells = pattern("cells.tif", 320, 256);
-	}
-
-	@AfterEach
-	void stop() {
-		fal.close();
-	}
+	private final S3TestServer s3 = bed.s3();
+	private final FalEmulator fal = bed.serve(new FalEmulator(KEY).processingDelay(Duration.ofMillis(1500)));
+	private final ImagePlus cells = pattern("cells.tif", 320, 256);
 
 	private Map<String, String> env() {
-		Map<String, String> env = new HashMap<>(s3.env());
-		env.put("FAL_KEY", KEY);
-		env.put("FAL_QUEUE_BASE_URL", fal.baseUrl());
-		return env;
+		return bed.env("FAL_KEY", KEY, "FAL_QUEUE_BASE_URL", fal);
 	}
 
 	private static String requestPath(AsyncJobEmulator.Job job) {
@@ -91,28 +68,17 @@ class FalStatusStreamTest {
 		}
 	}
 
-	@Test
-	void pollsWhenTheStreamIsRefused() throws Exception {
-		fal.statusStream(FalEmulator.StatusStream.REFUSED);
+	/** A refused stream is not tried again; a cut one is not reopened either: polling takes over. */
+	@ParameterizedTest
+	@EnumSource(value = FalEmulator.StatusStream.class, names = { "REFUSED", "CUT" })
+	void pollsWhenTheStreamIsRefusedOrCutBeforeCompletion(FalEmulator.StatusStream failing) throws Exception {
+		fal.statusStream(failing);
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(cells, "fal", MODEL, "remove the scale bar"));
 			assertFalse(run.failed(), run.failure());
 			AsyncJobEmulator.Job job = fal.lastJob();
 			assertEditedPixels(run.results().get(0), job.inputs().get(0).image(), 0);
-			assertEquals(1, fal.requestCount(requestPath(job) + "/status/stream"), "the refused stream was tried again");
-			assertTrue(fal.requestCount(requestPath(job) + "/status") >= 2, "did not poll");
-		}
-	}
-
-	@Test
-	void pollsWhenTheStreamIsCutBeforeCompletion() throws Exception {
-		fal.statusStream(FalEmulator.StatusStream.CUT);
-		try (EditCommandRunner runner = new EditCommandRunner(env())) {
-			EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(cells, "fal", MODEL, "remove the scale bar"));
-			assertFalse(run.failed(), run.failure());
-			AsyncJobEmulator.Job job = fal.lastJob();
-			assertEditedPixels(run.results().get(0), job.inputs().get(0).image(), 0);
-			assertEquals(1, fal.requestCount(requestPath(job) + "/status/stream"));
+			assertEquals(1, fal.requestCount(requestPath(job) + "/status/stream"), "the failed stream was tried again");
 			assertTrue(fal.requestCount(requestPath(job) + "/status") >= 2, "did not poll");
 		}
 	}

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -14,7 +13,7 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -37,8 +36,12 @@ import io.github.qwenedit.staging.S3TestServer;
 class FaultMatrixTest {
 
 	private static final String KEY = "matrix-secret-key-0f9e8d";
-	private static S3TestServer s3;
 	static final List<String> REPORT = new ArrayList<>();
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+
+	private final S3TestServer s3 = bed.s3();
 
 	/** One provider as the matrix drives it. */
 	record Provider(String id, String model, String keyVariable, String baseVariable,
@@ -115,14 +118,8 @@ class FaultMatrixTest {
 		return cases.stream();
 	}
 
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
 	@AfterAll
-	static void stopBucket() {
-		s3.close();
+	static void printReport() {
 		System.out.println("Fault matrix: " + REPORT.size() + " cases");
 		REPORT.forEach(System.out::println);
 	}
@@ -132,9 +129,7 @@ class FaultMatrixTest {
 	void eachFaultIsOneClearSentenceWithNothingLeftBehind(Provider provider, Fault fault) throws Exception {
 		try (EmulatorServer<?> emulator = provider.start().apply(KEY)) {
 			fault.inject().accept(emulator);
-			Map<String, String> env = new HashMap<>(s3.env());
-			env.put(provider.keyVariable(), KEY);
-			env.put(provider.baseVariable(), emulator.baseUrl());
+			Map<String, String> env = bed.env(provider.keyVariable(), KEY, provider.baseVariable(), emulator);
 			env.put("QWEN_EDIT_DEADLINE_SECONDS", "3");
 			env.put("QWEN_EDIT_DOWNLOAD_CAP_MB", "1");
 			try (EditCommandRunner runner = new EditCommandRunner(env)) {

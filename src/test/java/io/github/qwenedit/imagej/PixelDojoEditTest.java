@@ -8,17 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.scijava.module.Module;
@@ -35,37 +31,17 @@ import io.github.qwenedit.staging.S3TestServer;
 class PixelDojoEditTest {
 
 	private static final String KEY = "pd_test_key_93be01";
-	private static S3TestServer s3;
 
-	private PixelDojoEmulator pixeldojo;
-	private ImagePlus cells;
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
 
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
-
-	@BeforeEach
-	void start() {
-		pixeldojo = new PixelDojoEmulator(KEY).processingDelay(Duration.ofMillis(300)).credits(10);
-		cells = pattern("cells.tif", 480, 400);
-	}
-
-	@AfterEach
-	void stop() {
-		pixeldojo.close();
-	}
+	private final S3TestServer s3 = bed.s3();
+	private final PixelDojoEmulator pixeldojo = bed.serve(
+		new PixelDojoEmulator(KEY).processingDelay(Duration.ofMillis(300)).credits(10));
+	private final ImagePlus cells = pattern("cells.tif", 480, 400);
 
 	private Map<String, String> env() {
-		Map<String, String> env = new HashMap<>(s3.env());
-		env.put("PIXELDOJO_API_KEY", KEY);
-		env.put("PIXELDOJO_BASE_URL", pixeldojo.baseUrl());
-		return env;
+		return bed.env("PIXELDOJO_API_KEY", KEY, "PIXELDOJO_BASE_URL", pixeldojo);
 	}
 
 	private Map<String, Object> inputs(String instruction) {

@@ -6,17 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import ij.ImagePlus;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.PixelDojoEmulator;
-import io.github.qwenedit.staging.S3TestServer;
 
 /**
  * How often the plugin asks a provider about a running job, counted by the emulators: within
@@ -25,17 +22,8 @@ import io.github.qwenedit.staging.S3TestServer;
  */
 class PollScheduleEditTest {
 
-	private static S3TestServer s3;
-
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
 
 	/**
 	 * PixelDojo documents 60 requests a minute per key: one edit polled every half second would be
@@ -46,9 +34,7 @@ class PollScheduleEditTest {
 		try (PixelDojoEmulator pixeldojo = new PixelDojoEmulator("pd-key").credits(10)
 			.processingDelay(Duration.ofMillis(6500)))
 		{
-			Map<String, String> env = new HashMap<>(s3.env());
-			env.put("PIXELDOJO_API_KEY", "pd-key");
-			env.put("PIXELDOJO_BASE_URL", pixeldojo.baseUrl());
+			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd-key", "PIXELDOJO_BASE_URL", pixeldojo);
 			// Three outputs: a kind of edit no other test runs, so nothing was learned about it yet.
 			Map<String, Object> in = EditCommandRunner.inputs(pattern("cells.tif", 480, 400), "pixeldojo", "qwen-image-2.0",
 				"remove the scale bar");
@@ -72,9 +58,7 @@ class PollScheduleEditTest {
 	@Test
 	void anEditLikeAnEarlierOneIsFollowedWithFewerStatusRequests() throws Exception {
 		try (EachLabsEmulator eachlabs = new EachLabsEmulator("el-key").processingDelay(Duration.ofMillis(2250))) {
-			Map<String, String> env = new HashMap<>(s3.env());
-			env.put("EACHLABS_API_KEY", "el-key");
-			env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
+			Map<String, String> env = bed.env("EACHLABS_API_KEY", "el-key", "EACHLABS_BASE_URL", eachlabs);
 			ImagePlus cells = pattern("cells.tif", 480, 400);
 			long[] statusRequests = new long[3];
 			try (EditCommandRunner runner = new EditCommandRunner(env)) {

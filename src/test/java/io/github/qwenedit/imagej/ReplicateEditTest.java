@@ -13,11 +13,8 @@ import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.scijava.module.Module;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -32,37 +29,17 @@ import io.github.qwenedit.staging.S3TestServer;
 class ReplicateEditTest {
 
 	private static final String TOKEN = "r8_test_token_7c1d";
-	private static S3TestServer s3;
 
-	private ReplicateEmulator replicate;
-	private ImagePlus cells;
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
 
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
-
-	@BeforeEach
-	void start() {
-		replicate = new ReplicateEmulator(TOKEN).processingDelay(Duration.ofMillis(300));
-		cells = pattern("cells.tif", 480, 400);
-	}
-
-	@AfterEach
-	void stop() {
-		replicate.close();
-	}
+	private final S3TestServer s3 = bed.s3();
+	private final ReplicateEmulator replicate = bed.serve(
+		new ReplicateEmulator(TOKEN).processingDelay(Duration.ofMillis(300)));
+	private ImagePlus cells = pattern("cells.tif", 480, 400);
 
 	private Map<String, String> env() {
-		Map<String, String> env = new HashMap<>(s3.env());
-		env.put("REPLICATE_API_TOKEN", TOKEN);
-		env.put("REPLICATE_BASE_URL", replicate.baseUrl());
-		return env;
+		return bed.env("REPLICATE_API_TOKEN", TOKEN, "REPLICATE_BASE_URL", replicate);
 	}
 
 	private Map<String, Object> inputs(String model, String instruction) {

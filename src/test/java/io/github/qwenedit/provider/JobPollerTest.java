@@ -19,7 +19,6 @@ import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
-import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
 
@@ -27,6 +26,9 @@ import io.github.qwenedit.http.RetryPolicy;
 class JobPollerTest {
 
 	private static final JobHandle JOB = new JobHandle("job-1", "https://example.com/jobs/job-1", null, null);
+	private static final ProviderDescriptor SCRIPTED = new ProviderDescriptor("scripted", "Scripted", List.of(),
+		"SCRIPTED_BASE_URL", "https://example.com", "SCRIPTED_KEY", "scripted key",
+		(baseUrl, key) -> new ScriptedProvider(true));
 
 	/** Answers each poll with the next scripted state, or throws the next scripted failure. */
 	private static final class ScriptedProvider implements EditProvider {
@@ -55,18 +57,8 @@ class JobPollerTest {
 		}
 
 		@Override
-		public String id() {
-			return "scripted";
-		}
-
-		@Override
-		public String displayName() {
-			return "Scripted";
-		}
-
-		@Override
-		public List<ModelSpec> models() {
-			return List.of();
+		public ProviderDescriptor descriptor() {
+			return SCRIPTED;
 		}
 
 		@Override

@@ -89,18 +89,8 @@ public final class DashScopeProvider implements EditProvider {
 	}
 
 	@Override
-	public String id() {
-		return ID;
-	}
-
-	@Override
-	public String displayName() {
-		return "DashScope";
-	}
-
-	@Override
-	public List<ModelSpec> models() {
-		return MODELS;
+	public ProviderDescriptor descriptor() {
+		return DESCRIPTOR;
 	}
 
 	@Override

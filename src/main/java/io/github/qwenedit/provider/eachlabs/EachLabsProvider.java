@@ -78,18 +78,8 @@ public final class EachLabsProvider implements EditProvider {
 	}
 
 	@Override
-	public String id() {
-		return ID;
-	}
-
-	@Override
-	public String displayName() {
-		return "eachlabs";
-	}
-
-	@Override
-	public List<ModelSpec> models() {
-		return MODELS;
+	public ProviderDescriptor descriptor() {
+		return DESCRIPTOR;
 	}
 
 	/** No evidence that eachlabs reads data URIs (providers.md §2.3): links only. */

@@ -85,18 +85,8 @@ public final class FalProvider implements EditProvider {
 	}
 
 	@Override
-	public String id() {
-		return ID;
-	}
-
-	@Override
-	public String displayName() {
-		return "fal.ai";
-	}
-
-	@Override
-	public List<ModelSpec> models() {
-		return MODELS;
+	public ProviderDescriptor descriptor() {
+		return DESCRIPTOR;
 	}
 
 	/** The queue is reported not to read data URIs for the Qwen models (providers.md §4.1): links only. */

@@ -84,18 +84,8 @@ public final class PixelDojoProvider implements EditProvider {
 	}
 
 	@Override
-	public String id() {
-		return ID;
-	}
-
-	@Override
-	public String displayName() {
-		return "PixelDojo";
-	}
-
-	@Override
-	public List<ModelSpec> models() {
-		return MODELS;
+	public ProviderDescriptor descriptor() {
+		return DESCRIPTOR;
 	}
 
 	/** Whether PixelDojo reads data URIs is not documented (providers.md §3.2): links only. */

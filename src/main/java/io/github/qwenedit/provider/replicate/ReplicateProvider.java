@@ -108,18 +108,8 @@ public final class ReplicateProvider implements EditProvider {
 	}
 
 	@Override
-	public String id() {
-		return ID;
-	}
-
-	@Override
-	public String displayName() {
-		return "Replicate";
-	}
-
-	@Override
-	public List<ModelSpec> models() {
-		return MODELS;
+	public ProviderDescriptor descriptor() {
+		return DESCRIPTOR;
 	}
 
 	@Override

@@ -1,0 +1,75 @@
+package io.github.qwenedit.imagej;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+import io.github.qwenedit.emulator.EmulatorServer;
+import io.github.qwenedit.staging.S3TestServer;
+
+/**
+ * What an end-to-end provider test runs against: the bucket on s3proxy, started once for the test
+ * class because starting it takes seconds, and the provider emulators of each test, stopped after
+ * it. Registered as a static {@code @RegisterExtension} field, so the bucket is up before any test
+ * instance (and its emulator fields) is made:
+ *
+ * <pre>
+ * &#64;RegisterExtension
+ * static final ProviderTestBed bed = new ProviderTestBed();
+ * private final S3TestServer s3 = bed.s3();
+ * private final EachLabsEmulator eachlabs = bed.serve(new EachLabsEmulator(KEY));
+ * ... bed.env("EACHLABS_API_KEY", KEY, "EACHLABS_BASE_URL", eachlabs) ...
+ * </pre>
+ */
+final class ProviderTestBed implements BeforeAllCallback, AfterAllCallback, AfterEachCallback {
+
+	private S3TestServer s3;
+	private final List<EmulatorServer<?>> served = new ArrayList<>();
+
+	@Override
+	public void beforeAll(ExtensionContext context) throws Exception {
+		s3 = S3TestServer.start();
+	}
+
+	@Override
+	public void afterEach(ExtensionContext context) {
+		synchronized (served) {
+			served.forEach(EmulatorServer::close);
+			served.clear();
+		}
+	}
+
+	@Override
+	public void afterAll(ExtensionContext context) {
+		s3.close();
+	}
+
+	/** The bucket of this test class. */
+	S3TestServer s3() {
+		return s3;
+	}
+
+	/** Stops {@code emulator} once the current test has ended, and returns it. */
+	<E extends EmulatorServer<?>> E serve(E emulator) {
+		synchronized (served) {
+			served.add(emulator);
+		}
+		return emulator;
+	}
+
+	/**
+	 * The environment of a user of one provider who stages in the bucket: the bucket's variables, the
+	 * provider's key and its base URL pointing at {@code emulator}. A new mutable map each call.
+	 */
+	Map<String, String> env(String keyVariable, String key, String baseUrlVariable, EmulatorServer<?> emulator) {
+		Map<String, String> env = s3.env();
+		env.put(keyVariable, key);
+		env.put(baseUrlVariable, emulator.baseUrl());
+		return env;
+	}
+}
