@@ -30,6 +30,12 @@ public interface EditProvider {
 		return descriptor().displayName();
 	}
 
+	/**
+	 * The base address this provider was configured with. What the poller learns of how long jobs
+	 * take holds for one service, not for another region or gateway of the same provider.
+	 */
+	String serviceAddress();
+
 	/** The models offered, the default first. */
 	default List<ModelSpec> models() {
 		return descriptor().models();

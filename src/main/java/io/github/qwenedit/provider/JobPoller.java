@@ -24,7 +24,7 @@ public final class JobPoller {
 	 * When the last successful job of each kind ended, as far as the looks at it tell: after the last
 	 * look that found it running and by the look that found it done. The next job of that kind is
 	 * looked at within that span, more closely each time, so the wait beyond completion shrinks
-	 * without more status requests. Kinds are few (provider, model, number of outputs), so the map
+	 * without more status requests. Kinds are few (service address, model, number of outputs), so the map
 	 * stays small.
 	 */
 	private static final Map<String, Span> LAST_END = new ConcurrentHashMap<>();
@@ -46,7 +46,7 @@ public final class JobPoller {
 
 	private JobPoller() {}
 
-	/** As {@link #awaitFinal(EditProvider, JobState, Http, ProgressListener, String)}, learning per provider. */
+	/** As {@link #awaitFinal(EditProvider, JobState, Http, ProgressListener, String)}, learning per service address. */
 	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress)
 		throws EditException
 	{
@@ -62,7 +62,7 @@ public final class JobPoller {
 	 * time-out, a status that cannot be read) it asks the provider to stop the job, since its result
 	 * would be lost anyway, and rethrows, saying whether the provider may still charge.
 	 *
-	 * @param kind what makes jobs take alike long, such as provider, model and number of outputs
+	 * @param kind what makes jobs take alike long, such as model and number of outputs (the service address is added)
 	 */
 	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress,
 		String kind) throws EditException
@@ -112,7 +112,7 @@ public final class JobPoller {
 		String kind, Long stopAtNanos, JobState[] last) throws EditException
 	{
 		PollSchedule schedule = provider.pollSchedule();
-		String runKey = kind == null ? null : provider.id() + "|" + kind;
+		String runKey = kind == null ? null : provider.serviceAddress() + "|" + kind;
 		Span expected = runKey == null ? null : LAST_END.get(runKey);
 		JobState state = first;
 		last[0] = state;

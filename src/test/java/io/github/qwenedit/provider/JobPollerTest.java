@@ -36,6 +36,7 @@ class JobPollerTest {
 		int polls;
 		int cancels;
 		final boolean confirmsCancel;
+		String address = "scripted";
 
 		ScriptedProvider(boolean confirmsCancel, Object... answers) {
 			this.confirmsCancel = confirmsCancel;
@@ -59,6 +60,16 @@ class JobPollerTest {
 		@Override
 		public ProviderDescriptor descriptor() {
 			return SCRIPTED;
+		}
+
+		@Override
+		public String serviceAddress() {
+			return address;
+		}
+
+		ScriptedProvider at(String serviceAddress) {
+			this.address = serviceAddress;
+			return this;
 		}
 
 		@Override
@@ -114,6 +125,28 @@ class JobPollerTest {
 		assertEquals(1, quick.polls);
 		assertTrue(took.compareTo(Duration.ofMillis(2900)) >= 0 && took.compareTo(Duration.ofMillis(4500)) < 0,
 			"seen after " + took.toMillis() + " ms");
+	}
+
+	/**
+	 * What was learned of one service (a slow gateway, a test's emulator) must not hold back the first
+	 * look at a job of the same kind on another.
+	 */
+	@Test
+	void whatIsLearnedOfOneServiceDoesNotDelayAnother() throws Exception {
+		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
+		Object[] slow = new Object[11];
+		for (int i = 0; i < 10; i++) slow[i] = JobState.running(JOB);
+		slow[10] = done;
+		JobPoller.awaitFinal(new ScriptedProvider(true, slow).at("https://slow.example"), JobState.queued(JOB, null),
+			http(Duration.ofMinutes(1)), (message, fraction) -> {}, "shared kind");
+
+		ScriptedProvider elsewhere = new ScriptedProvider(true, done).at("https://other.example");
+		long start = System.nanoTime();
+		assertEquals(done, JobPoller.awaitFinal(elsewhere, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+			(message, fraction) -> {}, "shared kind"));
+		Duration took = Duration.ofNanos(System.nanoTime() - start);
+		assertEquals(1, elsewhere.polls);
+		assertTrue(took.compareTo(Duration.ofMillis(1500)) < 0, "first look after " + took.toMillis() + " ms");
 	}
 
 	@Test

@@ -94,6 +94,11 @@ public final class DashScopeProvider implements EditProvider {
 	}
 
 	@Override
+	public String serviceAddress() {
+		return endpoint.toString();
+	}
+
+	@Override
 	public long maxInlineBytes() {
 		return MAX_BODY_BYTES - JSON_ALLOWANCE;
 	}

@@ -82,6 +82,11 @@ public final class EachLabsProvider implements EditProvider {
 		return DESCRIPTOR;
 	}
 
+	@Override
+	public String serviceAddress() {
+		return base.toString();
+	}
+
 	/** No evidence that eachlabs reads data URIs (providers.md §2.3): links only. */
 	@Override
 	public long maxInlineBytes() {

@@ -89,6 +89,11 @@ public final class FalProvider implements EditProvider {
 		return DESCRIPTOR;
 	}
 
+	@Override
+	public String serviceAddress() {
+		return base.toString();
+	}
+
 	/** The queue is reported not to read data URIs for the Qwen models (providers.md §4.1): links only. */
 	@Override
 	public long maxInlineBytes() {

@@ -88,6 +88,11 @@ public final class PixelDojoProvider implements EditProvider {
 		return DESCRIPTOR;
 	}
 
+	@Override
+	public String serviceAddress() {
+		return base.toString();
+	}
+
 	/** Whether PixelDojo reads data URIs is not documented (providers.md §3.2): links only. */
 	@Override
 	public long maxInlineBytes() {

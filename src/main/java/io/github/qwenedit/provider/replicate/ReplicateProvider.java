@@ -113,6 +113,11 @@ public final class ReplicateProvider implements EditProvider {
 	}
 
 	@Override
+	public String serviceAddress() {
+		return base.toString();
+	}
+
+	@Override
 	public long maxInlineBytes() {
 		return MAX_INLINE_BYTES;
 	}
