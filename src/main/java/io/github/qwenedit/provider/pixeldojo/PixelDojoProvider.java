@@ -114,7 +114,13 @@ public final class PixelDojoProvider implements EditProvider {
 	 * waits for its turn in the key's window, shared by every edit and batch of the program.
 	 */
 	private void awaitTurn(Http http) throws EditException {
-		RequestWindow.shared(base + "\n" + apiKey, DESCRIPTOR.limits().requestsPerMinute()).acquire(http.cancellation());
+		RequestWindow.shared(requestWindowScope(base.toString(), apiKey), DESCRIPTOR.limits().requestsPerMinute())
+			.acquire(http.cancellation());
+	}
+
+	/** What the request window of a key is known by: the service's address and the key. */
+	public static String requestWindowScope(String baseUrl, String apiKey) {
+		return HttpUrl.get(baseUrl) + "\n" + apiKey;
 	}
 
 	@Override
