@@ -1,13 +1,23 @@
 package io.github.qwenedit.core;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A cancel button that the pipeline can watch. Calls in flight register a hook so that a cancel
  * aborts them at once instead of waiting for their time-out.
  */
 public final class Cancellation {
+
+	private static final ScheduledExecutorService LATER = Executors.newSingleThreadScheduledExecutor(r -> {
+		Thread t = new Thread(r, "Qwen Image Edit: cancel after a grace period");
+		t.setDaemon(true);
+		return t;
+	});
 
 	private volatile boolean cancelled;
 	private final List<Runnable> hooks = new CopyOnWriteArrayList<>();
@@ -53,6 +63,15 @@ public final class Cancellation {
 		hooks.add(hook);
 		if (cancelled) hook.run();
 		return () -> hooks.remove(hook);
+	}
+
+	/**
+	 * A cancellation that follows this one {@code grace} later, for a call whose answer is worth a
+	 * short wait after a cancel. Close the registration once the call is over; a cancel already on
+	 * its way to the follower still arrives, and does no harm then.
+	 */
+	public Registration passOnAfter(Cancellation follower, Duration grace) {
+		return onCancel(() -> LATER.schedule(follower::cancel, grace.toMillis(), TimeUnit.MILLISECONDS));
 	}
 
 	public void throwIfCancelled() throws EditException {

@@ -24,6 +24,12 @@ public final class EditSession {
 
 	public static final Duration DEFAULT_DEADLINE = Duration.ofMinutes(10);
 
+	/**
+	 * How long a create already on its way may still take after a cancel: its answer names the job,
+	 * which can then be stopped before it is charged; cut off, the job may exist with no id known.
+	 */
+	public static final Duration CREATE_GRACE = Duration.ofSeconds(5);
+
 	private final EditProvider provider;
 	private final StagingPlanner staging;
 	private final Set<String> plainHttpHosts;
@@ -135,6 +141,7 @@ public final class EditSession {
 				links.add(stage.stage(sent.get(i), http));
 			}
 			times.lap("upload");
+			cancellation.throwIfCancelled();
 			progress.progress("Submitting to " + provider.displayName(), 0.2);
 			listener.aboutToSubmit(stage.objectKeys());
 			JobState submitted = submit(prepared, links, http);
@@ -217,12 +224,16 @@ public final class EditSession {
 	}
 
 	/**
-	 * A cancel or time-out while the create call is in flight cannot tell whether the provider already
-	 * took the job, so the user is told it may still be charged.
+	 * A cancel while the create call is in flight lets the call finish, for at most
+	 * {@link #CREATE_GRACE} and within the deadline: with the job's id in hand the job is journalled
+	 * and then stopped at the provider by {@link JobPoller#awaitFinal}, which sees the cancel at once.
+	 * A create cut off all the same cannot tell whether the provider already took the job, so the
+	 * user is told it may still be charged.
 	 */
 	private JobState submit(EditRequest prepared, List<String> links, Http http) throws EditException {
-		try {
-			return provider.submit(prepared, links, http);
+		Cancellation afterGrace = new Cancellation();
+		try (Cancellation.Registration passedOn = http.cancellation().passOnAfter(afterGrace, CREATE_GRACE)) {
+			return provider.submit(prepared, links, http.withCancellation(afterGrace));
 		}
 		catch (EditException e) {
 			if (e.kind() != ErrorKind.CANCELLED && e.kind() != ErrorKind.TIMED_OUT) throw e;

@@ -129,6 +129,11 @@ public final class Http {
 		return retry;
 	}
 
+	/** The same connection rules and deadline, cancelled by {@code other} instead. */
+	public Http withCancellation(Cancellation other) {
+		return new Http(client, retry, other, deadline, plainHttpHosts);
+	}
+
 	/**
 	 * The same connection rules with a fresh cancellation and a short deadline of its own, for the
 	 * calls that must still happen after a cancel or a time-out: cancelling the remote job,

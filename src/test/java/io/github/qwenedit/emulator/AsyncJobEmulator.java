@@ -88,6 +88,17 @@ public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> exte
 	private int maxRunningObserved;
 	private volatile java.time.Duration inputFetchDelay = java.time.Duration.ZERO;
 	private volatile String jobLinkPrefix;
+	private volatile java.time.Duration createReplyDelay = java.time.Duration.ZERO;
+
+	/**
+	 * The answer to a create comes {@code delay} after the job was made, as from a slow service: a
+	 * cancel in that span meets a job that exists, and is charged, before its id reaches the client.
+	 */
+	@SuppressWarnings("unchecked")
+	public SELF createReplyDelay(java.time.Duration delay) {
+		createReplyDelay = delay;
+		return (SELF) this;
+	}
 
 	/** Links to a job that start with this in front of their path are served as the path alone. */
 	public static final String MOVED = "/moved";
@@ -238,6 +249,17 @@ public abstract class AsyncJobEmulator<SELF extends AsyncJobEmulator<SELF>> exte
 		}
 		startWaiting();
 		return job;
+	}
+
+	/** {@code reply} to a create, sent after the {@link #createReplyDelay}; call it holding no lock. */
+	protected Reply answerCreate(Reply reply) {
+		try {
+			Thread.sleep(createReplyDelay.toMillis());
+		}
+		catch (InterruptedException e) {
+			Thread.currentThread().interrupt();
+		}
+		return reply;
 	}
 
 	private void startWaiting() {

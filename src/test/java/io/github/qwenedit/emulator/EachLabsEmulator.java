@@ -147,6 +147,7 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 		}
 		List<String> links = new ArrayList<>();
 		input.path("image_urls").forEach(u -> links.add(u.asText()));
+		Job job;
 		synchronized (recentCreates) {
 			Instant now = Instant.now();
 			Duration window = createWindow;
@@ -163,10 +164,10 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 				return error(429, "Too many concurrent predictions: at most " + MAX_CONCURRENT);
 			}
 			recentCreates.addLast(now);
-			Job job = submit(request, links, input.path("n").asInt(1), width, height);
-			return Reply.json(200, Map.of("status", "success", "message", "Prediction created successfully",
-				"predictionID", job.id));
+			job = submit(request, links, input.path("n").asInt(1), width, height);
 		}
+		return answerCreate(Reply.json(200, Map.of("status", "success", "message", "Prediction created successfully",
+			"predictionID", job.id)));
 	}
 
 	/** DashScope-style inputs (providers.md §2.3): prompt, 1–3 image_urls, n, size W*H. */

@@ -152,6 +152,68 @@ class EditImagesBatchCommandTest {
 		}
 	}
 
+	/**
+	 * Fiji killed halfway through a 60-plane stack: the same command run again into the same folder
+	 * fetches the jobs that were in flight, edits the rest, and pays for no plane twice. (It is killed
+	 * between two waves of creates, when every accepted job's id is on disk: a create cut off on its
+	 * way has no id to fetch it by, and is reported instead.)
+	 */
+	@Test
+	void aStackEditKilledHalfwayIsFinishedByTheNextRunWithoutPayingTwice() throws Exception {
+		Path tiff = work.resolve("cells.tif");
+		new FileSaver(BatchTestData.stack("cells", 60)).saveAsTiffStack(tiff.toString());
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY)) {
+			eachlabs.processingDelay(Duration.ofMillis(2000));
+			Path out = work.resolve("out");
+			Map<String, String> env = new HashMap<>(s3.env());
+			env.put("EACHLABS_API_KEY", KEY);
+			env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
+			ProcessBuilder pb = new ProcessBuilder(new File(System.getProperty("java.home"), "bin/java").getPath(), "-cp",
+				System.getProperty("java.class.path"), BatchCommandProcess.class.getName(), tiff.toString(), out.toString(),
+				"eachlabs", "alibaba-qwen-image-2-0-image-edit", "remove the scale bar").redirectErrorStream(true)
+				.redirectOutput(work.resolve("child.txt").toFile());
+			pb.environment().putAll(env);
+			Process fiji = pb.start();
+			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+			while (fiji.isAlive() && System.nanoTime() < until && !(eachlabs.jobs().size() >= 30 &&
+				BatchTestData.journalSize(out) > 0 &&
+				BatchTestData.acceptedJobsInJournal(out) == BatchTestData.journalSize(out)))
+			{
+				Thread.sleep(20);
+			}
+			fiji.destroyForcibly();
+			assertTrue(fiji.waitFor(30, TimeUnit.SECONDS));
+			int paidBeforeKill = eachlabs.jobs().size();
+			assertTrue(paidBeforeKill >= 30 && paidBeforeKill < 60, paidBeforeKill + " jobs before the kill: " +
+				Files.readString(work.resolve("child.txt")));
+			assertTrue(BatchTestData.acceptedJobsInJournal(out) > 0, "no job was in flight at the kill");
+			eachlabs.processingDelay(Duration.ofMillis(200));
+
+			try (EditCommandRunner runner = runner(eachlabs)) {
+				ImagePlus reopened = IJ.openImage(tiff.toString());
+				Module batch = runner.runCommand(EditImagesBatchCommand.class, BatchCommandProcess.stackInputs(reopened,
+					out.toFile(), "eachlabs", "alibaba-qwen-image-2-0-image-edit", "remove the scale bar"));
+				EditImagesBatchCommand command = (EditImagesBatchCommand) batch.getDelegateObject();
+				assertEquals(0, command.exitCode(), ((Cancelable) batch).getCancelReason() + runner.log());
+				assertEquals(60, eachlabs.jobs().size(), "a plane was created twice: " + runner.log());
+				assertEquals(0, BatchTestData.journalSize(out), "jobs left in the journal");
+				assertEquals(0, s3.countObjects(s3.prefix()), "staged objects left behind");
+				List<JsonNode> log = BatchTestData.logLines(out);
+				assertEquals(60, log.size(), "one log line per plane: " + log);
+				java.util.Set<Integer> planes = new java.util.HashSet<>();
+				for (JsonNode line : log) {
+					assertEquals("done", line.path("status").asText(), line.toString());
+					assertTrue(Files.isRegularFile(out.resolve(line.path("results").get(0).asText())), line.toString());
+					planes.add(line.path("plane").asInt());
+				}
+				assertEquals(60, planes.size(), "each plane once in the log");
+				BatchTestData.assertAssembledInPlaneOrder(command.assembled(), 60);
+				BatchTestData.assertAssembledInPlaneOrder(IJ.openImage(out.resolve("AI-edit_stack_of_cells.tif")
+					.toString()), 60);
+			}
+		}
+	}
+
 	@Test
 	void cancelRunningEditsStopsTheBatchCleansTheBucketAndKeepsResults() throws Exception {
 		Path in = folderOfImages(30);

@@ -12,6 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.scijava.Context;
 import org.scijava.command.CommandInfo;
 import org.scijava.command.CommandService;
@@ -52,8 +53,12 @@ class MacroReplayTest {
 
 	/** The command's recordable inputs, in declaration order: what the recorder walks through. */
 	private static List<ModuleItem<?>> recordedInputs() {
+		return recordedInputs(EditImagesCommand.class);
+	}
+
+	private static List<ModuleItem<?>> recordedInputs(Class<? extends org.scijava.command.Command> command) {
 		try (Context context = new Context(CommandService.class)) {
-			CommandInfo info = context.service(CommandService.class).getCommand(EditImagesCommand.class);
+			CommandInfo info = context.service(CommandService.class).getCommand(command);
 			List<ModuleItem<?>> items = new ArrayList<>();
 			for (ModuleItem<?> item : info.inputs()) {
 				if (item.getType() == ImagePlus.class) continue; // the active image is not recorded
@@ -82,13 +87,20 @@ class MacroReplayTest {
 
 	/** As the replay does: each input read back from the option string with ImageJ's parser. */
 	static Map<String, Object> replay(String options, ImagePlus active) {
+		return replay(options, active, EditImagesCommand.class);
+	}
+
+	static Map<String, Object> replay(String options, ImagePlus active,
+		Class<? extends org.scijava.command.Command> command)
+	{
 		Map<String, Object> inputs = new HashMap<>();
-		inputs.put("image", active);
-		for (ModuleItem<?> item : recordedInputs()) {
+		if (active != null) inputs.put("image", active);
+		for (ModuleItem<?> item : recordedInputs(command)) {
 			String value = Macro.getValue(options, item.getName(), null);
 			if (value == null) continue;
 			Class<?> type = item.getType();
 			if (type == int.class || type == Integer.class) inputs.put(item.getName(), Integer.parseInt(value));
+			else if (type == double.class || type == Double.class) inputs.put(item.getName(), Double.parseDouble(value));
 			else if (type == boolean.class || type == Boolean.class) inputs.put(item.getName(), Boolean.parseBoolean(value));
 			else if (type == java.io.File.class) inputs.put(item.getName(), new java.io.File(value));
 			else inputs.put(item.getName(), value);
@@ -120,12 +132,17 @@ class MacroReplayTest {
 		assertEquals(2, replayed.path("parameters").path("n").asInt());
 	}
 
-	@Test
-	void keysAreUniqueAndNoneIsTheTailOfAnother() {
+	/** The keys the recorder writes for {@code command}, in order. */
+	private static List<String> keys(Class<? extends org.scijava.command.Command> command) {
 		List<String> keys = new ArrayList<>();
-		for (ModuleItem<?> item : recordedInputs()) {
+		for (ModuleItem<?> item : recordedInputs(command)) {
 			keys.add(Macro.trimKey(item.getName()));
 		}
+		return keys;
+	}
+
+	/** ImageJ's Macro.getValue finds a key wherever it ends a word: no key may be another's tail. */
+	private static void assertUniqueAndNoneTheTailOfAnother(List<String> keys) {
 		for (String a : keys) {
 			for (String b : keys) {
 				if (a.equals(b)) continue;
@@ -134,29 +151,86 @@ class MacroReplayTest {
 				assertFalse(at == 0 && b.length() == a.length(), "duplicate key " + a);
 			}
 		}
+	}
+
+	/** The README's line for {@code title}, its options checked to carry every key of {@code command} in order. */
+	private static String readmeMacro(String title, Class<? extends org.scijava.command.Command> command,
+		java.util.Set<String> optional) throws java.io.IOException
+	{
+		String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+		java.util.regex.Matcher m = java.util.regex.Pattern.compile("run\\(\"" + java.util.regex.Pattern.quote(title) +
+			"\", \"([^\"]*)\"\\);").matcher(readme);
+		assertTrue(m.find(), "no recorded " + title + " macro in the README");
+		String options = m.group(1);
+		int last = -1;
+		for (String key : keys(command)) {
+			if (optional.contains(key)) continue;
+			int at = options.indexOf(key + "=");
+			assertTrue(at > last, key + " is missing or out of order in the README's " + title + " macro");
+			last = at;
+		}
+		return options;
+	}
+
+	@Test
+	void keysAreUniqueAndNoneIsTheTailOfAnother() {
+		List<String> keys = keys(EditImagesCommand.class);
+		assertUniqueAndNoneTheTailOfAnother(keys);
+		assertUniqueAndNoneTheTailOfAnother(keys(EditImagesBatchCommand.class));
+		assertUniqueAndNoneTheTailOfAnother(keys(RecoverUnfinishedEditsCommand.class));
 		assertEquals("instruction", keys.get(keys.size() - 1), "free text must be recorded last");
 		assertEquals("negativeprompt", keys.get(keys.size() - 2), "free text must be recorded last");
 	}
 
 	@Test
 	void theReadmesRecordedMacroCarriesEveryOptionInOrderAndRuns() throws Exception {
-		String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
-		java.util.regex.Matcher m = java.util.regex.Pattern.compile("run\\(\"Edit Images\\.\\.\\.\", \"([^\"]*)\"\\);")
-			.matcher(readme);
-		assertTrue(m.find(), "no recorded macro in the README");
-		String options = m.group(1);
-		int last = -1;
-		for (ModuleItem<?> item : recordedInputs()) {
-			String key = Macro.trimKey(item.getName());
-			if (key.equals("outputfolder")) continue; // optional: an empty folder is not recorded
-			int at = options.indexOf(key + "=");
-			assertTrue(at > last, key + " is missing or out of order in the README's macro");
-			last = at;
-		}
+		// An empty output folder is not recorded.
+		String options = readmeMacro("Edit Images...", EditImagesCommand.class, java.util.Set.of("outputfolder"));
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			EditCommandRunner.Run run = runner.run(replay(options, cells));
 			assertFalse(run.failed(), run.failure());
 			assertEquals("remove the scale bar", dashscope.lastEdit().prompt());
+		}
+	}
+
+	@Test
+	void theReadmesRecordedBatchMacroCarriesEveryOptionInOrderAndRuns(@TempDir java.nio.file.Path work)
+		throws Exception
+	{
+		// Reference images left empty are not recorded.
+		String options = readmeMacro("Edit Images (Batch)...", EditImagesBatchCommand.class, java.util.Set.of(
+			"referenceimage2", "referenceimage3"));
+		java.nio.file.Path in = java.nio.file.Files.createDirectories(work.resolve("images"));
+		for (int i = 0; i < 2; i++) {
+			new ij.io.FileSaver(DashScopeEditTest.pattern("c" + i, 400, 400)).saveAsTiff(in.resolve("c" + i + ".tif")
+				.toString());
+		}
+		java.nio.file.Path out = work.resolve("results");
+		String here = options.replace("/path/to/images", in.toString()).replace("/path/to/results", out.toString());
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			org.scijava.module.Module batch = runner.runCommand(EditImagesBatchCommand.class, replay(here, null,
+				EditImagesBatchCommand.class));
+			assertEquals(0, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode(),
+				((org.scijava.Cancelable) batch).getCancelReason());
+			assertEquals(2, dashscope.edits().size());
+			assertEquals("remove the scale bar", dashscope.lastEdit().prompt());
+			assertEquals(2, BatchTestData.logLines(out).size());
+		}
+	}
+
+	@Test
+	void theReadmesRecordedRecoveryMacroCarriesEveryOptionInOrderAndRuns(@TempDir java.nio.file.Path work)
+		throws Exception
+	{
+		String options = readmeMacro("Recover Unfinished Edits...", RecoverUnfinishedEditsCommand.class,
+			java.util.Set.of());
+		java.nio.file.Path out = java.nio.file.Files.createDirectories(work.resolve("results"));
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			org.scijava.module.Module recovery = runner.runCommand(RecoverUnfinishedEditsCommand.class, replay(options
+				.replace("/path/to/results", out.toString()), null, RecoverUnfinishedEditsCommand.class));
+			assertFalse(((org.scijava.Cancelable) recovery).isCanceled(), ((org.scijava.Cancelable) recovery)
+				.getCancelReason());
+			assertEquals(0, dashscope.requests().size());
 		}
 	}
 

@@ -36,9 +36,26 @@ public final class BatchLog {
 		return file;
 	}
 
+	private static final String PLANE_MARK = "#plane=";
+
 	/** The key a job is known by in the log and the journal: its source, and its plane if it has one. */
 	public static String key(String source, int plane) {
-		return plane > 0 ? source + "#plane=" + plane : source;
+		return plane > 0 ? source + PLANE_MARK + plane : source;
+	}
+
+	/**
+	 * Writes the source and plane of the job known by {@code key} into a log line, as a batch writes
+	 * them, so that a job finished by recovery reads like any other.
+	 */
+	public static void putKey(com.fasterxml.jackson.databind.node.ObjectNode line, String key) {
+		int mark = key.lastIndexOf(PLANE_MARK);
+		if (mark > 0 && key.substring(mark + PLANE_MARK.length()).matches("[0-9]+")) {
+			line.put("source", key.substring(0, mark));
+			line.put("plane", Integer.parseInt(key.substring(mark + PLANE_MARK.length())));
+		}
+		else {
+			line.put("source", key);
+		}
 	}
 
 	public void append(JsonNode line) throws IOException {

@@ -35,6 +35,7 @@ import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderLimits;
+import io.github.qwenedit.provider.RequestWindow;
 
 /**
  * One instruction applied to many images, the same for the shell and for Fiji: resume from the log,
@@ -145,7 +146,7 @@ public final class BatchRun {
 	private Double maxCostUsd;
 	private Predicate<String> confirm = question -> true;
 	private JournalRecovery.ResultSaver recoverySaver;
-	private CreateRateLimiter limiter;
+	private RequestWindow limiter;
 
 	public BatchRun(ProviderDescriptor descriptor, EditSession session, EditOptions options, String instruction,
 		List<? extends Item> items, Path output, Configuration config)
@@ -157,7 +158,7 @@ public final class BatchRun {
 		this.items = List.copyOf(items);
 		this.output = output;
 		this.config = config;
-		this.limiter = CreateRateLimiter.perMinute(descriptor.limits().createsPerMinute());
+		this.limiter = RequestWindow.perMinute(descriptor.limits().createsPerMinute());
 	}
 
 	public BatchRun listener(Listener l) {
@@ -199,7 +200,7 @@ public final class BatchRun {
 	}
 
 	/** A pace other than the provider's own, so that a test need not wait a real minute. */
-	BatchRun limiter(CreateRateLimiter l) {
+	BatchRun limiter(RequestWindow l) {
 		limiter = l;
 		return this;
 	}
@@ -248,8 +249,8 @@ public final class BatchRun {
 		ProviderLimits limits = descriptor.limits();
 		int workers = Math.max(1, Math.min(concurrency, limits.maxConcurrentJobs()));
 		if (workers < concurrency) {
-			listener.said(descriptor.displayName() + " runs at most " + workers + " edits at once per key: using " +
-				workers + ".");
+			listener.said(descriptor.displayName() + " runs at most " + workers + (workers == 1 ? " edit" : " edits") +
+				" at once per key: using " + workers + ".");
 		}
 		AtomicInteger ok = new AtomicInteger();
 		AtomicInteger failed = new AtomicInteger();

@@ -374,7 +374,7 @@ public final class JournalRecovery {
 	private void log(Path output, Outcome outcome, Report report) {
 		BatchJournal.Entry entry = outcome.entry;
 		ObjectNode line = Json.object();
-		line.put("source", entry.source);
+		BatchLog.putKey(line, entry.source);
 		line.put("provider", entry.provider);
 		line.put("model", entry.model);
 		line.put("instruction", entry.instruction);

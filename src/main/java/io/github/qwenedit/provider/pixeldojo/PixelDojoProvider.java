@@ -27,6 +27,7 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.PollSchedule;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.RequestWindow;
 import io.github.qwenedit.provider.StatusWords;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
@@ -67,7 +68,7 @@ public final class PixelDojoProvider implements EditProvider {
 	 * providers.md §3.3): polling every 2 s leaves half of that for the creates and a second edit,
 	 * where the default half second alone would be twice the limit.
 	 */
-	static final PollSchedule POLL_SCHEDULE = new PollSchedule(Duration.ofSeconds(1), Duration.ofSeconds(2),
+	public static final PollSchedule POLL_SCHEDULE = new PollSchedule(Duration.ofSeconds(1), Duration.ofSeconds(2),
 		Duration.ofMillis(100), 3);
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "PixelDojo", MODELS,
@@ -103,8 +104,23 @@ public final class PixelDojoProvider implements EditProvider {
 		return new Request.Builder().url(url).header("Authorization", "Bearer " + apiKey);
 	}
 
+	/**
+	 * PixelDojo counts every request with the key, status requests too (providers.md §3.3): each call
+	 * waits for its turn in the key's window, shared by every edit and batch of the program.
+	 */
+	private void awaitTurn(Http http) throws EditException {
+		RequestWindow.shared(requestWindowScope(base.toString(), apiKey), DESCRIPTOR.limits().requestsPerMinute())
+			.acquire(http.cancellation());
+	}
+
+	/** What the request window of a key is known by: the service's address and the key. */
+	public static String requestWindowScope(String baseUrl, String apiKey) {
+		return HttpUrl.get(baseUrl) + "\n" + apiKey;
+	}
+
 	@Override
 	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
+		awaitTurn(http);
 		HttpReply reply = http.send(authorised(run).post(RequestBody.create(Json.bytes(body(request, imageUrls)), JSON))
 			.build(), CallKind.CREATE, CALL_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);
@@ -141,6 +157,7 @@ public final class PixelDojoProvider implements EditProvider {
 	/** Asks for a job that does not exist: 401 for a wrong key, 404 for a good one. */
 	@Override
 	public String checkKey(Http http) throws EditException {
+		awaitTurn(http);
 		return KeyCheck.probe(http, authorised(base.resolve("api/v1/jobs/key-check")).get().build(), displayName(),
 			KEY_VARIABLE);
 	}
@@ -152,6 +169,7 @@ public final class PixelDojoProvider implements EditProvider {
 
 	@Override
 	public JobState poll(JobHandle job, Http http) throws EditException {
+		awaitTurn(http);
 		JsonNode answer = JobCalls.fetch(http, authorised(HttpUrl.get(job.pollUrl().orElseThrow())).get().build(),
 			displayName(), this::error);
 		return STATUS.read(job, Json.text(answer, "status"), () -> JobState.succeeded(job, outputs(answer),
