@@ -160,7 +160,7 @@ class PixelDojoEditTest {
 	/** The emulator's rate limit counts status requests too: polling waits as asked and the edit succeeds. */
 	@Test
 	void theRateLimitOnlySlowsThePollingDown() throws Exception {
-		pixeldojo.rateLimit(3, Duration.ofSeconds(2)).processingDelay(Duration.ofMillis(1500));
+		pixeldojo.rateLimit(1, Duration.ofSeconds(2)).processingDelay(Duration.ofMillis(1500));
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			EditCommandRunner.Run run = runner.run(inputs("x"));
 			assertFalse(run.failed(), run.failure());
