@@ -19,9 +19,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,6 +36,7 @@ import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.imagej.TestImages;
 import io.github.qwenedit.staging.S3TestServer;
@@ -48,20 +48,13 @@ import io.github.qwenedit.staging.S3TestServer;
 class QwenEditCliBatchTest {
 
 	private static final String KEY = "sk-cli-batch-3f1c";
-	private static S3TestServer s3;
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+	private final S3TestServer s3 = bed.s3();
 
 	@TempDir
 	Path work;
-
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
 
 	private record Outcome(int code, String out, String err) {}
 

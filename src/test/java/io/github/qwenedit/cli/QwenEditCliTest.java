@@ -16,9 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import ij.IJ;
@@ -28,6 +27,7 @@ import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.imagej.TestImages;
 import io.github.qwenedit.staging.S3TestServer;
 
@@ -35,20 +35,13 @@ import io.github.qwenedit.staging.S3TestServer;
 class QwenEditCliTest {
 
 	private static final String KEY = "sk-cli-test-9d0e";
-	private static S3TestServer s3;
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+	private final S3TestServer s3 = bed.s3();
 
 	@TempDir
 	Path work;
-
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
 
 	private Path folderOfImages(int count) throws Exception {
 		Path in = Files.createDirectories(work.resolve("in"));

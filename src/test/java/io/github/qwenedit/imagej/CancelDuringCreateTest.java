@@ -11,9 +11,8 @@ import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.scijava.Cancelable;
 import org.scijava.module.Module;
@@ -21,6 +20,7 @@ import org.scijava.module.Module;
 import ij.io.FileSaver;
 import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**
@@ -31,20 +31,13 @@ import io.github.qwenedit.staging.S3TestServer;
 class CancelDuringCreateTest {
 
 	private static final String KEY = "el-cancel-create-91d2";
-	private static S3TestServer s3;
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+	private final S3TestServer s3 = bed.s3();
 
 	@TempDir
 	Path work;
-
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
 
 	private EditCommandRunner runner(EachLabsEmulator eachlabs) {
 		Map<String, String> env = new HashMap<>(s3.env());

@@ -13,11 +13,10 @@ import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.scijava.module.Module;
 
 import ij.ImagePlus;
@@ -27,6 +26,7 @@ import io.github.qwenedit.core.Hashing;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.FakeEdit;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**
@@ -36,20 +36,13 @@ import io.github.qwenedit.staging.S3TestServer;
 class DashScopeEditTest {
 
 	private static final String KEY = "sk-dashscope-test-7f3a9c";
-	private static S3TestServer s3;
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+	private final S3TestServer s3 = bed.s3();
 
 	private DashScopeEmulator dashscope;
 	private ImagePlus cells;
-
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
 
 	@BeforeEach
 	void start() {

@@ -26,6 +26,7 @@ import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.staging.S3TestServer;
 
 /** eachlabs end to end: the command, the emulator's job machine, and the bucket on s3proxy. */

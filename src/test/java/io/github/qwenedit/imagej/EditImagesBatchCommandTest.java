@@ -13,9 +13,8 @@ import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.scijava.Cancelable;
 import org.scijava.command.CommandInfo;
@@ -32,6 +31,7 @@ import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**
@@ -41,20 +41,13 @@ import io.github.qwenedit.staging.S3TestServer;
 class EditImagesBatchCommandTest {
 
 	private static final String KEY = "batch-key-2b7c";
-	private static S3TestServer s3;
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+	private final S3TestServer s3 = bed.s3();
 
 	@TempDir
 	Path work;
-
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
 
 	private Future<Module> start(EditCommandRunner runner, Map<String, Object> inputs) {
 		var context = runner.editService().context();

@@ -21,6 +21,7 @@ import org.scijava.module.Module;
 import ij.ImagePlus;
 import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.FalEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**

@@ -24,6 +24,7 @@ import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.EmulatorServer;
 import io.github.qwenedit.emulator.FalEmulator;
 import io.github.qwenedit.emulator.PixelDojoEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.emulator.RecordedRequest;
 import io.github.qwenedit.emulator.ReplicateEmulator;
 import io.github.qwenedit.staging.S3TestServer;

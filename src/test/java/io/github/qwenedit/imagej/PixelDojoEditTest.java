@@ -25,6 +25,7 @@ import ij.ImagePlus;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.PixelDojoEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.staging.S3TestServer;
 
 /** PixelDojo end to end: the command, the emulator's job machine and credits, the bucket on s3proxy. */

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import ij.ImagePlus;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.PixelDojoEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 
 /**
  * How often the plugin asks a provider about a running job, counted by the emulators: within

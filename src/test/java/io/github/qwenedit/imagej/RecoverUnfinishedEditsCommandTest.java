@@ -18,10 +18,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.scijava.module.Module;
 
@@ -38,6 +37,7 @@ import io.github.qwenedit.core.batch.JournalRecovery;
 import io.github.qwenedit.core.batch.JournalRecovery.Kind;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Phase;
 import io.github.qwenedit.emulator.EachLabsEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**
@@ -48,23 +48,16 @@ class RecoverUnfinishedEditsCommandTest {
 
 	private static final String KEY = "each-recover-test-7f3a";
 	private static final String INSTRUCTION = "remove the scale bar";
-	private static S3TestServer s3;
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+	private final S3TestServer s3 = bed.s3();
 
 	@TempDir
 	Path work;
 
 	private EachLabsEmulator eachlabs;
 	private Map<String, String> env;
-
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
 
 	private void startEachlabs(Duration processing) {
 		eachlabs = new EachLabsEmulator(KEY).processingDelay(processing);

@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import ij.ImagePlus;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.AsyncJobEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.emulator.ReplicateEmulator;
 import io.github.qwenedit.staging.S3TestServer;
 

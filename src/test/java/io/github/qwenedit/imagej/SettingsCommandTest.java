@@ -13,9 +13,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.scijava.Context;
 import org.scijava.command.CommandInfo;
@@ -25,26 +24,20 @@ import org.scijava.module.ModuleService;
 
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.staging.S3TestServer;
 
 /** The Settings command stores what the user enters where it is safe, and the edit then uses it. */
 class SettingsCommandTest {
 
 	private static final String KEY = "sk-settings-test-55aa";
-	private static S3TestServer s3;
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+	private final S3TestServer s3 = bed.s3();
 
 	@TempDir
 	Path configDir;
-
-	@BeforeAll
-	static void startBucket() throws Exception {
-		s3 = S3TestServer.start();
-	}
-
-	@AfterAll
-	static void stopBucket() {
-		s3.close();
-	}
 
 	private static SettingsCommand runSettings(Context context, Map<String, Object> inputs) throws Exception {
 		CommandInfo info = context.service(CommandService.class).getCommand(SettingsCommand.class);

@@ -1,4 +1,4 @@
-package io.github.qwenedit.imagej;
+package io.github.qwenedit.emulator;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -9,7 +9,6 @@ import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
-import io.github.qwenedit.emulator.EmulatorServer;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**
@@ -26,7 +25,7 @@ import io.github.qwenedit.staging.S3TestServer;
  * ... bed.env("EACHLABS_API_KEY", KEY, "EACHLABS_BASE_URL", eachlabs) ...
  * </pre>
  */
-final class ProviderTestBed implements BeforeAllCallback, AfterAllCallback, AfterEachCallback {
+public final class ProviderTestBed implements BeforeAllCallback, AfterAllCallback, AfterEachCallback {
 
 	private S3TestServer s3;
 	private final List<EmulatorServer<?>> served = new ArrayList<>();
@@ -50,12 +49,12 @@ final class ProviderTestBed implements BeforeAllCallback, AfterAllCallback, Afte
 	}
 
 	/** The bucket of this test class. */
-	S3TestServer s3() {
+	public S3TestServer s3() {
 		return s3;
 	}
 
 	/** Stops {@code emulator} once the current test has ended, and returns it. */
-	<E extends EmulatorServer<?>> E serve(E emulator) {
+	public <E extends EmulatorServer<?>> E serve(E emulator) {
 		synchronized (served) {
 			served.add(emulator);
 		}
@@ -66,7 +65,7 @@ final class ProviderTestBed implements BeforeAllCallback, AfterAllCallback, Afte
 	 * The environment of a user of one provider who stages in the bucket: the bucket's variables, the
 	 * provider's key and its base URL pointing at {@code emulator}. A new mutable map each call.
 	 */
-	Map<String, String> env(String keyVariable, String key, String baseUrlVariable, EmulatorServer<?> emulator) {
+	public Map<String, String> env(String keyVariable, String key, String baseUrlVariable, EmulatorServer<?> emulator) {
 		Map<String, String> env = s3.env();
 		env.put(keyVariable, key);
 		env.put(baseUrlVariable, emulator.baseUrl());
