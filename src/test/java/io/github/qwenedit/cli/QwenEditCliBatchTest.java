@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static io.github.qwenedit.imagej.BatchTestData.*;
 
-import java.io.ByteArrayOutputStream;
 import java.io.File;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,6 +27,7 @@ import ij.ImagePlus;
 import ij.ImageStack;
 import ij.io.FileSaver;
 import ij.process.ByteProcessor;
+import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.core.batch.BatchJournal;
@@ -56,16 +54,8 @@ class QwenEditCliBatchTest {
 	@TempDir
 	Path work;
 
-	private record Outcome(int code, String out, String err) {}
-
 	private Outcome runInProcess(Map<String, String> env, String... args) throws Exception {
-		ByteArrayOutputStream out = new ByteArrayOutputStream();
-		ByteArrayOutputStream err = new ByteArrayOutputStream();
-		Map<String, String> withConfig = new HashMap<>(env);
-		withConfig.put(Configuration.CONFIG_DIR, work.resolve("config").toString());
-		int code = new QwenEditCli(Configuration.fromEnvironment(withConfig), new PrintStream(out, true, "UTF-8"),
-			new PrintStream(err, true, "UTF-8")).run(args);
-		return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+		return QwenEditCliRunner.run(env, work.resolve("config"), args);
 	}
 
 	private Map<String, String> eachlabsEnv(EachLabsEmulator eachlabs) {
