@@ -319,7 +319,13 @@ public final class BatchImages {
 			return Optional.empty();
 		}
 		String name = fileNameOf(source);
-		ImagePlus assembled = new ImagePlus(ResultImages.TITLE_PREFIX + " stack of " + name, stack);
+		String title = ResultImages.TITLE_PREFIX + " stack of " + name;
+		Optional<File> earlier = assembledAfter(output, title, planes, done);
+		if (earlier.isPresent()) {
+			problems.accept("The results of " + source + " are already assembled in " + earlier.get().getName() + ".");
+			return Optional.empty();
+		}
+		ImagePlus assembled = new ImagePlus(title, stack);
 		if (slices * frames == stack.getSize()) assembled.setDimensions(1, slices, frames);
 		String perPlane = "per plane: see the plane files and " + BatchLog.FILE;
 		ResultImages.label(assembled, first.copy().put(Provenance.REQUEST_ID, perPlane).put(Provenance.OUTPUT_SHA256, perPlane)
@@ -327,5 +333,21 @@ public final class BatchImages {
 			.put(Provenance.OUTPUT_INDEX, "1 of each plane")
 			.put(Provenance.PREFIX + "AssembledFrom", stack.getSize() + " planes of " + name + ", one edit each, in plane order"));
 		return Optional.of(assembled);
+	}
+
+	/**
+	 * The stack an earlier run saved, when it was saved after every plane's result: a resumed run
+	 * then has nothing new to assemble and must not add a copy. A plane fetched later (by a recovery)
+	 * makes the stack out of date, and a new one is assembled.
+	 */
+	private static Optional<File> assembledAfter(Path output, String title, List<? extends BatchRun.Item> planes,
+		Map<String, List<Path>> done)
+	{
+		File saved = output.resolve(ResultFiles.fileNameOf(title) + ".tif").toFile();
+		if (!saved.isFile()) return Optional.empty();
+		for (BatchRun.Item item : planes) {
+			if (done.get(item.key()).get(0).toFile().lastModified() > saved.lastModified()) return Optional.empty();
+		}
+		return Optional.of(saved);
 	}
 }

@@ -129,6 +129,14 @@ class QwenEditCliBatchTest {
 			assertAssembledInPlaneOrder(assembled, 60);
 			assertTrue(assembled.getProp(Provenance.PREFIX + "AssembledFrom").startsWith("60 planes"));
 			assertEquals(0, s3.countObjects(s3.prefix()));
+
+			Outcome again = runInProcess(env, "--provider", "eachlabs", "--instruction", "remove the scale bar",
+				"--output", out.toString(), "--concurrency", "10", "--assemble-stack", in.resolve("cells.tif").toString());
+			assertEquals(0, again.code(), again.out() + again.err());
+			assertTrue(again.out().contains("0 done, 0 failed, 60 skipped"), again.out());
+			assertTrue((again.out() + again.err()).contains("already assembled in AI-edit_stack_of_cells.tif"),
+				again.out() + again.err());
+			assertFalse(Files.exists(out.resolve("AI-edit_stack_of_cells-2.tif")), "a resumed run added a copy of the stack");
 		}
 	}
 
