@@ -34,10 +34,12 @@ public final class S3Staging implements Staging {
 	private static final Pattern STAGED_NAME = Pattern.compile(
 		"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.[a-z0-9]{1,5}");
 
+	/** How long after its delete an upload given up on may still land. */
+	private static final Duration LATE_LANDING_WAIT = Duration.ofMillis(500);
+
 	private final S3Bucket bucket;
 	private final Clock clock;
 	/** Insertion order, so that a "left behind" message lists keys in the order they were staged. */
-	private static final Duration LATE_LANDING_WAIT = Duration.ofMillis(500);
 	private final Set<String> stagedKeys = Collections.synchronizedSet(new LinkedHashSet<>());
 	/** Uploads cut short by a cancel or time-out: the server may still be storing them. */
 	private final Set<String> interruptedUploads = Collections.synchronizedSet(new LinkedHashSet<>());
