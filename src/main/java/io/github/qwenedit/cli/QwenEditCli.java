@@ -19,12 +19,12 @@ import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
+import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.core.batch.BatchRun;
-import io.github.qwenedit.core.batch.BatchSession;
 import io.github.qwenedit.imagej.BatchImages;
 import io.github.qwenedit.imagej.ImageEncoder;
 import io.github.qwenedit.imagej.ResultFiles;
@@ -168,12 +168,12 @@ public final class QwenEditCli {
 		List<InputImage> references = references(o);
 		Path output = Paths.get(o.output);
 		StagingChoice choice = StagingChoice.parse(o.staging);
-		BatchSession batch = BatchSession.open(descriptor, provider, choice, config,
+		EditSession session = EditSession.configured(descriptor, provider, choice, config,
 			problem -> err.println(config.redact(problem)));
 		BatchImages.Shared shared = new BatchImages.Shared(output, o.selection == null ? null : selection(o.selection),
 			o.feather, references);
 		List<BatchImages.Job> jobs = BatchImages.ofFiles(sources, shared);
-		BatchRun run = new BatchRun(descriptor, batch.session(), editOptions, o.instruction, jobs, output, config)
+		BatchRun run = new BatchRun(descriptor, session, editOptions, o.instruction, jobs, output, config)
 			.listener(new BatchRun.Listener() {
 				@Override
 				public void said(String line) {

@@ -4,15 +4,19 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobPoller;
 import io.github.qwenedit.provider.JobState;
+import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.staging.Staging;
+import io.github.qwenedit.staging.StagingChoice;
 import io.github.qwenedit.staging.StagingPlanner;
 
 /**
@@ -52,6 +56,21 @@ public final class EditSession {
 
 	public EditProvider provider() {
 		return provider;
+	}
+
+	/**
+	 * The pipeline of one edit, or of every job of a batch, as the configuration sets it up: the
+	 * staging route and bucket, the hosts the user allowed plain http for, the deadline and the
+	 * download cap.
+	 *
+	 * @param warnings told, one sentence each, of problems that do not stop the run
+	 */
+	public static EditSession configured(ProviderDescriptor descriptor, EditProvider provider, StagingChoice choice,
+		Configuration config, Consumer<String> warnings) throws EditException
+	{
+		Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
+		StagingPlanner planner = StagingPlanner.forRun(config, choice, plainHttp, warnings);
+		return new EditSession(provider, planner, plainHttp, deadline(config), downloadCapBytes(config));
 	}
 
 	public static final String DOWNLOAD_CAP_MB = "QWEN_EDIT_DOWNLOAD_CAP_MB";

@@ -23,12 +23,12 @@ import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
+import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.core.batch.BatchRun;
-import io.github.qwenedit.core.batch.BatchSession;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
@@ -185,7 +185,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 			}
 			jobs = BatchImages.ofFiles(files, new BatchImages.Shared(output, null, SelectionEdit.DEFAULT_FEATHER, references));
 		}
-		BatchSession batch = BatchSession.open(descriptor, editProvider, StagingChoice.parse(staging), config,
+		EditSession session = EditSession.configured(descriptor, editProvider, StagingChoice.parse(staging), config,
 			problem -> log.warn(PREFIX + config.redact(problem)));
 		boolean asking = ui != null && !ui.isHeadless();
 		Cancellation cancellation = new Cancellation();
@@ -193,7 +193,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 		try (AutoCloseable escape = EscapeKeyWatch.start(cancellation);
 			Cancellation.Registration tracked = editService.track(cancellation))
 		{
-			outcome = new BatchRun(descriptor, batch.session(), options, instruction, jobs, output, config)
+			outcome = new BatchRun(descriptor, session, options, instruction, jobs, output, config)
 				.listener(new BatchRun.Listener() {
 					@Override
 					public void said(String line) {

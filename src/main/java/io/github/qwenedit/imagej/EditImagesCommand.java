@@ -3,10 +3,8 @@ package io.github.qwenedit.imagej;
 import java.awt.GraphicsEnvironment;
 import java.io.File;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 import org.scijava.ItemIO;
 import org.scijava.app.StatusService;
@@ -41,7 +39,6 @@ import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
 import io.github.qwenedit.staging.StagingChoice;
-import io.github.qwenedit.staging.StagingPlanner;
 
 /**
  * Edits the active image (plus up to two more) with a Qwen image-edit model and opens every result
@@ -189,12 +186,9 @@ public class EditImagesCommand extends DynamicCommand {
 			EditRequest request = request(region);
 			ProviderDescriptor descriptor = ProviderRegistry.get(provider);
 			EditProvider editProvider = descriptor.create(config);
-			Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
 			Configuration forWarnings = config;
-			StagingPlanner planner = StagingPlans.forRun(config, StagingChoice.parse(staging), plainHttp,
+			EditSession session = EditSession.configured(descriptor, editProvider, StagingChoice.parse(staging), config,
 				warning -> log.warn("Qwen Image Edit: " + forWarnings.redact(warning)));
-			EditSession session = new EditSession(editProvider, planner, plainHttp, EditSession.deadline(config),
-				EditSession.downloadCapBytes(config));
 			Cancellation cancellation = new Cancellation();
 			if (region.isPresent()) {
 				status("Sending the selected region of " + region.get().width() + "*" + region.get().height() + " px (" +

@@ -17,6 +17,7 @@ import ij.io.FileSaver;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditOptions;
+import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.PixelDojoEmulator;
 import io.github.qwenedit.staging.S3TestServer;
@@ -46,10 +47,10 @@ class BatchRunLimitsTest {
 		Configuration config = Configuration.fromEnvironment(Map.of("EACHLABS_API_KEY", KEY, "EACHLABS_BASE_URL",
 			eachlabs.baseUrl(), Configuration.CONFIG_DIR, work.resolve("config").toString()));
 		ProviderDescriptor eachlabsDescriptor = ProviderRegistry.get("eachlabs");
-		BatchSession batch = BatchSession.open(eachlabsDescriptor, eachlabsDescriptor.create(config),
+		EditSession session = EditSession.configured(eachlabsDescriptor, eachlabsDescriptor.create(config),
 			StagingChoice.parse("provider_upload"), config, lines::add);
 		Path out = work.resolve("out");
-		return new BatchRun(eachlabsDescriptor, batch.session(), EditOptions.builder(EachLabsEmulator.MODEL).build(),
+		return new BatchRun(eachlabsDescriptor, session, EditOptions.builder(EachLabsEmulator.MODEL).build(),
 			"remove the scale bar", BatchImages.ofFiles(BatchImages.filesIn(in, "*.tif"), new BatchImages.Shared(out, null, 0,
 				List.of())), out, config)
 			.concurrency(10).limiter(limiter).cancellation(new Cancellation())
@@ -120,10 +121,10 @@ class BatchRunLimitsTest {
 			Configuration config = Configuration.fromEnvironment(env);
 			ProviderDescriptor descriptor = ProviderRegistry.get("pixeldojo");
 			List<String> lines = new ArrayList<>();
-			BatchSession batch = BatchSession.open(descriptor, descriptor.create(config), StagingChoice.parse("auto"), config,
+			EditSession session = EditSession.configured(descriptor, descriptor.create(config), StagingChoice.parse("auto"), config,
 				lines::add);
 			Path out = work.resolve("out");
-			BatchRun.Outcome outcome = new BatchRun(descriptor, batch.session(), EditOptions.builder(descriptor.defaultModel())
+			BatchRun.Outcome outcome = new BatchRun(descriptor, session, EditOptions.builder(descriptor.defaultModel())
 				.build(), "remove the scale bar", BatchImages.ofFiles(BatchImages.filesIn(in, "*.tif"), new BatchImages.Shared(
 					out, null, 0, List.of())), out, config)
 				.concurrency(10).cancellation(new Cancellation())
