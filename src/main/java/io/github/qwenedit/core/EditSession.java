@@ -265,9 +265,7 @@ public final class EditSession {
 		List<String> adjustments)
 	{
 		EditOptions o = sent.options();
-		Provenance p = new Provenance()
-			.put(Provenance.AI_GENERATED, "true")
-			.put(Provenance.DIGITAL_SOURCE_TYPE, Provenance.IPTC_COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)
+		Provenance p = Provenance.ofAiEdit()
 			.put(Provenance.PROVIDER, provider.displayName())
 			.put(Provenance.MODEL, o.model())
 			.put(Provenance.PROMPT, sent.instruction())
@@ -288,10 +286,7 @@ public final class EditSession {
 			p.put(Provenance.sourceSha256(i + 1), image.sha256());
 		}
 		if (!adjustments.isEmpty()) p.put(Provenance.INPUT_ADJUSTMENTS, String.join("; ", adjustments));
-		state.facts().forEach((k, v) -> p.put(Provenance.PREFIX + k, v));
-		String version = EditSession.class.getPackage().getImplementationVersion();
-		p.put(Provenance.PLUGIN_VERSION, version == null ? "development" : version);
-		return p;
+		return p.endWith(state.facts());
 	}
 
 	private static String count(int n, String noun) {

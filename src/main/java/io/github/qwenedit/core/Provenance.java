@@ -52,6 +52,19 @@ public final class Provenance {
 
 	private final Map<String, String> entries = new LinkedHashMap<>();
 
+	/** The start of every edit's record: marked as AI-made, in words and as the IPTC digital source type. */
+	public static Provenance ofAiEdit() {
+		return new Provenance().put(AI_GENERATED, "true")
+			.put(DIGITAL_SOURCE_TYPE, IPTC_COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA);
+	}
+
+	/** The end of every edit's record: what the provider reported of the job, then this plugin's version. */
+	public Provenance endWith(Map<String, String> providerFacts) {
+		providerFacts.forEach((k, v) -> put(PREFIX + k, v));
+		String version = Provenance.class.getPackage().getImplementationVersion();
+		return put(PLUGIN_VERSION, version == null ? "development" : version);
+	}
+
 	public Provenance put(String key, String value) {
 		if (value != null) entries.put(key, value);
 		return this;

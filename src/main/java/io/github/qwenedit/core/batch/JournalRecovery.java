@@ -325,9 +325,7 @@ public final class JournalRecovery {
 	}
 
 	private Provenance provenance(BatchJournal.Entry entry, String providerName, JobState state, Instant fetched) {
-		Provenance p = new Provenance()
-			.put(Provenance.AI_GENERATED, "true")
-			.put(Provenance.DIGITAL_SOURCE_TYPE, Provenance.IPTC_COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)
+		return Provenance.ofAiEdit()
 			.put(Provenance.PROVIDER, providerName)
 			.put(Provenance.MODEL, entry.model)
 			.put(Provenance.PROMPT, entry.instruction)
@@ -337,10 +335,8 @@ public final class JournalRecovery {
 			.put(Provenance.REQUEST_ID, entry.job.id())
 			.put(Provenance.TIMESTAMP, entry.sentAt != null ? entry.sentAt : fetched.truncatedTo(ChronoUnit.SECONDS).toString())
 			.put(Provenance.sourceTitle(1), entry.sourceTitle())
-			.put(Provenance.PREFIX + "Recovered", "fetched by a later recovery after an interruption");
-		state.facts().forEach((k, v) -> p.put(Provenance.PREFIX + k, v));
-		String version = JournalRecovery.class.getPackage().getImplementationVersion();
-		return p.put(Provenance.PLUGIN_VERSION, version == null ? "development" : version);
+			.put(Provenance.PREFIX + "Recovered", "fetched by a later recovery after an interruption")
+			.endWith(state.facts());
 	}
 
 	private void deleteStaged(BatchJournal.Entry entry, Report report) {
