@@ -118,12 +118,6 @@ public final class BatchJournal {
 	 * the submit is on its way, recovery still deletes the staged objects and says that the job may
 	 * exist. Written atomically, so a kill leaves a whole file or none.
 	 */
-	public void begin(String source, String sourceTitle, String provider, EditRequest request, List<String> keys)
-		throws EditException
-	{
-		begin(fileOf(source), source, sourceTitle, provider, request, keys);
-	}
-
 	private void begin(Path file, String source, String sourceTitle, String provider, EditRequest request,
 		List<String> keys) throws EditException
 	{
@@ -139,15 +133,9 @@ public final class BatchJournal {
 	}
 
 	/**
-	 * Records a job the provider accepted, completing the entry {@link #begin} wrote for
-	 * {@code source} (or starting one). Written atomically, so a kill leaves a whole file or none.
+	 * The entry {@link #begin} wrote, completed with the job the provider accepted (or a new one when
+	 * it is missing).
 	 */
-	public void record(String source, String provider, String model, String instruction, JobHandle job, List<String> keys)
-		throws EditException
-	{
-		write(fileOf(source), withJob(read(fileOf(source)), source, provider, model, instruction, job, keys));
-	}
-
 	private static ObjectNode withJob(ObjectNode begun, String source, String provider, String model, String instruction,
 		JobHandle job, List<String> keys)
 	{
