@@ -1,6 +1,5 @@
 package io.github.qwenedit.cli;
 
-import java.io.File;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -196,15 +195,8 @@ public final class QwenEditCli {
 			Map<String, List<BatchImages.Job>> bySource = new LinkedHashMap<>();
 			jobs.stream().filter(j -> j.plane() > 0).forEach(j -> bySource.computeIfAbsent(j.source(), s -> new ArrayList<>()).add(j));
 			for (List<BatchImages.Job> planes : bySource.values()) {
-				BatchImages.assemble(planes, output, err::println).ifPresent(stack -> {
-					try {
-						List<File> saved = ResultFiles.saveAsTiff(List.of(stack), output.toFile());
-						out.println("assembled " + planes.get(0).source() + " -> " + saved.get(0).getName());
-					}
-					catch (EditException e) {
-						err.println(config.redact(e.describe()));
-					}
-				});
+				BatchImages.assemble(planes, output, problem -> err.println(config.redact(problem))).ifPresent(
+					assembled -> out.println("assembled " + planes.get(0).source() + " -> " + assembled.file.getName()));
 			}
 		}
 		return outcome.complete() ? 0 : 1;

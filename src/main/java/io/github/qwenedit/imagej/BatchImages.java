@@ -277,12 +277,24 @@ public final class BatchImages {
 		}
 	}
 
+	/** A stack assembled from the results of a source's planes, and the file it was saved as. */
+	public static final class Assembled {
+		public final ImagePlus stack;
+		public final File file;
+
+		Assembled(ImagePlus stack, File file) {
+			this.stack = stack;
+			this.file = file;
+		}
+	}
+
 	/**
 	 * The first result of every plane of {@code planes} (one source's, in plane order) as one new
-	 * stack, from the files the log lists, so planes done by an earlier run count too. Empty, with
-	 * the reason told to {@code problems}, when a plane has no result or the results differ in size.
+	 * stack, from the files the log lists, so planes done by an earlier run count too, saved as TIFF
+	 * in {@code output}. Empty, with the reason told to {@code problems}, when a plane has no result,
+	 * the results differ in size, the stack is already assembled, or it cannot be saved.
 	 */
-	public static Optional<ImagePlus> assemble(List<? extends BatchRun.Item> planes, Path output,
+	public static Optional<Assembled> assemble(List<? extends BatchRun.Item> planes, Path output,
 		java.util.function.Consumer<String> problems)
 	{
 		if (planes.isEmpty()) return Optional.empty();
@@ -332,7 +344,13 @@ public final class BatchImages {
 			.put(Provenance.sourceTitle(1), name).put(Provenance.sourceSha256(1), perPlane)
 			.put(Provenance.OUTPUT_INDEX, "1 of each plane")
 			.put(Provenance.PREFIX + "AssembledFrom", stack.getSize() + " planes of " + name + ", one edit each, in plane order"));
-		return Optional.of(assembled);
+		try {
+			return Optional.of(new Assembled(assembled, ResultFiles.saveAsTiff(List.of(assembled), output.toFile()).get(0)));
+		}
+		catch (EditException e) {
+			problems.accept(e.describe());
+			return Optional.empty();
+		}
 	}
 
 	/**

@@ -227,16 +227,10 @@ public class EditImagesBatchCommand extends DynamicCommand {
 			return outcome.unpriced ? 2 : 1;
 		}
 		if (fromStack && assembleStack) {
-			BatchImages.assemble(jobs, output, problem -> log.warn(PREFIX + problem)).ifPresent(stack -> {
-				try {
-					File saved = ResultFiles.saveAsTiff(List.of(stack), output.toFile()).get(0);
-					log.info(PREFIX + "assembled " + image.getTitle() + " -> " + saved.getName());
-					assembled = stack;
-					if (asking) stack.show();
-				}
-				catch (EditException e) {
-					log.error(PREFIX + e.describe());
-				}
+			BatchImages.assemble(jobs, output, problem -> log.warn(PREFIX + config.redact(problem))).ifPresent(done -> {
+				log.info(PREFIX + "assembled " + image.getTitle() + " -> " + done.file.getName());
+				assembled = done.stack;
+				if (asking) done.stack.show();
 			});
 		}
 		if (outcome.complete()) return 0;
