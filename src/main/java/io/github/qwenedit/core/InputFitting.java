@@ -101,23 +101,51 @@ public final class InputFitting {
 	/**
 	 * Scales {@code image} so that each side lies in [{@code minSide}, {@code maxSide}], keeping the
 	 * aspect ratio; an image too elongated for both limits is clamped and the note says so. An image
-	 * that already fits is returned as it is, with the same bytes.
+	 * that already fits is returned as it is, with the same bytes; its note tells of a scaling done
+	 * before it was encoded ({@link #fitSides(BufferedImage, String, int, int)}).
 	 */
 	public static Fitted fitSides(InputImage image, int minSide, int maxSide) throws EditException {
-		if (minSide < 1 || maxSide < minSide) {
-			throw new IllegalArgumentException("Side limits " + minSide + "–" + maxSide + " are not a range");
-		}
+		checkRange(minSide, maxSide);
 		Optional<ImageSize> header = readSize(image.bytes());
 		ImageSize size = header.orElse(new ImageSize(image.width(), image.height()));
 		ImageSize target = fittedSize(size, minSide, maxSide);
-		if (target.equals(size)) return new Fitted(image, null);
+		if (target.equals(size)) {
+			ImageSize source = image.sourceSize();
+			return new Fitted(image, source.equals(size) ? null : scalingNote(source, size, minSide, maxSide));
+		}
 		if (!header.isPresent()) throw unreadable(image);
 		BufferedImage scaled = scale(decode(image), target.width(), target.height());
-		String note = "scaled from " + size + " to " + target + " to fit " + minSide + "–" + maxSide + " px per side";
-		if (!keepsAspect(size, minSide, maxSide)) {
+		return new Fitted(image.withEncoding(toPng(scaled), "image/png", target.width(), target.height()),
+			scalingNote(image.sourceSize(), target, minSide, maxSide));
+	}
+
+	/**
+	 * The PNG of {@code view} with each side in [{@code minSide}, {@code maxSide}], as
+	 * {@link #fitSides(InputImage, int, int)} would make it, but scaled before encoding: a large
+	 * image is then never held as a full-size PNG and decoded again (for a 4096×4096 image, 64 MiB of
+	 * pixels and its PNG less at the peak).
+	 */
+	public static InputImage fitSides(BufferedImage view, String sourceTitle, int minSide, int maxSide) {
+		checkRange(minSide, maxSide);
+		ImageSize size = new ImageSize(view.getWidth(), view.getHeight());
+		ImageSize target = fittedSize(size, minSide, maxSide);
+		if (target.equals(size)) return InputImage.png(toPng(view), size.width(), size.height(), sourceTitle);
+		BufferedImage scaled = scale(view, target.width(), target.height());
+		return InputImage.scaledPng(toPng(scaled), target, sourceTitle, size);
+	}
+
+	private static void checkRange(int minSide, int maxSide) {
+		if (minSide < 1 || maxSide < minSide) {
+			throw new IllegalArgumentException("Side limits " + minSide + "–" + maxSide + " are not a range");
+		}
+	}
+
+	private static String scalingNote(ImageSize from, ImageSize to, int minSide, int maxSide) {
+		String note = "scaled from " + from + " to " + to + " to fit " + minSide + "–" + maxSide + " px per side";
+		if (!keepsAspect(from, minSide, maxSide)) {
 			note += " (its aspect ratio is beyond " + maxSide + ":" + minSide + ", so it was stretched)";
 		}
-		return new Fitted(image.withEncoding(toPng(scaled), "image/png", target.width(), target.height()), note);
+		return note;
 	}
 
 	public static FittedSet fitTotalBytes(List<InputImage> images, long maxDataUriBytes) throws EditException {

@@ -36,10 +36,12 @@ public final class ImageEncoder {
 
 	private ImageEncoder() {}
 
-	/** The current view of {@code imp} as a PNG, titled after the image for the provenance. */
+	/**
+	 * The current view of {@code imp} as a PNG, titled after the image for the provenance, already
+	 * scaled to the sides the models accept so that a large image is encoded once, at the size sent.
+	 */
 	public static InputImage encode(ImagePlus imp) throws EditException {
-		BufferedImage view = render(imp);
-		return InputImage.png(InputFitting.toPng(view), view.getWidth(), view.getHeight(), imp.getTitle());
+		return InputFitting.fitSides(render(imp), imp.getTitle(), InputFitting.MIN_SIDE, InputFitting.MAX_SIDE);
 	}
 
 	/** The current view of {@code imp}, as a new {@link BufferedImage#TYPE_INT_RGB} image. */

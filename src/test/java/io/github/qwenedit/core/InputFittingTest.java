@@ -62,6 +62,31 @@ public class InputFittingTest {
 	}
 
 	@Test
+	void scalingBeforeEncodingSendsTheSameBytesAndRecordsTheSameNote() throws Exception {
+		BufferedImage view = noise(4000, 1000, 3);
+		InputFitting.Fitted afterEncoding = InputFitting.fitSides(png("wide.tif", view), 384, 3072);
+
+		InputImage beforeEncoding = InputFitting.fitSides(view, "wide.tif", 384, 3072);
+		InputFitting.Fitted checked = InputFitting.fitSides(beforeEncoding, 384, 3072);
+
+		assertSize(3072, 768, beforeEncoding);
+		assertEquals(afterEncoding.image().sha256(), beforeEncoding.sha256(), "scaled differently before encoding");
+		assertEquals("4000*1000", beforeEncoding.sourceSize().toString());
+		assertSame(beforeEncoding, checked.image(), "an image scaled before encoding was scaled again");
+		assertEquals(Optional.of("scaled from 4000*1000 to 3072*768 to fit 384–3072 px per side"), checked.note());
+		assertEquals(afterEncoding.note(), checked.note());
+	}
+
+	@Test
+	void anImageThatFitsIsEncodedUnscaledWithoutANote() throws Exception {
+		InputImage image = InputFitting.fitSides(gradient(1000, 800), "fits.tif", 384, 3072);
+
+		assertSize(1000, 800, image);
+		assertEquals("1000*800", image.sourceSize().toString());
+		assertFalse(InputFitting.fitSides(image, 384, 3072).note().isPresent());
+	}
+
+	@Test
 	void anImageTooElongatedForBothLimitsIsClampedAndTheNoteSaysSo() throws Exception {
 		InputFitting.Fitted fitted = InputFitting.fitSides(png("line.tif", gradient(20000, 10)), 384, 3072);
 

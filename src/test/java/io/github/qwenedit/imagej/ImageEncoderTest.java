@@ -40,8 +40,9 @@ class ImageEncoderTest {
 		System.setProperty("java.awt.headless", "true");
 	}
 
-	private static final int W = 40;
-	private static final int H = 30;
+	/** Within the models' 384–3072 px per side, so these images are sent unscaled, pixel for pixel. */
+	private static final int W = 480;
+	private static final int H = 400;
 
 	@Test
 	void eightBitIsRenderedThroughItsDisplayRange() throws Exception {
@@ -277,6 +278,26 @@ class ImageEncoderTest {
 		BufferedImage png = ImageIO.read(new ByteArrayInputStream(sent.bytes()));
 		assertEquals(W, png.getWidth());
 		assertEquals(3, png.getColorModel().getNumComponents(), "8-bit RGB without alpha");
+	}
+
+	@Test
+	void aLargeImageIsSentAtTheSizeTheModelsAcceptAndItsOwnSizeIsKeptForTheRecord() throws Exception {
+		ByteProcessor ip = new ByteProcessor(4000, 1000);
+		ip.setValue(200);
+		ip.fill(new Roi(0, 0, 2000, 1000));
+		ImagePlus imp = new ImagePlus("wide.tif", ip);
+		List<Object> before = state(imp);
+
+		InputImage sent = ImageEncoder.encode(imp);
+
+		assertEquals(before, state(imp), "the original image must not change");
+		assertEquals(3072, sent.width());
+		assertEquals(768, sent.height());
+		assertEquals("4000*1000", sent.sourceSize().toString());
+		BufferedImage png = ImageIO.read(new ByteArrayInputStream(sent.bytes()));
+		assertEquals(3072, png.getWidth());
+		assertGray(200, png.getRGB(100, 400) & 0xffffff);
+		assertGray(0, png.getRGB(3000, 400) & 0xffffff);
 	}
 
 	@Test
