@@ -76,11 +76,14 @@ public final class SelectionEdit {
 			" selection is not an area, so the whole image is edited.");
 	}
 
-	/** The region sent to the provider: the bounding box plus margin, as the user sees it. */
+	/**
+	 * The region sent to the provider: the bounding box plus margin, as the user sees it, scaled to
+	 * the sides the models accept (the result is pasted back at the box's size).
+	 */
 	public InputImage region() {
 		BufferedImage crop = new BufferedImage(box.width, box.height, BufferedImage.TYPE_INT_RGB);
 		crop.getGraphics().drawImage(shown.getSubimage(box.x, box.y, box.width, box.height), 0, 0, null);
-		return InputImage.png(InputFitting.toPng(crop), box.width, box.height, source.getTitle());
+		return InputFitting.fitSides(crop, source.getTitle(), InputFitting.MIN_SIDE, InputFitting.MAX_SIDE);
 	}
 
 	public Rectangle box() {
