@@ -238,6 +238,8 @@ public final class InputFitting {
 	 * @throws IOException when the bytes cannot be decoded or exceed {@code maxPixels}
 	 */
 	public static BufferedImage decodeRgb(byte[] bytes, long maxPixels) throws IOException {
+		BufferedImage common = PngDecoder.decodeRgb8(bytes, maxPixels);
+		if (common != null) return common;
 		Decoded decoded = read(bytes, maxPixels);
 		if (decoded == null) throw new IOException("no image reader recognises these bytes");
 		if (decoded.image == null) throw new IOException("the image is " + describe(decoded.size));
