@@ -24,6 +24,7 @@ import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.EditSession;
+import io.github.qwenedit.core.InputFitting;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
@@ -264,6 +265,45 @@ public final class Benchmarks {
 				median(ours), ourBytes / 1e6, median(ours) / median(jdk)), "lossless, no larger");
 		}
 		RESULTS.put("p1_png_encoders", encoders);
+		p1Decoders(input, photo);
+	}
+
+	/**
+	 * Reading a result before and after: the JDK's PNG reader and the conversion to packed RGB that
+	 * followed it, against the plugin's reader, on PNGs as the emulators write them (the JDK writer).
+	 */
+	private static void p1Decoders(ImagePlus... images) throws Exception {
+		Map<String, Object> decoders = new LinkedHashMap<>();
+		for (ImagePlus image : images) {
+			java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+			javax.imageio.ImageIO.write(ImageEncoder.render(image), "png", png);
+			byte[] bytes = png.toByteArray();
+			List<Double> jdk = new ArrayList<>();
+			List<Double> ours = new ArrayList<>();
+			for (int i = 0; i < 5; i++) {
+				long t0 = System.nanoTime();
+				java.awt.image.BufferedImage read = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(bytes));
+				java.awt.image.BufferedImage rgb = new java.awt.image.BufferedImage(read.getWidth(), read.getHeight(),
+					java.awt.image.BufferedImage.TYPE_INT_RGB);
+				java.awt.Graphics2D g = rgb.createGraphics();
+				g.drawImage(read, 0, 0, null);
+				g.dispose();
+				long t1 = System.nanoTime();
+				InputFitting.decodeRgb(bytes, InputFitting.MAX_PIXELS);
+				long t2 = System.nanoTime();
+				if (i == 0) continue;
+				jdk.add((t1 - t0) / 1e6);
+				ours.add((t2 - t1) / 1e6);
+			}
+			String name = image.getTitle().contains("photo") ? "photo_like" : "test_pattern";
+			decoders.put(name, Map.of("jdk_reader_ms", median(jdk), "plugin_ms", median(ours), "png_bytes", bytes.length));
+			System.out.printf("    reading a 2048x2048 %s PNG of %d bytes: JDK reader %.0f ms, plugin %.0f ms%n", name,
+				bytes.length, median(jdk), median(ours));
+			row("P1 decode, 2048x2048 " + name.replace('_', ' '), String.format(Locale.ROOT,
+				"JDK PNG reader and conversion %.0f ms; plugin %.0f ms (ratio %.2f)", median(jdk), median(ours),
+				median(ours) / median(jdk)), "same pixels");
+		}
+		RESULTS.put("p1_png_decoders", decoders);
 	}
 
 	/**

@@ -1,6 +1,9 @@
 package io.github.qwenedit.emulator;
 
 import java.awt.image.BufferedImage;
+import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBufferByte;
+import java.awt.image.DataBufferInt;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,15 +48,42 @@ public final class FakeEdit {
 		int w = width > 0 ? width : last.getWidth();
 		int h = height > 0 ? height : last.getHeight();
 		BufferedImage source = inputs.get(0);
+		int sourceWidth = source.getWidth();
+		int sourceHeight = source.getHeight();
+		// No colour conversion per pixel: the emulator shares the machine with the client it serves,
+		// and must not take from it the time a real provider spends on its own machines.
+		int[] pixels = packedRgb(source);
 		BufferedImage result = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-		int[] row = new int[w];
+		int[] out = ((DataBufferInt) result.getRaster().getDataBuffer()).getData();
 		for (int y = 0; y < h; y++) {
+			int sy = (int) ((long) y * sourceHeight / h);
 			for (int x = 0; x < w; x++) {
-				row[x] = expectedRgb(source, w, h, index, x, y);
+				int sx = (int) ((long) x * sourceWidth / w);
+				out[y * w + x] = inMarker(w, h, x, y) ? markerRgb(index) : inverted(pixels[sy * sourceWidth + sx]);
 			}
-			result.setRGB(0, y, w, 1, row, 0, w);
 		}
 		return result;
+	}
+
+	/**
+	 * What {@code getRGB} gives for every pixel of {@code image}, read straight from the bytes for the
+	 * layout ImageIO decodes RGB PNGs into.
+	 */
+	private static int[] packedRgb(BufferedImage image) {
+		int width = image.getWidth();
+		int height = image.getHeight();
+		boolean plainLayout = image.getType() == BufferedImage.TYPE_3BYTE_BGR && image.getRaster().getParent() == null &&
+			((ComponentSampleModel) image.getSampleModel()).getScanlineStride() == 3 * width &&
+			image.getRaster().getDataBuffer().getOffset() == 0;
+		if (!plainLayout) {
+			return image.getRGB(0, 0, width, height, null, 0, width);
+		}
+		byte[] bgr = ((DataBufferByte) image.getRaster().getDataBuffer()).getData();
+		int[] rgb = new int[width * height];
+		for (int i = 0, b = 0; i < rgb.length; i++, b += 3) {
+			rgb[i] = 0xff000000 | (bgr[b + 2] & 0xff) << 16 | (bgr[b + 1] & 0xff) << 8 | bgr[b] & 0xff;
+		}
+		return rgb;
 	}
 
 	/** {@link #render} encoded as PNG. */
