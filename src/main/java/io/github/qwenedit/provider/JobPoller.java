@@ -3,7 +3,9 @@ package io.github.qwenedit.provider;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
+import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ProgressListener;
@@ -21,26 +23,101 @@ public final class JobPoller {
 	static final Duration STEADY_FOR = Duration.ofSeconds(60);
 
 	/**
-	 * When the last successful job of each kind ended, as far as the looks at it tell: after the last
-	 * look that found it running and by the look that found it done. The next job of that kind is
-	 * looked at within that span, more closely each time, so the wait beyond completion shrinks
-	 * without more status requests. Kinds are few (service address, model, number of outputs), so the map
-	 * stays small.
+	 * What the jobs of each kind tell each other (kinds are service address, model and number of
+	 * outputs, so the map stays small).
 	 */
-	private static final Map<String, Span> LAST_END = new ConcurrentHashMap<>();
+	private static final Map<String, Kind> KINDS = new ConcurrentHashMap<>();
+
+	/**
+	 * When the successful jobs of a kind end, as far as the looks at them tell: after the last look
+	 * that found one running and by the look that found it done. The next job of that kind is
+	 * looked at within that span, more closely each time, so the wait beyond completion shrinks
+	 * without more status requests. Jobs of a kind running side by side, as in a batch, look at
+	 * staggered moments, and when one of them is found done the others that have run as long look at
+	 * once: a batch's jobs, submitted together, are seen done together instead of at the next
+	 * half-second.
+	 */
+	private static final class Kind {
+		private Span lastEnd;
+		private int running;
+		private long ends;
+
+		synchronized Span lastEnd() {
+			return lastEnd;
+		}
+
+		/** Counts a job in; the number of others running is its place in the stagger. */
+		synchronized int started() {
+			return running++;
+		}
+
+		synchronized void stopped() {
+			running--;
+		}
+
+		/**
+		 * Jobs that ended alike narrow the span down together; one that does not fit the span (the
+		 * kind got slower or quicker) starts it anew.
+		 */
+		synchronized void ended(Span span) {
+			lastEnd = lastEnd == null ? span : lastEnd.with(span);
+			ends++;
+			notifyAll();
+		}
+
+		private synchronized void wake() {
+			notifyAll();
+		}
+
+		/** Sleeps for {@code duration}, or less; true when another job of the kind ended meanwhile. */
+		boolean sleepUnlessAnotherEnds(Duration duration, Cancellation cancellation) throws EditException {
+			long end = System.nanoTime() + duration.toNanos();
+			try (Cancellation.Registration woken = cancellation.onCancel(this::wake)) {
+				synchronized (this) {
+					long seen = ends;
+					while (ends == seen) {
+						cancellation.throwIfCancelled();
+						long left = end - System.nanoTime();
+						if (left <= 0) return false;
+						TimeUnit.NANOSECONDS.timedWait(this, left);
+					}
+				}
+			}
+			catch (InterruptedException e) {
+				Thread.currentThread().interrupt();
+				cancellation.cancel();
+			}
+			cancellation.throwIfCancelled();
+			return true;
+		}
+	}
 
 	/** Between these times after submit the job ended. */
 	private static final class Span {
 		final Duration after;
 		final Duration by;
+		/** False when no look found the job running, so {@link #after} is a guess. */
+		final boolean afterSeen;
 
-		Span(Duration after, Duration by) {
+		Span(Duration after, Duration by, boolean afterSeen) {
 			this.after = after;
 			this.by = by;
+			this.afterSeen = afterSeen;
 		}
 
 		Duration width() {
 			return by.minus(after);
+		}
+
+		/**
+		 * What this span and a later job's say together. A guessed start does not narrow anything, so
+		 * a kind that got quicker is followed down.
+		 */
+		Span with(Span later) {
+			if (!later.afterSeen) return later;
+			Duration start = after.compareTo(later.after) >= 0 ? after : later.after;
+			Duration end = by.compareTo(later.by) <= 0 ? by : later.by;
+			return start.compareTo(end) < 0 ? new Span(start, end, true) : later;
 		}
 	}
 
@@ -111,23 +188,35 @@ public final class JobPoller {
 	private static JobState follow(EditProvider provider, JobState first, Http http, ProgressListener progress,
 		String kind, Long stopAtNanos, JobState[] last) throws EditException
 	{
+		Kind alike = kind == null ? null : KINDS.computeIfAbsent(provider.serviceAddress() + "|" + kind, k -> new Kind());
+		if (alike == null) return follow(provider, first, http, progress, null, 0, stopAtNanos, last);
+		int place = alike.started();
+		try {
+			return follow(provider, first, http, progress, alike, place, stopAtNanos, last);
+		}
+		finally {
+			alike.stopped();
+		}
+	}
+
+	/** As above, for the {@code place}-th job of {@code alike} running side by side (0 when alone). */
+	private static JobState follow(EditProvider provider, JobState first, Http http, ProgressListener progress,
+		Kind alike, int place, Long stopAtNanos, JobState[] last) throws EditException
+	{
 		PollSchedule schedule = provider.pollSchedule();
-		String runKey = kind == null ? null : provider.serviceAddress() + "|" + kind;
-		Span expected = runKey == null ? null : LAST_END.get(runKey);
+		Span expected = alike == null ? null : alike.lastEnd();
 		JobState state = first;
 		last[0] = state;
 		long start = System.nanoTime();
 		Duration interval = schedule.firstLook();
-		// A wide span is halved at once; a narrow one is searched from its start, step by step.
-		Duration closeStep = expected == null ? schedule.closeStep()
-			: max(schedule.closeStep(), expected.width().dividedBy(4));
-		Duration firstWait = expected == null ? schedule.firstLook()
-			: max(schedule.firstLook(), expected.width().compareTo(closeStep.multipliedBy(2)) > 0
-				? expected.after.plus(expected.width().dividedBy(2)) : expected.after);
-		Duration wait = first.pollAfter().orElse(min(firstWait, longestGap(schedule, expected)));
+		Plan plan = new Plan(schedule, expected);
+		Duration wait = first.pollAfter().orElse(expected == null ? staggeredFirstLook(schedule, place)
+			: min(plan.firstWait, longestGap(schedule, expected)));
 		Duration lastUnfinished = null;
 		Duration seenDone = null;
+		Duration lastLook = Duration.ZERO;
 		int closeLooksLeft = expected == null ? 0 : schedule.closeLooks();
+		int looksOnOthersEndLeft = alike == null ? 0 : schedule.closeLooks();
 		String slowedDown = "";
 		while (!state.status().isFinal()) {
 			Duration left = http.deadline().remaining();
@@ -137,23 +226,48 @@ public final class JobPoller {
 				if (windowLeft.compareTo(left) < 0) left = windowLeft;
 			}
 			progress.progress(describe(provider, state, start) + slowedDown, -1);
-			http.cancellation().sleep(wait.compareTo(left) < 0 ? wait : left);
+			Duration sleep = wait.compareTo(left) < 0 ? wait : left;
+			if (looksOnOthersEndLeft > 0 && alike.sleepUnlessAnotherEnds(sleep, http.cancellation())) {
+				// Another job of the kind ended: look around the time it took from now on.
+				Span learned = alike.lastEnd();
+				if (learned != expected) {
+					expected = learned;
+					plan = new Plan(schedule, expected);
+					closeLooksLeft = schedule.closeLooks();
+				}
+				Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+				if (elapsed.compareTo(plan.firstWait) < 0) {
+					wait = min(plan.firstWait.minus(elapsed), longestGap(schedule, expected));
+					continue;
+				}
+				Duration sinceLook = elapsed.minus(lastLook);
+				if (sinceLook.compareTo(plan.closeStep) < 0) {
+					// Just looked: several ending at once must not make it ask again and again.
+					wait = plan.closeStep.minus(sinceLook);
+					continue;
+				}
+				looksOnOthersEndLeft--;
+			}
+			else if (looksOnOthersEndLeft == 0) {
+				http.cancellation().sleep(sleep);
+			}
 			http.deadline().throwIfExpired();
 			Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+			lastLook = elapsed;
 			interval = next(schedule, interval, elapsed);
 			try {
 				state = provider.poll(state.handle(), http);
 				last[0] = state;
 				if (state.status().isFinal()) seenDone = elapsed;
 				else lastUnfinished = elapsed;
-				Duration untilExpected = expected == null ? Duration.ZERO : firstWait.minus(elapsed);
+				Duration untilExpected = expected == null ? Duration.ZERO : plan.firstWait.minus(elapsed);
 				Duration next = interval;
-				if (untilExpected.compareTo(closeStep) > 0) {
+				if (untilExpected.compareTo(plan.closeStep) > 0) {
 					next = min(untilExpected, longestGap(schedule, expected));
 				}
 				else if (closeLooksLeft > 0) {
 					closeLooksLeft--;
-					next = closeStep;
+					next = plan.closeStep;
 				}
 				wait = state.pollAfter().orElse(next);
 				slowedDown = "";
@@ -165,17 +279,45 @@ public final class JobPoller {
 				Duration asked = e.retryAfter().orElse(MAX_INTERVAL);
 				wait = asked.compareTo(interval) > 0 ? asked : interval;
 				closeLooksLeft = 0;
+				looksOnOthersEndLeft = 0;
 				slowedDown = ", asking less often at " + provider.displayName() + "'s request";
 			}
 		}
-		if (runKey != null && state.status() == JobState.Status.SUCCEEDED && seenDone != null) {
+		if (alike != null && state.status() == JobState.Status.SUCCEEDED && seenDone != null) {
 			// When the very first look found it done, it may have ended well before: a tenth earlier is
 			// searched next time, so a kind that got faster is followed down.
 			Duration after = lastUnfinished != null ? lastUnfinished : seenDone.multipliedBy(9).dividedBy(10);
-			LAST_END.put(runKey, new Span(after, seenDone));
+			alike.ended(new Span(after, seenDone, lastUnfinished != null));
 		}
 		return state;
 	}
+
+	/** When to look first and how closely after, from the span in which the last job of the kind ended. */
+	private static final class Plan {
+		final Duration closeStep;
+		final Duration firstWait;
+
+		Plan(PollSchedule schedule, Span expected) {
+			// A wide span is halved at once; a narrow one is searched from its start, step by step.
+			closeStep = expected == null ? schedule.closeStep() : max(schedule.closeStep(), expected.width().dividedBy(4));
+			firstWait = expected == null ? schedule.firstLook()
+				: max(schedule.firstLook(), expected.width().compareTo(closeStep.multipliedBy(2)) > 0
+					? expected.after.plus(expected.width().dividedBy(2)) : expected.after);
+		}
+	}
+
+	/**
+	 * The first look at the {@code place}-th of several jobs of a new kind running side by side: each
+	 * a different fraction of the steady interval later (golden-ratio steps, evenly spread however
+	 * many there are), so that between them one looks soon after they end. The first job looks at
+	 * the schedule's first look.
+	 */
+	static Duration staggeredFirstLook(PollSchedule schedule, int place) {
+		double fraction = (place * GOLDEN_RATIO_CONJUGATE) % 1.0;
+		return schedule.firstLook().plus(Duration.ofNanos((long) (fraction * schedule.steady().toNanos())));
+	}
+
+	private static final double GOLDEN_RATIO_CONJUGATE = (Math.sqrt(5) - 1) / 2;
 
 	/**
 	 * While a job of a known kind is not expected to be done yet, looks are still at most this far

@@ -37,6 +37,7 @@ class JobPollerTest {
 		int cancels;
 		final boolean confirmsCancel;
 		String address = "scripted";
+		PollSchedule schedule = PollSchedule.DEFAULT;
 
 		ScriptedProvider(boolean confirmsCancel, Object... answers) {
 			this.confirmsCancel = confirmsCancel;
@@ -69,6 +70,16 @@ class JobPollerTest {
 
 		ScriptedProvider at(String serviceAddress) {
 			this.address = serviceAddress;
+			return this;
+		}
+
+		@Override
+		public PollSchedule pollSchedule() {
+			return schedule;
+		}
+
+		ScriptedProvider lookingEvery(PollSchedule schedule) {
+			this.schedule = schedule;
 			return this;
 		}
 
@@ -199,5 +210,83 @@ class JobPollerTest {
 		assertEquals(ErrorKind.TIMED_OUT, e.kind());
 		assertEquals(1, provider.cancels);
 		assertTrue(e.getMessage().endsWith("Scripted confirmed that the job was stopped."), e.getMessage());
+	}
+
+	/** A first look at 100 ms, then every 5 s: only a job woken by another's end looks sooner. */
+	private static final PollSchedule SLOW = new PollSchedule(Duration.ofMillis(100), Duration.ofSeconds(5),
+		Duration.ofMillis(50), 4);
+
+	@Test
+	void jobsOfANewKindSideBySideFirstLookAtMomentsSpreadOverTheInterval() {
+		assertEquals(PollSchedule.DEFAULT.firstLook(), JobPoller.staggeredFirstLook(PollSchedule.DEFAULT, 0),
+			"a job on its own looks first as the schedule says");
+		List<Long> offsets = new ArrayList<>();
+		for (int place = 0; place < 10; place++) {
+			Duration look = JobPoller.staggeredFirstLook(PollSchedule.DEFAULT, place);
+			offsets.add(look.minus(PollSchedule.DEFAULT.firstLook()).toMillis());
+		}
+		offsets.sort(null);
+		long steady = PollSchedule.DEFAULT.steady().toMillis();
+		long widestGap = offsets.get(0) + steady - offsets.get(9);
+		for (int i = 1; i < 10; i++) widestGap = Math.max(widestGap, offsets.get(i) - offsets.get(i - 1));
+		assertTrue(offsets.get(9) < steady, "an offset of a whole interval or more: " + offsets);
+		assertTrue(widestGap <= steady / 5, "ten jobs leave a gap of " + widestGap + " ms between their looks: " + offsets);
+	}
+
+	/**
+	 * Two jobs of a kind run side by side; the second would look first after three seconds. When the
+	 * first is found done, the second, which has run as long, looks at once and is seen done too.
+	 */
+	@Test
+	void whenOneJobOfAKindIsFoundDoneAnotherThatHasRunAsLongLooksAtOnce() throws Exception {
+		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
+		ScriptedProvider first = new ScriptedProvider(true, done).lookingEvery(SLOW);
+		ScriptedProvider second = new ScriptedProvider(true, done).lookingEvery(SLOW);
+		java.util.concurrent.CountDownLatch firstStarted = new java.util.concurrent.CountDownLatch(1);
+		java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+		try {
+			var firstJob = pool.submit(() -> {
+				firstStarted.countDown();
+				return JobPoller.awaitFinal(first, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+					(message, fraction) -> {}, "side by side");
+			});
+			assertTrue(firstStarted.await(10, java.util.concurrent.TimeUnit.SECONDS));
+			Thread.sleep(20);
+			long start = System.nanoTime();
+			var secondJob = pool.submit(() -> JobPoller.awaitFinal(second, JobState.queued(JOB, null),
+				http(Duration.ofMinutes(1)), (message, fraction) -> {}, "side by side"));
+			assertEquals(done, secondJob.get(30, java.util.concurrent.TimeUnit.SECONDS));
+			Duration took = Duration.ofNanos(System.nanoTime() - start);
+			assertEquals(done, firstJob.get(30, java.util.concurrent.TimeUnit.SECONDS));
+			assertEquals(1, second.polls, "looked more than once");
+			assertTrue(took.compareTo(Duration.ofMillis(1500)) < 0,
+				"seen after " + took.toMillis() + " ms, as if on its own (first look at " +
+					JobPoller.staggeredFirstLook(SLOW, 1).toMillis() + " ms)");
+		}
+		finally {
+			pool.shutdownNow();
+		}
+	}
+
+	@Test
+	void aCancelEndsTheWaitAtOnceWhileOtherJobsOfTheKindAreWatched() throws Exception {
+		ScriptedProvider provider = new ScriptedProvider(true).lookingEvery(SLOW);
+		Cancellation cancellation = new Cancellation();
+		Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(Duration.ofMinutes(1)), Set.of());
+		java.util.concurrent.ScheduledExecutorService later = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+		long start = System.nanoTime();
+		EditException e;
+		try {
+			later.schedule(cancellation::cancel, 300, java.util.concurrent.TimeUnit.MILLISECONDS);
+			e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(provider, JobState.queued(JOB, null), http,
+				(message, fraction) -> {}, "cancelled kind"));
+		}
+		finally {
+			later.shutdownNow();
+		}
+		Duration took = Duration.ofNanos(System.nanoTime() - start);
+		assertEquals(ErrorKind.CANCELLED, e.kind());
+		assertEquals(1, provider.cancels);
+		assertTrue(took.compareTo(Duration.ofSeconds(3)) < 0, "the cancel took " + took.toMillis() + " ms to arrive");
 	}
 }
