@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
-import java.util.zip.CRC32;
 
 import javax.imageio.ImageIO;
 
@@ -309,22 +308,11 @@ public class InputFittingTest {
 	/** A PNG that declares {@code width*height} pixels but carries no pixel data at all. */
 	public static byte[] pngHeaderOnly(int width, int height) {
 		ByteArrayOutputStream out = new ByteArrayOutputStream();
-		out.writeBytes(new byte[] { (byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' });
+		out.writeBytes(PngBytes.SIGNATURE);
 		ByteBuffer header = ByteBuffer.allocate(13).putInt(width).putInt(height)
 			.put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
-		chunk(out, "IHDR", header.array());
-		chunk(out, "IEND", new byte[0]);
+		PngBytes.chunk(out, "IHDR", header.array());
+		PngBytes.chunk(out, "IEND", new byte[0]);
 		return out.toByteArray();
-	}
-
-	private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
-		byte[] name = type.getBytes(StandardCharsets.US_ASCII);
-		CRC32 crc = new CRC32();
-		crc.update(name);
-		crc.update(data);
-		out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
-		out.writeBytes(name);
-		out.writeBytes(data);
-		out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
 	}
 }

@@ -17,7 +17,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Random;
-import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 
 import javax.imageio.IIOImage;
@@ -137,31 +136,20 @@ public class PngDecoderTest {
 	}
 
 	/** An 8-bit RGB PNG of the given filtered rows, with one extra chunk before the data when named. */
-	private static byte[] png(int width, int height, byte[] rows, String extraType, byte[] extraData) throws IOException {
+	private static byte[] png(int width, int height, byte[] rows, String extraType, byte[] extraData) {
 		ByteArrayOutputStream out = new ByteArrayOutputStream();
-		out.write(new byte[] { (byte) 137, 'P', 'N', 'G', '\r', '\n', 26, '\n' });
-		chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 2).array());
-		if (extraType != null) chunk(out, extraType, extraData);
+		out.writeBytes(PngBytes.SIGNATURE);
+		PngBytes.chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 2).array());
+		if (extraType != null) PngBytes.chunk(out, extraType, extraData);
 		Deflater deflater = new Deflater();
 		deflater.setInput(rows);
 		deflater.finish();
 		byte[] compressed = new byte[rows.length + 64];
 		int length = deflater.deflate(compressed);
 		deflater.end();
-		chunk(out, "IDAT", Arrays.copyOf(compressed, length));
-		chunk(out, "IEND", new byte[0]);
+		PngBytes.chunk(out, "IDAT", Arrays.copyOf(compressed, length));
+		PngBytes.chunk(out, "IEND", new byte[0]);
 		return out.toByteArray();
-	}
-
-	private static void chunk(ByteArrayOutputStream out, String type, byte[] data) throws IOException {
-		byte[] name = type.getBytes(StandardCharsets.US_ASCII);
-		CRC32 crc = new CRC32();
-		crc.update(name);
-		crc.update(data);
-		out.write(ByteBuffer.allocate(4).putInt(data.length).array());
-		out.write(name);
-		out.write(data);
-		out.write(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
 	}
 
 	/**
