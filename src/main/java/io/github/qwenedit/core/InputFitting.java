@@ -140,8 +140,9 @@ public final class InputFitting {
 		}
 	}
 
+	/** In plain ASCII: ImageJ's TIFF writer garbles some other characters of saved properties. */
 	private static String scalingNote(ImageSize from, ImageSize to, int minSide, int maxSide) {
-		String note = "scaled from " + from + " to " + to + " to fit " + minSide + "–" + maxSide + " px per side";
+		String note = "scaled from " + from + " to " + to + " to fit " + minSide + "-" + maxSide + " px per side";
 		if (!keepsAspect(from, minSide, maxSide)) {
 			note += " (its aspect ratio is beyond " + maxSide + ":" + minSide + ", so it was stretched)";
 		}

@@ -38,7 +38,7 @@ public class InputFittingTest {
 		assertSize(384, 384, fitted.image());
 		assertEquals("image/png", fitted.image().mimeType());
 		assertEquals("small.tif", fitted.image().sourceTitle());
-		assertEquals(Optional.of("scaled from 100*100 to 384*384 to fit 384–3072 px per side"), fitted.note());
+		assertEquals(Optional.of("scaled from 100*100 to 384*384 to fit 384-3072 px per side"), fitted.note());
 	}
 
 	@Test
@@ -46,7 +46,7 @@ public class InputFittingTest {
 		InputFitting.Fitted fitted = InputFitting.fitSides(png("large.tif", gradient(5000, 4000)), 384, 3072);
 
 		assertSize(3072, 2458, fitted.image());
-		assertEquals(Optional.of("scaled from 5000*4000 to 3072*2458 to fit 384–3072 px per side"), fitted.note());
+		assertEquals(Optional.of("scaled from 5000*4000 to 3072*2458 to fit 384-3072 px per side"), fitted.note());
 	}
 
 	@Test
@@ -72,7 +72,7 @@ public class InputFittingTest {
 		assertEquals(afterEncoding.image().sha256(), beforeEncoding.sha256(), "scaled differently before encoding");
 		assertEquals("4000*1000", beforeEncoding.sourceSize().toString());
 		assertSame(beforeEncoding, checked.image(), "an image scaled before encoding was scaled again");
-		assertEquals(Optional.of("scaled from 4000*1000 to 3072*768 to fit 384–3072 px per side"), checked.note());
+		assertEquals(Optional.of("scaled from 4000*1000 to 3072*768 to fit 384-3072 px per side"), checked.note());
 		assertEquals(afterEncoding.note(), checked.note());
 	}
 

@@ -329,7 +329,7 @@ class DashScopeEditTest {
 			ImagePlus result = run.results().get(0);
 			String adjustments = result.getProp(Provenance.INPUT_ADJUSTMENTS);
 			assertNotNull(adjustments, "the scaling is not recorded");
-			assertTrue(adjustments.contains("image 1: scaled from 4096*4096 to 3072*3072 to fit 384–3072 px per side"),
+			assertTrue(adjustments.contains("image 1: scaled from 4096*4096 to 3072*3072 to fit 384-3072 px per side"),
 				adjustments);
 			String fileLimit = adjustments.substring(adjustments.indexOf("; ") + 2);
 			assertTrue(fileLimit.startsWith("image 1: ") && fileLimit.contains("scaled from 3072*3072 to " + sent.width() +

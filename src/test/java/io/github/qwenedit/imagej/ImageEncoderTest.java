@@ -40,7 +40,7 @@ class ImageEncoderTest {
 		System.setProperty("java.awt.headless", "true");
 	}
 
-	/** Within the models' 384–3072 px per side, so these images are sent unscaled, pixel for pixel. */
+	/** Within the models' 384-3072 px per side, so these images are sent unscaled, pixel for pixel. */
 	private static final int W = 480;
 	private static final int H = 400;
 

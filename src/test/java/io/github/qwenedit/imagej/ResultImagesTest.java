@@ -74,6 +74,25 @@ class ResultImagesTest {
 		assertEquals("2 of 3", read.get(Provenance.OUTPUT_INDEX));
 	}
 
+	/** What the plugin itself writes into the provenance reads back the same from a saved TIFF. */
+	@Test
+	void thePluginsOwnProvenanceNotesSurviveASavedTiff(@org.junit.jupiter.api.io.TempDir java.nio.file.Path folder)
+		throws Exception
+	{
+		BufferedImage wide = new BufferedImage(4000, 1000, BufferedImage.TYPE_INT_RGB);
+		io.github.qwenedit.core.InputImage sent = io.github.qwenedit.core.InputFitting.fitSides(wide, "wide.tif", 384, 3072);
+		String note = io.github.qwenedit.core.InputFitting.fitSides(sent, 384, 3072).note().orElseThrow();
+		OutputImage out = new OutputImage(png(randomPixels(20, 10), 20, 10), "image/png");
+		ImagePlus imp = ResultImages.toImagePlus(out, 1, 1, "wide.tif",
+			provenance().put(Provenance.INPUT_ADJUSTMENTS, "image 1: " + note));
+
+		java.io.File saved = ResultFiles.saveAsTiff(List.of(imp), folder.toFile()).get(0);
+		ImagePlus reopened = ij.IJ.openImage(saved.getPath());
+
+		assertEquals("image 1: " + note, reopened.getProp(Provenance.INPUT_ADJUSTMENTS));
+		assertEquals(PROMPT, reopened.getProp(Provenance.PROMPT));
+	}
+
 	@Test
 	void theInfoBlockSaysTheImageIsAiGenerated() throws Exception {
 		OutputImage out = new OutputImage(png(randomPixels(8, 8), 8, 8), "image/png");
