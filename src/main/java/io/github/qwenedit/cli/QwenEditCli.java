@@ -173,17 +173,7 @@ public final class QwenEditCli {
 			o.feather, references);
 		List<BatchImages.Job> jobs = BatchImages.ofFiles(sources, shared);
 		BatchRun run = new BatchRun(descriptor, session, editOptions, o.instruction, jobs, output, config)
-			.listener(new BatchRun.Listener() {
-				@Override
-				public void said(String line) {
-					out.println(line);
-				}
-
-				@Override
-				public void warned(String line) {
-					err.println(line);
-				}
-			})
+			.listener(BatchRun.Listener.of(out::println, err::println))
 			.cancellation(cancellation).concurrency(o.concurrency).maxCostUsd(o.maxCostUsd).confirm(confirm)
 			.recovery((entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder, image -> {}));
 		BatchRun.Outcome outcome = run.run();

@@ -99,6 +99,14 @@ class JobPollerTest {
 		}
 	}
 
+	/** A script of {@code looks} answers that the job is running, then {@code last}. */
+	private static Object[] runningThen(int looks, JobState last) {
+		Object[] script = new Object[looks + 1];
+		for (int i = 0; i < looks; i++) script[i] = JobState.running(JOB);
+		script[looks] = last;
+		return script;
+	}
+
 	private static Http http(Duration deadline) {
 		return new Http(RetryPolicy.DEFAULT, new Cancellation(), Deadline.after(deadline), Set.of());
 	}
@@ -122,9 +130,7 @@ class JobPollerTest {
 	@Test
 	void aJobMuchQuickerThanTheLastOfItsKindIsStillSeenWithinSeconds() throws Exception {
 		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
-		Object[] slow = new Object[11];
-		for (int i = 0; i < 10; i++) slow[i] = JobState.running(JOB);
-		slow[10] = done;
+		Object[] slow = runningThen(10, done);
 		JobPoller.awaitFinal(new ScriptedProvider(true, slow), JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
 			(message, fraction) -> {}, "five-second kind");
 
@@ -145,9 +151,7 @@ class JobPollerTest {
 	@Test
 	void whatIsLearnedOfOneServiceDoesNotDelayAnother() throws Exception {
 		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
-		Object[] slow = new Object[11];
-		for (int i = 0; i < 10; i++) slow[i] = JobState.running(JOB);
-		slow[10] = done;
+		Object[] slow = runningThen(10, done);
 		JobPoller.awaitFinal(new ScriptedProvider(true, slow).at("https://slow.example"), JobState.queued(JOB, null),
 			http(Duration.ofMinutes(1)), (message, fraction) -> {}, "shared kind");
 

@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -83,6 +84,21 @@ public final class BatchRun {
 		void warned(String line);
 
 		default void progress(int finished, int total) {}
+
+		/** Lines said to {@code said} and warnings to {@code warned}, progress not shown. */
+		static Listener of(Consumer<String> said, Consumer<String> warned) {
+			return new Listener() {
+				@Override
+				public void said(String line) {
+					said.accept(line);
+				}
+
+				@Override
+				public void warned(String line) {
+					warned.accept(line);
+				}
+			};
+		}
 	}
 
 	/** How a run ended. */
@@ -134,13 +150,7 @@ public final class BatchRun {
 	private final List<Item> items;
 	private final Path output;
 	private final Configuration config;
-	private Listener listener = new Listener() {
-		@Override
-		public void said(String line) {}
-
-		@Override
-		public void warned(String line) {}
-	};
+	private Listener listener = Listener.of(line -> {}, line -> {});
 	private Cancellation cancellation = new Cancellation();
 	private int concurrency = 4;
 	private Double maxCostUsd;

@@ -37,13 +37,19 @@ class BatchRunLimitsTest {
 	@TempDir
 	Path work;
 
+	/** A folder of {@code count} small TIFFs to edit. */
+	private Path inputs(int count) throws Exception {
+		Path in = Files.createDirectories(work.resolve("in"));
+		for (int i = 0; i < count; i++) {
+			new FileSaver(TestImages.pattern("p" + i, 64, 64)).saveAsTiff(in.resolve("p" + i + ".tif").toString());
+		}
+		return in;
+	}
+
 	private BatchRun.Outcome runBatch(EachLabsEmulator eachlabs, int images, RequestWindow limiter,
 		List<String> lines) throws Exception
 	{
-		Path in = Files.createDirectories(work.resolve("in"));
-		for (int i = 0; i < images; i++) {
-			new FileSaver(TestImages.pattern("p" + i, 64, 64)).saveAsTiff(in.resolve("p" + i + ".tif").toString());
-		}
+		Path in = inputs(images);
 		Configuration config = Configuration.fromEnvironment(Map.of("EACHLABS_API_KEY", KEY, "EACHLABS_BASE_URL",
 			eachlabs.baseUrl(), Configuration.CONFIG_DIR, work.resolve("config").toString()));
 		ProviderDescriptor eachlabsDescriptor = ProviderRegistry.get("eachlabs");
@@ -54,17 +60,7 @@ class BatchRunLimitsTest {
 			"remove the scale bar", BatchImages.ofFiles(BatchImages.filesIn(in, "*.tif"), new BatchImages.Shared(out, null, 0,
 				List.of())), out, config)
 			.concurrency(10).limiter(limiter).cancellation(new Cancellation())
-			.listener(new BatchRun.Listener() {
-				@Override
-				public void said(String line) {
-					lines.add(line);
-				}
-
-				@Override
-				public void warned(String line) {
-					lines.add(line);
-				}
-			}).run();
+			.listener(BatchRun.Listener.of(lines::add, lines::add)).run();
 	}
 
 	@Test
@@ -110,10 +106,7 @@ class BatchRunLimitsTest {
 			pixeldojo.processingDelay(Duration.ofMillis(300)).rateLimit(3, Duration.ofSeconds(2));
 			RequestWindow.share(PixelDojoProvider.requestWindowScope(pixeldojo.baseUrl(), KEY),
 				new RequestWindow(3, Duration.ofSeconds(2)));
-			Path in = Files.createDirectories(work.resolve("in"));
-			for (int i = 0; i < 8; i++) {
-				new FileSaver(TestImages.pattern("p" + i, 64, 64)).saveAsTiff(in.resolve("p" + i + ".tif").toString());
-			}
+			Path in = inputs(8);
 			Map<String, String> env = new java.util.HashMap<>(s3.env());
 			env.put("PIXELDOJO_API_KEY", KEY);
 			env.put("PIXELDOJO_BASE_URL", pixeldojo.baseUrl());
@@ -128,17 +121,7 @@ class BatchRunLimitsTest {
 				.build(), "remove the scale bar", BatchImages.ofFiles(BatchImages.filesIn(in, "*.tif"), new BatchImages.Shared(
 					out, null, 0, List.of())), out, config)
 				.concurrency(10).cancellation(new Cancellation())
-				.listener(new BatchRun.Listener() {
-					@Override
-					public void said(String line) {
-						lines.add(line);
-					}
-
-					@Override
-					public void warned(String line) {
-						lines.add(line);
-					}
-				}).run();
+				.listener(BatchRun.Listener.of(lines::add, lines::add)).run();
 			assertTrue(outcome.complete(), lines.toString());
 			assertEquals(8, outcome.done);
 			assertEquals(0, pixeldojo.rateLimitedCount(), "PixelDojo refused requests with 429: " + lines);
