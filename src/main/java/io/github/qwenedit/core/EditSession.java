@@ -15,6 +15,7 @@ import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobPoller;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
+import io.github.qwenedit.staging.BucketConfig;
 import io.github.qwenedit.staging.Staging;
 import io.github.qwenedit.staging.StagingChoice;
 import io.github.qwenedit.staging.StagingPlanner;
@@ -68,9 +69,22 @@ public final class EditSession {
 	public static EditSession configured(ProviderDescriptor descriptor, EditProvider provider, StagingChoice choice,
 		Configuration config, Consumer<String> warnings) throws EditException
 	{
-		Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
-		StagingPlanner planner = StagingPlanner.forRun(config, choice, plainHttp, warnings);
-		return new EditSession(provider, planner, plainHttp, deadline(config), downloadCapBytes(config));
+		StagingPlanner planner = StagingPlanner.forRun(config, choice, warnings);
+		return new EditSession(provider, planner, plainHttpHosts(descriptor, config, choice), deadline(config),
+			downloadCapBytes(config));
+	}
+
+	/**
+	 * The hosts the user configured with plain http, the only ones it may be used for: the
+	 * provider's and, unless images only ever go inline, the bucket's endpoint, whose links the
+	 * provider is given.
+	 */
+	public static Set<String> plainHttpHosts(ProviderDescriptor descriptor, Configuration config, StagingChoice choice)
+		throws EditException
+	{
+		Set<String> hosts = new HashSet<>(descriptor.plainHttpHosts(config));
+		if (choice != StagingChoice.INLINE) BucketConfig.from(config).ifPresent(b -> hosts.addAll(b.plainHttpHosts()));
+		return hosts;
 	}
 
 	public static final String DOWNLOAD_CAP_MB = "QWEN_EDIT_DOWNLOAD_CAP_MB";

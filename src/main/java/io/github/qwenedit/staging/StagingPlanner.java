@@ -3,7 +3,6 @@ package io.github.qwenedit.staging;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
@@ -64,15 +63,12 @@ public final class StagingPlanner {
 	 * The planner of one edit or of every job of a batch, from the configuration. The bucket, the first
 	 * time it is opened, is swept of what a crashed run left there.
 	 *
-	 * @param plainHttpHosts receives the bucket endpoint when the user configured it with plain
-	 *          http, so the provider's links to it may be followed
 	 * @param warnings receives problems that do not stop the run (a failed sweep of old objects)
 	 */
-	public static StagingPlanner forRun(Configuration config, StagingChoice choice, Set<String> plainHttpHosts,
-		Consumer<String> warnings) throws EditException
+	public static StagingPlanner forRun(Configuration config, StagingChoice choice, Consumer<String> warnings)
+		throws EditException
 	{
 		Optional<BucketConfig> bucket = choice == StagingChoice.INLINE ? Optional.empty() : BucketConfig.from(config);
-		bucket.ifPresent(b -> plainHttpHosts.addAll(b.plainHttpHosts()));
 		AtomicBoolean swept = new AtomicBoolean();
 		return new StagingPlanner(choice, () -> bucket.map(b -> {
 			S3Staging staging = new S3Staging(b);

@@ -190,10 +190,8 @@ public final class Benchmarks {
 		ProviderDescriptor d = descriptor(provider);
 		EditProvider p = d.create(config);
 		Optional<BucketConfig> bucket = BucketConfig.from(config);
-		Set<String> plain = new java.util.HashSet<>(d.plainHttpHosts(config));
-		bucket.ifPresent(b -> plain.addAll(b.plainHttpHosts()));
-		return new EditSession(p, new StagingPlanner(StagingChoice.BUCKET, () -> bucket.map(S3Staging::new)), plain,
-			Duration.ofMinutes(5));
+		return new EditSession(p, new StagingPlanner(StagingChoice.BUCKET, () -> bucket.map(S3Staging::new)),
+			EditSession.plainHttpHosts(d, config, StagingChoice.BUCKET), Duration.ofMinutes(5));
 	}
 
 	/** P1: one 2048×2048 RGB edit with 2 s processing through the bucket; overhead by phase. */

@@ -2,15 +2,14 @@ package io.github.qwenedit.imagej;
 
 import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
+import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.http.Http;
@@ -21,6 +20,7 @@ import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
 import io.github.qwenedit.staging.BucketConfig;
 import io.github.qwenedit.staging.S3Staging;
+import io.github.qwenedit.staging.StagingChoice;
 
 /**
  * A program that stops in the middle of one edit, leaving what a crash leaves: staged inputs in the
@@ -41,9 +41,8 @@ public final class LeftBehindJob {
 		EditProvider provider = descriptor.create(config);
 		BucketConfig bucket = BucketConfig.from(config).orElseThrow();
 		S3Staging staging = new S3Staging(bucket);
-		Set<String> plainHttp = new HashSet<>(descriptor.plainHttpHosts(config));
-		plainHttp.addAll(bucket.plainHttpHosts());
-		Http http = new Http(RetryPolicy.DEFAULT, new Cancellation(), Deadline.after(Duration.ofSeconds(30)), plainHttp);
+		Http http = new Http(RetryPolicy.DEFAULT, new Cancellation(), Deadline.after(Duration.ofSeconds(30)),
+			EditSession.plainHttpHosts(descriptor, config, StagingChoice.BUCKET));
 		InputImage image = ImageEncoder.encode(TestImages.pattern(args[1], 300, 300));
 		String link = staging.stage(image, http);
 		EditRequest request = new EditRequest(List.of(image), args[3], EditOptions.builder(descriptor.defaultModel())

@@ -38,6 +38,7 @@ import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
 import io.github.qwenedit.staging.BucketConfig;
+import io.github.qwenedit.staging.StagingChoice;
 import io.github.qwenedit.staging.S3Bucket;
 
 /**
@@ -263,10 +264,8 @@ public final class JournalRecovery {
 		String name = provider.displayName();
 		Instant started = Instant.now();
 		try {
-			Set<String> plainHttp = new HashSet<>(ProviderRegistry.get(entry.provider).plainHttpHosts(config));
-			BucketConfig.from(config).ifPresent(b -> plainHttp.addAll(b.plainHttpHosts()));
-			Http http = new Http(RetryPolicy.DEFAULT, cancellation,
-				Deadline.after(wait.plus(EditSession.deadline(config))), plainHttp);
+			Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(wait.plus(EditSession.deadline(config))),
+				EditSession.plainHttpHosts(ProviderRegistry.get(entry.provider), config, StagingChoice.AUTO));
 			JobState state = JobPoller.lookUntil(provider, entry.job, http, progress, wait);
 			if (!state.status().isFinal()) {
 				return new Outcome(entry, Kind.STILL_RUNNING, name + " is still running job " + entry.job.id() +
