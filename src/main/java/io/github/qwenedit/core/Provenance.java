@@ -35,6 +35,8 @@ public final class Provenance {
 	public static final String OUTPUT_INDEX = PREFIX + "OutputIndex";
 	public static final String OUTPUT_SHA256 = PREFIX + "OutputSHA256";
 	public static final String PLUGIN_VERSION = PREFIX + "PluginVersion";
+	/** The macro statements that repeat the edit, as ImageJ's Recorder would have them. */
+	public static final String MACRO_LINE = PREFIX + "MacroLine";
 	/** The list price before the run; the provider's own figure, where it reports one, is {@code CostUsd}. */
 	public static final String ESTIMATED_COST_USD = PREFIX + "EstimatedCostUsd";
 

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 
 import org.scijava.app.StatusService;
 import org.scijava.command.Command;
+import org.scijava.plugin.Attr;
 import org.scijava.command.DynamicCommand;
 import org.scijava.log.LogService;
 import org.scijava.module.MutableModuleItem;
@@ -42,7 +43,7 @@ import io.github.qwenedit.staging.StagingChoice;
  * Esc or Cancel Running Edits stops it; failures are listed at the end.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Edit Images (Batch)...", headless = true,
-	initializer = "initChoices")
+	initializer = "initChoices", attrs = { @Attr(name = "no-record") }) // records itself: see MacroLine
 public class EditImagesBatchCommand extends DynamicCommand {
 
 	static final String FOLDER = "folder";
@@ -125,7 +126,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 	protected void initChoices() {
 		MutableModuleItem<String> providerItem = getInfo().getMutableInput("provider", String.class);
 		if (providerItem != null) providerItem.setChoices(ProviderRegistry.ids());
-		providerChanged();
+		model = EditImagesCommand.initialModel(this, provider, model);
 	}
 
 	protected void providerChanged() {
@@ -149,7 +150,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 		editService.rememberOutputFolder(outputFolder);
 		ProviderDescriptor descriptor = ProviderRegistry.get(provider);
 		EditProvider editProvider = descriptor.create(config);
-		EditOptions options = EditOptions.builder(model).outputs(outputs).seed(seed())
+		EditOptions options = EditOptions.builder(EditImagesCommand.modelToRun(this, provider, model)).outputs(outputs).seed(seed())
 			.size(size == null || size.isBlank() || size.trim().equalsIgnoreCase(EditImagesCommand.AS_INPUT) ? null
 				: ImageSize.parse(size.trim()))
 			.negativePrompt(negativePrompt == null ? "" : negativePrompt).promptExtend(promptExtend).build();
@@ -226,6 +227,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 			fail(outcome.refusal);
 			return outcome.unpriced ? 2 : 1;
 		}
+		MacroLine.record(this);
 		if (fromStack && assembleStack) {
 			BatchImages.assemble(jobs, output, problem -> log.warn(PREFIX + config.redact(problem))).ifPresent(done -> {
 				log.info(PREFIX + "assembled " + image.getTitle() + " -> " + done.file.getName());

@@ -1,19 +1,21 @@
 package io.github.qwenedit.imagej;
 
-import java.awt.GraphicsEnvironment;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 import org.scijava.ItemIO;
+import org.scijava.plugin.Attr;
 import org.scijava.app.StatusService;
 import org.scijava.command.Command;
 import org.scijava.command.DynamicCommand;
 import org.scijava.log.LogService;
+import org.scijava.module.Module;
 import org.scijava.module.MutableModuleItem;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
+import org.scijava.thread.ThreadService;
 import org.scijava.ui.DialogPrompt;
 import org.scijava.ui.UIService;
 import org.scijava.widget.TextWidget;
@@ -21,7 +23,6 @@ import org.scijava.widget.TextWidget;
 import ij.ImagePlus;
 import ij.WindowManager;
 import ij.io.FileInfo;
-import ij.macro.Interpreter;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
@@ -47,7 +48,7 @@ import io.github.qwenedit.staging.StagingChoice;
  * option on replay.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Edit Images...", headless = true,
-	initializer = "initChoices")
+	initializer = "initChoices", attrs = { @Attr(name = "no-record") }) // records itself: see MacroLine
 public class EditImagesCommand extends DynamicCommand {
 
 	static final String NONE = "none";
@@ -66,6 +67,9 @@ public class EditImagesCommand extends DynamicCommand {
 
 	@Parameter
 	private QwenEditService editService;
+
+	@Parameter(required = false)
+	private ThreadService threads;
 
 	@Parameter(label = "Image 1 (the image to edit)")
 	private ImagePlus image;
@@ -148,12 +152,31 @@ public class EditImagesCommand extends DynamicCommand {
 				// Reported when the command runs; the dialog starts from the built-in default.
 			}
 		}
-		providerChanged();
+		model = initialModel(this, provider, model);
+	}
+
+	/** Offers {@code provider}'s models; a model named by the call is kept as it is, to be checked when it runs. */
+	static String initialModel(DynamicCommand command, String provider, String model) {
+		String offered = offerModels(command.getInfo().getMutableInput("model", String.class), provider, model);
+		return command.isInputResolved("model") ? model : offered;
 	}
 
 	/** Offers the chosen provider's models, keeping the current one when it belongs to it. */
 	protected void providerChanged() {
 		model = offerModels(getInfo().getMutableInput("model", String.class), provider, model);
+	}
+
+	/**
+	 * The model to run. One the call named is kept, so that the request refuses it with the list of
+	 * models if the provider lacks it (never another model billed in its place); one the call did not
+	 * name (remembered from an earlier run, perhaps with another provider) gives way to the provider's
+	 * default when the provider lacks it.
+	 */
+	static String modelToRun(Module command, String provider, String model) throws EditException {
+		ProviderDescriptor d = ProviderRegistry.get(provider);
+		boolean named = command.isInputResolved("model") && model != null && !model.isBlank();
+		if (named || d.models().stream().anyMatch(m -> m.id().equals(model))) return model;
+		return d.defaultModel();
 	}
 
 	/** Sets the model choices of {@code provider}; returns {@code model}, or the default if it is not one. */
@@ -179,7 +202,7 @@ public class EditImagesCommand extends DynamicCommand {
 		try {
 			config = editService.configuration();
 			if (image == null || image.getProcessor() == null) {
-				throw new EditException(ErrorKind.INVALID_INPUT, "No image to edit: open an image and make it the active window.");
+				throw new EditException(ErrorKind.INVALID_INPUT, OmittedInputsPreprocessor.NO_IMAGE);
 			}
 			Optional<SelectionEdit> selection = SelectionEdit.of(image, contextMargin, featherWidth);
 			Optional<InputImage> region = selection.map(SelectionEdit::region);
@@ -220,7 +243,13 @@ public class EditImagesCommand extends DynamicCommand {
 			}
 			results = selection.isPresent() ? selection.get().pasteAll(result) : ResultImages.toImagePlus(result, image);
 			if (showChanges) results = withChangeMaps(results);
-			showWhereSomeoneCanSee(results);
+			String line = MacroLine.of(this, image);
+			for (ImagePlus edited : results) {
+				ResultImages.label(edited, ResultImages.provenanceOf(edited).put(Provenance.MACRO_LINE, line));
+			}
+			MacroLine.record(this);
+			// The output is marked as handled when shown, so that Fiji's display step does not open it twice.
+			if (ResultDisplay.show(results, threads)) resolveOutput("results");
 			if (saving) {
 				for (File saved : ResultFiles.saveAsTiff(results, outputFolder)) {
 					log.info("Qwen Image Edit: saved " + saved);
@@ -268,19 +297,6 @@ public class EditImagesCommand extends DynamicCommand {
 	}
 
 	/**
-	 * Opens the results as windows when there is a screen, or as the macro's images in batch mode.
-	 * The output is then marked as handled, so that Fiji's display step does not open it twice.
-	 * Headless scripts get the images as the command's output instead.
-	 */
-	private void showWhereSomeoneCanSee(List<ImagePlus> images) {
-		if (GraphicsEnvironment.isHeadless() && !Interpreter.isBatchMode()) return;
-		for (ImagePlus result : images) {
-			result.show();
-		}
-		resolveOutput("results");
-	}
-
-	/**
 	 * Reads the dialog's values into a request, refusing what cannot work before any call.
 	 *
 	 * @param region the selected region to send instead of the whole active image, if any
@@ -296,13 +312,12 @@ public class EditImagesCommand extends DynamicCommand {
 			if (title == null || title.isBlank() || title.equals(NONE)) continue;
 			ImagePlus other = WindowManager.getImage(title);
 			if (other == null) {
-				throw new EditException(ErrorKind.INVALID_INPUT, "The image \"" + title +
-					"\" is no longer open: open it again or choose 'none'.");
+				throw new EditException(ErrorKind.INVALID_INPUT, "The image \"" + title + "\" is not open. Open it, " +
+					"or choose 'none' or one of the open images: " + String.join(", ", WindowManager.getImageTitles()) + ".");
 			}
 			images.add(ImageEncoder.encode(other));
 		}
-		String chosenModel = model == null || model.isBlank() ? ProviderRegistry.get(provider).defaultModel() : model;
-		EditOptions options = EditOptions.builder(chosenModel)
+		EditOptions options = EditOptions.builder(modelToRun(this, provider, model))
 			.size(parseSize(size))
 			.outputs(outputs)
 			.seed(parseSeed(seed))

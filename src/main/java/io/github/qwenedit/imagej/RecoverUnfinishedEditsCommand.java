@@ -1,6 +1,5 @@
 package io.github.qwenedit.imagej;
 
-import java.awt.GraphicsEnvironment;
 import java.io.File;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,13 +12,14 @@ import org.scijava.app.StatusService;
 import org.scijava.command.Command;
 import org.scijava.command.DynamicCommand;
 import org.scijava.log.LogService;
+import org.scijava.plugin.Attr;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
+import org.scijava.thread.ThreadService;
 import org.scijava.ui.DialogPrompt;
 import org.scijava.ui.UIService;
 
 import ij.ImagePlus;
-import ij.macro.Interpreter;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
@@ -33,13 +33,16 @@ import io.github.qwenedit.core.batch.JournalRecovery;
  * what expired and what failed.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Recover Unfinished Edits...", headless = true,
-	initializer = "initFolder")
+	initializer = "initFolder", attrs = { @Attr(name = "no-record") }) // records itself: see MacroLine
 public class RecoverUnfinishedEditsCommand extends DynamicCommand {
 
 	static final String TITLE = "Recover Unfinished Edits";
 
 	@Parameter
 	private QwenEditService editService;
+
+	@Parameter(required = false)
+	private ThreadService threads;
 
 	@Parameter
 	private LogService log;
@@ -105,7 +108,8 @@ public class RecoverUnfinishedEditsCommand extends DynamicCommand {
 			}
 		}
 		results = new ArrayList<>(fetched);
-		showWhereSomeoneCanSee(results);
+		if (!openImages || ResultDisplay.show(results, threads)) resolveOutput("results");
+		MacroLine.record(this);
 		String text = config.redact(report.isEmpty() ? "No unfinished edits were found in the journal of " + outputFolder +
 			"." : report.describe());
 		log.info("Qwen Image Edit: recovery of " + outputFolder + ":\n" + text);
@@ -115,18 +119,6 @@ public class RecoverUnfinishedEditsCommand extends DynamicCommand {
 		if (ui != null && !ui.isHeadless()) {
 			ui.showDialog(text, TITLE, DialogPrompt.MessageType.INFORMATION_MESSAGE);
 		}
-	}
-
-	/** As Edit Images does: windows where there is a screen or a batch-mode macro; headless scripts get the output. */
-	private void showWhereSomeoneCanSee(List<ImagePlus> images) {
-		if (!openImages || (GraphicsEnvironment.isHeadless() && !Interpreter.isBatchMode())) {
-			if (!openImages) resolveOutput("results");
-			return;
-		}
-		for (ImagePlus image : images) {
-			image.show();
-		}
-		resolveOutput("results");
 	}
 
 	private void fail(String message) {

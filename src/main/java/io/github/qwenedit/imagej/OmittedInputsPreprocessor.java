@@ -1,0 +1,99 @@
+package io.github.qwenedit.imagej;
+
+import java.io.File;
+
+import org.scijava.log.LogService;
+import org.scijava.module.Module;
+import org.scijava.module.ModuleItem;
+import org.scijava.module.process.AbstractPreprocessorPlugin;
+import org.scijava.module.process.PreprocessorPlugin;
+import org.scijava.plugin.Parameter;
+import org.scijava.plugin.Plugin;
+import org.scijava.service.Service;
+import org.scijava.ui.DialogPrompt;
+import org.scijava.ui.UIService;
+import org.scijava.widget.InputHarvester;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.plugin.frame.Recorder;
+
+/**
+ * What a macro line or script may leave out of this plugin's commands, settled before anything
+ * would ask for it.
+ * <ul>
+ * <li>An optional folder or file (the output folder of a single edit, the reference images of a
+ * batch) left out of a call that gives everything else means "none". Without this, SciJava's
+ * {@code FilePreprocessor} sees one unresolved {@link File} and opens a file chooser for it: a
+ * window over a running macro, or, headless, a silent cancel
+ * (https://github.com/scijava/scijava-common/blob/master/src/main/java/org/scijava/ui/FilePreprocessor.java).</li>
+ * <li>ImageJ 1.x's own line for the menu command is not written: see {@link MacroLine}.</li>
+ * <li>No image open: the run stops with the plugin's own sentence, in the log as well as on the
+ * screen, instead of SciJava's "'image' is required but unset" in the status bar only.</li>
+ * </ul>
+ * It runs after the inputs a call gives and the remembered ones are filled in
+ * ({@code LoadInputsPreprocessor}, priority {@code InputHarvester.PRIORITY + 1}) and before
+ * {@code FilePreprocessor} ({@code InputHarvester.PRIORITY + 0.5}) and the dialog.
+ */
+@Plugin(type = PreprocessorPlugin.class, priority = InputHarvester.PRIORITY + 0.75)
+public class OmittedInputsPreprocessor extends AbstractPreprocessorPlugin {
+
+	static final String NO_IMAGE = "No image to edit: open an image and make it the active window.";
+
+	@Parameter(required = false)
+	private LogService log;
+
+	@Parameter(required = false)
+	private UIService ui;
+
+	@Override
+	public void process(Module module) {
+		String command = module.getInfo().getDelegateClassName();
+		if (command == null || !command.startsWith(OmittedInputsPreprocessor.class.getPackage().getName() + ".")) return;
+		if (module.getInfo().is("no-record") && IJ.recording()) {
+			// ImageJ 1.x's menu runner starts a line for every menu command and writes it when the
+			// command returns (ij.Executer), a bare run("...") even when the dialog was cancelled. These
+			// commands are either never recorded or record themselves (MacroLine) when they succeed.
+			Recorder.disableCommandRecording();
+		}
+		if (missingRequiredImage(module)) {
+			if (log != null) log.error("Qwen Image Edit: " + NO_IMAGE);
+			if (ui != null && !ui.isHeadless()) {
+				ui.showDialog(NO_IMAGE, "Qwen Image Edit", DialogPrompt.MessageType.ERROR_MESSAGE);
+			}
+			cancel(NO_IMAGE);
+			return;
+		}
+		if (!everythingElseGiven(module)) return;
+		for (ModuleItem<?> item : module.getInfo().inputs()) {
+			if (item.isRequired() || module.isInputResolved(item.getName())) continue;
+			if (File.class.isAssignableFrom(item.getType())) {
+				// Not what the dialog remembered: a line that leaves a folder out means none.
+				module.setInput(item.getName(), null);
+				module.resolveInput(item.getName());
+			}
+		}
+	}
+
+	private static boolean missingRequiredImage(Module module) {
+		for (ModuleItem<?> item : module.getInfo().inputs()) {
+			if (item.isRequired() && ImagePlus.class.isAssignableFrom(item.getType()) && item.getValue(module) == null) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/** Whether every input but the optional files was given, as by a recorded line or a script. */
+	private static boolean everythingElseGiven(Module module) {
+		for (ModuleItem<?> item : module.getInfo().inputs()) {
+			if (module.isInputResolved(item.getName())) continue;
+			Class<?> type = item.getType();
+			if (Service.class.isAssignableFrom(type) || type.getName().startsWith("org.scijava.")) continue;
+			if (!item.isRequired() && File.class.isAssignableFrom(type)) continue;
+			if (!item.isRequired() && ImagePlus.class.isAssignableFrom(type)) continue;
+			return false;
+		}
+		return true;
+	}
+}
