@@ -63,12 +63,19 @@ class RecordedLinesReplayTest {
 	@Test
 	void theReadmesSingleEditLineEditsTheActiveImageAndLeavesTheResultCurrent() throws Exception {
 		String line = readmeLine("Edit Images...");
-		assertFalse(line.contains("outputfolder="), "the README's line is the one without a folder");
 		String after = macros.run("newImage(\"cells\", \"8-bit ramp\", 256, 256, 1);\n" + line + "\n" +
 			"return getTitle() + \"|\" + Property.get(\"QwenEdit.Model\");");
 		assertEquals(1, dashscope.edits().size(), String.join("\n", macros.log()));
 		assertEquals("remove the scale bar", dashscope.lastEdit().prompt());
 		assertEquals("AI-edit 1 of cells|qwen-image-2.0", after);
+	}
+
+	@Test
+	void aLineRecordedWithoutTheOutputFolderRunsWithoutAskingForOne() throws Exception {
+		String line = readmeLine("Edit Images...").replace(" outputfolder=[]", "");
+		assertFalse(line.contains("outputfolder"), line);
+		macros.run("newImage(\"cells\", \"8-bit ramp\", 256, 256, 1);\n" + line);
+		assertEquals(1, dashscope.edits().size(), String.join("\n", macros.log()));
 	}
 
 	@Test
