@@ -184,8 +184,7 @@ class MacroReplayTest {
 
 	@Test
 	void theReadmesRecordedMacroCarriesEveryOptionInOrderAndRuns() throws Exception {
-		// An empty output folder is not recorded.
-		String options = readmeMacro("Edit Images...", EditImagesCommand.class, java.util.Set.of("outputfolder"));
+		String options = readmeMacro("Edit Images...", EditImagesCommand.class, java.util.Set.of());
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			EditCommandRunner.Run run = runner.run(replay(options, cells));
 			assertFalse(run.failed(), run.failure());
@@ -197,9 +196,7 @@ class MacroReplayTest {
 	void theReadmesRecordedBatchMacroCarriesEveryOptionInOrderAndRuns(@TempDir java.nio.file.Path work)
 		throws Exception
 	{
-		// Reference images left empty are not recorded.
-		String options = readmeMacro("Edit Images (Batch)...", EditImagesBatchCommand.class, java.util.Set.of(
-			"referenceimage2", "referenceimage3"));
+		String options = readmeMacro("Edit Images (Batch)...", EditImagesBatchCommand.class, java.util.Set.of());
 		java.nio.file.Path in = java.nio.file.Files.createDirectories(work.resolve("images"));
 		for (int i = 0; i < 2; i++) {
 			new ij.io.FileSaver(DashScopeEditTest.pattern("c" + i, 400, 400)).saveAsTiff(in.resolve("c" + i + ".tif")

@@ -109,6 +109,11 @@ public final class ImageJMacros implements AutoCloseable {
 		return IJ.runMacro(macro);
 	}
 
+	/** The last command a macro ran, with the inputs it ran with. */
+	public org.scijava.module.Module lastRun() {
+		return SciJavaMenuCommand.lastRun();
+	}
+
 	/** Every log line written so far. */
 	public List<String> log() {
 		synchronized (log) {

@@ -54,7 +54,7 @@ class RecordedLinesReplayTest {
 	/** The README's line for {@code title} (the first one), exactly as written there. */
 	private static String readmeLine(String title) throws Exception {
 		String readme = Files.readString(Path.of("README.md"));
-		Matcher m = Pattern.compile("^run\\(\"" + Pattern.quote(title) + "\", \"[^\"]*\"\\);$", Pattern.MULTILINE)
+		Matcher m = Pattern.compile("run\\(\"" + Pattern.quote(title) + "\", \"[^\"]*\"\\);")
 			.matcher(readme);
 		assertTrue(m.find(), "no " + title + " line in the README");
 		return m.group();
@@ -68,6 +68,27 @@ class RecordedLinesReplayTest {
 		assertEquals(1, dashscope.edits().size(), String.join("\n", macros.log()));
 		assertEquals("remove the scale bar", dashscope.lastEdit().prompt());
 		assertEquals("AI-edit 1 of cells|qwen-image-2.0", after);
+		assertEquals("selectImage(\"cells\"); " + line, WindowManager.getCurrentImage().getProp("QwenEdit.MacroLine"),
+			"the README's line is the one the command records");
+	}
+
+	@Test
+	void theReadmesBatchAndRecoveryLinesRunAsWrittenAndAreWhatTheCommandsRecord(@TempDir Path work) throws Exception {
+		// Folders with spaces, as a user's often are: the recorded line brackets them.
+		Path in = Files.createDirectories(work.resolve("my images"));
+		for (int i = 0; i < 2; i++) {
+			IJ.saveAsTiff(IJ.createImage("c" + i, "8-bit ramp", 300, 300, 1), in.resolve("c" + i + ".tif").toString());
+		}
+		Path out = work.resolve("my results");
+		for (String title : List.of("Edit Images (Batch)...", "Recover Unfinished Edits...")) {
+			String line = readmeLine(title).replace("/path/to/images", in.toString())
+				.replace("/path/to/results", out.toString());
+			macros.run(line);
+			assertFalse(((org.scijava.Cancelable) macros.lastRun()).isCanceled(), String.join("\n", macros.log()));
+			assertEquals(line, "run(\"" + title + "\", \"" + io.github.qwenedit.imagej.MacroLine.options(macros.lastRun()) +
+				"\");", "the README's line is the one the command records");
+		}
+		assertEquals(2, dashscope.edits().size(), String.join("\n", macros.log()));
 	}
 
 	@Test

@@ -22,6 +22,12 @@ import ij.plugin.PlugIn;
 public final class SciJavaMenuCommand implements PlugIn {
 
 	private static final Map<Thread, String> OPTIONS_OF_CALLER = new ConcurrentHashMap<>();
+	private static volatile Module lastRun;
+
+	/** The module of the last command run from a macro, with the inputs it ran with. */
+	static Module lastRun() {
+		return lastRun;
+	}
 
 	static String optionsOf(Thread caller) {
 		return caller == null ? null : OPTIONS_OF_CALLER.get(caller);
@@ -35,7 +41,7 @@ public final class SciJavaMenuCommand implements PlugIn {
 		if (options != null) OPTIONS_OF_CALLER.put(Thread.currentThread(), options);
 		try {
 			Future<Module> run = ImageJMacros.context().service(ModuleService.class).run(info, true);
-			run.get();
+			lastRun = run.get();
 		}
 		catch (Exception e) {
 			throw new IllegalStateException(e);
