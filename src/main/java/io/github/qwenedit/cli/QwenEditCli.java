@@ -178,8 +178,8 @@ public final class QwenEditCli {
 			.recovery((entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder, image -> {}));
 		BatchRun.Outcome outcome = run.run();
 		if (!outcome.started) {
-			(outcome.unpriced || outcome.refusal.startsWith("The estimated") ? err : out).println(outcome.refusal);
-			return outcome.unpriced ? 2 : 1;
+			(outcome.refused == BatchRun.Refusal.DECLINED ? out : err).println(outcome.refusal);
+			return outcome.refused == BatchRun.Refusal.UNPRICED ? 2 : 1;
 		}
 		if (o.assembleStack) {
 			Map<String, List<BatchImages.Job>> bySource = new LinkedHashMap<>();

@@ -224,7 +224,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 		}
 		if (!outcome.started) {
 			fail(outcome.refusal);
-			return outcome.unpriced ? 2 : 1;
+			return outcome.refused == BatchRun.Refusal.UNPRICED ? 2 : 1;
 		}
 		if (fromStack && assembleStack) {
 			BatchImages.assemble(jobs, output, problem -> log.warn(PREFIX + config.redact(problem))).ifPresent(done -> {

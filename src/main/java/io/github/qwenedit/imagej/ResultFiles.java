@@ -49,34 +49,17 @@ public final class ResultFiles {
 	public static List<String> saveRecovered(BatchJournal.Entry entry, EditResult result, Path folder,
 		Consumer<ImagePlus> opened) throws EditException
 	{
-		ImagePlus source = sourceFile(entry).map(f -> IJ.openImage(f.toString())).orElse(null);
-		List<ImagePlus> images = new ArrayList<>();
-		if (source != null) {
-			images.addAll(ResultImages.toImagePlus(result, source));
-		}
-		else {
-			int total = result.images().size();
-			for (int i = 1; i <= total; i++) {
-				images.add(ResultImages.toImagePlus(result.images().get(i - 1), i, total, entry.sourceTitle(),
-					result.provenance()));
-			}
-		}
+		// The source file, for its calibration: for one plane of a stack, its first image, which
+		// carries the stack's calibration without reading every plane.
+		ImagePlus source = entry.source.file().map(f -> entry.source.plane > 0 ? IJ.openImage(f.toString(), 1)
+			: IJ.openImage(f.toString())).orElse(null);
+		List<ImagePlus> images = ResultImages.toImagePlus(result, entry.sourceTitle(), source);
 		List<String> names = new ArrayList<>();
 		for (File file : saveAsTiff(images, folder.toFile())) {
 			names.add(file.getName());
 		}
 		images.forEach(opened);
 		return names;
-	}
-
-	private static java.util.Optional<Path> sourceFile(BatchJournal.Entry entry) {
-		try {
-			Path path = Paths.get(entry.source);
-			return Files.isRegularFile(path) ? java.util.Optional.of(path) : java.util.Optional.empty();
-		}
-		catch (java.nio.file.InvalidPathException aTitleNotAFile) {
-			return java.util.Optional.empty();
-		}
 	}
 
 	/** "AI-edit 1 of cells.tif" becomes "AI-edit 1 of cells.tif" without the source's extension and unsafe characters. */

@@ -45,6 +45,22 @@ public final class ResultImages {
 		return images;
 	}
 
+	/**
+	 * As {@link #toImagePlus(EditResult, ImagePlus)}, titled after {@code sourceTitle} (a stack's
+	 * plane, say) and calibrated like {@code calibratedLike} where the sizes match; uncalibrated when
+	 * it is null.
+	 */
+	public static List<ImagePlus> toImagePlus(EditResult result, String sourceTitle, ImagePlus calibratedLike)
+		throws EditException
+	{
+		List<ImagePlus> images = new ArrayList<>();
+		int total = result.images().size();
+		for (int i = 1; i <= total; i++) {
+			images.add(create(result.images().get(i - 1), i, total, sourceTitle, calibratedLike, result.provenanceOf(i)));
+		}
+		return images;
+	}
+
 	/** Output {@code index} of {@code total} as a new RGB image, uncalibrated. */
 	public static ImagePlus toImagePlus(OutputImage out, int index, int total, String sourceTitle, Provenance provenance)
 		throws EditException

@@ -103,6 +103,7 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	private volatile boolean outputsNotImages;
 	private volatile int oversizedOutputBytes;
 	private volatile boolean bombOutputs;
+	private volatile Duration outputDelay = Duration.ZERO;
 
 	static {
 		// The JDK server writes headers and body separately; without TCP_NODELAY, Nagle's algorithm and the
@@ -212,6 +213,12 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	public SELF expireOutputs() {
 		Instant now = Instant.now();
 		outputs.replaceAll((name, output) -> new PublishedOutput(output.bytes(), output.contentType(), now));
+		return self();
+	}
+
+	/** Every output download waits this long before its answer, as a slow link does; cut short when the emulator closes. */
+	public SELF outputDelay(Duration delay) {
+		outputDelay = delay;
 		return self();
 	}
 
@@ -373,6 +380,7 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 			RecordedRequest request = record(exchange);
 			log.add(request);
 			if (request.path().startsWith(OUTPUTS_PREFIX)) {
+				if (!outputDelay.isZero() && closing.await(outputDelay.toMillis(), TimeUnit.MILLISECONDS)) return;
 				send(exchange, serveOutput(request.path().substring(OUTPUTS_PREFIX.length())));
 				return;
 			}

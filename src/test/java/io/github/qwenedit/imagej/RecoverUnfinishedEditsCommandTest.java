@@ -368,4 +368,48 @@ class RecoverUnfinishedEditsCommandTest {
 		assertTrue(journal(out).isEmpty());
 		assertEquals(1, logLines(out).size());
 	}
+
+	/**
+	 * An entry of the first format (no version, the plane inside the source as {@code file#plane=N})
+	 * is still read; the plane it recovers keeps its stack's calibration and is titled as the plane.
+	 */
+	@Test
+	void anEntryOfTheFirstFormatIsRecoveredAndAStackPlaneKeepsItsCalibration() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		Path out = Files.createDirectories(work.resolve("out"));
+		Path stackFile = Files.createDirectories(work.resolve("in")).resolve("cells.tif");
+		// The size of the emulator's results, so that the result has the plane's size and keeps its calibration.
+		ImagePlus stack = BatchTestData.stack("cells", 3);
+		stack.getCalibration().pixelWidth = 0.25;
+		stack.getCalibration().pixelHeight = 0.25;
+		stack.getCalibration().setUnit("um");
+		new FileSaver(stack).saveAsTiffStack(stackFile.toString());
+		leaveBehind(out, "placeholder", true);
+		assertTrue(eachlabs.awaitLastJobIn(Phase.SUCCEEDED));
+		BatchJournal.Entry written = journal(out).get(0);
+		com.fasterxml.jackson.databind.node.ObjectNode first = (com.fasterxml.jackson.databind.node.ObjectNode)
+			io.github.qwenedit.http.Json.MAPPER.readTree(written.file.toFile());
+		for (String field : List.of("version", "phase", "plane", "provenance", "outputs", "outputUrls", "facts")) {
+			first.remove(field);
+		}
+		first.put("source", stackFile.toAbsolutePath() + "#plane=2");
+		first.put("sourceTitle", "cells plane 002");
+		Files.write(written.file, io.github.qwenedit.http.Json.bytes(first));
+
+		BatchJournal.Entry read = journal(out).get(0);
+		assertEquals(0, read.version);
+		assertEquals(BatchJournal.Phase.ACCEPTED, read.phase);
+		assertEquals(stackFile.toAbsolutePath().toString(), read.source.source);
+		assertEquals(2, read.source.plane);
+
+		JournalRecovery.Report report = recover(out, 0);
+		assertEquals(1, report.of(Kind.RECOVERED).size(), report.describe());
+		ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cells_plane_002.tif").toString());
+		assertNotNull(result, "the plane's result was not saved under the plane's title");
+		assertEquals(0.25, result.getCalibration().pixelWidth, 1e-9, "the plane lost its stack's calibration: " + result.getWidth() + "*" + result.getHeight());
+		assertEquals(stack.getCalibration().getUnit(), result.getCalibration().getUnit());
+		String line = logLines(out).get(0);
+		assertTrue(line.contains("\"plane\":2") && line.contains("\"source\":\"" + stackFile.toAbsolutePath() + "\""), line);
+		assertEquals(1, eachlabs.jobs().size());
+	}
 }

@@ -43,19 +43,22 @@ public final class BatchLog {
 		return plane > 0 ? source + PLANE_MARK + plane : source;
 	}
 
-	/**
-	 * Writes the source and plane of the job known by {@code key} into a log line, as a batch writes
-	 * them, so that a job finished by recovery reads like any other.
-	 */
-	public static void putKey(com.fasterxml.jackson.databind.node.ObjectNode line, String key) {
+	/** {@code [source, plane]} of a key made by {@link #key}; plane "0" for a whole image. */
+	static String[] splitKey(String key) {
 		int mark = key.lastIndexOf(PLANE_MARK);
-		if (mark > 0 && key.substring(mark + PLANE_MARK.length()).matches("[0-9]+")) {
-			line.put("source", key.substring(0, mark));
-			line.put("plane", Integer.parseInt(key.substring(mark + PLANE_MARK.length())));
+		if (mark > 0 && key.substring(mark + PLANE_MARK.length()).matches("[0-9]{1,9}")) {
+			return new String[] { key.substring(0, mark), key.substring(mark + PLANE_MARK.length()) };
 		}
-		else {
-			line.put("source", key);
-		}
+		return new String[] { key, "0" };
+	}
+
+	/**
+	 * Writes the source and plane of a job into a log line, as a batch writes them, so that a job
+	 * finished by recovery reads like any other.
+	 */
+	public static void putSource(com.fasterxml.jackson.databind.node.ObjectNode line, String source, int plane) {
+		line.put("source", source);
+		if (plane > 0) line.put("plane", plane);
 	}
 
 	public void append(JsonNode line) throws IOException {

@@ -101,12 +101,24 @@ public final class BatchRun {
 		}
 	}
 
+	/** Why a run did not start. */
+	public enum Refusal {
+		/** The cost ceiling cannot be checked: the model has no list price. */
+		UNPRICED,
+		/** The estimated cost is above the ceiling. */
+		OVER_CEILING,
+		/** The person asked said no. */
+		DECLINED
+	}
+
 	/** How a run ended. */
 	public static final class Outcome {
 		/** Whether the run started at all; when not, nothing was sent. */
 		public final boolean started;
 		/** Why it did not start, one sentence; null when it started. */
 		public final String refusal;
+		/** Why it did not start; null when it started. */
+		public final Refusal refused;
 		/** Whether it did not start because the cost could not be checked against the ceiling. */
 		public final boolean unpriced;
 		public final int done;
@@ -114,28 +126,33 @@ public final class BatchRun {
 		public final int skipped;
 		/** Jobs stopped by a cancel or never started because of it. */
 		public final int cancelled;
+		/** Sources not sent because an earlier run's job for them is still at the provider. */
+		public final int pending;
 		/** "source: one-sentence error", per failed job, in the order they failed. */
 		public final List<String> failures;
 
-		private Outcome(boolean started, String refusal, boolean unpriced, int done, int failed, int skipped,
-			int cancelled, List<String> failures)
+		private Outcome(boolean started, String refusal, Refusal refused, int done, int failed, int skipped,
+			int cancelled, int pending, List<String> failures)
 		{
 			this.started = started;
 			this.refusal = refusal;
-			this.unpriced = unpriced;
+			this.refused = refused;
+			this.unpriced = refused == Refusal.UNPRICED;
 			this.done = done;
 			this.failed = failed;
 			this.skipped = skipped;
 			this.cancelled = cancelled;
+			this.pending = pending;
 			this.failures = List.copyOf(failures);
 		}
 
-		static Outcome refused(String why, boolean unpriced) {
-			return new Outcome(false, why, unpriced, 0, 0, 0, 0, List.of());
+		static Outcome refused(String why, Refusal refused) {
+			return new Outcome(false, why, refused, 0, 0, 0, 0, 0, List.of());
 		}
 
+		/** Every source edited now or with the same request before: nothing failed, was stopped or is still pending. */
 		public boolean complete() {
-			return started && failed == 0 && cancelled == 0;
+			return started && failed == 0 && cancelled == 0 && pending == 0;
 		}
 	}
 
@@ -246,15 +263,15 @@ public final class BatchRun {
 		if (maxCostUsd != null) {
 			if (!price.isPresent()) {
 				return Outcome.refused("The cost ceiling cannot be checked: " + model + " has no list price. Nothing was sent.",
-					true);
+					Refusal.UNPRICED);
 			}
 			if (price.getAsDouble() * todo.size() > maxCostUsd) {
 				return Outcome.refused(String.format(Locale.ROOT, "The estimated cost exceeds the ceiling of $%.2f: nothing " +
-					"was sent. Raise the ceiling or edit fewer images.", maxCostUsd), false);
+					"was sent. Raise the ceiling or edit fewer images.", maxCostUsd), Refusal.OVER_CEILING);
 			}
 		}
 		if (!todo.isEmpty() && !confirm.test(estimate + ". Start?")) {
-			return Outcome.refused("Not started: nothing was sent.", false);
+			return Outcome.refused("Not started: nothing was sent.", Refusal.DECLINED);
 		}
 		ProviderLimits limits = descriptor.limits();
 		int workers = Math.max(1, Math.min(concurrency, limits.maxConcurrentJobs()));
@@ -309,16 +326,18 @@ public final class BatchRun {
 			listener.warned("Failed (" + failures.size() + "):");
 			failures.forEach(f -> listener.warned("  " + f));
 		}
-		return new Outcome(true, null, false, ok.get(), failed.get(), skipped, cancelled.get(), failures);
+		return new Outcome(true, null, null, ok.get(), failed.get(), skipped, cancelled.get(), 0, failures);
 	}
 
 	/** @return the keys of jobs still in the journal afterwards (running, or not reachable now) */
 	private Set<String> recoverUnfinished() throws EditException {
 		Set<String> left = new HashSet<>();
-		for (BatchJournal.Entry entry : new BatchJournal(output).entries()) {
-			if (recoverySaver == null && entry.provider.equals(descriptor.id())) left.add(entry.source);
+		if (recoverySaver == null) {
+			for (BatchJournal.Entry entry : new BatchJournal(output).entries(p -> listener.warned(config.redact(p)))) {
+				if (entry.provider.equals(descriptor.id())) left.add(entry.key());
+			}
+			return left;
 		}
-		if (recoverySaver == null) return left;
 		JournalRecovery.Report recovered = new JournalRecovery(config, recoverySaver).recover(output,
 			Optional.of(descriptor.id()), EditSession.deadline(config), (m, f) -> {}, cancellation);
 		for (JournalRecovery.Outcome outcome : recovered.outcomes()) {
@@ -336,25 +355,11 @@ public final class BatchRun {
 		return recovered.sourcesLeftInJournal();
 	}
 
-	/** How far the create of one job got. */
-	private static final class Sending {
-		volatile boolean sent;
-		volatile boolean accepted;
-
-		/** Sent, and no answer came back: the provider may have taken the job all the same. */
-		boolean mayHaveMadeAJob(EditException e) {
-			boolean unanswered = e.kind() == ErrorKind.CANCELLED || e.kind() == ErrorKind.TIMED_OUT ||
-				e.kind() == ErrorKind.NETWORK;
-			return sent && !accepted && unanswered;
-		}
-	}
-
 	private enum Result {
 		DONE, FAILED, CANCELLED
 	}
 
 	private Result editOne(Item item, BatchLog log, BatchJournal journal, List<String> failures) {
-		String key = item.key();
 		Instant started = Instant.now();
 		ObjectNode line = Json.object();
 		line.put("source", item.source());
@@ -365,12 +370,21 @@ public final class BatchRun {
 		line.put("instruction", instruction);
 		line.put("seed", options.seed().map(String::valueOf).orElse("random"));
 		line.put("size", options.size().map(ImageSize::toString).orElse("as input"));
-		Sending sending = new Sending();
+		BatchJournal.Pending[] entry = new BatchJournal.Pending[1];
 		try {
 			EditRequest request = item.request(instruction, options);
-			EditResult result = runWithinLimits(request, item, journal, sending);
-			List<String> saved = item.save(result);
-			journal.clear(key);
+			EditResult result = runWithinLimits(request, item, journal, entry);
+			List<String> saved;
+			try {
+				saved = item.save(result);
+			}
+			catch (EditException e) {
+				// The result was paid for and its links are in the journal: unless the failure says the
+				// result can never be opened, it stays there for the next run or a recovery.
+				throw e.charge() == EditException.Charge.NONE ? e.leaving(EditException.Charge.UNSAVED_RESULT, null,
+					List.of()) : e;
+			}
+			entry[0].settle(null);
 			var files = line.putArray("results");
 			saved.forEach(files::add);
 			Provenance p = result.provenance();
@@ -387,9 +401,8 @@ public final class BatchRun {
 			return Result.DONE;
 		}
 		catch (EditException e) {
-			// The job reached a final state (or never started): nothing is left to recover. Only a
-			// create cut off on its way may have made a job: its entry stays, and the next run says so.
-			if (!sending.mayHaveMadeAJob(e)) journal.clear(key);
+			boolean kept = entry[0] != null && entry[0].settle(e);
+			if (kept) line.put("journal", "kept");
 			String error = config.redact(e.describe());
 			line.put("error", error);
 			if (e.kind() == ErrorKind.CANCELLED) {
@@ -403,6 +416,7 @@ public final class BatchRun {
 			return Result.FAILED;
 		}
 		catch (RuntimeException e) {
+			if (entry[0] != null) entry[0].settle(e);
 			String error = config.redact(String.valueOf(e));
 			line.put("status", "failed");
 			line.put("error", error);
@@ -427,26 +441,25 @@ public final class BatchRun {
 	 * window, so the pace the provider sees is the pace the limiter grants. A 429 that still comes on
 	 * create was a refusal, not a job: it is waited out and the job sent again, never counted a failure.
 	 */
-	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal, Sending sending)
+	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal, BatchJournal.Pending[] entry)
 		throws EditException
 	{
 		for (int attempt = 1;; attempt++) {
-			BatchJournal.Pending entry = journal.pending(item.key(), item.title(), descriptor.id(), request, false);
-			sending.sent = false;
+			BatchJournal.Pending journalled = journal.pending(new BatchJournal.SourceKey(item.source(), item.plane()),
+				item.title(), descriptor.id(), request, false);
+			entry[0] = journalled;
 			EditSession.SubmissionListener pacedAndJournalled = new EditSession.SubmissionListener() {
 				@Override
-				public void aboutToSubmit(List<String> stagedKeys) throws EditException {
+				public void aboutToSubmit(List<String> stagedKeys, Provenance provenance) throws EditException {
 					limiter.acquire(cancellation);
-					entry.aboutToSubmit(stagedKeys);
-					sending.sent = true;
+					journalled.aboutToSubmit(stagedKeys, provenance);
 				}
 
 				@Override
-				public void submitted(io.github.qwenedit.provider.JobHandle job, List<String> stagedKeys)
+				public void accepted(io.github.qwenedit.provider.JobState state, List<String> stagedKeys)
 					throws EditException
 				{
-					entry.submitted(job, stagedKeys);
-					sending.accepted = true;
+					journalled.accepted(state, stagedKeys);
 				}
 			};
 			try {
@@ -454,6 +467,7 @@ public final class BatchRun {
 			}
 			catch (EditException e) {
 				if (e.kind() != ErrorKind.RATE_LIMITED || attempt >= RATE_LIMITED_ATTEMPTS) throw e;
+				journalled.settle(e);
 				cancellation.sleep(e.retryAfter().orElse(RATE_LIMITED_PAUSE));
 			}
 		}

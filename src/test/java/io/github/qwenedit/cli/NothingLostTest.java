@@ -1,0 +1,161 @@
+package io.github.qwenedit.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.io.FileSaver;
+import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
+import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.core.batch.BatchJournal;
+import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.imagej.BatchTestData;
+import io.github.qwenedit.imagej.TestImages;
+
+/**
+ * Paid results are neither lost nor paid twice when the shell command is killed, runs out of disk or
+ * memory, or is cancelled: real child JVMs killed with SIGKILL, against the emulators.
+ */
+class NothingLostTest {
+
+	private static final String KEY = "sk-nothing-lost-5e2a";
+	private static final String INSTRUCTION = "remove the scale bar";
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+
+	@TempDir
+	Path work;
+
+	private Path folderOfImages(int count) throws Exception {
+		Path in = Files.createDirectories(work.resolve("in"));
+		for (int i = 0; i < count; i++) {
+			new FileSaver(TestImages.pattern("cell" + i, 400, 400)).saveAsTiff(in.resolve("cell" + i + ".tif").toString());
+		}
+		return in;
+	}
+
+	private Outcome runInProcess(Map<String, String> env, String... args) throws Exception {
+		return QwenEditCliRunner.run(env, work.resolve("config"), args);
+	}
+
+	private static Map<String, String> dashscopeEnv(DashScopeEmulator dashscope) {
+		Map<String, String> env = new HashMap<>();
+		env.put("DASHSCOPE_API_KEY", KEY);
+		env.put("DASHSCOPE_BASE_URL", dashscope.baseUrl());
+		return env;
+	}
+
+	private Process startChild(Map<String, String> env, String shellPrefix, String... args) throws Exception {
+		return startChild(env, shellPrefix, List.of(), args);
+	}
+
+	/**
+	 * The shell command in a process of its own; {@code shellPrefix} runs before it (a ulimit, say),
+	 * {@code jvmOptions} go to its JVM.
+	 */
+	private Process startChild(Map<String, String> env, String shellPrefix, List<String> jvmOptions, String... args)
+		throws Exception
+	{
+		List<String> java = new ArrayList<>(List.of(new File(System.getProperty("java.home"), "bin/java").getPath()));
+		java.addAll(jvmOptions);
+		java.addAll(List.of("-cp", System.getProperty("java.class.path"), QwenEditCli.class.getName()));
+		java.addAll(List.of(args));
+		List<String> command = new ArrayList<>();
+		if (shellPrefix == null) {
+			command.addAll(java);
+		}
+		else {
+			StringBuilder line = new StringBuilder(shellPrefix).append("; exec");
+			for (String part : java) {
+				line.append(" '").append(part.replace("'", "'\\''")).append('\'');
+			}
+			command.addAll(List.of("bash", "-c", line.toString()));
+		}
+		ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+			.redirectOutput(work.resolve("child.txt").toFile());
+		pb.environment().putAll(env);
+		pb.environment().put(io.github.qwenedit.core.Configuration.CONFIG_DIR, work.resolve("config").toString());
+		return pb.start();
+	}
+
+	private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+		long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+		while (!condition.getAsBoolean()) {
+			assertTrue(System.nanoTime() < until, "timed out waiting until " + what);
+			Thread.sleep(50);
+		}
+	}
+
+	private static List<BatchJournal.Entry> journal(Path out) {
+		return new BatchJournal(out).entries();
+	}
+
+	/**
+	 * Point 1: a DashScope job is final in the create's answer. Its links are journalled before the
+	 * download, so a kill during the download loses nothing: the next run fetches them and sends
+	 * nothing again, and the result carries the same provenance as one fetched at once.
+	 */
+	@Test
+	void aKillDuringTheDownloadOfAResultFinalInTheCreateLosesNothingAndPaysOnce() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.outputDelay(Duration.ofSeconds(60));
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				"--seed", "5", in.toString() };
+			Process batch = startChild(dashscopeEnv(dashscope), null, args);
+			await(() -> dashscope.requests().stream().anyMatch(r -> r.path().startsWith("/outputs/")),
+				"the download began");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(30, TimeUnit.SECONDS));
+			assertEquals(1, dashscope.edits().size());
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the paid job was not journalled: " + Files.readString(work.resolve("child.txt")));
+			assertEquals(BatchJournal.Phase.ACCEPTED, left.get(0).phase);
+			assertEquals(1, left.get(0).outputUrls.size(), "the result links were not journalled before the download");
+
+			dashscope.outputDelay(Duration.ZERO);
+			Outcome next = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, dashscope.edits().size(), "the image was sent again: " + next.out() + next.err());
+			assertTrue(next.out().contains("recovered "), next.out());
+			assertTrue(next.out().contains("0 done, 0 failed, 1 skipped"), next.out());
+			assertTrue(journal(out).isEmpty());
+			ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString());
+			assertNotNull(result, "the recovered result was not saved");
+			assertEquals("5", result.getProp(Provenance.SEED));
+			assertEquals(INSTRUCTION, result.getProp(Provenance.PROMPT));
+			// What only the edit knew before its create: recovered results carry it too.
+			for (String key : List.of(Provenance.OUTPUTS, Provenance.PROMPT_EXTEND, Provenance.WATERMARK,
+				Provenance.STAGING, Provenance.sourceSize(1), Provenance.sourceSha256(1))) {
+				assertNotNull(result.getProp(key), key + " is missing from the recovered result");
+			}
+			assertEquals(dashscope.edits().get(0).inputs().get(0).width() + "*" +
+				dashscope.edits().get(0).inputs().get(0).height(), result.getProp(Provenance.sourceSize(1)));
+		}
+	}
+
+	static int journalSize(Path out) throws Exception {
+		return BatchTestData.journalSize(out);
+	}
+}
