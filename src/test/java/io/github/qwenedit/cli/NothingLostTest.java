@@ -155,6 +155,73 @@ class NothingLostTest {
 		}
 	}
 
+	/**
+	 * Point 3: the disk refuses the result (here the file-size limit of the process, which the
+	 * kernel enforces as it would a full disk: the write fails part-way). No partial file is left
+	 * under the result's name, the message says what happened, the links stay in the journal, and the
+	 * next run saves the result without paying again.
+	 */
+	@Test
+	void aResultTheDiskRefusesIsNotLeftHalfWrittenAndIsSavedByTheNextRunWithoutPayingAgain() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = Files.createDirectories(work.resolve("out"));
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			// 100 KiB per file: the journal and the log fit, a 400×400 RGB TIFF (470 KiB) does not.
+			Process full = startChild(dashscopeEnv(dashscope), "ulimit -f 100", args);
+			assertTrue(full.waitFor(60, TimeUnit.SECONDS), "the run did not end");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(1, full.exitValue(), printed);
+			assertTrue(printed.contains("Could not write the result AI-edit_1_of_cell0.tif"), printed);
+			assertFalse(printed.contains("Invalid input") || printed.contains("still open in Fiji"), printed);
+			try (var files = Files.list(out)) {
+				assertFalse(files.anyMatch(f -> f.getFileName().toString().contains("AI-edit")),
+					"a partial result was left in the folder");
+			}
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the paid result's entry was dropped: " + printed);
+			assertFalse(left.get(0).outputUrls.isEmpty());
+
+			Outcome next = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, dashscope.edits().size(), "the image was paid for twice");
+			assertNotNull(IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString()));
+			assertTrue(journal(out).isEmpty());
+		}
+	}
+
+	/**
+	 * Point 5: a result too large for the memory the program has: the reason is told, the links
+	 * stay in the journal, and the next run with enough memory saves it without sending it again.
+	 */
+	@Test
+	void aResultTooLargeForTheMemoryIsKeptAndSavedLaterWithoutPayingAgain() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.largeOutputs(5000, 4000);
+			Path in = folderOfImages(1);
+			Path out = Files.createDirectories(work.resolve("out"));
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process small = startChild(dashscopeEnv(dashscope), null, List.of("-Xmx64m"), args);
+			assertTrue(small.waitFor(60, TimeUnit.SECONDS), "the run did not end");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(1, small.exitValue(), printed);
+			assertTrue(printed.contains("not enough memory for a 5000") && printed.contains("4000 result") &&
+				printed.contains("Edit > Options > Memory"), printed);
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the paid result's entry was dropped: " + printed);
+			List<String> log = Files.readAllLines(out.resolve(QwenEditCli.LOG_FILE));
+			assertTrue(log.get(0).contains("\"status\":\"failed\""), log.get(0));
+
+			Outcome next = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, dashscope.edits().size(), "the image was paid for twice");
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")));
+			assertTrue(journal(out).isEmpty());
+		}
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}

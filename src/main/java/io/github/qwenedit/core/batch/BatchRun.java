@@ -415,6 +415,19 @@ public final class BatchRun {
 			failures.add(item.label() + ": " + error);
 			return Result.FAILED;
 		}
+		catch (OutOfMemoryError e) {
+			// Decoding a result outside the plugin's own decoder: the job was paid for, and its entry
+			// (past the create) stays for a run with more memory.
+			boolean kept = entry[0] != null && entry[0].settle(e);
+			String error = "There is not enough memory for this result; give the program more memory (java -Xmx, or " +
+				"Edit > Options > Memory in Fiji)" + (kept ? " and run again: the job stays in the journal and is " +
+				"fetched without paying again." : ".");
+			line.put("status", "failed");
+			line.put("error", error);
+			listener.warned("failed " + item.label() + ": " + error);
+			failures.add(item.label() + ": " + error);
+			return Result.FAILED;
+		}
 		catch (RuntimeException e) {
 			if (entry[0] != null) entry[0].settle(e);
 			String error = config.redact(String.valueOf(e));
