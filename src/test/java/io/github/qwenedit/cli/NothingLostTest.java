@@ -222,6 +222,39 @@ class NothingLostTest {
 		}
 	}
 
+	/**
+	 * Point 7: PixelDojo cannot stop a job, so a cancelled batch keeps the job in the journal with
+	 * its id: the next run fetches what was paid for instead of sending the image again.
+	 */
+	@Test
+	void aJobTheProviderCouldNotStopIsKeptAndFetchedByTheNextRun() throws Exception {
+		try (io.github.qwenedit.emulator.PixelDojoEmulator pixeldojo = new io.github.qwenedit.emulator.PixelDojoEmulator(
+			"pd_nothing_lost_41c7").processingDelay(Duration.ofSeconds(4)).credits(10))
+		{
+			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd_nothing_lost_41c7", "PIXELDOJO_BASE_URL", pixeldojo);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "pixeldojo", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process batch = startChild(env, null, args);
+			await(() -> journal(out).stream().anyMatch(e -> e.job != null), "the job was accepted");
+			batch.destroy();
+			assertTrue(batch.waitFor(40, TimeUnit.SECONDS), "the batch did not stop");
+			String printed = Files.readString(work.resolve("child.txt"));
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the job PixelDojo could not stop was dropped: " + printed);
+			assertEquals(pixeldojo.lastJob().id, left.get(0).job.id());
+
+			assertTrue(pixeldojo.awaitLastJobIn(io.github.qwenedit.emulator.AsyncJobEmulator.Phase.SUCCEEDED));
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, pixeldojo.jobs().size(), "the image was sent again: " + next.out());
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
+			assertTrue(journal(out).isEmpty());
+			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+		}
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}
