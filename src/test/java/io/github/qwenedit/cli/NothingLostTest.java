@@ -222,6 +222,60 @@ class NothingLostTest {
 		}
 	}
 
+	/** Point 9: a file named twice, or a folder and a file in it, is edited and paid for once. */
+	@Test
+	void theSameSourceNamedTwiceIsEditedOnce() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(2);
+			Path out = work.resolve("out");
+			Outcome outcome = runInProcess(dashscopeEnv(dashscope), "--provider", "dashscope", "--instruction", INSTRUCTION,
+				"--output", out.toString(), in.toString(), in.resolve("cell0.tif").toString(),
+				in.resolve(".").resolve("cell1.tif").toString(), in.resolve("cell1.tif").toString());
+			assertEquals(0, outcome.code(), outcome.out() + outcome.err());
+			assertEquals(2, dashscope.edits().size(), "a source was paid for twice: " + outcome.out());
+			assertTrue(outcome.out().contains("2 done, 0 failed, 0 skipped"), outcome.out());
+			assertEquals(2, Files.readAllLines(out.resolve(QwenEditCli.LOG_FILE)).size());
+		}
+	}
+
+	/**
+	 * Point 10: an earlier result skips a source only when it answered the same request; another
+	 * instruction, model or number of outputs is a new edit, and the run says why each was or was not
+	 * skipped.
+	 */
+	@Test
+	void anEarlierResultSkipsASourceOnlyForTheSameRequest() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Map<String, String> env = dashscopeEnv(dashscope);
+			Outcome first = runInProcess(env, "--provider", "dashscope", "--instruction", INSTRUCTION, "--output",
+				out.toString(), "--seed", "3", in.toString());
+			assertEquals(0, first.code(), first.out() + first.err());
+			Outcome same = runInProcess(env, "--provider", "dashscope", "--instruction", INSTRUCTION, "--output",
+				out.toString(), "--seed", "3", in.toString());
+			assertEquals(0, same.code(), same.out() + same.err());
+			assertTrue(same.out().contains("skipped " + in.resolve("cell0.tif").toAbsolutePath() +
+				" (done in an earlier run with the same request: AI-edit_1_of_cell0.tif)"), same.out());
+			assertEquals(1, dashscope.edits().size());
+
+			Outcome other = runInProcess(env, "--provider", "dashscope", "--instruction", "make it blue", "--output",
+				out.toString(), "--seed", "3", in.toString());
+			assertEquals(0, other.code(), other.out() + other.err());
+			assertEquals(2, dashscope.edits().size(), "another instruction was taken for done: " + other.out());
+			assertTrue(other.out().contains("was made with another instruction"), other.out());
+			assertTrue(other.out().contains("1 done, 0 failed, 0 skipped"), other.out());
+
+			Outcome more = runInProcess(env, "--provider", "dashscope", "--instruction", "make it blue", "--output",
+				out.toString(), "--seed", "3", "--outputs", "2", in.toString());
+			assertEquals(0, more.code(), more.out() + more.err());
+			assertEquals(3, dashscope.edits().size(), "another number of outputs was taken for done: " + more.out());
+			assertTrue(more.out().contains("was made with another number of outputs"), more.out());
+			ImagePlus latest = IJ.openImage(out.resolve("AI-edit_2_of_cell0.tif").toString());
+			assertEquals("make it blue", latest.getProp(Provenance.PROMPT));
+		}
+	}
+
 	/**
 	 * Point 7: PixelDojo cannot stop a job, so a cancelled batch keeps the job in the journal with
 	 * its id: the next run fetches what was paid for instead of sending the image again.

@@ -48,7 +48,7 @@ public final class LeftBehindJob {
 		EditRequest request = new EditRequest(List.of(image), args[3], EditOptions.builder(descriptor.defaultModel())
 			.seed(SEED).build());
 		BatchJournal.Pending pending = new BatchJournal(Paths.get(args[0])).pending(new BatchJournal.SourceKey(args[1], 0),
-			args[1], descriptor.id(), request, false);
+			String.valueOf(Paths.get(args[1]).getFileName()), descriptor.id(), request, false);
 		pending.aboutToSubmit(staging.objectKeys(), io.github.qwenedit.core.Provenance.ofAiEdit()
 			.put(io.github.qwenedit.core.Provenance.SEED, String.valueOf(SEED)));
 		if (args[4].equals("accepted")) {

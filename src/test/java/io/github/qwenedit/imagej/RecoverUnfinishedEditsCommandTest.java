@@ -262,11 +262,19 @@ class RecoverUnfinishedEditsCommandTest {
 	}
 
 	private String runShellBatch(Path in, Path out) throws Exception {
+		return runShellBatch(in, out, 0);
+	}
+
+	private String runShellBatch(Path in, Path out, int expectedCode, String... more) throws Exception {
 		ByteArrayOutputStream printed = new ByteArrayOutputStream();
+		List<String> args = new java.util.ArrayList<>(List.of("--provider", "eachlabs", "--instruction", INSTRUCTION,
+			"--output", out.toString()));
+		args.addAll(List.of(more));
+		args.add(in.toString());
 		int code = QwenEditCliRunner.run(Configuration.fromEnvironment(env), new PrintStream(printed, true, "UTF-8"),
-			"--provider", "eachlabs", "--instruction", INSTRUCTION, "--output", out.toString(), in.toString());
+			args.toArray(new String[0]));
 		String text = printed.toString(StandardCharsets.UTF_8);
-		assertEquals(0, code, text);
+		assertEquals(expectedCode, code, text);
 		return text;
 	}
 
@@ -280,16 +288,20 @@ class RecoverUnfinishedEditsCommandTest {
 		Process busy = start(leftBehindJob(out, busySource, "accepted", "stay"));
 		try {
 			await(() -> acceptedJobs(out) == 1, "the other program's job was accepted");
-			String first = runShellBatch(in, out);
-			assertTrue(first.contains("left in the journal " + busySource) && first.contains("1 done, 0 failed, 1 skipped"),
-				first);
+			// Not edited in this run, so the run is not complete: reported as pending, and the exit code says so.
+			// The seed of the other program's edit, so that its result answers the same request.
+			String seed = String.valueOf(LeftBehindJob.SEED);
+			String first = runShellBatch(in, out, 1, "--seed", seed);
+			assertTrue(first.contains("pending " + busySource + " (job still running at the provider") &&
+				first.contains("1 done, 0 failed, 0 skipped, 1 pending"), first);
+			assertFalse(first.contains("skipped " + busySource), first);
 			assertEquals(2, eachlabs.jobs().size(), "the image in flight was sent again");
 		}
 		finally {
 			kill(busy);
 		}
 		assertTrue(eachlabs.awaitLastJobIn(Phase.SUCCEEDED));
-		String second = runShellBatch(in, out);
+		String second = runShellBatch(in, out, 0, "--seed", String.valueOf(LeftBehindJob.SEED));
 		assertTrue(second.contains("recovered " + busySource) && second.contains("0 done, 0 failed, 2 skipped"), second);
 		assertEquals(2, eachlabs.jobs().size());
 		assertEquals(0, s3.countObjects(s3.prefix()));

@@ -247,12 +247,38 @@ public final class BatchRun {
 		BatchLog log = new BatchLog(output);
 		BatchJournal journal = new BatchJournal(output);
 		Set<String> leftInJournal = recoverUnfinished();
-		Map<String, List<Path>> done = log.done();
-		// Sent by an earlier run and still at the provider: sending them again would pay twice.
-		leftInJournal.forEach(key -> done.putIfAbsent(key, List.of()));
-		List<Item> todo = new ArrayList<>();
+		Map<String, BatchLog.Done> done = log.done();
+		Map<String, String> asked = requestFields();
+		// The same image named twice (a folder and a file in it, say) is one edit.
+		Map<String, Item> unique = new java.util.LinkedHashMap<>();
 		for (Item item : items) {
-			if (!done.containsKey(item.key())) todo.add(item);
+			unique.putIfAbsent(item.key(), item);
+		}
+		List<Item> todo = new ArrayList<>();
+		List<Runnable> notes = new ArrayList<>();
+		int skipped = 0;
+		int pending = 0;
+		for (Item item : unique.values()) {
+			BatchLog.Done earlier = done.get(item.key());
+			if (leftInJournal.contains(item.key())) {
+				// Sent by an earlier run and still at the provider: sending it again would pay twice.
+				pending++;
+				notes.add(() -> listener.warned("pending " + item.label() + " (job still running at the provider; run " +
+					"again later to fetch it)"));
+			}
+			else if (earlier != null && earlier.differsFrom(asked) == null) {
+				skipped++;
+				notes.add(() -> listener.said("skipped " + item.label() + " (done in an earlier run with the same request: " +
+					earlier.fileNames() + ")"));
+			}
+			else {
+				todo.add(item);
+				if (earlier != null) {
+					String field = earlier.differsFrom(asked);
+					notes.add(() -> listener.said("editing " + item.label() + " again: its earlier result " +
+						earlier.fileNames() + " was made with another " + field));
+				}
+			}
 		}
 		String model = options.model();
 		OptionalDouble price = session.provider().model(model).estimatedCostUsd(options.outputs());
@@ -284,7 +310,6 @@ public final class BatchRun {
 		AtomicInteger cancelled = new AtomicInteger();
 		AtomicInteger finished = new AtomicInteger();
 		List<String> failures = Collections.synchronizedList(new ArrayList<>());
-		int skipped = 0;
 		ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
 			Thread t = new Thread(r, "Qwen Image Edit batch");
 			t.setDaemon(true);
@@ -292,13 +317,9 @@ public final class BatchRun {
 		});
 		List<Future<?>> jobs = new ArrayList<>();
 		listener.progress(0, todo.size());
+		notes.forEach(Runnable::run);
 		try {
-			for (Item item : items) {
-				if (done.containsKey(item.key())) {
-					skipped++;
-					listener.said("skipped " + item.label() + " (done in an earlier run)");
-					continue;
-				}
+			for (Item item : todo) {
 				jobs.add(pool.submit(() -> {
 					Result r = cancellation.isCancelled() ? Result.CANCELLED : editOne(item, log, journal, failures);
 					(r == Result.DONE ? ok : r == Result.FAILED ? failed : cancelled).incrementAndGet();
@@ -317,7 +338,13 @@ public final class BatchRun {
 		finally {
 			pool.shutdown();
 		}
-		listener.said(ok.get() + " done, " + failed.get() + " failed, " + skipped + " skipped");
+		listener.said(ok.get() + " done, " + failed.get() + " failed, " + skipped + " skipped" +
+			(pending > 0 ? ", " + pending + " pending" : ""));
+		if (pending > 0) {
+			listener.warned(pending + (pending == 1 ? " source was" : " sources were") + " not edited in this run: " +
+				"an earlier run's job for " + (pending == 1 ? "it is" : "each is") + " still at the provider. Run again " +
+				"later to fetch " + (pending == 1 ? "it" : "them") + ".");
+		}
 		if (cancelled.get() > 0) {
 			listener.said("Cancelled: " + cancelled.get() + " edits stopped or not started. Run the batch again into " +
 				"the same folder to do them.");
@@ -326,7 +353,15 @@ public final class BatchRun {
 			listener.warned("Failed (" + failures.size() + "):");
 			failures.forEach(f -> listener.warned("  " + f));
 		}
-		return new Outcome(true, null, null, ok.get(), failed.get(), skipped, cancelled.get(), 0, failures);
+		return new Outcome(true, null, null, ok.get(), failed.get(), skipped, cancelled.get(), pending, failures);
+	}
+
+	/** What decides whether an earlier result answers this run's request; see {@link BatchLog#REQUEST_FIELDS}. */
+	private Map<String, String> requestFields() {
+		return BatchLog.requestFields(descriptor.id(), options.model(), instruction, options.negativePrompt(),
+			String.valueOf(options.outputs()), options.seed().map(String::valueOf).orElse("random"),
+			options.size().map(ImageSize::toString).orElse("as input"), String.valueOf(options.promptExtend()),
+			String.valueOf(options.watermark()));
 	}
 
 	/** @return the keys of jobs still in the journal afterwards (running, or not reachable now) */
@@ -368,8 +403,7 @@ public final class BatchRun {
 		line.put("provider", descriptor.id());
 		line.put("model", options.model());
 		line.put("instruction", instruction);
-		line.put("seed", options.seed().map(String::valueOf).orElse("random"));
-		line.put("size", options.size().map(ImageSize::toString).orElse("as input"));
+		requestFields().forEach(line::put);
 		BatchJournal.Pending[] entry = new BatchJournal.Pending[1];
 		try {
 			EditRequest request = item.request(instruction, options);

@@ -396,9 +396,11 @@ public final class JournalRecovery {
 		BatchJournal.Entry entry = outcome.entry;
 		ObjectNode line = Json.object();
 		BatchLog.putSource(line, entry.source.source, entry.source.plane);
-		line.put("provider", entry.provider);
-		line.put("model", entry.model);
-		line.put("instruction", entry.instruction);
+		// The request as a batch logs it, so that a later run knows whether this result answers its own.
+		Provenance asked = entry.provenance().orElse(new Provenance());
+		BatchLog.requestFields(entry.provider, entry.model, entry.instruction, entry.negativePrompt,
+			asked.get(Provenance.OUTPUTS), entry.seed, entry.size, asked.get(Provenance.PROMPT_EXTEND),
+			asked.get(Provenance.WATERMARK)).forEach(line::put);
 		if (entry.job != null) line.put("requestId", entry.job.id());
 		line.put("recovered", true);
 		if (!outcome.files.isEmpty()) outcome.files.forEach(line.putArray("results")::add);
