@@ -424,4 +424,40 @@ class RecoverUnfinishedEditsCommandTest {
 		assertTrue(line.contains("\"plane\":2") && line.contains("\"source\":\"" + stackFile.toAbsolutePath() + "\""), line);
 		assertEquals(1, eachlabs.jobs().size());
 	}
+
+	/**
+	 * Point 11: a journal names keys to delete, and recovery deletes only those the plugin could have
+	 * staged (its prefix and random names): one edited by hand, from another folder or another bucket
+	 * setting leaves the user's own objects alone.
+	 */
+	@Test
+	void recoveryDeletesOnlyKeysThePluginCouldHaveStaged() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		Path out = Files.createDirectories(work.resolve("out"));
+		leaveBehind(out, "cells.tif", false);
+		List<String> mine = List.of("precious/cells-raw.tif", s3.prefix() + "/notes.txt", "staging/other/" +
+			"0b5e2c6e-1f3a-4c1e-9d57-2a8c4f1e9b11.png");
+		org.jclouds.blobstore.BlobStore store = s3.blobStore();
+		for (String key : mine) {
+			store.putBlob(s3.bucket(), store.blobBuilder(key).payload(new byte[] { 1, 2, 3 }).build());
+		}
+		BatchJournal.Entry written = journal(out).get(0);
+		com.fasterxml.jackson.databind.node.ObjectNode tampered = (com.fasterxml.jackson.databind.node.ObjectNode)
+			io.github.qwenedit.http.Json.MAPPER.readTree(written.file.toFile());
+		com.fasterxml.jackson.databind.node.ArrayNode keys = (com.fasterxml.jackson.databind.node.ArrayNode) tampered
+			.get("stagedKeys");
+		mine.forEach(keys::add);
+		keys.add(s3.prefix() + "/../precious/cells-raw.tif");
+		Files.write(written.file, io.github.qwenedit.http.Json.bytes(tampered));
+
+		JournalRecovery.Report report = recover(out, 0);
+		assertEquals(1, report.deletedKeys().size(), report.describe());
+		assertEquals(List.of(s3.prefix() + "/notes.txt"), s3.keys(s3.prefix() + "/"), "the staged input was not deleted");
+		for (String key : mine) {
+			assertTrue(s3.keys("").contains(key), key + " was deleted: " + report.describe());
+			assertTrue(report.describe().contains(key + " as a staged object, but it is not a name this plugin stages"),
+				report.describe());
+		}
+		assertTrue(journal(out).isEmpty());
+	}
 }
