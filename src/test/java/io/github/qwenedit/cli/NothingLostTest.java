@@ -309,6 +309,40 @@ class NothingLostTest {
 		}
 	}
 
+	/**
+	 * Point 18: entries that cannot be read (not JSON, a job id that is an object, a version from
+	 * the future) are set aside once, said once, and the run goes on.
+	 */
+	@Test
+	void aMalformedJournalEntryIsSetAsideOnceAndTheRunGoesOn() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Path journalFolder = Files.createDirectories(out.resolve(BatchJournal.FOLDER));
+			Files.writeString(journalFolder.resolve("a.json"), "{\"source\": \"x.tif\", \"provider\": ");
+			Files.writeString(journalFolder.resolve("b.json"), "{\"source\": \"" + in.resolve("other.tif") +
+				"\", \"provider\": \"dashscope\", \"jobId\": {\"id\": 5}, \"stagedKeys\": [\"../../etc/passwd\"]}");
+			Files.writeString(journalFolder.resolve("c.json"), "{\"version\": 99, \"source\": \"y.tif\", " +
+				"\"provider\": \"dashscope\"}");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Outcome first = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, first.code(), first.out() + first.err());
+			assertTrue(first.out().contains("1 done, 0 failed, 0 skipped"), first.out() + first.err());
+			for (String name : List.of("a.json", "b.json", "c.json")) {
+				assertTrue(first.err().contains("The journal entry " + name + " was set aside as " + name +
+					BatchJournal.SET_ASIDE), first.err());
+				assertTrue(Files.isRegularFile(journalFolder.resolve(name + BatchJournal.SET_ASIDE)), name);
+			}
+			assertFalse(first.err().contains("Exception"), first.err());
+
+			Outcome second = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, second.code(), second.out() + second.err());
+			assertFalse(second.err().contains("set aside"), "reported twice: " + second.err());
+			assertEquals(1, dashscope.edits().size());
+		}
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}
