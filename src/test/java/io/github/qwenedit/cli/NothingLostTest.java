@@ -292,6 +292,9 @@ class NothingLostTest {
 				in.toString() };
 			Process batch = startChild(env, null, args);
 			await(() -> journal(out).stream().anyMatch(e -> e.job != null), "the job was accepted");
+			// Once it has its input: the stopped run deletes the staged copy.
+			await(() -> pixeldojo.lastJob().phase() == io.github.qwenedit.emulator.AsyncJobEmulator.Phase.PROCESSING,
+				"the job was running");
 			batch.destroy();
 			assertTrue(batch.waitFor(40, TimeUnit.SECONDS), "the batch did not stop");
 			String printed = Files.readString(work.resolve("child.txt"));
@@ -340,6 +343,31 @@ class NothingLostTest {
 			assertEquals(0, second.code(), second.out() + second.err());
 			assertFalse(second.err().contains("set aside"), "reported twice: " + second.err());
 			assertEquals(1, dashscope.edits().size());
+		}
+	}
+
+	/**
+	 * A result is known to the log before its journal entry goes: when the log cannot take the
+	 * line, the entry stays, and the next run saves the result from its links instead of paying again.
+	 */
+	@Test
+	void aResultTheLogDoesNotKnowStaysInTheJournal() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Path log = Files.createDirectories(out.resolve(QwenEditCli.LOG_FILE));
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Outcome first = runInProcess(dashscopeEnv(dashscope), args);
+			assertTrue(first.err().contains("Cannot write " + log), first.out() + first.err());
+			assertEquals(1, journal(out).size(), "a saved result that the log does not know left the journal");
+
+			Files.delete(log);
+			Outcome next = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, dashscope.edits().size(), "the image was paid for twice: " + next.out());
+			assertTrue(journal(out).isEmpty());
+			assertTrue(Files.readString(log).contains("\"recovered\":true"));
 		}
 	}
 

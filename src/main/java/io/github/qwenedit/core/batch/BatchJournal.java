@@ -245,6 +245,9 @@ public final class BatchJournal {
 		 */
 		public boolean writerIsRunning() {
 			if (writerPid < 0) return false;
+			// In this program, only an edit still under way holds its entry: one it left behind (a
+			// result not saved, a job not stopped) is for a recovery in the same session too.
+			if (writerPid == ProcessHandle.current().pid()) return IN_FLIGHT_HERE.contains(file.toAbsolutePath());
 			Optional<ProcessHandle> writer = ProcessHandle.of(writerPid);
 			if (!writer.isPresent() || !writer.get().isAlive()) return false;
 			// The same number may have been given to a later process.
@@ -285,6 +288,9 @@ public final class BatchJournal {
 		return phase == Phase.ACCEPTED;
 	}
 
+	/** The entries of edits under way in this program, which it settles itself. */
+	private static final java.util.Set<Path> IN_FLIGHT_HERE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
 	private final Path folder;
 
 	public BatchJournal(Path output) {
@@ -316,6 +322,7 @@ public final class BatchJournal {
 
 		Pending(Path file, SourceKey source, String sourceTitle, String provider, EditRequest request) {
 			this.file = file;
+			IN_FLIGHT_HERE.add(file.toAbsolutePath());
 			this.source = source;
 			this.sourceTitle = sourceTitle;
 			this.provider = provider;
@@ -380,6 +387,7 @@ public final class BatchJournal {
 		 * @return whether the entry stays
 		 */
 		public boolean settle(Throwable failure) {
+			IN_FLIGHT_HERE.remove(file.toAbsolutePath());
 			if (keeps(phase, failure)) return true;
 			delete(file);
 			return false;

@@ -418,7 +418,6 @@ public final class BatchRun {
 				throw e.charge() == EditException.Charge.NONE ? e.leaving(EditException.Charge.UNSAVED_RESULT, null,
 					List.of()) : e;
 			}
-			entry[0].settle(null);
 			var files = line.putArray("results");
 			saved.forEach(files::add);
 			Provenance p = result.provenance();
@@ -476,9 +475,15 @@ public final class BatchRun {
 			line.put("finishedAt", Instant.now().toString());
 			try {
 				log.append(line);
+				// Only once the log says the job is done: a kill in between must not leave a saved result
+				// that neither the log nor the journal knows of, which the next run would pay for again.
+				if ("done".equals(Json.text(line, "status"))) entry[0].settle(null);
 			}
 			catch (IOException e) {
-				listener.warned("Cannot write " + log.file() + ": " + e.getMessage());
+				boolean done = "done".equals(Json.text(line, "status"));
+				if (done) entry[0].settle(e);
+				listener.warned("Cannot write " + log.file() + ": " + e.getMessage() + (done ? ". The job stays in the " +
+					"journal, so the next run saves its result again rather than paying for it again." : "."));
 			}
 		}
 	}

@@ -231,12 +231,12 @@ public final class JournalRecovery {
 				break;
 			}
 			report.outcomes.add(outcome);
-			if (!outcome.keptInJournal) {
+			// A job left in the journal is logged once its outcome is final, by a later recovery; the
+			// log line comes first, so that a kill in between leaves the job known to one of the two.
+			if (!outcome.keptInJournal && log(output, outcome, report)) {
 				deleteStaged(entry, report);
 				journal.clear(entry);
 			}
-			// A job left in the journal is logged once its outcome is final, by a later recovery.
-			if (!outcome.keptInJournal) log(output, outcome, report);
 		}
 		progress.progress("Recovery done", 1);
 		return report;
@@ -392,7 +392,8 @@ public final class JournalRecovery {
 		}
 	}
 
-	private void log(Path output, Outcome outcome, Report report) {
+	/** @return whether the line was written */
+	private boolean log(Path output, Outcome outcome, Report report) {
 		BatchJournal.Entry entry = outcome.entry;
 		ObjectNode line = Json.object();
 		BatchLog.putSource(line, entry.source.source, entry.source.plane);
@@ -412,9 +413,12 @@ public final class JournalRecovery {
 		line.put("finishedAt", Instant.now().toString());
 		try {
 			new BatchLog(output).append(line);
+			return true;
 		}
 		catch (IOException e) {
-			report.problems.add("Cannot write " + output.resolve(BatchLog.FILE) + ": " + e.getMessage());
+			report.problems.add("Cannot write " + output.resolve(BatchLog.FILE) + ": " + e.getMessage() + "; the job stays " +
+				"in the journal.");
+			return false;
 		}
 	}
 
