@@ -232,6 +232,11 @@ public class EditImagesCommand extends DynamicCommand {
 				EditException unsaved = e.charge() == EditException.Charge.NONE ? e.leaving(
 					EditException.Charge.UNSAVED_RESULT, null, List.of()) : e;
 				settle(journal, unsaved);
+				if (!journal.isPresent() && unsaved.charge() == EditException.Charge.UNSAVED_RESULT) {
+					// Without an output folder nothing was journalled: Recover has nothing to fetch.
+					throw unsaved.followedBy("This edit had no output folder, so it was not journalled and cannot be " +
+						"recovered: set one to make results recoverable.");
+				}
 				throw unsaved;
 			}
 			catch (RuntimeException e) {

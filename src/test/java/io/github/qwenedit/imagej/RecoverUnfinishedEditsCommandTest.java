@@ -460,4 +460,38 @@ class RecoverUnfinishedEditsCommandTest {
 		}
 		assertTrue(journal(out).isEmpty());
 	}
+
+	/**
+	 * Point 5 in Fiji: a result too large for Fiji's memory says so and how to get it, stays in the
+	 * journal of the output folder, and Recover Unfinished Edits saves it without sending it again.
+	 */
+	@Test
+	void aResultTooLargeForFijisMemoryIsRecoveredWithoutPayingAgain() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		try (io.github.qwenedit.emulator.DashScopeEmulator dashscope = new io.github.qwenedit.emulator.DashScopeEmulator(
+			KEY).largeOutputs(5000, 4000))
+		{
+			env.put("DASHSCOPE_API_KEY", KEY);
+			env.put("DASHSCOPE_BASE_URL", dashscope.baseUrl());
+			Path in = folderOfImages(1);
+			Path out = Files.createDirectories(work.resolve("out"));
+			Path printed = work.resolve("fiji.txt");
+			ProcessBuilder pb = new ProcessBuilder(java(), "-Xmx64m", "-cp", System.getProperty("java.class.path"),
+				InteractiveEditProcess.class.getName(), in.resolve("cell0.tif").toString(), out.toString(), "dashscope",
+				"qwen-image-2.0", INSTRUCTION).redirectErrorStream(true).redirectOutput(printed.toFile());
+			pb.environment().putAll(env);
+			Process fiji = pb.start();
+			assertTrue(fiji.waitFor(60, TimeUnit.SECONDS), "Fiji did not end");
+			String text = Files.readString(printed);
+			assertTrue(text.contains("not enough memory for a 5000") && text.contains("Edit > Options > Memory"), text);
+			assertEquals(1, journal(out).size(), "the paid result was not kept for Recover");
+			assertEquals(1, dashscope.edits().size());
+
+			JournalRecovery.Report report = recover(out, 0);
+			assertEquals(1, report.of(Kind.RECOVERED).size(), report.describe());
+			assertEquals(1, dashscope.edits().size(), "the image was sent again");
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")));
+			assertTrue(journal(out).isEmpty());
+		}
+	}
 }
