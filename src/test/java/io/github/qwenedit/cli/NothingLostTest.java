@@ -371,6 +371,39 @@ class NothingLostTest {
 		}
 	}
 
+	/**
+	 * The same for a job followed by polling (eachlabs): once it has succeeded its links are
+	 * journalled too, so a kill during the download is recovered from them.
+	 */
+	@Test
+	void aKillDuringTheDownloadOfAPolledResultLosesNothingAndPaysOnce() throws Exception {
+		try (io.github.qwenedit.emulator.EachLabsEmulator eachlabs = new io.github.qwenedit.emulator.EachLabsEmulator(
+			"each-nothing-lost-2b7d").processingDelay(Duration.ofMillis(300)))
+		{
+			eachlabs.outputDelay(Duration.ofSeconds(60));
+			Map<String, String> env = bed.env("EACHLABS_API_KEY", "each-nothing-lost-2b7d", "EACHLABS_BASE_URL", eachlabs);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "eachlabs", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process batch = startChild(env, null, args);
+			await(() -> eachlabs.requests().stream().anyMatch(r -> r.path().startsWith("/outputs/")), "the download began");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(30, TimeUnit.SECONDS));
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), Files.readString(work.resolve("child.txt")));
+			assertEquals(1, left.get(0).outputUrls.size(), "the links of the finished job were not journalled");
+
+			eachlabs.outputDelay(Duration.ZERO);
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, eachlabs.jobs().size(), "the image was sent again");
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")));
+			assertTrue(journal(out).isEmpty());
+			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+		}
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}
