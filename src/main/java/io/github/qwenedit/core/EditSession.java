@@ -326,12 +326,18 @@ public final class EditSession {
 		}
 		catch (EditException e) {
 			boolean unanswered = e.kind() == ErrorKind.CANCELLED || e.kind() == ErrorKind.TIMED_OUT ||
-				e.kind() == ErrorKind.NETWORK;
+				e.kind() == ErrorKind.NETWORK && !neverSent(e.getCause());
 			if (!unanswered) throw e;
 			EditException cutOff = e.kind() == ErrorKind.NETWORK ? e : e.followedBy("The request had been sent to " +
 				provider.displayName() + ", which may still run and charge for it.");
 			throw cutOff.leaving(EditException.Charge.UNIDENTIFIED_JOB, null, List.of());
 		}
+	}
+
+	/** A connection that was never made: the request cannot have reached the provider. */
+	private static boolean neverSent(Throwable cause) {
+		return cause instanceof java.net.ConnectException || cause instanceof java.net.UnknownHostException ||
+			cause instanceof java.net.NoRouteToHostException;
 	}
 
 	/**

@@ -404,6 +404,29 @@ class NothingLostTest {
 		}
 	}
 
+	/**
+	 * A create whose connection was refused never reached the provider: its entry goes, and no later
+	 * run says that it may have been charged.
+	 */
+	@Test
+	void aCreateThatNeverLeftTheMachineLeavesNothingInTheJournal() throws Exception {
+		int closedPort;
+		try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+			closedPort = socket.getLocalPort();
+		}
+		Map<String, String> env = bed.s3().env();
+		env.put("EACHLABS_API_KEY", "each-refused-5c1e");
+		env.put("EACHLABS_BASE_URL", "http://127.0.0.1:" + closedPort);
+		Path in = folderOfImages(1);
+		Path out = work.resolve("out");
+		Outcome refused = runInProcess(env, "--provider", "eachlabs", "--instruction", INSTRUCTION, "--output",
+			out.toString(), in.toString());
+		assertEquals(1, refused.code(), refused.out() + refused.err());
+		assertTrue(refused.err().contains("was refused"), refused.err());
+		assertTrue(journal(out).isEmpty(), "a create that never left the machine was journalled");
+		assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}
