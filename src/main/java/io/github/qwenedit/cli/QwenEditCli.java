@@ -37,7 +37,7 @@ import io.github.qwenedit.staging.StagingChoice;
  * Edits image files from a shell, without Fiji: one instruction applied to each file given (or to
  * every image of a folder), results saved as TIFF with their provenance, one JSON line per source in
  * {@code qwen-edit-log.jsonl}. Configured by the same environment variables as the plugin. A second
- * run into the same folder skips sources already done.
+ * run into the same folder skips sources already done with the same request.
  */
 public final class QwenEditCli {
 
@@ -123,7 +123,10 @@ public final class QwenEditCli {
 		}
 	}
 
-	/** @return 0 when every source was edited or skipped, 1 when some failed, 2 for a usage error */
+	/**
+	 * @return 0 when every source was edited, or skipped as done with the same request; 1 when some
+	 *         failed, were cancelled or are still pending at the provider; 2 for a usage error
+	 */
 	public int run(String[] args) {
 		try {
 			return parseAndEdit(args);
@@ -178,8 +181,8 @@ public final class QwenEditCli {
 			.recovery((entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder, image -> {}));
 		BatchRun.Outcome outcome = run.run();
 		if (!outcome.started) {
-			(outcome.unpriced || outcome.refusal.startsWith("The estimated") ? err : out).println(outcome.refusal);
-			return outcome.unpriced ? 2 : 1;
+			(outcome.refused == BatchRun.Refusal.DECLINED ? out : err).println(outcome.refusal);
+			return outcome.refused == BatchRun.Refusal.UNPRICED ? 2 : 1;
 		}
 		if (o.assembleStack) {
 			Map<String, List<BatchImages.Job>> bySource = new LinkedHashMap<>();

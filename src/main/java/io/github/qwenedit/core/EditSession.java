@@ -12,6 +12,7 @@ import java.util.function.Consumer;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobPoller;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
@@ -104,18 +105,27 @@ public final class EditSession {
 	}
 
 	/**
-	 * Told about each job just before it is sent and the moment the provider has accepted it, before
-	 * the wait: a batch journals it there, so that a result finished while the program was stopped
-	 * can still be fetched, and staged objects of a job cut short are still deleted.
+	 * Told about each job just before it is sent, the moment the provider has accepted it, and once
+	 * it succeeded, with its result links, before they are downloaded: a journal records it there, so
+	 * that a result finished or paid for while the program was stopped can still be fetched, and
+	 * staged objects of a job cut short are still deleted.
 	 */
-	@FunctionalInterface
 	public interface SubmissionListener {
-		SubmissionListener NONE = (job, stagedKeys) -> {};
+		SubmissionListener NONE = new SubmissionListener() {};
 
-		/** The inputs are staged and the submit is about to go out. */
-		default void aboutToSubmit(List<String> stagedKeys) throws EditException {}
+		/**
+		 * The inputs are staged and the create is about to go out.
+		 *
+		 * @param provenance what the results will carry, but for what only the provider's answer tells
+		 *          (see {@link EditSession#finish})
+		 */
+		default void aboutToSubmit(List<String> stagedKeys, Provenance provenance) throws EditException {}
 
-		void submitted(io.github.qwenedit.provider.JobHandle job, List<String> stagedKeys) throws EditException;
+		/**
+		 * The provider took the job: its handle, and its result links once it succeeded (at once for a
+		 * job final in the create's answer). Told again when a job that was running has succeeded.
+		 */
+		default void accepted(JobState state, List<String> stagedKeys) throws EditException {}
 	}
 
 	/** Runs the edit; any failure arrives as an {@link EditException} with a sentence for the user. */
@@ -162,10 +172,11 @@ public final class EditSession {
 				: "unknown (no list price for this model)"), 0.04);
 		Instant started = Instant.now();
 		JobState finalState;
-		List<OutputImage> outputs = new ArrayList<>();
+		List<OutputImage> outputs;
 		List<String> warnings = new ArrayList<>();
 		Staging stage = plan.staging();
 		EditException failure = null;
+		Provenance before = null;
 		try {
 			List<String> links = new ArrayList<>();
 			for (int i = 0; i < sent.size(); i++) {
@@ -176,10 +187,11 @@ public final class EditSession {
 			times.lap("upload");
 			cancellation.throwIfCancelled();
 			progress.progress("Submitting to " + provider.displayName(), 0.2);
-			listener.aboutToSubmit(stage.objectKeys());
+			before = provenanceBeforeSubmit(prepared, request, started, stage, adjustments, estimate);
+			listener.aboutToSubmit(stage.objectKeys(), before.copy());
 			JobState submitted = submit(prepared, links, http);
 			times.lap("submit");
-			if (!submitted.status().isFinal()) listener.submitted(submitted.handle(), stage.objectKeys());
+			if (submitted.status() != JobState.Status.FAILED) accepted(listener, submitted, stage);
 			finalState = JobPoller.awaitFinal(provider, submitted, http, progress,
 				model.id() + "|" + request.options().outputs() + " outputs");
 			times.lap("wait");
@@ -187,21 +199,8 @@ public final class EditSession {
 				throw finalState.error().orElseGet(() -> new EditException(ErrorKind.PROVIDER_FAILURE,
 					provider.displayName() + " reported that the edit failed, without a reason."));
 			}
-			List<String> urls = finalState.outputUrls();
-			if (urls.isEmpty()) {
-				throw new EditException(ErrorKind.PROVIDER_FAILURE, provider.displayName() +
-					" finished the job but returned no image. Try again, perhaps with another instruction.");
-			}
-			for (int i = 0; i < urls.size(); i++) {
-				progress.progress("Downloading result " + (i + 1) + " of " + urls.size(), 0.8 + 0.15 * i / urls.size());
-				byte[] bytes = http.download(urls.get(i), downloadCapBytes, provider.displayName());
-				String mime = MimeTypes.sniff(bytes);
-				if (mime == null) {
-					throw new EditException(ErrorKind.PROVIDER_FAILURE, provider.displayName() +
-						" returned a result that is not an image. Try again; if it persists, report it to the provider.");
-				}
-				outputs.add(new OutputImage(bytes, mime));
-			}
+			if (!submitted.status().isFinal()) accepted(listener, finalState, stage);
+			outputs = download(provider.displayName(), finalState, http, downloadCapBytes, progress);
 			times.lap("download");
 		}
 		catch (EditException e) {
@@ -220,15 +219,72 @@ public final class EditSession {
 			times.lap("cleanup");
 		}
 
-		Provenance provenance = provenance(prepared, request, finalState, started, stage, adjustments);
+		Provenance provenance = finish(before, finalState);
+		stage.notice().ifPresent(note -> provenance.put(Provenance.STAGING_NOTE, note));
 		stage.notice().ifPresent(warnings::add);
-		if (estimate.isPresent()) {
-			provenance.put(Provenance.ESTIMATED_COST_USD, String.format(java.util.Locale.ROOT, "%.3f", estimate.getAsDouble()));
-		}
 		StringBuilder done = new StringBuilder("Done: " + count(outputs.size(), "image"));
 		finalState.facts().forEach((k, v) -> done.append(", ").append(k).append(' ').append(v));
 		progress.progress(done.toString(), 1);
 		return new EditResult(outputs, provenance, warnings, times);
+	}
+
+	/**
+	 * Tells {@code listener} of the job; a job the listener could not record runs on at the provider,
+	 * so the failure says so, with the job's handle.
+	 */
+	private static void accepted(SubmissionListener listener, JobState state, Staging stage) throws EditException {
+		try {
+			listener.accepted(state, stage.objectKeys());
+		}
+		catch (EditException e) {
+			boolean succeeded = state.status() == JobState.Status.SUCCEEDED;
+			throw e.leaving(succeeded ? EditException.Charge.UNSAVED_RESULT : EditException.Charge.RUNNING_JOB,
+				state.handle(), state.outputUrls());
+		}
+	}
+
+	/**
+	 * Downloads every result of a job that succeeded, the same for an edit and for a recovery. A
+	 * failure says what it left: a result that can still be fetched (the download broke off, was
+	 * cancelled or timed out), or one that cannot (links expired, not an image).
+	 *
+	 * @param providerName as messages name the provider
+	 */
+	public static List<OutputImage> download(String providerName, JobState succeeded, Http http, long capBytes,
+		ProgressListener progress) throws EditException
+	{
+		List<String> urls = succeeded.outputUrls();
+		JobHandle job = succeeded.handle();
+		if (urls.isEmpty()) {
+			throw new EditException(ErrorKind.PROVIDER_FAILURE, providerName +
+				" finished the job but returned no image. Try again, perhaps with another instruction.")
+					.leaving(EditException.Charge.LOST_RESULT, job, urls);
+		}
+		List<OutputImage> outputs = new ArrayList<>();
+		for (int i = 0; i < urls.size(); i++) {
+			progress.progress("Downloading result " + (i + 1) + " of " + urls.size(), 0.8 + 0.15 * i / urls.size());
+			byte[] bytes;
+			try {
+				bytes = http.download(urls.get(i), capBytes, providerName);
+			}
+			catch (io.github.qwenedit.http.ExpiredLinkException e) {
+				// Kept as the cause: a recovery tells an expired result from a broken one.
+				throw new EditException(e.kind(), e.getMessage(), e).leaving(EditException.Charge.LOST_RESULT, job, urls);
+			}
+			catch (EditException e) {
+				throw e.leaving(e.kind() == ErrorKind.NETWORK || e.kind() == ErrorKind.CANCELLED ||
+					e.kind() == ErrorKind.TIMED_OUT ? EditException.Charge.UNSAVED_RESULT : EditException.Charge.LOST_RESULT,
+					job, urls);
+			}
+			String mime = MimeTypes.sniff(bytes);
+			if (mime == null) {
+				throw new EditException(ErrorKind.PROVIDER_FAILURE, providerName +
+					" returned a result that is not an image. Try again; if it persists, report it to the provider.")
+						.leaving(EditException.Charge.LOST_RESULT, job, urls);
+			}
+			outputs.add(new OutputImage(bytes, mime));
+		}
+		return outputs;
 	}
 
 	/**
@@ -269,14 +325,27 @@ public final class EditSession {
 			return provider.submit(prepared, links, http.withCancellation(afterGrace));
 		}
 		catch (EditException e) {
-			if (e.kind() != ErrorKind.CANCELLED && e.kind() != ErrorKind.TIMED_OUT) throw e;
-			throw new EditException(e.kind(), e.getMessage() + " The request had been sent to " + provider.displayName() +
-				", which may still run and charge for it.", e);
+			boolean unanswered = e.kind() == ErrorKind.CANCELLED || e.kind() == ErrorKind.TIMED_OUT ||
+				e.kind() == ErrorKind.NETWORK && !neverSent(e.getCause());
+			if (!unanswered) throw e;
+			EditException cutOff = e.kind() == ErrorKind.NETWORK ? e : e.followedBy("The request had been sent to " +
+				provider.displayName() + ", which may still run and charge for it.");
+			throw cutOff.leaving(EditException.Charge.UNIDENTIFIED_JOB, null, List.of());
 		}
 	}
 
-	private Provenance provenance(EditRequest sent, EditRequest asked, JobState state, Instant started, Staging stage,
-		List<String> adjustments)
+	/** A connection that was never made: the request cannot have reached the provider. */
+	private static boolean neverSent(Throwable cause) {
+		return cause instanceof java.net.ConnectException || cause instanceof java.net.UnknownHostException ||
+			cause instanceof java.net.NoRouteToHostException;
+	}
+
+	/**
+	 * What the results will carry that is known before the create goes out; a journal keeps it, so
+	 * that a result fetched by a later recovery carries the same record as one fetched at once.
+	 */
+	private Provenance provenanceBeforeSubmit(EditRequest sent, EditRequest asked, Instant started, Staging stage,
+		List<String> adjustments, java.util.OptionalDouble estimate)
 	{
 		EditOptions o = sent.options();
 		Provenance p = Provenance.ofAiEdit()
@@ -289,10 +358,8 @@ public final class EditSession {
 			.put(Provenance.OUTPUTS, String.valueOf(o.outputs()))
 			.put(Provenance.PROMPT_EXTEND, String.valueOf(o.promptExtend()))
 			.put(Provenance.WATERMARK, String.valueOf(o.watermark()))
-			.put(Provenance.REQUEST_ID, state.handle().id())
 			.put(Provenance.TIMESTAMP, started.truncatedTo(ChronoUnit.SECONDS).toString())
-			.put(Provenance.STAGING, stage.route().label())
-			.put(Provenance.STAGING_NOTE, stage.notice().orElse(null));
+			.put(Provenance.STAGING, stage.route().label());
 		for (int i = 0; i < sent.images().size(); i++) {
 			InputImage image = sent.images().get(i);
 			p.put(Provenance.sourceTitle(i + 1), asked.images().get(i).sourceTitle());
@@ -300,7 +367,18 @@ public final class EditSession {
 			p.put(Provenance.sourceSha256(i + 1), image.sha256());
 		}
 		if (!adjustments.isEmpty()) p.put(Provenance.INPUT_ADJUSTMENTS, String.join("; ", adjustments));
-		return p.endWith(state.facts());
+		if (estimate.isPresent()) {
+			p.put(Provenance.ESTIMATED_COST_USD, String.format(java.util.Locale.ROOT, "%.3f", estimate.getAsDouble()));
+		}
+		return p;
+	}
+
+	/**
+	 * The whole record of a job's results: what was known before the create, the provider's id of
+	 * the job and what it reported of it.
+	 */
+	public static Provenance finish(Provenance beforeSubmit, JobState succeeded) {
+		return beforeSubmit.copy().put(Provenance.REQUEST_ID, succeeded.handle().id()).endWith(succeeded.facts());
 	}
 
 	private static String count(int n, String noun) {

@@ -15,7 +15,11 @@ public enum ErrorKind {
 	TIMED_OUT("Timed out"),
 	CANCELLED("Cancelled"),
 	NETWORK("Network problem"),
-	STAGING("Bucket problem");
+	STAGING("Bucket problem"),
+	/** Results or the journal could not be written on this computer (disk full, no permission). */
+	LOCAL_FILES("Cannot write to disk"),
+	/** The Java heap is too small for a result. */
+	MEMORY("Not enough memory");
 
 	private final String title;
 

@@ -79,10 +79,16 @@ public final class BatchImages {
 		}
 	}
 
-	/** One job per single-plane file, one per plane of each stack file, in file then plane order. */
+	/**
+	 * One job per single-plane file, one per plane of each stack file, in file then plane order. A
+	 * file named twice (also through another path or a link) is edited once.
+	 */
 	public static List<Job> ofFiles(List<Path> files, Shared shared) {
 		List<Job> jobs = new ArrayList<>();
-		for (Path file : files) {
+		java.util.Set<Path> seen = new java.util.HashSet<>();
+		for (Path named : files) {
+			Path file = named.toAbsolutePath().normalize();
+			if (!seen.add(realPathOf(file))) continue;
 			int[] czt = dimensions(file);
 			int planes = czt[1] * czt[2];
 			if (planes <= 1) {
@@ -93,6 +99,16 @@ public final class BatchImages {
 			addPlanes(jobs, file.toAbsolutePath().toString(), czt[1], czt[2], source, shared);
 		}
 		return jobs;
+	}
+
+	private static Path realPathOf(Path file) {
+		try {
+			return file.toRealPath();
+		}
+		catch (IOException unreadable) {
+			// Opening it says what is wrong; until then its name stands for it.
+			return file;
+		}
 	}
 
 	/** One job per plane (slice and frame) of an open stack or hyperstack, in plane order. */
@@ -298,14 +314,14 @@ public final class BatchImages {
 		java.util.function.Consumer<String> problems)
 	{
 		if (planes.isEmpty()) return Optional.empty();
-		Map<String, List<Path>> done = new BatchLog(output).done();
+		Map<String, BatchLog.Done> done = new BatchLog(output).done();
 		List<Integer> missing = new ArrayList<>();
 		ImageStack stack = null;
 		Provenance first = null;
 		int slices = 1;
 		int frames = 1;
 		for (BatchRun.Item item : planes) {
-			List<Path> results = done.get(item.key());
+			List<Path> results = done.containsKey(item.key()) ? done.get(item.key()).results : null;
 			ImagePlus result = results == null || results.isEmpty() ? null : IJ.openImage(results.get(0).toString());
 			if (result == null) {
 				missing.add(item.plane());
@@ -359,12 +375,12 @@ public final class BatchImages {
 	 * makes the stack out of date, and a new one is assembled.
 	 */
 	private static Optional<File> assembledAfter(Path output, String title, List<? extends BatchRun.Item> planes,
-		Map<String, List<Path>> done)
+		Map<String, BatchLog.Done> done)
 	{
 		File saved = output.resolve(ResultFiles.fileNameOf(title) + ".tif").toFile();
 		if (!saved.isFile()) return Optional.empty();
 		for (BatchRun.Item item : planes) {
-			if (done.get(item.key()).get(0).toFile().lastModified() > saved.lastModified()) return Optional.empty();
+			if (done.get(item.key()).results.get(0).toFile().lastModified() > saved.lastModified()) return Optional.empty();
 		}
 		return Optional.of(saved);
 	}

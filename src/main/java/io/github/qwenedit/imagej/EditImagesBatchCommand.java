@@ -225,7 +225,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 		}
 		if (!outcome.started) {
 			fail(outcome.refusal);
-			return outcome.unpriced ? 2 : 1;
+			return outcome.refused == BatchRun.Refusal.UNPRICED ? 2 : 1;
 		}
 		MacroLine.record(this);
 		if (fromStack && assembleStack) {
@@ -243,6 +243,10 @@ public class EditImagesBatchCommand extends DynamicCommand {
 			if (outcome.failures.size() > 20) report.append(" - and ").append(outcome.failures.size() - 20).append(" more\n");
 		}
 		if (outcome.cancelled > 0) report.append(outcome.cancelled).append(" edits were cancelled or not started.\n");
+		if (outcome.pending > 0) {
+			report.append(outcome.pending).append(outcome.pending == 1 ? " image is" : " images are")
+				.append(" pending: an earlier run's job is still running at the provider.\n");
+		}
 		fail(report + "Results and " + BatchLog.FILE + " are in " + outputFolder + ". Run the batch again to redo " +
 			"what did not finish; finished images are skipped.");
 		return 1;

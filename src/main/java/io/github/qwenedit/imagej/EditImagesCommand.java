@@ -226,8 +226,8 @@ public class EditImagesCommand extends DynamicCommand {
 			Optional<BatchJournal.Pending> journal = Optional.empty();
 			if (saving) {
 				editService.rememberOutputFolder(outputFolder);
-				journal = Optional.of(new BatchJournal(outputFolder.toPath()).pending(sourceOf(image), image.getTitle(),
-					descriptor.id(), request, true));
+				journal = Optional.of(new BatchJournal(outputFolder.toPath()).pending(new BatchJournal.SourceKey(
+					sourceOf(image), 0), image.getTitle(), descriptor.id(), request, true));
 			}
 			EditResult result;
 			try (AutoCloseable escape = EscapeKeyWatch.start(cancellation);
@@ -237,25 +237,42 @@ public class EditImagesCommand extends DynamicCommand {
 					journal.isPresent() ? journal.get() : EditSession.SubmissionListener.NONE);
 			}
 			catch (EditException e) {
-				// The job ended without a result, or never started: nothing is left to recover.
-				journal.ifPresent(BatchJournal.Pending::clear);
+				settle(journal, e);
 				throw e;
 			}
-			results = selection.isPresent() ? selection.get().pasteAll(result) : ResultImages.toImagePlus(result, image);
-			if (showChanges) results = withChangeMaps(results);
-			String line = MacroLine.of(this, image);
-			for (ImagePlus edited : results) {
-				ResultImages.label(edited, ResultImages.provenanceOf(edited).put(Provenance.MACRO_LINE, line));
-			}
-			MacroLine.record(this);
-			// The output is marked as handled when shown, so that Fiji's display step does not open it twice.
-			if (ResultDisplay.show(results, threads)) resolveOutput("results");
-			if (saving) {
-				for (File saved : ResultFiles.saveAsTiff(results, outputFolder)) {
-					log.info("Qwen Image Edit: saved " + saved);
+			try {
+				results = selection.isPresent() ? selection.get().pasteAll(result) : ResultImages.toImagePlus(result, image);
+				if (showChanges) results = withChangeMaps(results);
+				String line = MacroLine.of(this, image);
+				for (ImagePlus edited : results) {
+					ResultImages.label(edited, ResultImages.provenanceOf(edited).put(Provenance.MACRO_LINE, line));
 				}
-				journal.ifPresent(BatchJournal.Pending::clear);
+				MacroLine.record(this);
+				// The output is marked as handled when shown, so that Fiji's display step does not open it twice.
+				if (ResultDisplay.show(results, threads)) resolveOutput("results");
+				if (saving) {
+					for (File saved : ResultFiles.saveAsTiff(results, outputFolder)) {
+						log.info("Qwen Image Edit: saved " + saved);
+					}
+				}
 			}
+			catch (EditException e) {
+				// Paid for, and its links are in the journal: Recover Unfinished Edits fetches it again.
+				EditException unsaved = e.charge() == EditException.Charge.NONE ? e.leaving(
+					EditException.Charge.UNSAVED_RESULT, null, List.of()) : e;
+				settle(journal, unsaved);
+				if (!journal.isPresent() && unsaved.charge() == EditException.Charge.UNSAVED_RESULT) {
+					// Without an output folder nothing was journalled: Recover has nothing to fetch.
+					throw unsaved.followedBy("This edit had no output folder, so it was not journalled and cannot be " +
+						"recovered: set one to make results recoverable.");
+				}
+				throw unsaved;
+			}
+			catch (RuntimeException e) {
+				settle(journal, e);
+				throw e;
+			}
+			settle(journal, null);
 			for (String warning : result.warnings()) {
 				log.warn(config.redact(warning));
 			}
@@ -265,6 +282,17 @@ public class EditImagesCommand extends DynamicCommand {
 		}
 		catch (Exception e) {
 			fail(config, new EditException(ErrorKind.PROVIDER_FAILURE, "Unexpected problem: " + e, e));
+		}
+	}
+
+	/**
+	 * Ends the edit's journal entry by the journal's one rule; when it stays, says where to fetch
+	 * what it left.
+	 */
+	private void settle(Optional<BatchJournal.Pending> journal, Throwable failure) {
+		if (journal.isPresent() && journal.get().settle(failure)) {
+			log.warn("Qwen Image Edit: the job stays in the journal of " + outputFolder + ": run Plugins > Qwen Image " +
+				"Edit > Recover Unfinished Edits... on that folder to fetch what it left.");
 		}
 	}
 

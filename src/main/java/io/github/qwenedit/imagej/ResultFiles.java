@@ -1,7 +1,12 @@
 package io.github.qwenedit.imagej;
 
 import java.io.File;
+import java.io.BufferedOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -10,7 +15,9 @@ import java.util.function.Consumer;
 
 import ij.IJ;
 import ij.ImagePlus;
+import ij.io.FileInfo;
 import ij.io.FileSaver;
+import ij.io.TiffEncoder;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.ErrorKind;
@@ -21,22 +28,61 @@ public final class ResultFiles {
 
 	private ResultFiles() {}
 
-	/** Saves each image in {@code folder}, never overwriting an existing file. */
+	/**
+	 * Saves each image in {@code folder}, never overwriting an existing file. Each is written under a
+	 * temporary name in the same folder and renamed once whole, so that a failed write (a full disk)
+	 * leaves no partial file under a result's name.
+	 */
 	public static List<File> saveAsTiff(List<ImagePlus> images, File folder) throws EditException {
 		if (!folder.isDirectory() && !folder.mkdirs()) {
-			throw new EditException(ErrorKind.INVALID_INPUT, "Cannot create the output folder " + folder +
+			throw new EditException(ErrorKind.LOCAL_FILES, "Cannot create the output folder " + folder +
 				": choose a folder you can write to.");
 		}
 		List<File> saved = new ArrayList<>();
 		for (ImagePlus image : images) {
 			File file = freeName(folder, fileNameOf(image.getTitle()));
-			if (!new FileSaver(image).saveAsTiff(file.getPath())) {
-				throw new EditException(ErrorKind.INVALID_INPUT, "Could not save " + file + ": check the folder's " +
-					"permissions and free space. The result is still open in Fiji.");
-			}
+			writeWhole(image, file.toPath());
 			saved.add(file);
 		}
 		return saved;
+	}
+
+	/**
+	 * Writes {@code image} as ImageJ's own TIFF writer does, with its properties (the provenance),
+	 * Info and calibration, to a temporary file renamed to {@code file} when complete. Unlike
+	 * {@link FileSaver#saveAsTiff(String)} it lets the reason of a failure through.
+	 */
+	static void writeWhole(ImagePlus image, Path file) throws EditException {
+		Path temp = null;
+		try {
+			temp = Files.createTempFile(file.getParent(), "." + file.getFileName() + ".", ".part");
+			FileInfo info = image.getFileInfo();
+			info.info = image.getInfoProperty();
+			info.description = new FileSaver(image).getDescriptionString();
+			info.properties = image.getPropertiesAsArray();
+			if (image.getStackSize() > 1) info.sliceLabels = image.getStack().getSliceLabels();
+			try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(temp)))) {
+				new TiffEncoder(info).write(out);
+			}
+			Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
+		}
+		catch (IOException e) {
+			if (temp != null) {
+				try {
+					Files.deleteIfExists(temp);
+				}
+				catch (IOException alsoFailed) {
+					e.addSuppressed(alsoFailed);
+				}
+			}
+			String reason = e instanceof java.nio.file.AccessDeniedException ? "the folder cannot be written to"
+				: e instanceof FileSystemException && ((FileSystemException) e).getReason() != null
+					? ((FileSystemException) e).getReason() : e.getMessage();
+			throw new EditException(ErrorKind.LOCAL_FILES, "Could not write the result " + file.getFileName() + " in " +
+				file.getParent() + " (" + reason + "), so it was not saved and no part of it was left there. Free some " +
+				"space or choose a folder you can write to; the job stays in the folder's journal of jobs in flight, so " +
+				"running again or Recover Unfinished Edits fetches it without paying again.", e);
+		}
 	}
 
 	/**
@@ -49,34 +95,17 @@ public final class ResultFiles {
 	public static List<String> saveRecovered(BatchJournal.Entry entry, EditResult result, Path folder,
 		Consumer<ImagePlus> opened) throws EditException
 	{
-		ImagePlus source = sourceFile(entry).map(f -> IJ.openImage(f.toString())).orElse(null);
-		List<ImagePlus> images = new ArrayList<>();
-		if (source != null) {
-			images.addAll(ResultImages.toImagePlus(result, source));
-		}
-		else {
-			int total = result.images().size();
-			for (int i = 1; i <= total; i++) {
-				images.add(ResultImages.toImagePlus(result.images().get(i - 1), i, total, entry.sourceTitle(),
-					result.provenance()));
-			}
-		}
+		// The source file, for its calibration: for one plane of a stack, its first image, which
+		// carries the stack's calibration without reading every plane.
+		ImagePlus source = entry.source.file().map(f -> entry.source.plane > 0 ? IJ.openImage(f.toString(), 1)
+			: IJ.openImage(f.toString())).orElse(null);
+		List<ImagePlus> images = ResultImages.toImagePlus(result, entry.sourceTitle(), source);
 		List<String> names = new ArrayList<>();
 		for (File file : saveAsTiff(images, folder.toFile())) {
 			names.add(file.getName());
 		}
 		images.forEach(opened);
 		return names;
-	}
-
-	private static java.util.Optional<Path> sourceFile(BatchJournal.Entry entry) {
-		try {
-			Path path = Paths.get(entry.source);
-			return Files.isRegularFile(path) ? java.util.Optional.of(path) : java.util.Optional.empty();
-		}
-		catch (java.nio.file.InvalidPathException aTitleNotAFile) {
-			return java.util.Optional.empty();
-		}
 	}
 
 	/** "AI-edit 1 of cells.tif" becomes "AI-edit 1 of cells.tif" without the source's extension and unsafe characters. */

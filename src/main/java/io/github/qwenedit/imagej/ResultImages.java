@@ -45,6 +45,22 @@ public final class ResultImages {
 		return images;
 	}
 
+	/**
+	 * As {@link #toImagePlus(EditResult, ImagePlus)}, titled after {@code sourceTitle} (a stack's
+	 * plane, say) and calibrated like {@code calibratedLike} where the sizes match; uncalibrated when
+	 * it is null.
+	 */
+	public static List<ImagePlus> toImagePlus(EditResult result, String sourceTitle, ImagePlus calibratedLike)
+		throws EditException
+	{
+		List<ImagePlus> images = new ArrayList<>();
+		int total = result.images().size();
+		for (int i = 1; i <= total; i++) {
+			images.add(create(result.images().get(i - 1), i, total, sourceTitle, calibratedLike, result.provenanceOf(i)));
+		}
+		return images;
+	}
+
 	/** Output {@code index} of {@code total} as a new RGB image, uncalibrated. */
 	public static ImagePlus toImagePlus(OutputImage out, int index, int total, String sourceTitle, Provenance provenance)
 		throws EditException
@@ -126,7 +142,8 @@ public final class ResultImages {
 		if (size.get().pixels() > InputFitting.MAX_PIXELS) {
 			throw new EditException(ErrorKind.PROVIDER_FAILURE, "The provider returned an image of " +
 				InputFitting.describe(size.get()) + ", more than the " + InputFitting.MAX_PIXELS / 1_000_000 +
-				" megapixels that can be opened safely, so it was not opened. Ask for a smaller output size.");
+				" megapixels that can be opened safely, so it was not opened. Ask for a smaller output size.")
+					.leaving(EditException.Charge.LOST_RESULT, null, java.util.List.of());
 		}
 		try {
 			return InputFitting.decodeRgb(out.bytes(), InputFitting.MAX_PIXELS);
@@ -134,11 +151,27 @@ public final class ResultImages {
 		catch (IOException e) {
 			throw notAnImage(e);
 		}
+		catch (OutOfMemoryError e) {
+			throw outOfMemory(size.get().width() + "\u00d7" + size.get().height() + " ");
+		}
+	}
+
+	/**
+	 * The result was paid for and its links are journalled where an output folder was given: it is
+	 * kept for a recovery with more memory, never sent again.
+	 *
+	 * @param size such as "4000×3000 ", or empty when not known
+	 */
+	public static EditException outOfMemory(String size) {
+		return new EditException(ErrorKind.MEMORY, "There is not enough memory for a " + size + "result; give Fiji " +
+			"more memory (Edit > Options > Memory) and use Recover Unfinished Edits (or run the batch again) to fetch " +
+			"it without paying again.").leaving(EditException.Charge.UNSAVED_RESULT, null, java.util.List.of());
 	}
 
 	private static EditException notAnImage(IOException cause) {
 		return new EditException(ErrorKind.PROVIDER_FAILURE, "The provider returned something that is not an image " +
-			"(or a damaged one), so no window was opened. Try again; if it persists, report it to the provider.", cause);
+			"(or a damaged one), so no window was opened. Try again; if it persists, report it to the provider.", cause)
+				.leaving(EditException.Charge.LOST_RESULT, null, java.util.List.of());
 	}
 
 	/** Only where a pixel lies in space: no density calibration, which meant the source's grey values. */

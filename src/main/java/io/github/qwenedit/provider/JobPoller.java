@@ -161,8 +161,11 @@ public final class JobPoller {
 				outcome = "The job's result could no longer be followed, so the plugin asked " + name + " to stop it: " +
 					(stopped ? name + " confirmed." : name + " did not confirm, so it may still charge for it.");
 			}
+			// A job not confirmed stopped may finish and be charged: its handle goes with the failure, so
+			// that the journal keeps it for a later run or a recovery to fetch what was paid for.
 			throw new EditException(e.kind(), ProviderErrors.followedBy(e.getMessage(), outcome),
-				e.retryAfter().orElse(null), e);
+				e.retryAfter().orElse(null), e).leaving(stopped ? EditException.Charge.NONE
+					: EditException.Charge.RUNNING_JOB, state.handle(), java.util.List.of());
 		}
 	}
 

@@ -34,6 +34,16 @@ public final class S3Staging implements Staging {
 	private static final Pattern STAGED_NAME = Pattern.compile(
 		"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.[a-z0-9]{1,5}");
 
+	/**
+	 * Whether {@code key} is one staging could have made under the configured prefix: a journal names
+	 * keys to delete, and one from another folder, another bucket setting or a file edited by hand
+	 * must not delete what the user keeps in the bucket.
+	 */
+	public static boolean isStagedKey(BucketConfig config, String key) {
+		String folder = config.keyFor("");
+		return key.startsWith(folder) && STAGED_NAME.matcher(key.substring(folder.length())).matches();
+	}
+
 	/** How long after its delete an upload given up on may still land. */
 	private static final Duration LATE_LANDING_WAIT = Duration.ofMillis(500);
 

@@ -103,6 +103,8 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	private volatile boolean outputsNotImages;
 	private volatile int oversizedOutputBytes;
 	private volatile boolean bombOutputs;
+	private volatile Duration outputDelay = Duration.ZERO;
+	private volatile byte[] largeOutput;
 
 	static {
 		// The JDK server writes headers and body separately; without TCP_NODELAY, Nagle's algorithm and the
@@ -213,6 +215,57 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 		Instant now = Instant.now();
 		outputs.replaceAll((name, output) -> new PublishedOutput(output.bytes(), output.contentType(), now));
 		return self();
+	}
+
+	/** Every output download waits this long before its answer, as a slow link does; cut short when the emulator closes. */
+	public SELF outputDelay(Duration delay) {
+		outputDelay = delay;
+		return self();
+	}
+
+	/**
+	 * Every output link serves one flat grey PNG of {@code width}×{@code height}: small to send, large
+	 * to decode, as a result too big for the memory a program was given.
+	 */
+	public SELF largeOutputs(int width, int height) {
+		largeOutput = flatPng(width, height);
+		return self();
+	}
+
+	/** An 8-bit RGB PNG of one grey, its rows deflated as they are made. */
+	static byte[] flatPng(int width, int height) {
+		java.io.ByteArrayOutputStream idat = new java.io.ByteArrayOutputStream();
+		try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat,
+			new java.util.zip.Deflater(9)))
+		{
+			byte[] row = new byte[1 + 3 * width];
+			java.util.Arrays.fill(row, (byte) 0x60);
+			row[0] = 0;
+			for (int y = 0; y < height; y++) {
+				z.write(row);
+			}
+		}
+		catch (IOException e) {
+			throw new UncheckedIOException(e);
+		}
+		java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+		png.writeBytes(PNG_SIGNATURE);
+		writeChunk(png, "IHDR", java.nio.ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 2)
+			.put((byte) 0).put((byte) 0).put((byte) 0).array());
+		writeChunk(png, "IDAT", idat.toByteArray());
+		writeChunk(png, "IEND", new byte[0]);
+		return png.toByteArray();
+	}
+
+	private static void writeChunk(java.io.ByteArrayOutputStream out, String type, byte[] data) {
+		byte[] name = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+		java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+		crc.update(name);
+		crc.update(data);
+		out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+		out.writeBytes(name);
+		out.writeBytes(data);
+		out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
 	}
 
 	/** How long an input download may take before it counts as unreachable. */
@@ -373,6 +426,7 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 			RecordedRequest request = record(exchange);
 			log.add(request);
 			if (request.path().startsWith(OUTPUTS_PREFIX)) {
+				if (!outputDelay.isZero() && closing.await(outputDelay.toMillis(), TimeUnit.MILLISECONDS)) return;
 				send(exchange, serveOutput(request.path().substring(OUTPUTS_PREFIX.length())));
 				return;
 			}
@@ -436,6 +490,9 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 		}
 		if (bombOutputs) {
 			return Reply.raw(200, "image/png", pngHeaderClaiming(100_000, 100_000));
+		}
+		if (largeOutput != null) {
+			return Reply.raw(200, "image/png", largeOutput);
 		}
 		if (outputsNotImages) {
 			return Reply.text(200, "text/html; charset=utf-8", "<html><body>Service temporarily unavailable</body></html>");

@@ -117,4 +117,34 @@ class CancelDuringCreateTest {
 			assertTrue(runner.log().stream().noneMatch(l -> l.contains("may have been created")), runner.log().toString());
 		}
 	}
+
+	/**
+	 * One rule for the single edit and the batch: a create cut off after the grace may have made a
+	 * job, so the single edit keeps its journal entry too, for Recover Unfinished Edits to report it
+	 * and delete what it staged.
+	 */
+	@Test
+	void aSingleEditWhoseCreateIsCutOffKeepsItsJournalEntry() throws Exception {
+		Path out = work.resolve("out");
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY).hangNext(); EditCommandRunner runner = runner(eachlabs)) {
+			Map<String, Object> inputs = EditCommandRunner.inputs(TestImages.pattern("cells", 512, 512), "eachlabs",
+				"alibaba-qwen-image-2-0-image-edit", "remove the scale bar");
+			inputs.put("outputFolder", out.toFile());
+			Future<Module> running = runner.start(inputs);
+			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+			while (eachlabs.requestCount("/v1/prediction") + eachlabs.requestCount("/v1/prediction/") == 0 &&
+				System.nanoTime() < until)
+			{
+				Thread.sleep(10);
+			}
+			assertEquals(1, runner.editService().cancelAll());
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
+			assertTrue(run.failed());
+			java.util.List<io.github.qwenedit.core.batch.BatchJournal.Entry> left =
+				new io.github.qwenedit.core.batch.BatchJournal(out).entries();
+			assertEquals(1, left.size(), "the entry of a create that may have made a job was dropped: " + run.failure());
+			assertEquals(io.github.qwenedit.core.batch.BatchJournal.Phase.STAGED, left.get(0).phase);
+			assertTrue(runner.log().stream().anyMatch(l -> l.contains("Recover Unfinished Edits")), runner.log().toString());
+		}
+	}
 }

@@ -47,12 +47,13 @@ public final class LeftBehindJob {
 		String link = staging.stage(image, http);
 		EditRequest request = new EditRequest(List.of(image), args[3], EditOptions.builder(descriptor.defaultModel())
 			.seed(SEED).build());
-		BatchJournal.Pending pending = new BatchJournal(Paths.get(args[0])).pending(args[1], args[1], descriptor.id(),
-			request, false);
-		pending.aboutToSubmit(staging.objectKeys());
+		BatchJournal.Pending pending = new BatchJournal(Paths.get(args[0])).pending(new BatchJournal.SourceKey(args[1], 0),
+			String.valueOf(Paths.get(args[1]).getFileName()), descriptor.id(), request, false);
+		pending.aboutToSubmit(staging.objectKeys(), io.github.qwenedit.core.Provenance.ofAiEdit()
+			.put(io.github.qwenedit.core.Provenance.SEED, String.valueOf(SEED)));
 		if (args[4].equals("accepted")) {
 			JobState accepted = provider.submit(request, List.of(link), http);
-			pending.submitted(accepted.handle(), staging.objectKeys());
+			pending.accepted(accepted, staging.objectKeys());
 		}
 		if (args.length > 5 && args[5].equals("stay")) Thread.sleep(60_000);
 		Runtime.getRuntime().halt(0);

@@ -262,11 +262,19 @@ class RecoverUnfinishedEditsCommandTest {
 	}
 
 	private String runShellBatch(Path in, Path out) throws Exception {
+		return runShellBatch(in, out, 0);
+	}
+
+	private String runShellBatch(Path in, Path out, int expectedCode, String... more) throws Exception {
 		ByteArrayOutputStream printed = new ByteArrayOutputStream();
+		List<String> args = new java.util.ArrayList<>(List.of("--provider", "eachlabs", "--instruction", INSTRUCTION,
+			"--output", out.toString()));
+		args.addAll(List.of(more));
+		args.add(in.toString());
 		int code = QwenEditCliRunner.run(Configuration.fromEnvironment(env), new PrintStream(printed, true, "UTF-8"),
-			"--provider", "eachlabs", "--instruction", INSTRUCTION, "--output", out.toString(), in.toString());
+			args.toArray(new String[0]));
 		String text = printed.toString(StandardCharsets.UTF_8);
-		assertEquals(0, code, text);
+		assertEquals(expectedCode, code, text);
 		return text;
 	}
 
@@ -280,16 +288,20 @@ class RecoverUnfinishedEditsCommandTest {
 		Process busy = start(leftBehindJob(out, busySource, "accepted", "stay"));
 		try {
 			await(() -> acceptedJobs(out) == 1, "the other program's job was accepted");
-			String first = runShellBatch(in, out);
-			assertTrue(first.contains("left in the journal " + busySource) && first.contains("1 done, 0 failed, 1 skipped"),
-				first);
+			// Not edited in this run, so the run is not complete: reported as pending, and the exit code says so.
+			// The seed of the other program's edit, so that its result answers the same request.
+			String seed = String.valueOf(LeftBehindJob.SEED);
+			String first = runShellBatch(in, out, 1, "--seed", seed);
+			assertTrue(first.contains("pending " + busySource + " (job still running at the provider") &&
+				first.contains("1 done, 0 failed, 0 skipped, 1 pending"), first);
+			assertFalse(first.contains("skipped " + busySource), first);
 			assertEquals(2, eachlabs.jobs().size(), "the image in flight was sent again");
 		}
 		finally {
 			kill(busy);
 		}
 		assertTrue(eachlabs.awaitLastJobIn(Phase.SUCCEEDED));
-		String second = runShellBatch(in, out);
+		String second = runShellBatch(in, out, 0, "--seed", String.valueOf(LeftBehindJob.SEED));
 		assertTrue(second.contains("recovered " + busySource) && second.contains("0 done, 0 failed, 2 skipped"), second);
 		assertEquals(2, eachlabs.jobs().size());
 		assertEquals(0, s3.countObjects(s3.prefix()));
@@ -367,5 +379,119 @@ class RecoverUnfinishedEditsCommandTest {
 		assertEquals(0, s3.countObjects(s3.prefix()));
 		assertTrue(journal(out).isEmpty());
 		assertEquals(1, logLines(out).size());
+	}
+
+	/**
+	 * An entry of the first format (no version, the plane inside the source as {@code file#plane=N})
+	 * is still read; the plane it recovers keeps its stack's calibration and is titled as the plane.
+	 */
+	@Test
+	void anEntryOfTheFirstFormatIsRecoveredAndAStackPlaneKeepsItsCalibration() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		Path out = Files.createDirectories(work.resolve("out"));
+		Path stackFile = Files.createDirectories(work.resolve("in")).resolve("cells.tif");
+		// The size of the emulator's results, so that the result has the plane's size and keeps its calibration.
+		ImagePlus stack = BatchTestData.stack("cells", 3);
+		stack.getCalibration().pixelWidth = 0.25;
+		stack.getCalibration().pixelHeight = 0.25;
+		stack.getCalibration().setUnit("um");
+		new FileSaver(stack).saveAsTiffStack(stackFile.toString());
+		leaveBehind(out, "placeholder", true);
+		assertTrue(eachlabs.awaitLastJobIn(Phase.SUCCEEDED));
+		BatchJournal.Entry written = journal(out).get(0);
+		com.fasterxml.jackson.databind.node.ObjectNode first = (com.fasterxml.jackson.databind.node.ObjectNode)
+			io.github.qwenedit.http.Json.MAPPER.readTree(written.file.toFile());
+		for (String field : List.of("version", "phase", "plane", "provenance", "outputs", "outputUrls", "facts")) {
+			first.remove(field);
+		}
+		first.put("source", stackFile.toAbsolutePath() + "#plane=2");
+		first.put("sourceTitle", "cells plane 002");
+		Files.write(written.file, io.github.qwenedit.http.Json.bytes(first));
+
+		BatchJournal.Entry read = journal(out).get(0);
+		assertEquals(0, read.version);
+		assertEquals(BatchJournal.Phase.ACCEPTED, read.phase);
+		assertEquals(stackFile.toAbsolutePath().toString(), read.source.source);
+		assertEquals(2, read.source.plane);
+
+		JournalRecovery.Report report = recover(out, 0);
+		assertEquals(1, report.of(Kind.RECOVERED).size(), report.describe());
+		ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cells_plane_002.tif").toString());
+		assertNotNull(result, "the plane's result was not saved under the plane's title");
+		assertEquals(0.25, result.getCalibration().pixelWidth, 1e-9, "the plane lost its stack's calibration: " + result.getWidth() + "*" + result.getHeight());
+		assertEquals(stack.getCalibration().getUnit(), result.getCalibration().getUnit());
+		String line = logLines(out).get(0);
+		assertTrue(line.contains("\"plane\":2") && line.contains("\"source\":\"" + stackFile.toAbsolutePath() + "\""), line);
+		assertEquals(1, eachlabs.jobs().size());
+	}
+
+	/**
+	 * Point 11: a journal names keys to delete, and recovery deletes only those the plugin could have
+	 * staged (its prefix and random names): one edited by hand, from another folder or another bucket
+	 * setting leaves the user's own objects alone.
+	 */
+	@Test
+	void recoveryDeletesOnlyKeysThePluginCouldHaveStaged() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		Path out = Files.createDirectories(work.resolve("out"));
+		leaveBehind(out, "cells.tif", false);
+		List<String> mine = List.of("precious/cells-raw.tif", s3.prefix() + "/notes.txt", "staging/other/" +
+			"0b5e2c6e-1f3a-4c1e-9d57-2a8c4f1e9b11.png");
+		org.jclouds.blobstore.BlobStore store = s3.blobStore();
+		for (String key : mine) {
+			store.putBlob(s3.bucket(), store.blobBuilder(key).payload(new byte[] { 1, 2, 3 }).build());
+		}
+		BatchJournal.Entry written = journal(out).get(0);
+		com.fasterxml.jackson.databind.node.ObjectNode tampered = (com.fasterxml.jackson.databind.node.ObjectNode)
+			io.github.qwenedit.http.Json.MAPPER.readTree(written.file.toFile());
+		com.fasterxml.jackson.databind.node.ArrayNode keys = (com.fasterxml.jackson.databind.node.ArrayNode) tampered
+			.get("stagedKeys");
+		mine.forEach(keys::add);
+		keys.add(s3.prefix() + "/../precious/cells-raw.tif");
+		Files.write(written.file, io.github.qwenedit.http.Json.bytes(tampered));
+
+		JournalRecovery.Report report = recover(out, 0);
+		assertEquals(1, report.deletedKeys().size(), report.describe());
+		assertEquals(List.of(s3.prefix() + "/notes.txt"), s3.keys(s3.prefix() + "/"), "the staged input was not deleted");
+		for (String key : mine) {
+			assertTrue(s3.keys("").contains(key), key + " was deleted: " + report.describe());
+			assertTrue(report.describe().contains(key + " as a staged object, but it is not a name this plugin stages"),
+				report.describe());
+		}
+		assertTrue(journal(out).isEmpty());
+	}
+
+	/**
+	 * Point 5 in Fiji: a result too large for Fiji's memory says so and how to get it, stays in the
+	 * journal of the output folder, and Recover Unfinished Edits saves it without sending it again.
+	 */
+	@Test
+	void aResultTooLargeForFijisMemoryIsRecoveredWithoutPayingAgain() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		try (io.github.qwenedit.emulator.DashScopeEmulator dashscope = new io.github.qwenedit.emulator.DashScopeEmulator(
+			KEY).largeOutputs(5000, 4000))
+		{
+			env.put("DASHSCOPE_API_KEY", KEY);
+			env.put("DASHSCOPE_BASE_URL", dashscope.baseUrl());
+			Path in = folderOfImages(1);
+			Path out = Files.createDirectories(work.resolve("out"));
+			Path printed = work.resolve("fiji.txt");
+			ProcessBuilder pb = new ProcessBuilder(java(), "-Xmx64m", "-cp", System.getProperty("java.class.path"),
+				InteractiveEditProcess.class.getName(), in.resolve("cell0.tif").toString(), out.toString(), "dashscope",
+				"qwen-image-2.0", INSTRUCTION).redirectErrorStream(true).redirectOutput(printed.toFile());
+			pb.environment().putAll(env);
+			Process fiji = pb.start();
+			assertTrue(fiji.waitFor(60, TimeUnit.SECONDS), "Fiji did not end");
+			String text = Files.readString(printed);
+			assertTrue(text.contains("not enough memory for a 5000") && text.contains("Edit > Options > Memory"), text);
+			assertEquals(1, journal(out).size(), "the paid result was not kept for Recover");
+			assertEquals(1, dashscope.edits().size());
+
+			JournalRecovery.Report report = recover(out, 0);
+			assertEquals(1, report.of(Kind.RECOVERED).size(), report.describe());
+			assertEquals(1, dashscope.edits().size(), "the image was sent again");
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")));
+			assertTrue(journal(out).isEmpty());
+		}
 	}
 }

@@ -35,6 +35,9 @@ class ReplicateEditTest {
 	static final ProviderTestBed bed = new ProviderTestBed();
 
 	private final S3TestServer s3 = bed.s3();
+
+	@org.junit.jupiter.api.io.TempDir
+	java.nio.file.Path work;
 	private final ReplicateEmulator replicate = bed.serve(
 		new ReplicateEmulator(TOKEN).processingDelay(Duration.ofMillis(300)));
 	private ImagePlus cells = pattern("cells.tif", 480, 400);
@@ -163,6 +166,35 @@ class ReplicateEditTest {
 			assertTrue(run.failure().contains("confirmed that the job was stopped"), run.failure());
 			assertTrue(replicate.lastJob().cancelRequested());
 			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	/**
+	 * Point 2: a cancel while a create waits for a long prediction. The create waits only briefly, so
+	 * the prediction's id arrives within the grace a cancelled create is given, and the prediction is
+	 * cancelled at Replicate instead of running on, paid and unseen.
+	 */
+	@Test
+	void aCancelWhileTheCreateWaitsStopsThePrediction() throws Exception {
+		replicate.processingDelay(Duration.ofSeconds(40));
+		Map<String, Object> in = inputs("qwen-image-edit-plus", "remove the scale bar");
+		in.put("outputFolder", work.resolve("out").toFile());
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			java.util.concurrent.Future<org.scijava.module.Module> running = runner.start(in);
+			long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+			while (replicate.jobs().isEmpty() && System.nanoTime() < until) {
+				Thread.sleep(10);
+			}
+			assertFalse(replicate.jobs().isEmpty(), "the create was not sent");
+			Thread.sleep(500);
+			assertEquals(1, runner.editService().cancelAll());
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, java.util.concurrent.TimeUnit.SECONDS));
+			assertTrue(run.failed());
+			assertTrue(replicate.lastJob().cancelRequested(), "the prediction was left running: " + run.failure());
+			assertEquals(AsyncJobEmulator.Phase.CANCELLED, replicate.lastJob().phase());
+			assertTrue(run.failure().contains("Replicate confirmed that the job was stopped"), run.failure());
+			assertEquals(0, BatchTestData.journalSize(work.resolve("out")), "a stopped prediction was left in the journal");
+			assertEquals(1, replicate.jobs().size());
 		}
 	}
 }

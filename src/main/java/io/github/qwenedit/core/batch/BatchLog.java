@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -43,19 +44,22 @@ public final class BatchLog {
 		return plane > 0 ? source + PLANE_MARK + plane : source;
 	}
 
-	/**
-	 * Writes the source and plane of the job known by {@code key} into a log line, as a batch writes
-	 * them, so that a job finished by recovery reads like any other.
-	 */
-	public static void putKey(com.fasterxml.jackson.databind.node.ObjectNode line, String key) {
+	/** {@code [source, plane]} of a key made by {@link #key}; plane "0" for a whole image. */
+	static String[] splitKey(String key) {
 		int mark = key.lastIndexOf(PLANE_MARK);
-		if (mark > 0 && key.substring(mark + PLANE_MARK.length()).matches("[0-9]+")) {
-			line.put("source", key.substring(0, mark));
-			line.put("plane", Integer.parseInt(key.substring(mark + PLANE_MARK.length())));
+		if (mark > 0 && key.substring(mark + PLANE_MARK.length()).matches("[0-9]{1,9}")) {
+			return new String[] { key.substring(0, mark), key.substring(mark + PLANE_MARK.length()) };
 		}
-		else {
-			line.put("source", key);
-		}
+		return new String[] { key, "0" };
+	}
+
+	/**
+	 * Writes the source and plane of a job into a log line, as a batch writes them, so that a job
+	 * finished by recovery reads like any other.
+	 */
+	public static void putSource(com.fasterxml.jackson.databind.node.ObjectNode line, String source, int plane) {
+		line.put("source", source);
+		if (plane > 0) line.put("plane", plane);
 	}
 
 	public void append(JsonNode line) throws IOException {
@@ -76,24 +80,96 @@ public final class BatchLog {
 	}
 
 	/**
-	 * The result files of each job done, by key, whose every file still exists: those are skipped
-	 * on resume. A later line for the same key wins.
+	 * What decides whether an earlier result answers a request, as log lines name them: the same
+	 * image edited with another instruction, model, number of outputs, seed, size or negative prompt
+	 * is a new edit.
 	 */
-	public Map<String, List<Path>> done() {
-		Map<String, List<Path>> done = new HashMap<>();
+	public static final List<String> REQUEST_FIELDS = List.of("provider", "model", "instruction", "negativePrompt",
+		"outputs", "seed", "size", "promptExtend", "watermark");
+
+	/** The request's fields in the order of {@link #REQUEST_FIELDS}, as a log line holds them. */
+	public static Map<String, String> requestFields(String provider, String model, String instruction,
+		String negativePrompt, String outputs, String seed, String size, String promptExtend, String watermark)
+	{
+		Map<String, String> fields = new LinkedHashMap<>();
+		String[] values = { provider, model, instruction, negativePrompt, outputs, seed, size, promptExtend, watermark };
+		for (int i = 0; i < values.length; i++) {
+			if (values[i] != null) fields.put(REQUEST_FIELDS.get(i), values[i]);
+		}
+		return fields;
+	}
+
+	/** A job done, as the latest log line for its key says. */
+	public static final class Done {
+		public final List<Path> results;
+		private final JsonNode line;
+
+		Done(List<Path> results, JsonNode line) {
+			this.results = List.copyOf(results);
+			this.line = line;
+		}
+
+		/**
+		 * The first field of {@code asked} that the request of this result differs in, or null when it
+		 * answers the same request. Lines of earlier versions hold fewer fields: those they hold are
+		 * compared, and the number of results stands for the number of outputs.
+		 */
+		public String differsFrom(Map<String, String> asked) {
+			for (Map.Entry<String, String> field : asked.entrySet()) {
+				JsonNode had = line.get(field.getKey());
+				if (had == null || had.isNull()) {
+					if (field.getKey().equals("outputs") && results.size() != Integer.parseInt(field.getValue())) {
+						return "number of outputs";
+					}
+					continue;
+				}
+				if (!had.asText().equals(field.getValue())) return describe(field.getKey());
+			}
+			return null;
+		}
+
+		private static String describe(String field) {
+			switch (field) {
+				case "negativePrompt":
+					return "negative prompt";
+				case "outputs":
+					return "number of outputs";
+				case "promptExtend":
+					return "prompt extension setting";
+				case "watermark":
+					return "watermark setting";
+				default:
+					return field;
+			}
+		}
+
+		/** The result files' names, for messages. */
+		public String fileNames() {
+			List<String> names = new ArrayList<>();
+			results.forEach(r -> names.add(r.getFileName().toString()));
+			return String.join(", ", names);
+		}
+	}
+
+	/**
+	 * The jobs done, by key, whose every result file still exists: those are skipped on resume when
+	 * their request is the same. A later line for the same key wins.
+	 */
+	public Map<String, Done> done() {
+		Map<String, Done> done = new HashMap<>();
 		if (!Files.isRegularFile(file)) return done;
 		try (Stream<String> lines = Files.lines(file, StandardCharsets.UTF_8)) {
 			lines.forEach(text -> {
 				try {
 					JsonNode line = Json.MAPPER.readTree(text);
-					if (!"done".equals(Json.text(line, "status"))) return;
+					if (line == null || !"done".equals(Json.text(line, "status"))) return;
 					List<Path> results = new ArrayList<>();
 					for (JsonNode f : line.path("results")) {
 						Path result = output.resolve(f.asText());
 						if (!Files.isRegularFile(result)) return;
 						results.add(result);
 					}
-					done.put(key(Json.text(line, "source"), line.path("plane").asInt(0)), results);
+					done.put(key(Json.text(line, "source"), line.path("plane").asInt(0)), new Done(results, line));
 				}
 				catch (IOException damagedLine) {
 					// A line cut short by a crash: that job is simply done again.

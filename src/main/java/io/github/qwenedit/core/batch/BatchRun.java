@@ -101,12 +101,24 @@ public final class BatchRun {
 		}
 	}
 
+	/** Why a run did not start. */
+	public enum Refusal {
+		/** The cost ceiling cannot be checked: the model has no list price. */
+		UNPRICED,
+		/** The estimated cost is above the ceiling. */
+		OVER_CEILING,
+		/** The person asked said no. */
+		DECLINED
+	}
+
 	/** How a run ended. */
 	public static final class Outcome {
 		/** Whether the run started at all; when not, nothing was sent. */
 		public final boolean started;
 		/** Why it did not start, one sentence; null when it started. */
 		public final String refusal;
+		/** Why it did not start; null when it started. */
+		public final Refusal refused;
 		/** Whether it did not start because the cost could not be checked against the ceiling. */
 		public final boolean unpriced;
 		public final int done;
@@ -114,28 +126,33 @@ public final class BatchRun {
 		public final int skipped;
 		/** Jobs stopped by a cancel or never started because of it. */
 		public final int cancelled;
+		/** Sources not sent because an earlier run's job for them is still at the provider. */
+		public final int pending;
 		/** "source: one-sentence error", per failed job, in the order they failed. */
 		public final List<String> failures;
 
-		private Outcome(boolean started, String refusal, boolean unpriced, int done, int failed, int skipped,
-			int cancelled, List<String> failures)
+		private Outcome(boolean started, String refusal, Refusal refused, int done, int failed, int skipped,
+			int cancelled, int pending, List<String> failures)
 		{
 			this.started = started;
 			this.refusal = refusal;
-			this.unpriced = unpriced;
+			this.refused = refused;
+			this.unpriced = refused == Refusal.UNPRICED;
 			this.done = done;
 			this.failed = failed;
 			this.skipped = skipped;
 			this.cancelled = cancelled;
+			this.pending = pending;
 			this.failures = List.copyOf(failures);
 		}
 
-		static Outcome refused(String why, boolean unpriced) {
-			return new Outcome(false, why, unpriced, 0, 0, 0, 0, List.of());
+		static Outcome refused(String why, Refusal refused) {
+			return new Outcome(false, why, refused, 0, 0, 0, 0, 0, List.of());
 		}
 
+		/** Every source edited now or with the same request before: nothing failed, was stopped or is still pending. */
 		public boolean complete() {
-			return started && failed == 0 && cancelled == 0;
+			return started && failed == 0 && cancelled == 0 && pending == 0;
 		}
 	}
 
@@ -230,12 +247,38 @@ public final class BatchRun {
 		BatchLog log = new BatchLog(output);
 		BatchJournal journal = new BatchJournal(output);
 		Set<String> leftInJournal = recoverUnfinished();
-		Map<String, List<Path>> done = log.done();
-		// Sent by an earlier run and still at the provider: sending them again would pay twice.
-		leftInJournal.forEach(key -> done.putIfAbsent(key, List.of()));
-		List<Item> todo = new ArrayList<>();
+		Map<String, BatchLog.Done> done = log.done();
+		Map<String, String> asked = requestFields();
+		// The same image named twice (a folder and a file in it, say) is one edit.
+		Map<String, Item> unique = new java.util.LinkedHashMap<>();
 		for (Item item : items) {
-			if (!done.containsKey(item.key())) todo.add(item);
+			unique.putIfAbsent(item.key(), item);
+		}
+		List<Item> todo = new ArrayList<>();
+		List<Runnable> notes = new ArrayList<>();
+		int skipped = 0;
+		int pending = 0;
+		for (Item item : unique.values()) {
+			BatchLog.Done earlier = done.get(item.key());
+			if (leftInJournal.contains(item.key())) {
+				// Sent by an earlier run and still at the provider: sending it again would pay twice.
+				pending++;
+				notes.add(() -> listener.warned("pending " + item.label() + " (job still running at the provider; run " +
+					"again later to fetch it)"));
+			}
+			else if (earlier != null && earlier.differsFrom(asked) == null) {
+				skipped++;
+				notes.add(() -> listener.said("skipped " + item.label() + " (done in an earlier run with the same request: " +
+					earlier.fileNames() + ")"));
+			}
+			else {
+				todo.add(item);
+				if (earlier != null) {
+					String field = earlier.differsFrom(asked);
+					notes.add(() -> listener.said("editing " + item.label() + " again: its earlier result " +
+						earlier.fileNames() + " was made with another " + field));
+				}
+			}
 		}
 		String model = options.model();
 		OptionalDouble price = session.provider().model(model).estimatedCostUsd(options.outputs());
@@ -246,15 +289,15 @@ public final class BatchRun {
 		if (maxCostUsd != null) {
 			if (!price.isPresent()) {
 				return Outcome.refused("The cost ceiling cannot be checked: " + model + " has no list price. Nothing was sent.",
-					true);
+					Refusal.UNPRICED);
 			}
 			if (price.getAsDouble() * todo.size() > maxCostUsd) {
 				return Outcome.refused(String.format(Locale.ROOT, "The estimated cost exceeds the ceiling of $%.2f: nothing " +
-					"was sent. Raise the ceiling or edit fewer images.", maxCostUsd), false);
+					"was sent. Raise the ceiling or edit fewer images.", maxCostUsd), Refusal.OVER_CEILING);
 			}
 		}
 		if (!todo.isEmpty() && !confirm.test(estimate + ". Start?")) {
-			return Outcome.refused("Not started: nothing was sent.", false);
+			return Outcome.refused("Not started: nothing was sent.", Refusal.DECLINED);
 		}
 		ProviderLimits limits = descriptor.limits();
 		int workers = Math.max(1, Math.min(concurrency, limits.maxConcurrentJobs()));
@@ -267,7 +310,6 @@ public final class BatchRun {
 		AtomicInteger cancelled = new AtomicInteger();
 		AtomicInteger finished = new AtomicInteger();
 		List<String> failures = Collections.synchronizedList(new ArrayList<>());
-		int skipped = 0;
 		ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
 			Thread t = new Thread(r, "Qwen Image Edit batch");
 			t.setDaemon(true);
@@ -275,13 +317,9 @@ public final class BatchRun {
 		});
 		List<Future<?>> jobs = new ArrayList<>();
 		listener.progress(0, todo.size());
+		notes.forEach(Runnable::run);
 		try {
-			for (Item item : items) {
-				if (done.containsKey(item.key())) {
-					skipped++;
-					listener.said("skipped " + item.label() + " (done in an earlier run)");
-					continue;
-				}
+			for (Item item : todo) {
 				jobs.add(pool.submit(() -> {
 					Result r = cancellation.isCancelled() ? Result.CANCELLED : editOne(item, log, journal, failures);
 					(r == Result.DONE ? ok : r == Result.FAILED ? failed : cancelled).incrementAndGet();
@@ -300,7 +338,13 @@ public final class BatchRun {
 		finally {
 			pool.shutdown();
 		}
-		listener.said(ok.get() + " done, " + failed.get() + " failed, " + skipped + " skipped");
+		listener.said(ok.get() + " done, " + failed.get() + " failed, " + skipped + " skipped" +
+			(pending > 0 ? ", " + pending + " pending" : ""));
+		if (pending > 0) {
+			listener.warned(pending + (pending == 1 ? " source was" : " sources were") + " not edited in this run: " +
+				"an earlier run's job for " + (pending == 1 ? "it is" : "each is") + " still at the provider. Run again " +
+				"later to fetch " + (pending == 1 ? "it" : "them") + ".");
+		}
 		if (cancelled.get() > 0) {
 			listener.said("Cancelled: " + cancelled.get() + " edits stopped or not started. Run the batch again into " +
 				"the same folder to do them.");
@@ -309,16 +353,26 @@ public final class BatchRun {
 			listener.warned("Failed (" + failures.size() + "):");
 			failures.forEach(f -> listener.warned("  " + f));
 		}
-		return new Outcome(true, null, false, ok.get(), failed.get(), skipped, cancelled.get(), failures);
+		return new Outcome(true, null, null, ok.get(), failed.get(), skipped, cancelled.get(), pending, failures);
+	}
+
+	/** What decides whether an earlier result answers this run's request; see {@link BatchLog#REQUEST_FIELDS}. */
+	private Map<String, String> requestFields() {
+		return BatchLog.requestFields(descriptor.id(), options.model(), instruction, options.negativePrompt(),
+			String.valueOf(options.outputs()), options.seed().map(String::valueOf).orElse("random"),
+			options.size().map(ImageSize::toString).orElse("as input"), String.valueOf(options.promptExtend()),
+			String.valueOf(options.watermark()));
 	}
 
 	/** @return the keys of jobs still in the journal afterwards (running, or not reachable now) */
 	private Set<String> recoverUnfinished() throws EditException {
 		Set<String> left = new HashSet<>();
-		for (BatchJournal.Entry entry : new BatchJournal(output).entries()) {
-			if (recoverySaver == null && entry.provider.equals(descriptor.id())) left.add(entry.source);
+		if (recoverySaver == null) {
+			for (BatchJournal.Entry entry : new BatchJournal(output).entries(p -> listener.warned(config.redact(p)))) {
+				if (entry.provider.equals(descriptor.id())) left.add(entry.key());
+			}
+			return left;
 		}
-		if (recoverySaver == null) return left;
 		JournalRecovery.Report recovered = new JournalRecovery(config, recoverySaver).recover(output,
 			Optional.of(descriptor.id()), EditSession.deadline(config), (m, f) -> {}, cancellation);
 		for (JournalRecovery.Outcome outcome : recovered.outcomes()) {
@@ -336,25 +390,11 @@ public final class BatchRun {
 		return recovered.sourcesLeftInJournal();
 	}
 
-	/** How far the create of one job got. */
-	private static final class Sending {
-		volatile boolean sent;
-		volatile boolean accepted;
-
-		/** Sent, and no answer came back: the provider may have taken the job all the same. */
-		boolean mayHaveMadeAJob(EditException e) {
-			boolean unanswered = e.kind() == ErrorKind.CANCELLED || e.kind() == ErrorKind.TIMED_OUT ||
-				e.kind() == ErrorKind.NETWORK;
-			return sent && !accepted && unanswered;
-		}
-	}
-
 	private enum Result {
 		DONE, FAILED, CANCELLED
 	}
 
 	private Result editOne(Item item, BatchLog log, BatchJournal journal, List<String> failures) {
-		String key = item.key();
 		Instant started = Instant.now();
 		ObjectNode line = Json.object();
 		line.put("source", item.source());
@@ -363,14 +403,21 @@ public final class BatchRun {
 		line.put("provider", descriptor.id());
 		line.put("model", options.model());
 		line.put("instruction", instruction);
-		line.put("seed", options.seed().map(String::valueOf).orElse("random"));
-		line.put("size", options.size().map(ImageSize::toString).orElse("as input"));
-		Sending sending = new Sending();
+		requestFields().forEach(line::put);
+		BatchJournal.Pending[] entry = new BatchJournal.Pending[1];
 		try {
 			EditRequest request = item.request(instruction, options);
-			EditResult result = runWithinLimits(request, item, journal, sending);
-			List<String> saved = item.save(result);
-			journal.clear(key);
+			EditResult result = runWithinLimits(request, item, journal, entry);
+			List<String> saved;
+			try {
+				saved = item.save(result);
+			}
+			catch (EditException e) {
+				// The result was paid for and its links are in the journal: unless the failure says the
+				// result can never be opened, it stays there for the next run or a recovery.
+				throw e.charge() == EditException.Charge.NONE ? e.leaving(EditException.Charge.UNSAVED_RESULT, null,
+					List.of()) : e;
+			}
 			var files = line.putArray("results");
 			saved.forEach(files::add);
 			Provenance p = result.provenance();
@@ -387,9 +434,8 @@ public final class BatchRun {
 			return Result.DONE;
 		}
 		catch (EditException e) {
-			// The job reached a final state (or never started): nothing is left to recover. Only a
-			// create cut off on its way may have made a job: its entry stays, and the next run says so.
-			if (!sending.mayHaveMadeAJob(e)) journal.clear(key);
+			boolean kept = entry[0] != null && entry[0].settle(e);
+			if (kept) line.put("journal", "kept");
 			String error = config.redact(e.describe());
 			line.put("error", error);
 			if (e.kind() == ErrorKind.CANCELLED) {
@@ -402,7 +448,21 @@ public final class BatchRun {
 			failures.add(item.label() + ": " + error);
 			return Result.FAILED;
 		}
+		catch (OutOfMemoryError e) {
+			// Decoding a result outside the plugin's own decoder: the job was paid for, and its entry
+			// (past the create) stays for a run with more memory.
+			boolean kept = entry[0] != null && entry[0].settle(e);
+			String error = "There is not enough memory for this result; give the program more memory (java -Xmx, or " +
+				"Edit > Options > Memory in Fiji)" + (kept ? " and run again: the job stays in the journal and is " +
+				"fetched without paying again." : ".");
+			line.put("status", "failed");
+			line.put("error", error);
+			listener.warned("failed " + item.label() + ": " + error);
+			failures.add(item.label() + ": " + error);
+			return Result.FAILED;
+		}
 		catch (RuntimeException e) {
+			if (entry[0] != null) entry[0].settle(e);
 			String error = config.redact(String.valueOf(e));
 			line.put("status", "failed");
 			line.put("error", error);
@@ -415,9 +475,15 @@ public final class BatchRun {
 			line.put("finishedAt", Instant.now().toString());
 			try {
 				log.append(line);
+				// Only once the log says the job is done: a kill in between must not leave a saved result
+				// that neither the log nor the journal knows of, which the next run would pay for again.
+				if ("done".equals(Json.text(line, "status"))) entry[0].settle(null);
 			}
 			catch (IOException e) {
-				listener.warned("Cannot write " + log.file() + ": " + e.getMessage());
+				boolean done = "done".equals(Json.text(line, "status"));
+				if (done) entry[0].settle(e);
+				listener.warned("Cannot write " + log.file() + ": " + e.getMessage() + (done ? ". The job stays in the " +
+					"journal, so the next run saves its result again rather than paying for it again." : "."));
 			}
 		}
 	}
@@ -427,26 +493,25 @@ public final class BatchRun {
 	 * window, so the pace the provider sees is the pace the limiter grants. A 429 that still comes on
 	 * create was a refusal, not a job: it is waited out and the job sent again, never counted a failure.
 	 */
-	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal, Sending sending)
+	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal, BatchJournal.Pending[] entry)
 		throws EditException
 	{
 		for (int attempt = 1;; attempt++) {
-			BatchJournal.Pending entry = journal.pending(item.key(), item.title(), descriptor.id(), request, false);
-			sending.sent = false;
+			BatchJournal.Pending journalled = journal.pending(new BatchJournal.SourceKey(item.source(), item.plane()),
+				item.title(), descriptor.id(), request, false);
+			entry[0] = journalled;
 			EditSession.SubmissionListener pacedAndJournalled = new EditSession.SubmissionListener() {
 				@Override
-				public void aboutToSubmit(List<String> stagedKeys) throws EditException {
+				public void aboutToSubmit(List<String> stagedKeys, Provenance provenance) throws EditException {
 					limiter.acquire(cancellation);
-					entry.aboutToSubmit(stagedKeys);
-					sending.sent = true;
+					journalled.aboutToSubmit(stagedKeys, provenance);
 				}
 
 				@Override
-				public void submitted(io.github.qwenedit.provider.JobHandle job, List<String> stagedKeys)
+				public void accepted(io.github.qwenedit.provider.JobState state, List<String> stagedKeys)
 					throws EditException
 				{
-					entry.submitted(job, stagedKeys);
-					sending.accepted = true;
+					journalled.accepted(state, stagedKeys);
 				}
 			};
 			try {
@@ -454,6 +519,7 @@ public final class BatchRun {
 			}
 			catch (EditException e) {
 				if (e.kind() != ErrorKind.RATE_LIMITED || attempt >= RATE_LIMITED_ATTEMPTS) throw e;
+				journalled.settle(e);
 				cancellation.sleep(e.retryAfter().orElse(RATE_LIMITED_PAUSE));
 			}
 		}

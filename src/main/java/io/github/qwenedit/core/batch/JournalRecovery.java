@@ -23,7 +23,6 @@ import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
-import io.github.qwenedit.core.MimeTypes;
 import io.github.qwenedit.core.OutputImage;
 import io.github.qwenedit.core.PhaseTimes;
 import io.github.qwenedit.core.ProgressListener;
@@ -40,6 +39,7 @@ import io.github.qwenedit.provider.ProviderRegistry;
 import io.github.qwenedit.staging.BucketConfig;
 import io.github.qwenedit.staging.StagingChoice;
 import io.github.qwenedit.staging.S3Bucket;
+import io.github.qwenedit.staging.S3Staging;
 
 /**
  * Fetches what the jobs journalled in an output folder produced while the program that sent them
@@ -131,7 +131,7 @@ public final class JournalRecovery {
 		public Set<String> sourcesLeftInJournal() {
 			Set<String> sources = new HashSet<>();
 			outcomes.forEach(o -> {
-				if (o.keptInJournal) sources.add(o.entry.source);
+				if (o.keptInJournal) sources.add(o.entry.key());
 			});
 			return sources;
 		}
@@ -201,7 +201,7 @@ public final class JournalRecovery {
 		Report report = new Report();
 		List<BatchJournal.Entry> entries = new ArrayList<>();
 		BatchJournal journal = new BatchJournal(output);
-		for (BatchJournal.Entry entry : journal.entries()) {
+		for (BatchJournal.Entry entry : journal.entries(report.problems::add)) {
 			if (!providerId.isPresent() || providerId.get().equals(entry.provider)) entries.add(entry);
 		}
 		long windowEnds = System.nanoTime() + waitForRunning.toNanos();
@@ -214,20 +214,29 @@ public final class JournalRecovery {
 			}
 			progress.progress("Recovering " + (i + 1) + " of " + entries.size() + ": " + entry.source,
 				(double) i / entries.size());
-			Outcome outcome = recoverOne(entry, providers.computeIfAbsent(entry.provider, this::providerIfConfigured),
-				output, Duration.ofNanos(Math.max(0, windowEnds - System.nanoTime())), progress, cancellation);
+			Outcome outcome;
+			try {
+				outcome = recoverOne(entry, providers.computeIfAbsent(entry.provider, this::providerIfConfigured),
+					output, Duration.ofNanos(Math.max(0, windowEnds - System.nanoTime())), progress, cancellation);
+			}
+			catch (RuntimeException unusable) {
+				// An entry this code cannot follow (edited by hand, or of a shape not foreseen) must not
+				// stop every later run into the folder.
+				journal.setAside(entry.file, "it could not be followed (" + unusable + ")", report.problems::add);
+				continue;
+			}
 			if (outcome.keptInJournal && cancellation.isCancelled()) {
 				// Stopped while looking at this job: it is as untouched as the ones after it.
 				report.cancelled = true;
 				break;
 			}
 			report.outcomes.add(outcome);
-			if (!outcome.keptInJournal) {
+			// A job left in the journal is logged once its outcome is final, by a later recovery; the
+			// log line comes first, so that a kill in between leaves the job known to one of the two.
+			if (!outcome.keptInJournal && log(output, outcome, report)) {
 				deleteStaged(entry, report);
 				journal.clear(entry);
 			}
-			// A job left in the journal is logged once its outcome is final, by a later recovery.
-			if (!outcome.keptInJournal) log(output, outcome, report);
 		}
 		progress.progress("Recovery done", 1);
 		return report;
@@ -256,17 +265,24 @@ public final class JournalRecovery {
 				"the program stopped, so the job may have been created (and charged) but cannot be fetched without its id; " +
 				"edit the image again to get a result.", List.of(), false);
 		}
-		if (!configured.isPresent()) {
+		boolean linksKnown = !entry.outputUrls.isEmpty();
+		if (!linksKnown && !configured.isPresent()) {
 			return new Outcome(entry, Kind.NOT_CONFIGURED, "Set the key of " + displayName(entry.provider) + " and recover " +
 				"again to fetch job " + entry.job.id() + ".", List.of(), true);
 		}
-		EditProvider provider = configured.get();
-		String name = provider.displayName();
+		String name = displayName(entry.provider);
 		Instant started = Instant.now();
 		try {
 			Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(wait.plus(EditSession.deadline(config))),
 				EditSession.plainHttpHosts(ProviderRegistry.get(entry.provider), config, StagingChoice.AUTO));
-			JobState state = JobPoller.lookUntil(provider, entry.job, http, progress, wait);
+			JobState state;
+			if (linksKnown) {
+				// Journalled before the download: the job succeeded, and its links are all that is needed.
+				state = JobState.succeeded(entry.job, entry.outputUrls, entry.facts);
+			}
+			else {
+				state = JobPoller.lookUntil(configured.get(), entry.job, http, progress, wait);
+			}
 			if (!state.status().isFinal()) {
 				return new Outcome(entry, Kind.STILL_RUNNING, name + " is still running job " + entry.job.id() +
 					"; recover again once it is done.", List.of(), true);
@@ -275,21 +291,14 @@ public final class JournalRecovery {
 				return new Outcome(entry, Kind.FAILED, state.error().map(e -> config.redact(e.getMessage()))
 					.orElse(name + " reported that the edit failed, without a reason."), List.of(), false);
 			}
-			List<OutputImage> images = new ArrayList<>();
-			long cap = EditSession.downloadCapBytes(config);
-			for (String url : state.outputUrls()) {
-				byte[] bytes = http.download(url, cap, name);
-				String mime = MimeTypes.sniff(bytes);
-				if (mime == null) {
-					return new Outcome(entry, Kind.FAILED, name + " returned a result that is not an image.", List.of(), false);
-				}
-				images.add(new OutputImage(bytes, mime));
-			}
-			if (images.isEmpty()) {
-				return new Outcome(entry, Kind.FAILED, name + " finished job " + entry.job.id() + " without an image.",
-					List.of(), false);
-			}
-			Provenance provenance = provenance(entry, name, state, started);
+			List<OutputImage> images = EditSession.download(name, state, http, EditSession.downloadCapBytes(config),
+				progress);
+			// What the edit recorded before its create, where the entry holds it; the entry's own fields
+			// for the rest, and for entries of the first format.
+			Provenance before = firstFormatProvenance(entry, name, started);
+			entry.provenance().ifPresent(before::putAll);
+			Provenance provenance = EditSession.finish(before.put(Provenance.PREFIX + "Recovered",
+				"fetched by a later recovery after an interruption"), state);
 			EditResult result = new EditResult(images, provenance, List.of(), new PhaseTimes());
 			try {
 				return new Outcome(entry, Kind.RECOVERED, "Saved.", saver.save(entry, result, output), false, provenance);
@@ -299,19 +308,30 @@ public final class JournalRecovery {
 					config.redact(e.getMessage()) + "); it stays in the journal to be fetched again.", List.of(), true);
 			}
 		}
-		catch (ExpiredLinkException e) {
-			return new Outcome(entry, Kind.EXPIRED, "The result links of job " + entry.job.id() + " at " + name +
-				" have expired, so the result can no longer be fetched; edit the image again to get one.", List.of(), false);
-		}
 		catch (EditException e) {
+			if (expired(e)) {
+				return new Outcome(entry, Kind.EXPIRED, "The result links of job " + entry.job.id() + " at " + name +
+					" have expired, so the result can no longer be fetched; edit the image again to get one.", List.of(),
+					false);
+			}
 			if (e.kind() == ErrorKind.NOT_FOUND) {
 				return new Outcome(entry, Kind.EXPIRED, name + " no longer knows job " + entry.job.id() + " (it keeps jobs " +
 					"for a limited time), so the result can no longer be fetched; edit the image again to get one.", List.of(),
 					false);
 			}
+			if (e.charge() == EditException.Charge.LOST_RESULT) {
+				return new Outcome(entry, Kind.FAILED, config.redact(e.getMessage()), List.of(), false);
+			}
 			return new Outcome(entry, Kind.FAILED, config.redact(e.getMessage()) + " The job stays in the journal to be " +
 				"fetched by a later recovery.", List.of(), true);
 		}
+	}
+
+	private static boolean expired(Throwable e) {
+		for (Throwable t = e; t != null; t = t.getCause()) {
+			if (t instanceof ExpiredLinkException) return true;
+		}
+		return false;
 	}
 
 	private static String displayName(String providerId) {
@@ -323,7 +343,11 @@ public final class JournalRecovery {
 		}
 	}
 
-	private Provenance provenance(BatchJournal.Entry entry, String providerName, JobState state, Instant fetched) {
+	/**
+	 * What an entry of the first format, which holds no provenance of its own, tells of the edit:
+	 * fewer facts than a result fetched at once carries.
+	 */
+	private static Provenance firstFormatProvenance(BatchJournal.Entry entry, String providerName, Instant fetched) {
 		return Provenance.ofAiEdit()
 			.put(Provenance.PROVIDER, providerName)
 			.put(Provenance.MODEL, entry.model)
@@ -331,11 +355,8 @@ public final class JournalRecovery {
 			.put(Provenance.NEGATIVE_PROMPT, entry.negativePrompt)
 			.put(Provenance.SEED, entry.seed)
 			.put(Provenance.SIZE, entry.size)
-			.put(Provenance.REQUEST_ID, entry.job.id())
 			.put(Provenance.TIMESTAMP, entry.sentAt != null ? entry.sentAt : fetched.truncatedTo(ChronoUnit.SECONDS).toString())
-			.put(Provenance.sourceTitle(1), entry.sourceTitle())
-			.put(Provenance.PREFIX + "Recovered", "fetched by a later recovery after an interruption")
-			.endWith(state.facts());
+			.put(Provenance.sourceTitle(1), entry.sourceTitle());
 	}
 
 	private void deleteStaged(BatchJournal.Entry entry, Report report) {
@@ -356,6 +377,11 @@ public final class JournalRecovery {
 		}
 		S3Bucket s3 = new S3Bucket(bucket.get());
 		for (String key : entry.stagedKeys) {
+			if (!S3Staging.isStagedKey(bucket.get(), key)) {
+				report.problems.add("The journal names " + key + " as a staged object, but it is not a name this plugin " +
+					"stages under " + bucket.get().location() + ", so it was left alone.");
+				continue;
+			}
 			try {
 				s3.delete(key);
 				report.deletedKeys.add(key);
@@ -366,13 +392,16 @@ public final class JournalRecovery {
 		}
 	}
 
-	private void log(Path output, Outcome outcome, Report report) {
+	/** @return whether the line was written */
+	private boolean log(Path output, Outcome outcome, Report report) {
 		BatchJournal.Entry entry = outcome.entry;
 		ObjectNode line = Json.object();
-		BatchLog.putKey(line, entry.source);
-		line.put("provider", entry.provider);
-		line.put("model", entry.model);
-		line.put("instruction", entry.instruction);
+		BatchLog.putSource(line, entry.source.source, entry.source.plane);
+		// The request as a batch logs it, so that a later run knows whether this result answers its own.
+		Provenance asked = entry.provenance().orElse(new Provenance());
+		BatchLog.requestFields(entry.provider, entry.model, entry.instruction, entry.negativePrompt,
+			asked.get(Provenance.OUTPUTS), entry.seed, entry.size, asked.get(Provenance.PROMPT_EXTEND),
+			asked.get(Provenance.WATERMARK)).forEach(line::put);
 		if (entry.job != null) line.put("requestId", entry.job.id());
 		line.put("recovered", true);
 		if (!outcome.files.isEmpty()) outcome.files.forEach(line.putArray("results")::add);
@@ -384,9 +413,12 @@ public final class JournalRecovery {
 		line.put("finishedAt", Instant.now().toString());
 		try {
 			new BatchLog(output).append(line);
+			return true;
 		}
 		catch (IOException e) {
-			report.problems.add("Cannot write " + output.resolve(BatchLog.FILE) + ": " + e.getMessage());
+			report.problems.add("Cannot write " + output.resolve(BatchLog.FILE) + ": " + e.getMessage() + "; the job stays " +
+				"in the journal.");
+			return false;
 		}
 	}
 

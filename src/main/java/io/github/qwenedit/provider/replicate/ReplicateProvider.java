@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
+import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.ModelSpec;
@@ -35,8 +36,9 @@ import okhttp3.RequestBody;
 
 /**
  * Replicate's predictions API for the official Qwen models
- * (https://replicate.com/docs/topics/predictions/create-a-prediction). {@code Prefer: wait} makes the
- * create call return as soon as the outputs exist, so most edits need no polling at all.
+ * (https://replicate.com/docs/topics/predictions/create-a-prediction). {@code Prefer: wait=N} makes the
+ * create call return as soon as the outputs exist, so quick edits need no polling at all; a longer
+ * one returns after N seconds with the prediction's id, and is polled from there.
  */
 public final class ReplicateProvider implements EditProvider {
 
@@ -44,8 +46,14 @@ public final class ReplicateProvider implements EditProvider {
 	public static final String KEY_VARIABLE = "REPLICATE_API_TOKEN";
 	public static final String BASE_URL_VARIABLE = "REPLICATE_BASE_URL";
 	public static final String DEFAULT_BASE_URL = "https://api.replicate.com";
-	/** Replicate's longest blocking wait. */
-	static final int WAIT_SECONDS = 60;
+	/**
+	 * How long a create may block waiting for the result. Replicate allows up to 60 s, but while a
+	 * create blocks the prediction's id is unknown: a cancel or a deadline then could only cut the
+	 * call off, leaving a running, paid prediction that nothing can fetch or stop. Kept inside
+	 * {@link EditSession#CREATE_GRACE}, the id always arrives within the time a cancelled create is
+	 * given, and the prediction is then cancelled or journalled by its id.
+	 */
+	static final int WAIT_SECONDS = (int) EditSession.CREATE_GRACE.getSeconds() - 2;
 	/** "Use a data URL when ... small file <= 256kb" (providers.md §5.1). */
 	static final long MAX_INLINE_BYTES = 256 * 1024;
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
@@ -137,7 +145,9 @@ public final class ReplicateProvider implements EditProvider {
 		HttpUrl url = base.resolve("v1/models/qwen/" + request.options().model() + "/predictions");
 		ObjectNode body = Json.object();
 		body.set("input", input(request, imageUrls));
-		HttpReply reply = http.send(authorised(url).header("Prefer", "wait=" + WAIT_SECONDS)
+		// Nor past the deadline, which would cut the call off before the id arrives.
+		long wait = Math.max(1, Math.min(WAIT_SECONDS, http.deadline().remaining().getSeconds() - 2));
+		HttpReply reply = http.send(authorised(url).header("Prefer", "wait=" + wait)
 			.post(RequestBody.create(Json.bytes(body), JSON)).build(), CallKind.CREATE, CREATE_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);
 		return state(Json.parse(reply.body(), displayName()), null);

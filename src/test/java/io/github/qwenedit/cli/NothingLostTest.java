@@ -1,0 +1,433 @@
+package io.github.qwenedit.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.io.FileSaver;
+import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
+import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.core.batch.BatchJournal;
+import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.imagej.BatchTestData;
+import io.github.qwenedit.imagej.TestImages;
+
+/**
+ * Paid results are neither lost nor paid twice when the shell command is killed, runs out of disk or
+ * memory, or is cancelled: real child JVMs killed with SIGKILL, against the emulators.
+ */
+class NothingLostTest {
+
+	private static final String KEY = "sk-nothing-lost-5e2a";
+	private static final String INSTRUCTION = "remove the scale bar";
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+
+	@TempDir
+	Path work;
+
+	private Path folderOfImages(int count) throws Exception {
+		Path in = Files.createDirectories(work.resolve("in"));
+		for (int i = 0; i < count; i++) {
+			new FileSaver(TestImages.pattern("cell" + i, 400, 400)).saveAsTiff(in.resolve("cell" + i + ".tif").toString());
+		}
+		return in;
+	}
+
+	private Outcome runInProcess(Map<String, String> env, String... args) throws Exception {
+		return QwenEditCliRunner.run(env, work.resolve("config"), args);
+	}
+
+	private static Map<String, String> dashscopeEnv(DashScopeEmulator dashscope) {
+		Map<String, String> env = new HashMap<>();
+		env.put("DASHSCOPE_API_KEY", KEY);
+		env.put("DASHSCOPE_BASE_URL", dashscope.baseUrl());
+		return env;
+	}
+
+	private Process startChild(Map<String, String> env, String shellPrefix, String... args) throws Exception {
+		return startChild(env, shellPrefix, List.of(), args);
+	}
+
+	/**
+	 * The shell command in a process of its own; {@code shellPrefix} runs before it (a ulimit, say),
+	 * {@code jvmOptions} go to its JVM.
+	 */
+	private Process startChild(Map<String, String> env, String shellPrefix, List<String> jvmOptions, String... args)
+		throws Exception
+	{
+		List<String> java = new ArrayList<>(List.of(new File(System.getProperty("java.home"), "bin/java").getPath()));
+		java.addAll(jvmOptions);
+		java.addAll(List.of("-cp", System.getProperty("java.class.path"), QwenEditCli.class.getName()));
+		java.addAll(List.of(args));
+		List<String> command = new ArrayList<>();
+		if (shellPrefix == null) {
+			command.addAll(java);
+		}
+		else {
+			StringBuilder line = new StringBuilder(shellPrefix).append("; exec");
+			for (String part : java) {
+				line.append(" '").append(part.replace("'", "'\\''")).append('\'');
+			}
+			command.addAll(List.of("bash", "-c", line.toString()));
+		}
+		ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+			.redirectOutput(work.resolve("child.txt").toFile());
+		pb.environment().putAll(env);
+		pb.environment().put(io.github.qwenedit.core.Configuration.CONFIG_DIR, work.resolve("config").toString());
+		return pb.start();
+	}
+
+	private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+		long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+		while (!condition.getAsBoolean()) {
+			assertTrue(System.nanoTime() < until, "timed out waiting until " + what);
+			Thread.sleep(50);
+		}
+	}
+
+	private static List<BatchJournal.Entry> journal(Path out) {
+		return new BatchJournal(out).entries();
+	}
+
+	/**
+	 * Point 1: a DashScope job is final in the create's answer. Its links are journalled before the
+	 * download, so a kill during the download loses nothing: the next run fetches them and sends
+	 * nothing again, and the result carries the same provenance as one fetched at once.
+	 */
+	@Test
+	void aKillDuringTheDownloadOfAResultFinalInTheCreateLosesNothingAndPaysOnce() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.outputDelay(Duration.ofSeconds(60));
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				"--seed", "5", in.toString() };
+			Process batch = startChild(dashscopeEnv(dashscope), null, args);
+			await(() -> dashscope.requests().stream().anyMatch(r -> r.path().startsWith("/outputs/")),
+				"the download began");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(30, TimeUnit.SECONDS));
+			assertEquals(1, dashscope.edits().size());
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the paid job was not journalled: " + Files.readString(work.resolve("child.txt")));
+			assertEquals(BatchJournal.Phase.ACCEPTED, left.get(0).phase);
+			assertEquals(1, left.get(0).outputUrls.size(), "the result links were not journalled before the download");
+
+			dashscope.outputDelay(Duration.ZERO);
+			Outcome next = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, dashscope.edits().size(), "the image was sent again: " + next.out() + next.err());
+			assertTrue(next.out().contains("recovered "), next.out());
+			assertTrue(next.out().contains("0 done, 0 failed, 1 skipped"), next.out());
+			assertTrue(journal(out).isEmpty());
+			ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString());
+			assertNotNull(result, "the recovered result was not saved");
+			assertEquals("5", result.getProp(Provenance.SEED));
+			assertEquals(INSTRUCTION, result.getProp(Provenance.PROMPT));
+			// What only the edit knew before its create: recovered results carry it too.
+			for (String key : List.of(Provenance.OUTPUTS, Provenance.PROMPT_EXTEND, Provenance.WATERMARK,
+				Provenance.STAGING, Provenance.sourceSize(1), Provenance.sourceSha256(1))) {
+				assertNotNull(result.getProp(key), key + " is missing from the recovered result");
+			}
+			assertEquals(dashscope.edits().get(0).inputs().get(0).width() + "*" +
+				dashscope.edits().get(0).inputs().get(0).height(), result.getProp(Provenance.sourceSize(1)));
+		}
+	}
+
+	/**
+	 * Point 3: the disk refuses the result (here the file-size limit of the process, which the
+	 * kernel enforces as it would a full disk: the write fails part-way). No partial file is left
+	 * under the result's name, the message says what happened, the links stay in the journal, and the
+	 * next run saves the result without paying again.
+	 */
+	@Test
+	void aResultTheDiskRefusesIsNotLeftHalfWrittenAndIsSavedByTheNextRunWithoutPayingAgain() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = Files.createDirectories(work.resolve("out"));
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			// 100 KiB per file: the journal and the log fit, a 400×400 RGB TIFF (470 KiB) does not.
+			Process full = startChild(dashscopeEnv(dashscope), "ulimit -f 100", args);
+			assertTrue(full.waitFor(60, TimeUnit.SECONDS), "the run did not end");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(1, full.exitValue(), printed);
+			assertTrue(printed.contains("Could not write the result AI-edit_1_of_cell0.tif"), printed);
+			assertFalse(printed.contains("Invalid input") || printed.contains("still open in Fiji"), printed);
+			try (var files = Files.list(out)) {
+				assertFalse(files.anyMatch(f -> f.getFileName().toString().contains("AI-edit")),
+					"a partial result was left in the folder");
+			}
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the paid result's entry was dropped: " + printed);
+			assertFalse(left.get(0).outputUrls.isEmpty());
+
+			Outcome next = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, dashscope.edits().size(), "the image was paid for twice");
+			assertNotNull(IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString()));
+			assertTrue(journal(out).isEmpty());
+		}
+	}
+
+	/**
+	 * Point 5: a result too large for the memory the program has: the reason is told, the links
+	 * stay in the journal, and the next run with enough memory saves it without sending it again.
+	 */
+	@Test
+	void aResultTooLargeForTheMemoryIsKeptAndSavedLaterWithoutPayingAgain() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.largeOutputs(5000, 4000);
+			Path in = folderOfImages(1);
+			Path out = Files.createDirectories(work.resolve("out"));
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process small = startChild(dashscopeEnv(dashscope), null, List.of("-Xmx64m"), args);
+			assertTrue(small.waitFor(60, TimeUnit.SECONDS), "the run did not end");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(1, small.exitValue(), printed);
+			assertTrue(printed.contains("not enough memory for a 5000") && printed.contains("4000 result") &&
+				printed.contains("Edit > Options > Memory"), printed);
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the paid result's entry was dropped: " + printed);
+			List<String> log = Files.readAllLines(out.resolve(QwenEditCli.LOG_FILE));
+			assertTrue(log.get(0).contains("\"status\":\"failed\""), log.get(0));
+
+			Outcome next = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, dashscope.edits().size(), "the image was paid for twice");
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")));
+			assertTrue(journal(out).isEmpty());
+		}
+	}
+
+	/** Point 9: a file named twice, or a folder and a file in it, is edited and paid for once. */
+	@Test
+	void theSameSourceNamedTwiceIsEditedOnce() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(2);
+			Path out = work.resolve("out");
+			Outcome outcome = runInProcess(dashscopeEnv(dashscope), "--provider", "dashscope", "--instruction", INSTRUCTION,
+				"--output", out.toString(), in.toString(), in.resolve("cell0.tif").toString(),
+				in.resolve(".").resolve("cell1.tif").toString(), in.resolve("cell1.tif").toString());
+			assertEquals(0, outcome.code(), outcome.out() + outcome.err());
+			assertEquals(2, dashscope.edits().size(), "a source was paid for twice: " + outcome.out());
+			assertTrue(outcome.out().contains("2 done, 0 failed, 0 skipped"), outcome.out());
+			assertEquals(2, Files.readAllLines(out.resolve(QwenEditCli.LOG_FILE)).size());
+		}
+	}
+
+	/**
+	 * Point 10: an earlier result skips a source only when it answered the same request; another
+	 * instruction, model or number of outputs is a new edit, and the run says why each was or was not
+	 * skipped.
+	 */
+	@Test
+	void anEarlierResultSkipsASourceOnlyForTheSameRequest() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Map<String, String> env = dashscopeEnv(dashscope);
+			Outcome first = runInProcess(env, "--provider", "dashscope", "--instruction", INSTRUCTION, "--output",
+				out.toString(), "--seed", "3", in.toString());
+			assertEquals(0, first.code(), first.out() + first.err());
+			Outcome same = runInProcess(env, "--provider", "dashscope", "--instruction", INSTRUCTION, "--output",
+				out.toString(), "--seed", "3", in.toString());
+			assertEquals(0, same.code(), same.out() + same.err());
+			assertTrue(same.out().contains("skipped " + in.resolve("cell0.tif").toAbsolutePath() +
+				" (done in an earlier run with the same request: AI-edit_1_of_cell0.tif)"), same.out());
+			assertEquals(1, dashscope.edits().size());
+
+			Outcome other = runInProcess(env, "--provider", "dashscope", "--instruction", "make it blue", "--output",
+				out.toString(), "--seed", "3", in.toString());
+			assertEquals(0, other.code(), other.out() + other.err());
+			assertEquals(2, dashscope.edits().size(), "another instruction was taken for done: " + other.out());
+			assertTrue(other.out().contains("was made with another instruction"), other.out());
+			assertTrue(other.out().contains("1 done, 0 failed, 0 skipped"), other.out());
+
+			Outcome more = runInProcess(env, "--provider", "dashscope", "--instruction", "make it blue", "--output",
+				out.toString(), "--seed", "3", "--outputs", "2", in.toString());
+			assertEquals(0, more.code(), more.out() + more.err());
+			assertEquals(3, dashscope.edits().size(), "another number of outputs was taken for done: " + more.out());
+			assertTrue(more.out().contains("was made with another number of outputs"), more.out());
+			ImagePlus latest = IJ.openImage(out.resolve("AI-edit_2_of_cell0.tif").toString());
+			assertEquals("make it blue", latest.getProp(Provenance.PROMPT));
+		}
+	}
+
+	/**
+	 * Point 7: PixelDojo cannot stop a job, so a cancelled batch keeps the job in the journal with
+	 * its id: the next run fetches what was paid for instead of sending the image again.
+	 */
+	@Test
+	void aJobTheProviderCouldNotStopIsKeptAndFetchedByTheNextRun() throws Exception {
+		try (io.github.qwenedit.emulator.PixelDojoEmulator pixeldojo = new io.github.qwenedit.emulator.PixelDojoEmulator(
+			"pd_nothing_lost_41c7").processingDelay(Duration.ofSeconds(4)).credits(10))
+		{
+			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd_nothing_lost_41c7", "PIXELDOJO_BASE_URL", pixeldojo);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "pixeldojo", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process batch = startChild(env, null, args);
+			await(() -> journal(out).stream().anyMatch(e -> e.job != null), "the job was accepted");
+			// Once it has its input: the stopped run deletes the staged copy.
+			await(() -> pixeldojo.lastJob().phase() == io.github.qwenedit.emulator.AsyncJobEmulator.Phase.PROCESSING,
+				"the job was running");
+			batch.destroy();
+			assertTrue(batch.waitFor(40, TimeUnit.SECONDS), "the batch did not stop");
+			String printed = Files.readString(work.resolve("child.txt"));
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the job PixelDojo could not stop was dropped: " + printed);
+			assertEquals(pixeldojo.lastJob().id, left.get(0).job.id());
+
+			assertTrue(pixeldojo.awaitLastJobIn(io.github.qwenedit.emulator.AsyncJobEmulator.Phase.SUCCEEDED));
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, pixeldojo.jobs().size(), "the image was sent again: " + next.out());
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
+			assertTrue(journal(out).isEmpty());
+			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+		}
+	}
+
+	/**
+	 * Point 18: entries that cannot be read (not JSON, a job id that is an object, a version from
+	 * the future) are set aside once, said once, and the run goes on.
+	 */
+	@Test
+	void aMalformedJournalEntryIsSetAsideOnceAndTheRunGoesOn() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Path journalFolder = Files.createDirectories(out.resolve(BatchJournal.FOLDER));
+			Files.writeString(journalFolder.resolve("a.json"), "{\"source\": \"x.tif\", \"provider\": ");
+			Files.writeString(journalFolder.resolve("b.json"), "{\"source\": \"" + in.resolve("other.tif") +
+				"\", \"provider\": \"dashscope\", \"jobId\": {\"id\": 5}, \"stagedKeys\": [\"../../etc/passwd\"]}");
+			Files.writeString(journalFolder.resolve("c.json"), "{\"version\": 99, \"source\": \"y.tif\", " +
+				"\"provider\": \"dashscope\"}");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Outcome first = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, first.code(), first.out() + first.err());
+			assertTrue(first.out().contains("1 done, 0 failed, 0 skipped"), first.out() + first.err());
+			for (String name : List.of("a.json", "b.json", "c.json")) {
+				assertTrue(first.err().contains("The journal entry " + name + " was set aside as " + name +
+					BatchJournal.SET_ASIDE), first.err());
+				assertTrue(Files.isRegularFile(journalFolder.resolve(name + BatchJournal.SET_ASIDE)), name);
+			}
+			assertFalse(first.err().contains("Exception"), first.err());
+
+			Outcome second = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, second.code(), second.out() + second.err());
+			assertFalse(second.err().contains("set aside"), "reported twice: " + second.err());
+			assertEquals(1, dashscope.edits().size());
+		}
+	}
+
+	/**
+	 * A result is known to the log before its journal entry goes: when the log cannot take the
+	 * line, the entry stays, and the next run saves the result from its links instead of paying again.
+	 */
+	@Test
+	void aResultTheLogDoesNotKnowStaysInTheJournal() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Path log = Files.createDirectories(out.resolve(QwenEditCli.LOG_FILE));
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Outcome first = runInProcess(dashscopeEnv(dashscope), args);
+			assertTrue(first.err().contains("Cannot write " + log), first.out() + first.err());
+			assertEquals(1, journal(out).size(), "a saved result that the log does not know left the journal");
+
+			Files.delete(log);
+			Outcome next = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, dashscope.edits().size(), "the image was paid for twice: " + next.out());
+			assertTrue(journal(out).isEmpty());
+			assertTrue(Files.readString(log).contains("\"recovered\":true"));
+		}
+	}
+
+	/**
+	 * The same for a job followed by polling (eachlabs): once it has succeeded its links are
+	 * journalled too, so a kill during the download is recovered from them.
+	 */
+	@Test
+	void aKillDuringTheDownloadOfAPolledResultLosesNothingAndPaysOnce() throws Exception {
+		try (io.github.qwenedit.emulator.EachLabsEmulator eachlabs = new io.github.qwenedit.emulator.EachLabsEmulator(
+			"each-nothing-lost-2b7d").processingDelay(Duration.ofMillis(300)))
+		{
+			eachlabs.outputDelay(Duration.ofSeconds(60));
+			Map<String, String> env = bed.env("EACHLABS_API_KEY", "each-nothing-lost-2b7d", "EACHLABS_BASE_URL", eachlabs);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "eachlabs", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process batch = startChild(env, null, args);
+			await(() -> eachlabs.requests().stream().anyMatch(r -> r.path().startsWith("/outputs/")), "the download began");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(30, TimeUnit.SECONDS));
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), Files.readString(work.resolve("child.txt")));
+			assertEquals(1, left.get(0).outputUrls.size(), "the links of the finished job were not journalled");
+
+			eachlabs.outputDelay(Duration.ZERO);
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, eachlabs.jobs().size(), "the image was sent again");
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")));
+			assertTrue(journal(out).isEmpty());
+			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+		}
+	}
+
+	/**
+	 * A create whose connection was refused never reached the provider: its entry goes, and no later
+	 * run says that it may have been charged.
+	 */
+	@Test
+	void aCreateThatNeverLeftTheMachineLeavesNothingInTheJournal() throws Exception {
+		int closedPort;
+		try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+			closedPort = socket.getLocalPort();
+		}
+		Map<String, String> env = bed.s3().env();
+		env.put("EACHLABS_API_KEY", "each-refused-5c1e");
+		env.put("EACHLABS_BASE_URL", "http://127.0.0.1:" + closedPort);
+		Path in = folderOfImages(1);
+		Path out = work.resolve("out");
+		Outcome refused = runInProcess(env, "--provider", "eachlabs", "--instruction", INSTRUCTION, "--output",
+			out.toString(), in.toString());
+		assertEquals(1, refused.code(), refused.out() + refused.err());
+		assertTrue(refused.err().contains("was refused"), refused.err());
+		assertTrue(journal(out).isEmpty(), "a create that never left the machine was journalled");
+		assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+	}
+
+	static int journalSize(Path out) throws Exception {
+		return BatchTestData.journalSize(out);
+	}
+}
