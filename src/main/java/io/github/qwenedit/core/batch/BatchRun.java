@@ -220,6 +220,7 @@ public final class BatchRun {
 	}
 
 	public Outcome run() throws EditException {
+		checkParameters();
 		try {
 			Files.createDirectories(output);
 		}
@@ -310,6 +311,21 @@ public final class BatchRun {
 			failures.forEach(f -> listener.warned("  " + f));
 		}
 		return new Outcome(true, null, false, ok.get(), failed.get(), skipped, cancelled.get(), failures);
+	}
+
+	/**
+	 * A ceiling of NaN or infinity compares false with every estimate and would let any cost through,
+	 * and no edits at once would still run one: both are refused before anything is sent.
+	 */
+	private void checkParameters() throws EditException {
+		if (concurrency < 1) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "The number of edits at once must be 1 or more, not " +
+				concurrency + ": nothing was sent.");
+		}
+		if (maxCostUsd != null && !(Double.isFinite(maxCostUsd) && maxCostUsd >= 0)) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "The cost ceiling must be an amount of US dollars, 0 or " +
+				"more, not " + maxCostUsd + ": nothing was sent.");
+		}
 	}
 
 	/** @return the keys of jobs still in the journal afterwards (running, or not reachable now) */
