@@ -123,6 +123,12 @@ public final class BucketConfig {
 				prefix.append(segment);
 			}
 		}
+		// The sweep of objects a crash left behind deletes every random-named object a day old under
+		// the prefix: at the bucket's root that would be the user's own files.
+		if (prefix.length() == 0) {
+			throw invalid(BUCKET + " must name a folder used only by this plugin, such as s3://" + bucket +
+				"/qwen-edit, not the bucket alone (\"" + value + "\"): staged objects left for a day under it are deleted.");
+		}
 		return new String[] { bucket, prefix.toString() };
 	}
 
@@ -179,7 +185,7 @@ public final class BucketConfig {
 		return bucket;
 	}
 
-	/** The folder inside the bucket, without leading or trailing slash; empty for the bucket's root. */
+	/** The folder inside the bucket, without leading or trailing slash; never empty. */
 	public String prefix() {
 		return prefix;
 	}
