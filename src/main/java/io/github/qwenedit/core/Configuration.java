@@ -34,10 +34,21 @@ public final class Configuration {
 
 	private final Map<String, String> environment;
 	private final Map<String, String> stored;
+	/** Secrets found in the shared settings file: never used, only masked wherever they might show. */
+	private final Map<String, String> ignoredSecrets;
+	private final Path settingsFile;
 
 	private Configuration(Map<String, String> environment, Map<String, String> stored) {
+		this(environment, stored, Map.of(), null);
+	}
+
+	private Configuration(Map<String, String> environment, Map<String, String> stored,
+		Map<String, String> ignoredSecrets, Path settingsFile)
+	{
 		this.environment = Collections.unmodifiableMap(new HashMap<>(environment));
 		this.stored = Collections.unmodifiableMap(new HashMap<>(stored));
+		this.ignoredSecrets = Collections.unmodifiableMap(new HashMap<>(ignoredSecrets));
+		this.settingsFile = settingsFile;
 	}
 
 	/** The running process's environment and the settings files in {@link #configDirectory}. */
@@ -47,7 +58,10 @@ public final class Configuration {
 
 	/** {@code environment} and the settings files in the folder it names (or the default folder). */
 	public static Configuration fromEnvironment(Map<String, String> environment) throws EditException {
-		return new Configuration(environment, SettingsFiles.read(configDirectory(environment)));
+		Path dir = configDirectory(environment);
+		Map<String, String> ignored = new HashMap<>();
+		Map<String, String> stored = SettingsFiles.read(dir, ignored);
+		return new Configuration(environment, stored, ignored, dir.resolve(SETTINGS_FILE));
 	}
 
 	/** Where the Settings command stores what the user enters. */
@@ -101,9 +115,20 @@ public final class Configuration {
 
 	/** A value that must be present, or a message that says exactly where to set it. */
 	public String require(String name, String what) throws EditException {
+		if (get(name).isEmpty() && ignoredSecrets.containsKey(name)) {
+			throw new EditException(ErrorKind.UNAUTHORIZED, "No " + what + " is configured: " + name + " in " +
+				settingsFile + " is not used, because other users can read that file. Remove that line and set the " +
+				"environment variable " + name + " or enter it again in Plugins > Qwen Image Edit > Settings, which keeps " +
+				"it in " + SECRETS_FILE + ", readable by you only.");
+		}
 		return get(name).orElseThrow(() -> new EditException(ErrorKind.UNAUTHORIZED, "No " + what +
 			" is configured: set the environment variable " + name +
 			" or enter it in Plugins > Qwen Image Edit > Settings."));
+	}
+
+	/** Secrets found in the shared {@code settings.properties}, by name: not used (the values are not given). */
+	public Set<String> ignoredSecretNames() {
+		return ignoredSecrets.keySet();
 	}
 
 	public int getInt(String name, int defaultValue) throws EditException {
@@ -123,6 +148,7 @@ public final class Configuration {
 		for (String name : SettingsFiles.SECRET_NAMES) {
 			get(name).ifPresent(secrets::add);
 		}
+		ignoredSecrets.values().stream().filter(v -> !v.isBlank()).map(String::trim).forEach(secrets::add);
 		return secrets;
 	}
 
@@ -136,7 +162,10 @@ public final class Configuration {
 		return result;
 	}
 
-	/** Reads the settings files; a secrets file that others can read is refused. */
+	/**
+	 * Reads the settings files; a secrets file that others can read is refused, and a secret in the
+	 * plain settings file (which need not be private) is set aside unused.
+	 */
 	static final class SettingsFiles {
 
 		/** Settings that are secrets: kept in the owner-only file, never shown. */
@@ -145,9 +174,13 @@ public final class Configuration {
 
 		private SettingsFiles() {}
 
-		static Map<String, String> read(Path dir) throws EditException {
+		static Map<String, String> read(Path dir, Map<String, String> ignoredSecrets) throws EditException {
 			Map<String, String> values = new HashMap<>();
 			load(dir.resolve(SETTINGS_FILE), values);
+			for (String name : SECRET_NAMES) {
+				String misplaced = values.remove(name);
+				if (misplaced != null) ignoredSecrets.put(name, misplaced);
+			}
 			Path secrets = dir.resolve(SECRETS_FILE);
 			if (Files.isRegularFile(secrets)) {
 				OwnerOnlyFiles.checkNotShared(secrets);

@@ -91,6 +91,9 @@ public final class BucketConfig {
 		Optional<String> accessKeyId = config.get(ACCESS_KEY_ID);
 		Optional<String> secretAccessKey = config.get(SECRET_ACCESS_KEY);
 		if (!accessKeyId.isPresent() || !secretAccessKey.isPresent()) {
+			for (String name : new String[] { ACCESS_KEY_ID, SECRET_ACCESS_KEY }) {
+				if (config.ignoredSecretNames().contains(name)) config.require(name, "bucket credential " + name);
+			}
 			throw new EditException(ErrorKind.STAGING, "The bucket " + location(bucket, prefix) +
 				" is configured but its credentials are not: set " + ACCESS_KEY_ID + " and " + SECRET_ACCESS_KEY +
 				" (and " + SESSION_TOKEN + " for temporary credentials) in the environment or in " +
