@@ -121,9 +121,29 @@ public final class Configuration {
 				"environment variable " + name + " or enter it again in Plugins > Qwen Image Edit > Settings, which keeps " +
 				"it in " + SECRETS_FILE + ", readable by you only.");
 		}
-		return get(name).orElseThrow(() -> new EditException(ErrorKind.UNAUTHORIZED, "No " + what +
+		String value = get(name).orElseThrow(() -> new EditException(ErrorKind.UNAUTHORIZED, "No " + what +
 			" is configured: set the environment variable " + name +
 			" or enter it in Plugins > Qwen Image Edit > Settings."));
+		checkSendableInHeader(name, value);
+		return value;
+	}
+
+	/**
+	 * Keys travel in HTTP headers, which carry only tab and printable ASCII (RFC 9110, section 5.5); a
+	 * character copied in with a key, such as a zero-width space, would otherwise fail inside the
+	 * HTTP client only once inputs are staged and the job journalled. The message gives the setting
+	 * and the position, never the value.
+	 */
+	public static void checkSendableInHeader(String name, String value) throws EditException {
+		for (int i = 0; i < value.length(); i++) {
+			char c = value.charAt(i);
+			if (c == '\t' || c >= 0x20 && c <= 0x7e) continue;
+			throw new EditException(ErrorKind.UNAUTHORIZED, name + " contains a character that cannot be sent in an " +
+				"HTTP header (" + String.format(Locale.ROOT, "U+%04X", (int) c) + " at position " + (i + 1) + " of " +
+				value.length() + ", " + (Character.isWhitespace(c) || Character.getType(c) == Character.FORMAT
+					? "an invisible one" : "not plain ASCII") + "): copy the key again from the provider's page, or " +
+				"type it in Plugins > Qwen Image Edit > Settings.");
+		}
 	}
 
 	/** Secrets found in the shared {@code settings.properties}, by name: not used (the values are not given). */

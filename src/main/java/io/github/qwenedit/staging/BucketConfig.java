@@ -99,8 +99,11 @@ public final class BucketConfig {
 				" (and " + SESSION_TOKEN + " for temporary credentials) in the environment or in " +
 				"Plugins > Qwen Image Edit > Settings.");
 		}
+		Configuration.checkSendableInHeader(ACCESS_KEY_ID, accessKeyId.get());
+		Optional<String> sessionToken = config.get(SESSION_TOKEN);
+		if (sessionToken.isPresent()) Configuration.checkSendableInHeader(SESSION_TOKEN, sessionToken.get());
 		return Optional.of(new BucketConfig(bucket, prefix, endpoint, region, pathStyle, accessKeyId.get(),
-			secretAccessKey.get(), config.get(SESSION_TOKEN), ttl));
+			secretAccessKey.get(), sessionToken, ttl));
 	}
 
 	private static String[] parseLocation(String value) throws EditException {
