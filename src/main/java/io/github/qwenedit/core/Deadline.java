@@ -39,7 +39,8 @@ public final class Deadline {
 			". Try again later, or raise the deadline in Plugins > Qwen Image Edit > Settings.");
 	}
 
-	static String describe(Duration d) {
+	/** "90 seconds", "10 minutes": for messages. */
+	public static String describe(Duration d) {
 		long s = d.getSeconds();
 		if (s >= 120 && s % 60 == 0) return (s / 60) + " minutes";
 		return s + " seconds";

@@ -59,6 +59,11 @@ public final class EditSession {
 		return provider;
 	}
 
+	/** The time one edit may take, waits for the provider included. */
+	public Duration deadline() {
+		return deadline;
+	}
+
 	/**
 	 * The pipeline of one edit, or of every job of a batch, as the configuration sets it up: the
 	 * staging route and bucket, the hosts the user allowed plain http for, the deadline and the
@@ -129,6 +134,16 @@ public final class EditSession {
 	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation,
 		SubmissionListener listener) throws EditException
 	{
+		return run(request, progress, cancellation, listener, Deadline.after(deadline));
+	}
+
+	/**
+	 * As {@link #run(EditRequest, ProgressListener, Cancellation, SubmissionListener)} within a deadline
+	 * that started earlier: a batch sends an edit the provider refused again within the edit's one deadline.
+	 */
+	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation,
+		SubmissionListener listener, Deadline editDeadline) throws EditException
+	{
 		PhaseTimes times = new PhaseTimes();
 		ModelSpec model = provider.model(request.options().model());
 		RequestValidator.validate(request, model);
@@ -142,7 +157,8 @@ public final class EditSession {
 			f.note().ifPresent(n -> adjustments.add("image " + (fitted.size()) + ": " + n));
 		}
 
-		Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(deadline), plainHttpHosts);
+		editDeadline.throwIfExpired();
+		Http http = new Http(RetryPolicy.DEFAULT, cancellation, editDeadline, plainHttpHosts);
 		StagingPlanner.Plan plan = staging.plan(provider, fitted);
 		adjustments.addAll(plan.adjustments());
 		List<InputImage> sent;

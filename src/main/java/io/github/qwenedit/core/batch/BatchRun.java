@@ -25,6 +25,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
@@ -34,6 +35,7 @@ import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.http.Json;
+import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderLimits;
 import io.github.qwenedit.provider.RequestWindow;
@@ -139,7 +141,10 @@ public final class BatchRun {
 		}
 	}
 
-	/** A 429 on create means the job was refused, not taken: it is tried again after the wait, this often. */
+	/**
+	 * A 429 on create means the job was refused, not taken: it is tried again after the wait, this
+	 * often and within the edit's one deadline.
+	 */
 	static final int RATE_LIMITED_ATTEMPTS = 10;
 	private static final Duration RATE_LIMITED_PAUSE = Duration.ofSeconds(5);
 
@@ -446,6 +451,7 @@ public final class BatchRun {
 	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal, Sending sending)
 		throws EditException
 	{
+		Deadline deadline = Deadline.after(session.deadline());
 		for (int attempt = 1;; attempt++) {
 			BatchJournal.Pending entry = journal.pending(item.key(), item.title(), descriptor.id(), request, false);
 			sending.sent = false;
@@ -466,11 +472,19 @@ public final class BatchRun {
 				}
 			};
 			try {
-				return session.run(request, (m, f) -> {}, cancellation, pacedAndJournalled);
+				return session.run(request, (m, f) -> {}, cancellation, pacedAndJournalled, deadline);
 			}
 			catch (EditException e) {
 				if (e.kind() != ErrorKind.RATE_LIMITED || attempt >= RATE_LIMITED_ATTEMPTS) throw e;
-				cancellation.sleep(e.retryAfter().orElse(RATE_LIMITED_PAUSE));
+				Duration wait = e.retryAfter().orElse(RATE_LIMITED_PAUSE);
+				Duration left = deadline.remaining();
+				if (wait.compareTo(left) >= 0) {
+					throw new EditException(ErrorKind.RATE_LIMITED, descriptor.displayName() + " refused the job (HTTP " +
+						"429) and asked to wait " + (wait.compareTo(RetryPolicy.LONGEST_RETRY_AFTER) >= 0 ? "an hour or more"
+							: Deadline.describe(wait)) + ", longer than the " + Deadline.describe(left) + " left of this " +
+						"edit's deadline, so it was not sent again; run the batch again later.", wait, e);
+				}
+				cancellation.sleep(wait);
 			}
 		}
 	}
