@@ -208,6 +208,13 @@ public final class EditSession {
 				throw new EditException(ErrorKind.PROVIDER_FAILURE, provider.displayName() +
 					" finished the job but returned no image. Try again, perhaps with another instruction.");
 			}
+			int asked = request.options().outputs();
+			if (urls.size() > asked) {
+				warnings.add(provider.displayName() + " returned " + urls.size() + " images where " + (asked == 1
+					? "1 was asked for: only the first was downloaded" : asked + " were asked for: only the first " + asked +
+						" were downloaded") + "; the other " + (urls.size() - asked) + " links were left unopened.");
+				urls = urls.subList(0, asked);
+			}
 			for (int i = 0; i < urls.size(); i++) {
 				progress.progress("Downloading result " + (i + 1) + " of " + urls.size(), 0.8 + 0.15 * i / urls.size());
 				byte[] bytes = http.download(urls.get(i), downloadCapBytes, provider.displayName());
