@@ -24,6 +24,7 @@ import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.batch.JournalRecovery;
+import io.github.qwenedit.core.batch.OutputFolderLock;
 
 /**
  * Fetches the results of edits that were still running at the provider when Fiji (or a batch) was
@@ -86,10 +87,19 @@ public class RecoverUnfinishedEditsCommand extends DynamicCommand {
 			return;
 		}
 		editService.rememberOutputFolder(outputFolder);
+		// A batch still running into the folder owns its journal entries: recovering them too would save twice.
+		OutputFolderLock claimed;
+		try {
+			claimed = OutputFolderLock.claim(outputFolder.toPath());
+		}
+		catch (EditException e) {
+			fail(e.describe());
+			return;
+		}
 		List<ImagePlus> fetched = Collections.synchronizedList(new ArrayList<>());
 		Cancellation cancellation = new Cancellation();
 		AutoCloseable escape = EscapeKeyWatch.start(cancellation);
-		try (Cancellation.Registration tracked = editService.track(cancellation)) {
+		try (OutputFolderLock held = claimed; Cancellation.Registration tracked = editService.track(cancellation)) {
 			report = new JournalRecovery(config, (entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder,
 				image -> {
 					if (openImages) fetched.add(image);

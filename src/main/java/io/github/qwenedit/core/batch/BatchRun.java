@@ -224,8 +224,15 @@ public final class BatchRun {
 		return output;
 	}
 
+	/** Runs the batch, holding the output folder's lock throughout; another run into it is refused. */
 	public Outcome run() throws EditException {
 		checkParameters();
+		try (OutputFolderLock claimed = OutputFolderLock.claim(output)) {
+			return runHoldingTheFolder();
+		}
+	}
+
+	private Outcome runHoldingTheFolder() throws EditException {
 		try {
 			Files.createDirectories(output);
 		}
