@@ -29,8 +29,9 @@ public final class ResultFiles {
 		}
 		List<File> saved = new ArrayList<>();
 		for (ImagePlus image : images) {
-			File file = freeName(folder, fileNameOf(image.getTitle()));
+			File file = reserveFreeName(folder, fileNameOf(image.getTitle()));
 			if (!new FileSaver(image).saveAsTiff(file.getPath())) {
+				file.delete();
 				throw new EditException(ErrorKind.INVALID_INPUT, "Could not save " + file + ": check the folder's " +
 					"permissions and free space. The result is still open in Fiji.");
 			}
@@ -85,11 +86,29 @@ public final class ResultFiles {
 		return base.replaceAll("[\\\\/:*?\"<>|\\s]+", "_");
 	}
 
-	private static File freeName(File folder, String base) {
-		File file = new File(folder, base + ".tif");
-		for (int i = 2; file.exists(); i++) {
-			file = new File(folder, base + "-" + i + ".tif");
+	/**
+	 * Creates an empty file under the first free name, so that nothing is written through a
+	 * symbolic link planted under a result's name (even one pointing nowhere): creating a new file
+	 * fails on any name that is taken, a link included, and the next name is tried.
+	 */
+	private static File reserveFreeName(File folder, String base) throws EditException {
+		for (int i = 1; i <= MAX_NAME_TRIES; i++) {
+			File file = new File(folder, base + (i == 1 ? "" : "-" + i) + ".tif");
+			try {
+				Files.createFile(file.toPath());
+				return file;
+			}
+			catch (java.nio.file.FileAlreadyExistsException taken) {
+				// The next number.
+			}
+			catch (java.io.IOException e) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "Could not create " + file + ": check the folder's " +
+					"permissions and free space.", e);
+			}
 		}
-		return file;
+		throw new EditException(ErrorKind.INVALID_INPUT, "More than " + MAX_NAME_TRIES + " files named " + base +
+			" are in " + folder + " already: choose another output folder.");
 	}
+
+	private static final int MAX_NAME_TRIES = 10_000;
 }

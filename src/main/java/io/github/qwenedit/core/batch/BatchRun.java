@@ -241,6 +241,7 @@ public final class BatchRun {
 				e.getMessage());
 		}
 		BatchLog log = new BatchLog(output);
+		PlantedLinks.refuse(log.file());
 		BatchJournal journal = new BatchJournal(output);
 		Set<String> leftInJournal = recoverUnfinished();
 		Map<String, List<Path>> done = log.done();
