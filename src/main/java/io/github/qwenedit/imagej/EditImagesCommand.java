@@ -204,7 +204,7 @@ public class EditImagesCommand extends DynamicCommand {
 			// can still fetch its result if Fiji stops before it is saved.
 			Optional<BatchJournal.Pending> journal = Optional.empty();
 			if (saving) {
-				folderLock = OutputFolderLock.claim(outputFolder.toPath());
+				folderLock = OutputFolderLock.share(outputFolder.toPath());
 				editService.rememberOutputFolder(outputFolder);
 				journal = Optional.of(new BatchJournal(outputFolder.toPath()).pending(sourceOf(image), image.getTitle(),
 					descriptor.id(), request, true));

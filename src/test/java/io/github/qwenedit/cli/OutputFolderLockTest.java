@@ -1,6 +1,7 @@
 package io.github.qwenedit.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
@@ -17,6 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import ij.io.FileSaver;
 import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.batch.OutputFolderLock;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.imagej.BatchTestData;
@@ -46,6 +49,22 @@ class OutputFolderLockTest {
 			.redirectOutput(work.resolve(name + ".txt").toFile());
 		pb.environment().putAll(env);
 		return pb.start();
+	}
+
+	/** Single edits share a folder with each other, never with a batch; the last to end lets it go. */
+	@Test
+	void singleEditsShareTheFolderAndABatchWaitsForNone() throws Exception {
+		Path out = work.resolve("shared");
+		try (OutputFolderLock one = OutputFolderLock.share(out); OutputFolderLock two = OutputFolderLock.share(out)) {
+			EditException refused = assertThrows(EditException.class, () -> OutputFolderLock.claim(out));
+			assertTrue(refused.getMessage().startsWith("Another run is writing into " + out), refused.getMessage());
+			one.close();
+			assertThrows(EditException.class, () -> OutputFolderLock.claim(out), "released while an edit still ran");
+		}
+		try (OutputFolderLock batch = OutputFolderLock.claim(out)) {
+			assertThrows(EditException.class, () -> OutputFolderLock.share(out));
+		}
+		OutputFolderLock.share(out).close();
 	}
 
 	@Test
