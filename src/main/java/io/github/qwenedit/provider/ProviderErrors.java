@@ -40,10 +40,11 @@ public final class ProviderErrors {
 		}
 		if (code == 429) {
 			Duration wait = reply.retryAfter().orElse(null);
+			boolean aLongWait = wait != null && wait.compareTo(RetryPolicy.LONGEST_RETRY_AFTER) >= 0;
 			return new EditException(ErrorKind.RATE_LIMITED, service + " is limiting the rate of requests" +
-				(wait == null ? "" : " and asks to wait " + (wait.compareTo(RetryPolicy.LONGEST_RETRY_AFTER) >= 0
-					? "an hour or more" : Math.max(1, wait.getSeconds()) + " s")) +
-				". Wait a moment and run the edit again." + said, wait, null);
+				(wait == null ? "" : " and asks to wait " + (aLongWait ? "an hour or more"
+					: Math.max(1, wait.getSeconds()) + " s")) +
+				(aLongWait ? ". Run the edit again later." : ". Wait a moment and run the edit again.") + said, wait, null);
 		}
 		if (code == 400 || code == 413 || code == 422) {
 			return new EditException(ErrorKind.INVALID_INPUT, service + " did not accept the request (HTTP " + code +
