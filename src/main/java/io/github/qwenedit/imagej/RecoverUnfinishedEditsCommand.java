@@ -23,8 +23,10 @@ import ij.macro.Interpreter;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.core.batch.JournalRecovery;
 import io.github.qwenedit.core.batch.OutputFolderLock;
+import io.github.qwenedit.core.batch.PlantedLinks;
 
 /**
  * Fetches the results of edits that were still running at the provider when Fiji (or a batch) was
@@ -91,6 +93,13 @@ public class RecoverUnfinishedEditsCommand extends DynamicCommand {
 		OutputFolderLock claimed;
 		try {
 			claimed = OutputFolderLock.claim(outputFolder.toPath());
+			try {
+				PlantedLinks.refuse(outputFolder.toPath().resolve(BatchLog.FILE));
+			}
+			catch (EditException e) {
+				claimed.close();
+				throw e;
+			}
 		}
 		catch (EditException e) {
 			fail(e.describe());

@@ -18,6 +18,7 @@ import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.core.batch.OutputFolderLock;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.imagej.EditCommandRunner;
+import io.github.qwenedit.imagej.RecoverUnfinishedEditsCommand;
 import io.github.qwenedit.imagej.TestImages;
 
 /**
@@ -78,6 +79,22 @@ class PlantedLinksTest {
 			assertNothingOutside();
 		}
 		assertEquals(0, dashscope.requests().size(), "a call was made");
+	}
+
+	@Test
+	void recoveryRefusesAFolderWhoseLogIsALink() throws Exception {
+		Path out = folderWithLink(QwenEditCli.LOG_FILE, "stolen-by-recovery.jsonl");
+		try (EditCommandRunner fiji = new EditCommandRunner(env)) {
+			Map<String, Object> inputs = new java.util.HashMap<>();
+			inputs.put("outputFolder", out.toFile());
+			inputs.put("waitSeconds", 0);
+			inputs.put("openImages", false);
+			org.scijava.module.Module recovery = fiji.runCommand(RecoverUnfinishedEditsCommand.class, inputs);
+			String reason = ((org.scijava.Cancelable) recovery).getCancelReason();
+			assertTrue(reason != null && reason.contains(QwenEditCli.LOG_FILE + " in ") &&
+				reason.contains("is a symbolic link"), reason);
+		}
+		assertNothingOutside();
 	}
 
 	@Test
