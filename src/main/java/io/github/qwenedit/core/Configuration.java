@@ -151,6 +151,19 @@ public final class Configuration {
 		return ignoredSecrets.keySet();
 	}
 
+	/**
+	 * A sentence naming the secrets found in the shared settings file, which are not used and which
+	 * others may read there, or empty when there are none: worth saying even when the environment
+	 * gives the key, since the copy in that file stays exposed.
+	 */
+	public Optional<String> ignoredSecretsWarning() {
+		if (ignoredSecrets.isEmpty()) return Optional.empty();
+		return Optional.of(String.join(", ", new java.util.TreeSet<>(ignoredSecrets.keySet())) + " in " + settingsFile +
+			" not used, because other users can read that file: remove " + (ignoredSecrets.size() == 1 ? "that line"
+				: "those lines") + " and keep keys in the environment or in " + SECRETS_FILE + " (Plugins > Qwen Image " +
+			"Edit > Settings puts them there).");
+	}
+
 	public int getInt(String name, int defaultValue) throws EditException {
 		Optional<String> value = get(name);
 		if (!value.isPresent()) return defaultValue;

@@ -74,6 +74,7 @@ public final class EditSession {
 	public static EditSession configured(ProviderDescriptor descriptor, EditProvider provider, StagingChoice choice,
 		Configuration config, Consumer<String> warnings) throws EditException
 	{
+		config.ignoredSecretsWarning().ifPresent(warnings);
 		StagingPlanner planner = StagingPlanner.forRun(config, choice, warnings);
 		return new EditSession(provider, planner, plainHttpHosts(descriptor, config, choice), deadline(config),
 			downloadCapBytes(config));

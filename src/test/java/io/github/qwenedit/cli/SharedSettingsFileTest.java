@@ -51,12 +51,21 @@ class SharedSettingsFileTest {
 			assertFalse((refused.out() + refused.err()).contains(KEY), "the key was shown");
 			assertEquals(0, dashscope.requests().size(), "a call was made with the key from the shared file");
 
+			// With the key in the environment as well the edit runs, and the exposed copy is pointed out.
+			Outcome warned = QwenEditCliRunner.run(Map.of("DASHSCOPE_API_KEY", KEY), config, args);
+			assertEquals(0, warned.code(), warned.out() + warned.err());
+			assertTrue(warned.err().contains("DASHSCOPE_API_KEY in " + shared + " not used, because other users can read " +
+				"that file: remove that line"), warned.err());
+			assertFalse((warned.out() + warned.err()).contains(KEY), "the key was shown");
+
 			new SettingsStore(config).update(Map.of("DASHSCOPE_API_KEY", KEY));
 			assertFalse(Files.readString(shared).contains("DASHSCOPE_API_KEY"), "the stray copy stayed in the shared file");
 			assertTrue(Files.readString(shared).contains("DASHSCOPE_BASE_URL"), "a plain setting was lost");
+			args[5] = work.resolve("out-after-settings").toString();
 			Outcome edited = QwenEditCliRunner.run(Map.of(), config, args);
 			assertEquals(0, edited.code(), edited.out() + edited.err());
-			assertEquals(1, dashscope.edits().size());
+			assertEquals(2, dashscope.edits().size());
+			assertFalse(edited.err().contains("not used"), edited.err());
 		}
 	}
 }
