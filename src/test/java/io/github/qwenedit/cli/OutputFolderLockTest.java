@@ -70,7 +70,7 @@ class OutputFolderLockTest {
 	@Test
 	void aSecondRunIntoTheSameFolderIsRefusedAndNothingIsPaidTwice() throws Exception {
 		EachLabsEmulator eachlabs = bed.serve(new EachLabsEmulator(KEY));
-		eachlabs.processingDelay(Duration.ofSeconds(15));
+		eachlabs.processingDelay(Duration.ofSeconds(25));
 		Path in = Files.createDirectories(work.resolve("in"));
 		for (int i = 0; i < IMAGES; i++) {
 			new FileSaver(TestImages.pattern("cell" + i, BatchTestData.SIDE, BatchTestData.SIDE)).saveAsTiff(in.resolve(
