@@ -42,6 +42,8 @@ public final class Deadline {
 	/** "90 seconds", "10 minutes": for messages. */
 	public static String describe(Duration d) {
 		long s = d.getSeconds();
+		if (s < 1) return "less than a second";
+		if (s == 1) return "1 second";
 		if (s >= 120 && s % 60 == 0) return (s / 60) + " minutes";
 		return s + " seconds";
 	}

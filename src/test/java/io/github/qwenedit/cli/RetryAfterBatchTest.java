@@ -76,7 +76,7 @@ class RetryAfterBatchTest {
 			else {
 				assertEquals(1, creates, printed);
 				assertTrue(printed.contains("Rate limited: DashScope refused the job (HTTP 429) and asked to wait an hour " +
-					"or more, longer than the"), printed);
+					"or more, more than is left of this edit's deadline ("), printed);
 			}
 			List<String> lines = Files.readAllLines(work.resolve("out").resolve(QwenEditCli.LOG_FILE));
 			assertEquals(1, lines.size());

@@ -489,8 +489,8 @@ public final class BatchRun {
 				if (wait.compareTo(left) >= 0) {
 					throw new EditException(ErrorKind.RATE_LIMITED, descriptor.displayName() + " refused the job (HTTP " +
 						"429) and asked to wait " + (wait.compareTo(RetryPolicy.LONGEST_RETRY_AFTER) >= 0 ? "an hour or more"
-							: Deadline.describe(wait)) + ", longer than the " + Deadline.describe(left) + " left of this " +
-						"edit's deadline, so it was not sent again; run the batch again later.", wait, e);
+							: Deadline.describe(wait)) + ", more than is left of this edit's deadline (" + Deadline.describe(left) +
+						"), so it was not sent again; run the batch again later.", wait, e);
 				}
 				cancellation.sleep(wait);
 			}
