@@ -217,12 +217,22 @@ public final class QwenEditCli {
 	static ij.gui.Roi selection(String spec) throws EditException {
 		String[] parts = spec.split(",");
 		if (parts.length == 4) {
+			int[] box = new int[4];
 			try {
-				return new ij.gui.Roi(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()),
-					Integer.parseInt(parts[2].trim()), Integer.parseInt(parts[3].trim()));
+				for (int i = 0; i < 4; i++) {
+					box[i] = Integer.parseInt(parts[i].trim());
+				}
 			}
 			catch (NumberFormatException e) {
-				// Not numbers: perhaps a file name with commas.
+				box = null; // Not numbers: perhaps a file name with commas.
+			}
+			if (box != null) {
+				// ImageJ would widen an empty rectangle to one pixel: a paid edit of nothing.
+				if (box[2] < 1 || box[3] < 1) {
+					throw new EditException(ErrorKind.INVALID_INPUT, "--selection " + spec + " is empty: its width and " +
+						"height must be at least 1 pixel.");
+				}
+				return new ij.gui.Roi(box[0], box[1], box[2], box[3]);
 			}
 		}
 		ij.gui.Roi roi = ij.io.RoiDecoder.open(spec);

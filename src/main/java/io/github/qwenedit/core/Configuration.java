@@ -34,10 +34,21 @@ public final class Configuration {
 
 	private final Map<String, String> environment;
 	private final Map<String, String> stored;
+	/** Secrets found in the shared settings file: never used, only masked wherever they might show. */
+	private final Map<String, String> ignoredSecrets;
+	private final Path settingsFile;
 
 	private Configuration(Map<String, String> environment, Map<String, String> stored) {
+		this(environment, stored, Map.of(), null);
+	}
+
+	private Configuration(Map<String, String> environment, Map<String, String> stored,
+		Map<String, String> ignoredSecrets, Path settingsFile)
+	{
 		this.environment = Collections.unmodifiableMap(new HashMap<>(environment));
 		this.stored = Collections.unmodifiableMap(new HashMap<>(stored));
+		this.ignoredSecrets = Collections.unmodifiableMap(new HashMap<>(ignoredSecrets));
+		this.settingsFile = settingsFile;
 	}
 
 	/** The running process's environment and the settings files in {@link #configDirectory}. */
@@ -47,7 +58,10 @@ public final class Configuration {
 
 	/** {@code environment} and the settings files in the folder it names (or the default folder). */
 	public static Configuration fromEnvironment(Map<String, String> environment) throws EditException {
-		return new Configuration(environment, SettingsFiles.read(configDirectory(environment)));
+		Path dir = configDirectory(environment);
+		Map<String, String> ignored = new HashMap<>();
+		Map<String, String> stored = SettingsFiles.read(dir, ignored);
+		return new Configuration(environment, stored, ignored, dir.resolve(SETTINGS_FILE));
 	}
 
 	/** Where the Settings command stores what the user enters. */
@@ -101,9 +115,53 @@ public final class Configuration {
 
 	/** A value that must be present, or a message that says exactly where to set it. */
 	public String require(String name, String what) throws EditException {
-		return get(name).orElseThrow(() -> new EditException(ErrorKind.UNAUTHORIZED, "No " + what +
+		if (get(name).isEmpty() && ignoredSecrets.containsKey(name)) {
+			throw new EditException(ErrorKind.UNAUTHORIZED, "No " + what + " is configured: " + name + " in " +
+				settingsFile + " is not used, because other users can read that file. Remove that line and set the " +
+				"environment variable " + name + " or enter it again in Plugins > Qwen Image Edit > Settings, which keeps " +
+				"it in " + SECRETS_FILE + ", readable by you only.");
+		}
+		String value = get(name).orElseThrow(() -> new EditException(ErrorKind.UNAUTHORIZED, "No " + what +
 			" is configured: set the environment variable " + name +
 			" or enter it in Plugins > Qwen Image Edit > Settings."));
+		checkSendableInHeader(name, value);
+		return value;
+	}
+
+	/**
+	 * Keys travel in HTTP headers, which carry only tab and printable ASCII (RFC 9110, section 5.5); a
+	 * character copied in with a key, such as a zero-width space, would otherwise fail inside the
+	 * HTTP client only once inputs are staged and the job journalled. The message gives the setting
+	 * and the position, never the value.
+	 */
+	public static void checkSendableInHeader(String name, String value) throws EditException {
+		for (int i = 0; i < value.length(); i++) {
+			char c = value.charAt(i);
+			if (c == '\t' || c >= 0x20 && c <= 0x7e) continue;
+			throw new EditException(ErrorKind.UNAUTHORIZED, name + " contains a character that cannot be sent in an " +
+				"HTTP header (" + String.format(Locale.ROOT, "U+%04X", (int) c) + " at position " + (i + 1) + " of " +
+				value.length() + ", " + (Character.isWhitespace(c) || Character.getType(c) == Character.FORMAT
+					? "an invisible one" : "not plain ASCII") + "): copy the key again from the provider's page, or " +
+				"type it in Plugins > Qwen Image Edit > Settings.");
+		}
+	}
+
+	/** Secrets found in the shared {@code settings.properties}, by name: not used (the values are not given). */
+	public Set<String> ignoredSecretNames() {
+		return ignoredSecrets.keySet();
+	}
+
+	/**
+	 * A sentence naming the secrets found in the shared settings file, which are not used and which
+	 * others may read there, or empty when there are none: worth saying even when the environment
+	 * gives the key, since the copy in that file stays exposed.
+	 */
+	public Optional<String> ignoredSecretsWarning() {
+		if (ignoredSecrets.isEmpty()) return Optional.empty();
+		return Optional.of(String.join(", ", new java.util.TreeSet<>(ignoredSecrets.keySet())) + " in " + settingsFile +
+			" not used, because other users can read that file: remove " + (ignoredSecrets.size() == 1 ? "that line"
+				: "those lines") + " and keep keys in the environment or in " + SECRETS_FILE + " (Plugins > Qwen Image " +
+			"Edit > Settings puts them there).");
 	}
 
 	public int getInt(String name, int defaultValue) throws EditException {
@@ -123,6 +181,7 @@ public final class Configuration {
 		for (String name : SettingsFiles.SECRET_NAMES) {
 			get(name).ifPresent(secrets::add);
 		}
+		ignoredSecrets.values().stream().filter(v -> !v.isBlank()).map(String::trim).forEach(secrets::add);
 		return secrets;
 	}
 
@@ -136,7 +195,10 @@ public final class Configuration {
 		return result;
 	}
 
-	/** Reads the settings files; a secrets file that others can read is refused. */
+	/**
+	 * Reads the settings files; a secrets file that others can read is refused, and a secret in the
+	 * plain settings file (which need not be private) is set aside unused.
+	 */
 	static final class SettingsFiles {
 
 		/** Settings that are secrets: kept in the owner-only file, never shown. */
@@ -145,9 +207,13 @@ public final class Configuration {
 
 		private SettingsFiles() {}
 
-		static Map<String, String> read(Path dir) throws EditException {
+		static Map<String, String> read(Path dir, Map<String, String> ignoredSecrets) throws EditException {
 			Map<String, String> values = new HashMap<>();
 			load(dir.resolve(SETTINGS_FILE), values);
+			for (String name : SECRET_NAMES) {
+				String misplaced = values.remove(name);
+				if (misplaced != null) ignoredSecrets.put(name, misplaced);
+			}
 			Path secrets = dir.resolve(SECRETS_FILE);
 			if (Files.isRegularFile(secrets)) {
 				OwnerOnlyFiles.checkNotShared(secrets);

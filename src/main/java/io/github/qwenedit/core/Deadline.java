@@ -39,8 +39,11 @@ public final class Deadline {
 			". Try again later, or raise the deadline in Plugins > Qwen Image Edit > Settings.");
 	}
 
-	static String describe(Duration d) {
+	/** "90 seconds", "10 minutes": for messages. */
+	public static String describe(Duration d) {
 		long s = d.getSeconds();
+		if (s < 1) return "less than a second";
+		if (s == 1) return "1 second";
 		if (s >= 120 && s % 60 == 0) return (s / 60) + " minutes";
 		return s + " seconds";
 	}

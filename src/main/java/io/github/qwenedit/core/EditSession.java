@@ -60,6 +60,11 @@ public final class EditSession {
 		return provider;
 	}
 
+	/** The time one edit may take, waits for the provider included. */
+	public Duration deadline() {
+		return deadline;
+	}
+
 	/**
 	 * The pipeline of one edit, or of every job of a batch, as the configuration sets it up: the
 	 * staging route and bucket, the hosts the user allowed plain http for, the deadline and the
@@ -70,6 +75,7 @@ public final class EditSession {
 	public static EditSession configured(ProviderDescriptor descriptor, EditProvider provider, StagingChoice choice,
 		Configuration config, Consumer<String> warnings) throws EditException
 	{
+		config.ignoredSecretsWarning().ifPresent(warnings);
 		StagingPlanner planner = StagingPlanner.forRun(config, choice, warnings);
 		return new EditSession(provider, planner, plainHttpHosts(descriptor, config, choice), deadline(config),
 			downloadCapBytes(config));
@@ -139,6 +145,16 @@ public final class EditSession {
 	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation,
 		SubmissionListener listener) throws EditException
 	{
+		return run(request, progress, cancellation, listener, Deadline.after(deadline));
+	}
+
+	/**
+	 * As {@link #run(EditRequest, ProgressListener, Cancellation, SubmissionListener)} within a deadline
+	 * that started earlier: a batch sends an edit the provider refused again within the edit's one deadline.
+	 */
+	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation,
+		SubmissionListener listener, Deadline editDeadline) throws EditException
+	{
 		PhaseTimes times = new PhaseTimes();
 		ModelSpec model = provider.model(request.options().model());
 		RequestValidator.validate(request, model);
@@ -152,7 +168,8 @@ public final class EditSession {
 			f.note().ifPresent(n -> adjustments.add("image " + (fitted.size()) + ": " + n));
 		}
 
-		Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(deadline), plainHttpHosts);
+		editDeadline.throwIfExpired();
+		Http http = new Http(RetryPolicy.DEFAULT, cancellation, editDeadline, plainHttpHosts);
 		StagingPlanner.Plan plan = staging.plan(provider, fitted);
 		adjustments.addAll(plan.adjustments());
 		List<InputImage> sent;
@@ -198,6 +215,14 @@ public final class EditSession {
 			if (finalState.status() == JobState.Status.FAILED) {
 				throw finalState.error().orElseGet(() -> new EditException(ErrorKind.PROVIDER_FAILURE,
 					provider.displayName() + " reported that the edit failed, without a reason."));
+			}
+			List<String> urls = finalState.outputUrls();
+			int asked = request.options().outputs();
+			if (urls.size() > asked) {
+				warnings.add(provider.displayName() + " returned " + urls.size() + " images where " + (asked == 1
+					? "1 was asked for: only the first was downloaded" : asked + " were asked for: only the first " + asked +
+						" were downloaded") + "; the other " + (urls.size() - asked) + " links were left unopened.");
+				finalState = JobState.succeeded(finalState.handle(), urls.subList(0, asked), finalState.facts());
 			}
 			if (!submitted.status().isFinal()) accepted(listener, finalState, stage);
 			outputs = download(provider.displayName(), finalState, http, downloadCapBytes, progress);

@@ -42,12 +42,28 @@ public final class SettingsStore {
 		try {
 			Files.createDirectories(directory);
 			if (!plain.isEmpty()) merge(directory.resolve(Configuration.SETTINGS_FILE), plain, false);
-			if (!secret.isEmpty()) merge(directory.resolve(Configuration.SECRETS_FILE), secret, true);
+			if (!secret.isEmpty()) {
+				merge(directory.resolve(Configuration.SECRETS_FILE), secret, true);
+				removeFromSharedFile(secret.keySet());
+			}
 		}
 		catch (IOException e) {
 			throw new EditException(ErrorKind.INVALID_INPUT, "Cannot write the settings in " + directory + ": " +
 				e.getMessage(), e);
 		}
+	}
+
+	/** A secret entered again goes to the owner-only file; a copy left in the shared file, where it is not used, goes. */
+	private void removeFromSharedFile(java.util.Set<String> secrets) throws IOException, EditException {
+		Path shared = directory.resolve(Configuration.SETTINGS_FILE);
+		if (!Files.isRegularFile(shared)) return;
+		Properties p = new Properties();
+		try (InputStream in = Files.newInputStream(shared)) {
+			p.load(in);
+		}
+		Map<String, String> removals = new TreeMap<>();
+		secrets.stream().filter(p::containsKey).forEach(name -> removals.put(name, ""));
+		if (!removals.isEmpty()) merge(shared, removals, false);
 	}
 
 	private static void merge(Path file, Map<String, String> changes, boolean ownerOnly) throws IOException, EditException {

@@ -85,6 +85,8 @@ public final class Http {
 	}
 
 	public static final long DEFAULT_DOWNLOAD_CAP_BYTES = 64L * 1024 * 1024;
+	/** API answers are short JSON documents; a larger one is not what the API returns and is not read. */
+	static final long MAX_ANSWER_BYTES = 16L * 1024 * 1024;
 	private static final int MAX_REDIRECTS = 3;
 	private static final Duration CLEANUP_TIME = Duration.ofSeconds(30);
 	private static final Duration STREAM_END_GRACE = Duration.ofMillis(100);
@@ -157,6 +159,11 @@ public final class Http {
 			try {
 				reply = execute(request, callTimeout);
 			}
+			catch (CappedException e) {
+				throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName + " answered with more than " +
+					(MAX_ANSWER_BYTES / (1024 * 1024)) + " MiB where a short answer was expected, so it was not read. Try " +
+					"again later; if it persists, check the configured address.");
+			}
 			catch (IOException e) {
 				if (Thread.currentThread().isInterrupted()) cancellation.cancel();
 				if (cancellation.isCancelled()) throw Cancellation.cancelledException();
@@ -189,7 +196,7 @@ public final class Http {
 			Response response = call.execute())
 		{
 			ResponseBody body = response.body();
-			byte[] bytes = body == null ? new byte[0] : readCapped(body.byteStream(), 16L * 1024 * 1024);
+			byte[] bytes = body == null ? new byte[0] : readCapped(body, MAX_ANSWER_BYTES);
 			return new HttpReply(response.code(), response.headers(), bytes);
 		}
 		catch (java.io.InterruptedIOException e) {
@@ -311,8 +318,9 @@ public final class Http {
 						break;
 					}
 					if (response.code() == 429 || response.code() >= 500) {
-						if (attempt < retry.maxAttempts()) {
-							pause(retry.delayAfter(attempt, RetryPolicy.parseRetryAfter(response.header("Retry-After"))));
+						Duration wait = retry.delayAfter(attempt, RetryPolicy.parseRetryAfter(response.header("Retry-After")));
+						if (attempt < retry.maxAttempts() && wait.compareTo(deadline.remaining()) < 0) {
+							pause(wait);
 							continue;
 						}
 					}
@@ -327,7 +335,7 @@ public final class Http {
 					ResponseBody body = response.body();
 					long declared = body == null ? -1 : body.contentLength();
 					if (declared > maxBytes) throw tooLarge(serviceName, maxBytes);
-					return body == null ? new byte[0] : readCapped(body.byteStream(), maxBytes);
+					return body == null ? new byte[0] : readCapped(body, maxBytes);
 				}
 				catch (CappedException e) {
 					throw tooLarge(serviceName, maxBytes);
@@ -366,6 +374,12 @@ public final class Http {
 	}
 
 	private static EditException networkFailure(HttpUrl url, String serviceName, IOException e) {
+		if (e instanceof BrokenOffException) {
+			BrokenOffException broken = (BrokenOffException) e;
+			return new EditException(ErrorKind.NETWORK, serviceName + " answered, but the answer broke off after " +
+				broken.received + (broken.announced >= 0 ? " of the " + broken.announced + " bytes it announced" : " bytes") +
+				" (the connection dropped, or the server sent less than it said). Run the edit again.", e);
+		}
 		String reason = e instanceof UnknownHostException ? "the host name " + url.host() + " is unknown"
 			: e instanceof ConnectException ? "the connection to " + url.host() + " was refused"
 			: e instanceof java.net.SocketTimeoutException || e instanceof java.io.InterruptedIOException
@@ -382,15 +396,40 @@ public final class Http {
 		private static final long serialVersionUID = 1L;
 	}
 
-	private static byte[] readCapped(InputStream in, long maxBytes) throws IOException {
+	/**
+	 * An answer whose headers arrived and whose body then stopped short: the server was reached, so
+	 * this is told apart from a connection that never worked.
+	 */
+	private static final class BrokenOffException extends IOException {
+		private static final long serialVersionUID = 1L;
+		final long received;
+		final long announced;
+
+		BrokenOffException(long received, long announced, IOException cause) {
+			super(cause);
+			this.received = received;
+			this.announced = announced;
+		}
+	}
+
+	private static byte[] readCapped(ResponseBody body, long maxBytes) throws IOException {
 		java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
 		byte[] buffer = new byte[64 * 1024];
 		long total = 0;
-		int n;
-		while ((n = in.read(buffer)) != -1) {
-			total += n;
-			if (total > maxBytes) throw new CappedException();
-			out.write(buffer, 0, n);
+		InputStream in = body.byteStream();
+		try {
+			int n;
+			while ((n = in.read(buffer)) != -1) {
+				total += n;
+				if (total > maxBytes) throw new CappedException();
+				out.write(buffer, 0, n);
+			}
+		}
+		catch (CappedException | java.io.InterruptedIOException e) {
+			throw e;
+		}
+		catch (IOException e) {
+			throw new BrokenOffException(total, body.contentLength(), e);
 		}
 		return out.toByteArray();
 	}

@@ -40,23 +40,39 @@ public final class RetryPolicy {
 		return Duration.ofMillis(half + ThreadLocalRandom.current().nextLong(half + 1));
 	}
 
-	/** Reads {@code Retry-After} as seconds or as an HTTP date. */
+	/**
+	 * The bounds a provider's {@code Retry-After} is held to: a negative, zero or past value would
+	 * turn retries into a tight loop, and a huge one ("Infinity", a date a year ahead) would outlast
+	 * any deadline, whose checks then decide.
+	 */
+	public static final Duration SHORTEST_RETRY_AFTER = Duration.ofSeconds(1);
+	public static final Duration LONGEST_RETRY_AFTER = Duration.ofHours(1);
+
+	/** Reads {@code Retry-After} as seconds or as an HTTP date, held within the bounds above. */
 	public static Optional<Duration> parseRetryAfter(String value) {
 		if (value == null || value.isBlank()) return Optional.empty();
 		String v = value.trim();
 		try {
 			double seconds = Double.parseDouble(v);
-			return seconds < 0 ? Optional.empty() : Optional.of(Duration.ofMillis((long) (seconds * 1000)));
+			if (Double.isNaN(seconds)) return Optional.empty();
+			if (seconds >= LONGEST_RETRY_AFTER.getSeconds()) return Optional.of(LONGEST_RETRY_AFTER);
+			return Optional.of(bounded(Duration.ofMillis((long) (Math.max(0, seconds) * 1000))));
 		}
 		catch (NumberFormatException notSeconds) {
 			try {
 				ZonedDateTime when = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME);
-				Duration d = Duration.between(ZonedDateTime.now(when.getZone()), when);
-				return Optional.of(d.isNegative() ? Duration.ZERO : d);
+				ZonedDateTime now = ZonedDateTime.now(when.getZone());
+				if (when.isAfter(now.plus(LONGEST_RETRY_AFTER))) return Optional.of(LONGEST_RETRY_AFTER);
+				return Optional.of(bounded(Duration.between(now, when)));
 			}
 			catch (DateTimeParseException notDate) {
 				return Optional.empty();
 			}
 		}
+	}
+
+	private static Duration bounded(Duration d) {
+		if (d.compareTo(SHORTEST_RETRY_AFTER) < 0) return SHORTEST_RETRY_AFTER;
+		return d.compareTo(LONGEST_RETRY_AFTER) > 0 ? LONGEST_RETRY_AFTER : d;
 	}
 }

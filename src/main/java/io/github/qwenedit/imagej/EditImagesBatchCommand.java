@@ -211,7 +211,7 @@ public class EditImagesBatchCommand extends DynamicCommand {
 						if (status != null) status.showStatus(finished, total, "Qwen Image Edit batch: " + finished + "/" + total);
 					}
 				})
-				.cancellation(cancellation).concurrency(concurrency).maxCostUsd(maxCost > 0 ? maxCost : null)
+				.cancellation(cancellation).concurrency(concurrency).maxCostUsd(maxCost == 0 ? null : maxCost)
 				.confirm(question -> !asking || ui.showDialog(question, TITLE, DialogPrompt.MessageType.QUESTION_MESSAGE,
 					DialogPrompt.OptionType.YES_NO_OPTION) == DialogPrompt.Result.YES_OPTION)
 				.recovery((entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder, recovered -> {}))

@@ -36,6 +36,7 @@ import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.core.batch.BatchJournal;
+import io.github.qwenedit.core.batch.OutputFolderLock;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
@@ -199,6 +200,7 @@ public class EditImagesCommand extends DynamicCommand {
 	@Override
 	public void run() {
 		Configuration config = null;
+		OutputFolderLock folderLock = null;
 		try {
 			config = editService.configuration();
 			if (image == null || image.getProcessor() == null) {
@@ -225,6 +227,7 @@ public class EditImagesCommand extends DynamicCommand {
 			// can still fetch its result if Fiji stops before it is saved.
 			Optional<BatchJournal.Pending> journal = Optional.empty();
 			if (saving) {
+				folderLock = OutputFolderLock.share(outputFolder.toPath());
 				editService.rememberOutputFolder(outputFolder);
 				journal = Optional.of(new BatchJournal(outputFolder.toPath()).pending(new BatchJournal.SourceKey(
 					sourceOf(image), 0), image.getTitle(), descriptor.id(), request, true));
@@ -282,6 +285,9 @@ public class EditImagesCommand extends DynamicCommand {
 		}
 		catch (Exception e) {
 			fail(config, new EditException(ErrorKind.PROVIDER_FAILURE, "Unexpected problem: " + e, e));
+		}
+		finally {
+			if (folderLock != null) folderLock.close();
 		}
 	}
 

@@ -23,7 +23,10 @@ import ij.ImagePlus;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.core.batch.JournalRecovery;
+import io.github.qwenedit.core.batch.OutputFolderLock;
+import io.github.qwenedit.core.batch.PlantedLinks;
 
 /**
  * Fetches the results of edits that were still running at the provider when Fiji (or a batch) was
@@ -89,10 +92,26 @@ public class RecoverUnfinishedEditsCommand extends DynamicCommand {
 			return;
 		}
 		editService.rememberOutputFolder(outputFolder);
+		// A batch still running into the folder owns its journal entries: recovering them too would save twice.
+		OutputFolderLock claimed;
+		try {
+			claimed = OutputFolderLock.claim(outputFolder.toPath());
+			try {
+				PlantedLinks.refuse(outputFolder.toPath().resolve(BatchLog.FILE));
+			}
+			catch (EditException e) {
+				claimed.close();
+				throw e;
+			}
+		}
+		catch (EditException e) {
+			fail(e.describe());
+			return;
+		}
 		List<ImagePlus> fetched = Collections.synchronizedList(new ArrayList<>());
 		Cancellation cancellation = new Cancellation();
 		AutoCloseable escape = EscapeKeyWatch.start(cancellation);
-		try (Cancellation.Registration tracked = editService.track(cancellation)) {
+		try (OutputFolderLock held = claimed; Cancellation.Registration tracked = editService.track(cancellation)) {
 			report = new JournalRecovery(config, (entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder,
 				image -> {
 					if (openImages) fetched.add(image);

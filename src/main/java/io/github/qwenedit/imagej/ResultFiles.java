@@ -40,8 +40,14 @@ public final class ResultFiles {
 		}
 		List<File> saved = new ArrayList<>();
 		for (ImagePlus image : images) {
-			File file = freeName(folder, fileNameOf(image.getTitle()));
-			writeWhole(image, file.toPath());
+			File file = reserveFreeName(folder, fileNameOf(image.getTitle()));
+			try {
+				writeWhole(image, file.toPath());
+			}
+			catch (EditException e) {
+				file.delete(); // the empty file that held the name
+				throw e;
+			}
 			saved.add(file);
 		}
 		return saved;
@@ -49,7 +55,8 @@ public final class ResultFiles {
 
 	/**
 	 * Writes {@code image} as ImageJ's own TIFF writer does, with its properties (the provenance),
-	 * Info and calibration, to a temporary file renamed to {@code file} when complete. Unlike
+	 * Info and calibration, to a temporary file renamed to {@code file} when complete (replacing the
+	 * empty file that reserved the name; a rename replaces a link planted there, never follows it). Unlike
 	 * {@link FileSaver#saveAsTiff(String)} it lets the reason of a failure through.
 	 */
 	static void writeWhole(ImagePlus image, Path file) throws EditException {
@@ -114,11 +121,29 @@ public final class ResultFiles {
 		return base.replaceAll("[\\\\/:*?\"<>|\\s]+", "_");
 	}
 
-	private static File freeName(File folder, String base) {
-		File file = new File(folder, base + ".tif");
-		for (int i = 2; file.exists(); i++) {
-			file = new File(folder, base + "-" + i + ".tif");
+	/**
+	 * Creates an empty file under the first free name, so that nothing is written through a
+	 * symbolic link planted under a result's name (even one pointing nowhere): creating a new file
+	 * fails on any name that is taken, a link included, and the next name is tried.
+	 */
+	private static File reserveFreeName(File folder, String base) throws EditException {
+		for (int i = 1; i <= MAX_NAME_TRIES; i++) {
+			File file = new File(folder, base + (i == 1 ? "" : "-" + i) + ".tif");
+			try {
+				Files.createFile(file.toPath());
+				return file;
+			}
+			catch (java.nio.file.FileAlreadyExistsException taken) {
+				// The next number.
+			}
+			catch (java.io.IOException e) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "Could not create " + file + ": check the folder's " +
+					"permissions and free space.", e);
+			}
 		}
-		return file;
+		throw new EditException(ErrorKind.INVALID_INPUT, "More than " + MAX_NAME_TRIES + " files named " + base +
+			" are in " + folder + " already: choose another output folder.");
 	}
+
+	private static final int MAX_NAME_TRIES = 10_000;
 }

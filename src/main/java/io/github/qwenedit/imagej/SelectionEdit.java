@@ -22,6 +22,7 @@ import ij.process.ImageProcessor;
 import ij.process.LUT;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditResult;
+import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.InputFitting;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.Provenance;
@@ -60,12 +61,36 @@ public final class SelectionEdit {
 		Roi roi = image.getRoi();
 		if (roi == null || !roi.isArea()) return Optional.empty();
 		Rectangle bounds = roi.getBounds().intersection(new Rectangle(0, 0, image.getWidth(), image.getHeight()));
-		if (bounds.isEmpty()) return Optional.empty();
+		// Either would otherwise be paid for: the whole image edited in its place, or a one-pixel region.
+		if (roi.getBounds().isEmpty() || !bounds.isEmpty() && pixelsInside(roi, bounds) == 0) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "The selection holds no pixels: select an area, or remove " +
+				"the selection (Edit > Selection > Select None) to edit the whole image.");
+		}
+		if (bounds.isEmpty()) {
+			Rectangle b = roi.getBounds();
+			throw new EditException(ErrorKind.INVALID_INPUT, "The selection (at " + b.x + "," + b.y + ", " + b.width + "*" +
+				b.height + ") lies outside the image of " + image.getWidth() + "*" + image.getHeight() + " pixels: select " +
+				"an area inside it, or remove the selection (Edit > Selection > Select None) to edit the whole image.");
+		}
 		int pad = (int) Math.round(Math.max(0, margin) * Math.max(bounds.width, bounds.height));
 		Rectangle box = new Rectangle(bounds.x - pad, bounds.y - pad, bounds.width + 2 * pad, bounds.height + 2 * pad)
 			.intersection(new Rectangle(0, 0, image.getWidth(), image.getHeight()));
 		return Optional.of(new SelectionEdit(image, (Roi) roi.clone(), box, margin, Math.max(0, feather),
 			ImageEncoder.render(image)));
+	}
+
+	/** How many pixels of {@code within} (the selection's bounds inside the image) the selection covers. */
+	private static int pixelsInside(Roi roi, Rectangle within) {
+		Rectangle b = roi.getBounds();
+		ImageProcessor mask = roi.getMask();
+		if (mask == null) return within.width * within.height;
+		int count = 0;
+		for (int y = within.y; y < within.y + within.height; y++) {
+			for (int x = within.x; x < within.x + within.width; x++) {
+				if (mask.getPixel(x - b.x, y - b.y) != 0) count++;
+			}
+		}
+		return count;
 	}
 
 	/** Why a selection was not used, for the status line, or empty when there is none to mention. */

@@ -8,6 +8,7 @@ import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.http.HttpReply;
 import io.github.qwenedit.http.Json;
+import io.github.qwenedit.http.RetryPolicy;
 
 /**
  * The HTTP status rules every provider shares, after it has looked for its own error codes. Each
@@ -39,9 +40,11 @@ public final class ProviderErrors {
 		}
 		if (code == 429) {
 			Duration wait = reply.retryAfter().orElse(null);
+			boolean aLongWait = wait != null && wait.compareTo(RetryPolicy.LONGEST_RETRY_AFTER) >= 0;
 			return new EditException(ErrorKind.RATE_LIMITED, service + " is limiting the rate of requests" +
-				(wait == null ? "" : " and asks to wait " + Math.max(1, wait.getSeconds()) + " s") +
-				". Wait a moment and run the edit again." + said, wait, null);
+				(wait == null ? "" : " and asks to wait " + (aLongWait ? "an hour or more"
+					: Math.max(1, wait.getSeconds()) + " s")) +
+				(aLongWait ? ". Run the edit again later." : ". Wait a moment and run the edit again.") + said, wait, null);
 		}
 		if (code == 400 || code == 413 || code == 422) {
 			return new EditException(ErrorKind.INVALID_INPUT, service + " did not accept the request (HTTP " + code +

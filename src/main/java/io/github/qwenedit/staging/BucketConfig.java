@@ -91,13 +91,19 @@ public final class BucketConfig {
 		Optional<String> accessKeyId = config.get(ACCESS_KEY_ID);
 		Optional<String> secretAccessKey = config.get(SECRET_ACCESS_KEY);
 		if (!accessKeyId.isPresent() || !secretAccessKey.isPresent()) {
+			for (String name : new String[] { ACCESS_KEY_ID, SECRET_ACCESS_KEY }) {
+				if (config.ignoredSecretNames().contains(name)) config.require(name, "bucket credential " + name);
+			}
 			throw new EditException(ErrorKind.STAGING, "The bucket " + location(bucket, prefix) +
 				" is configured but its credentials are not: set " + ACCESS_KEY_ID + " and " + SECRET_ACCESS_KEY +
 				" (and " + SESSION_TOKEN + " for temporary credentials) in the environment or in " +
 				"Plugins > Qwen Image Edit > Settings.");
 		}
+		Configuration.checkSendableInHeader(ACCESS_KEY_ID, accessKeyId.get());
+		Optional<String> sessionToken = config.get(SESSION_TOKEN);
+		if (sessionToken.isPresent()) Configuration.checkSendableInHeader(SESSION_TOKEN, sessionToken.get());
 		return Optional.of(new BucketConfig(bucket, prefix, endpoint, region, pathStyle, accessKeyId.get(),
-			secretAccessKey.get(), config.get(SESSION_TOKEN), ttl));
+			secretAccessKey.get(), sessionToken, ttl));
 	}
 
 	private static String[] parseLocation(String value) throws EditException {
@@ -122,6 +128,12 @@ public final class BucketConfig {
 				if (prefix.length() > 0) prefix.append('/');
 				prefix.append(segment);
 			}
+		}
+		// The sweep of objects a crash left behind deletes every random-named object a day old under
+		// the prefix: at the bucket's root that would be the user's own files.
+		if (prefix.length() == 0) {
+			throw invalid(BUCKET + " must name a folder used only by this plugin, such as s3://" + bucket +
+				"/qwen-edit, not the bucket alone (\"" + value + "\"): staged objects left for a day under it are deleted.");
 		}
 		return new String[] { bucket, prefix.toString() };
 	}
@@ -179,7 +191,7 @@ public final class BucketConfig {
 		return bucket;
 	}
 
-	/** The folder inside the bucket, without leading or trailing slash; empty for the bucket's root. */
+	/** The folder inside the bucket, without leading or trailing slash; never empty. */
 	public String prefix() {
 		return prefix;
 	}

@@ -146,6 +146,14 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		this.apiKey = apiKey;
 	}
 
+	private volatile int linksPerAnswer;
+
+	/** Every successful edit answers with at least this many output links, however many were asked for. */
+	public DashScopeEmulator linksPerAnswer(int links) {
+		linksPerAnswer = links;
+		return this;
+	}
+
 	/** {@link #baseUrl()} + {@link #GENERATION_PATH}. */
 	public String generationUrl() {
 		return baseUrl() + GENERATION_PATH;
@@ -252,6 +260,9 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		if (!awaitProcessing(started)) return errorReply(503, "ServiceUnavailable", "The emulator is shutting down.");
 		List<String> urls = new ArrayList<>();
 		rendered.forEach(png -> urls.add(publishPng(png)));
+		while (urls.size() < linksPerAnswer) {
+			urls.add(publishPng(rendered.get(rendered.size() - 1)));
+		}
 		edits.add(new ReceivedEdit(request, body, model, prompt, count, List.copyOf(inputs), size.width(),
 			size.height(), List.copyOf(urls)));
 		return Reply.json(200, success(urls, size));

@@ -105,6 +105,7 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	private volatile boolean bombOutputs;
 	private volatile Duration outputDelay = Duration.ZERO;
 	private volatile byte[] largeOutput;
+	private volatile boolean outputsShortOfTheirLength;
 
 	static {
 		// The JDK server writes headers and body separately; without TCP_NODELAY, Nagle's algorithm and the
@@ -183,6 +184,15 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	 */
 	public SELF bombOutputs() {
 		bombOutputs = true;
+		return self();
+	}
+
+	/**
+	 * Output links announce the image's full length and send only half of it before closing the
+	 * connection, as a server whose Content-Length lies or a connection cut mid-transfer does.
+	 */
+	public SELF outputsShortOfTheirLength() {
+		outputsShortOfTheirLength = true;
 		return self();
 	}
 
@@ -494,6 +504,11 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 		if (largeOutput != null) {
 			return Reply.raw(200, "image/png", largeOutput);
 		}
+		if (outputsShortOfTheirLength) {
+			byte[] half = java.util.Arrays.copyOf(output.bytes(), output.bytes().length / 2);
+			return Reply.raw(200, output.contentType(), half).withHeaders(Map.of(DECLARED_LENGTH,
+				String.valueOf(output.bytes().length)));
+		}
 		if (outputsNotImages) {
 			return Reply.text(200, "text/html; charset=utf-8", "<html><body>Service temporarily unavailable</body></html>");
 		}
@@ -519,8 +534,13 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 			"</Code><Message>" + message + "</Message></Error>");
 	}
 
+	/** A reply header that sets the Content-Length announced, whatever the body's real length. */
+	private static final String DECLARED_LENGTH = "Content-Length";
+
 	private static void send(HttpExchange exchange, Reply reply) throws IOException {
-		reply.headers().forEach(exchange.getResponseHeaders()::set);
+		reply.headers().forEach((name, value) -> {
+			if (!name.equalsIgnoreCase(DECLARED_LENGTH)) exchange.getResponseHeaders().set(name, value);
+		});
 		if (reply.streamer() != null) {
 			exchange.sendResponseHeaders(reply.status(), 0);
 			try (OutputStream out = exchange.getResponseBody()) {
@@ -532,11 +552,17 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 			return;
 		}
 		byte[] body = reply.body();
-		exchange.sendResponseHeaders(reply.status(), body.length == 0 ? -1 : body.length);
-		if (body.length > 0) {
-			try (OutputStream out = exchange.getResponseBody()) {
-				out.write(body);
-			}
+		String declared = reply.headers().entrySet().stream().filter(h -> h.getKey().equalsIgnoreCase(DECLARED_LENGTH))
+			.map(Map.Entry::getValue).findFirst().orElse(null);
+		long length = declared != null ? Long.parseLong(declared) : body.length;
+		exchange.sendResponseHeaders(reply.status(), length == 0 ? -1 : length);
+		if (length > 0) {
+			OutputStream out = exchange.getResponseBody();
+			out.write(body);
+			out.flush();
+			// With fewer bytes than announced the stream is left open: the exchange's close then finds it
+			// short and drops the connection, which is what such a reply is for.
+			if (length == body.length) out.close();
 		}
 	}
 

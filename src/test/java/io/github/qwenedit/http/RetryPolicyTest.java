@@ -23,6 +23,26 @@ class RetryPolicyTest {
 		assertEquals(Optional.empty(), RetryPolicy.parseRetryAfter(null));
 	}
 
+	/** Odd values neither loop tightly nor outlast every deadline (nor overflow a long). */
+	@Test
+	void retryAfterIsHeldBetweenOneSecondAndOneHour() {
+		Duration hour = RetryPolicy.LONGEST_RETRY_AFTER;
+		Duration second = RetryPolicy.SHORTEST_RETRY_AFTER;
+		assertEquals(Duration.ofHours(1), hour);
+		assertEquals(Duration.ofSeconds(1), second);
+		assertEquals(Optional.of(hour), RetryPolicy.parseRetryAfter("999999"));
+		assertEquals(Optional.of(hour), RetryPolicy.parseRetryAfter("Infinity"));
+		assertEquals(Optional.of(hour), RetryPolicy.parseRetryAfter("1e308"));
+		assertEquals(Optional.of(second), RetryPolicy.parseRetryAfter("-5"));
+		assertEquals(Optional.of(second), RetryPolicy.parseRetryAfter("-Infinity"));
+		assertEquals(Optional.of(second), RetryPolicy.parseRetryAfter("0"));
+		assertEquals(Optional.empty(), RetryPolicy.parseRetryAfter("NaN"));
+		String aYearAhead = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneOffset.UTC).plusYears(1));
+		assertEquals(Optional.of(hour), RetryPolicy.parseRetryAfter(aYearAhead));
+		String aYearAgo = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneOffset.UTC).minusYears(1));
+		assertEquals(Optional.of(second), RetryPolicy.parseRetryAfter(aYearAgo));
+	}
+
 	@Test
 	void backOffGrowsWithJitterUpToTheCap() {
 		RetryPolicy p = new RetryPolicy(10, Duration.ofMillis(100), Duration.ofMillis(800));

@@ -107,7 +107,13 @@ class FaultMatrixTest {
 		new Fault("output not an image", EmulatorServer::nonImageOutputs, "Provider failure: ", "not an image", 1, false),
 		new Fault("output over the download cap", e -> e.oversizedOutputs(2 * 1024 * 1024), "Provider failure: ",
 			"download limit", 1, false),
-		new Fault("100000x100000 image header", EmulatorServer::bombOutputs, "Provider failure: ", "megapixels", 1, false));
+		new Fault("100000x100000 image header", EmulatorServer::bombOutputs, "Provider failure: ", "megapixels", 1, false),
+		new Fault("429 with Retry-After: Infinity", e -> e.failNextWith(429, "{\"error\":\"slow down\"}",
+			Map.of("Retry-After", "Infinity")), "Rate limited: ", "an hour or more", 1, false),
+		new Fault("40 MB answer", e -> e.failNextWith(200, "{\"pad\":\"" + "x".repeat(40 << 20) + "\"}", Map.of()),
+			"Provider failure: ", "more than 16 MiB", 1, false),
+		new Fault("output shorter than its Content-Length", EmulatorServer::outputsShortOfTheirLength,
+			"Network problem: ", "broke off after", 1, false));
 
 	static Stream<Arguments> matrix() {
 		List<Arguments> cases = new ArrayList<>();

@@ -62,13 +62,14 @@ class BucketConfigTest {
 		assertEquals("fiji/staging/inputs/x.png", config.keyFor("x.png"));
 	}
 
+	/** The day-old sweep deletes random-named objects under the prefix: at the root they are the user's own. */
 	@Test
-	void prefixMayBeEmpty() throws Exception {
+	void aBucketWithoutAFolderOfItsOwnIsRefused() {
 		for (String bucket : new String[] { "s3://lab-images", "s3://lab-images/", "S3://lab-images//" }) {
-			BucketConfig config = config(bucket);
-			assertEquals("lab-images", config.bucket(), bucket);
-			assertEquals("", config.prefix(), bucket);
-			assertEquals("x.png", config.keyFor("x.png"));
+			EditException e = refused(env(bucket));
+			assertEquals(ErrorKind.INVALID_INPUT, e.kind(), bucket);
+			assertTrue(e.getMessage().startsWith("QWEN_EDIT_BUCKET must name a folder used only by this plugin, such as " +
+				"s3://lab-images/qwen-edit"), e.getMessage());
 		}
 	}
 
@@ -99,7 +100,7 @@ class BucketConfigTest {
 
 	@Test
 	void regionPicksTheAwsEndpoint() throws Exception {
-		BucketConfig config = config("s3://lab-images", "AWS_REGION", "eu-central-1");
+		BucketConfig config = config("s3://lab-images/fiji", "AWS_REGION", "eu-central-1");
 
 		assertEquals("https://lab-images.s3.eu-central-1.amazonaws.com/", config.bucketUrl().toString());
 		assertEquals("eu-central-1", config.region());
@@ -111,66 +112,66 @@ class BucketConfigTest {
 		assertTrue(minio.pathStyle());
 		assertEquals("http://localhost:9000/lab-images/fiji/x.png", minio.objectUrl("fiji/x.png").toString());
 
-		BucketConfig r2 = config("s3://lab-images", "AWS_ENDPOINT_URL_S3", "https://0123abcd.r2.cloudflarestorage.com",
+		BucketConfig r2 = config("s3://lab-images/fiji", "AWS_ENDPOINT_URL_S3", "https://0123abcd.r2.cloudflarestorage.com",
 			"AWS_REGION", "auto");
 		assertTrue(r2.pathStyle());
 		assertEquals("https://0123abcd.r2.cloudflarestorage.com/lab-images", r2.bucketUrl().toString());
 
-		BucketConfig gcs = config("s3://lab_images", "AWS_ENDPOINT_URL", "https://storage.googleapis.com");
+		BucketConfig gcs = config("s3://lab_images/fiji", "AWS_ENDPOINT_URL", "https://storage.googleapis.com");
 		assertTrue(gcs.pathStyle());
 	}
 
 	@Test
 	void theS3EndpointSettingWinsOverTheGeneralOne() throws Exception {
-		BucketConfig config = config("s3://lab-images", "AWS_ENDPOINT_URL", "https://general.example",
+		BucketConfig config = config("s3://lab-images/fiji", "AWS_ENDPOINT_URL", "https://general.example",
 			"AWS_ENDPOINT_URL_S3", "https://s3-only.example");
 
 		assertEquals("s3-only.example", config.endpoint().host());
-		assertEquals("general.example", config("s3://lab-images", "AWS_ENDPOINT_URL", "https://general.example")
+		assertEquals("general.example", config("s3://lab-images/fiji", "AWS_ENDPOINT_URL", "https://general.example")
 			.endpoint().host());
 	}
 
 	@Test
 	void explicitAddressingOverridesTheDefault() throws Exception {
-		BucketConfig pathOnAws = config("s3://lab-images", "QWEN_EDIT_S3_ADDRESSING", "path");
+		BucketConfig pathOnAws = config("s3://lab-images/fiji", "QWEN_EDIT_S3_ADDRESSING", "path");
 		assertEquals("https://s3.us-east-1.amazonaws.com/lab-images/x.png", pathOnAws.objectUrl("x.png").toString());
 
-		BucketConfig virtualOnMinio = config("s3://lab-images", "AWS_ENDPOINT_URL_S3", "http://minio.lab:9000",
+		BucketConfig virtualOnMinio = config("s3://lab-images/fiji", "AWS_ENDPOINT_URL_S3", "http://minio.lab:9000",
 			"QWEN_EDIT_S3_ADDRESSING", "Virtual");
 		assertEquals("http://lab-images.minio.lab:9000/x.png", virtualOnMinio.objectUrl("x.png").toString());
 		assertEquals(Set.of("lab-images.minio.lab:9000"), virtualOnMinio.plainHttpHosts());
 
-		EditException e = refused(withSetting(env("s3://lab-images"), "QWEN_EDIT_S3_ADDRESSING", "dns"));
+		EditException e = refused(withSetting(env("s3://lab-images/fiji"), "QWEN_EDIT_S3_ADDRESSING", "dns"));
 		assertEquals(ErrorKind.INVALID_INPUT, e.kind());
 		assertTrue(e.getMessage().contains("QWEN_EDIT_S3_ADDRESSING must be path or virtual"), e.getMessage());
 	}
 
 	@Test
 	void dottedBucketOnAwsHttpsUsesPathStyleBecauseTheCertificateCoversOneLabel() throws Exception {
-		assertTrue(config("s3://lab.images.example").pathStyle());
+		assertTrue(config("s3://lab.images.example/fiji").pathStyle());
 	}
 
 	@Test
 	void plainHttpIsAllowedOnlyToTheConfiguredHost() throws Exception {
 		assertEquals(Set.of("127.0.0.1:9000"),
-			config("s3://b", "AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000").plainHttpHosts());
-		assertEquals(Set.of(), config("s3://b", "AWS_ENDPOINT_URL_S3", "https://127.0.0.1:9000").plainHttpHosts());
+			config("s3://b/p", "AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000").plainHttpHosts());
+		assertEquals(Set.of(), config("s3://b/p", "AWS_ENDPOINT_URL_S3", "https://127.0.0.1:9000").plainHttpHosts());
 	}
 
 	@Test
 	void endpointMustBeAnAddressWithoutPath() {
-		assertTrue(refused(withSetting(env("s3://b"), "AWS_ENDPOINT_URL_S3", "minio:9000")).getMessage()
+		assertTrue(refused(withSetting(env("s3://b/p"), "AWS_ENDPOINT_URL_S3", "minio:9000")).getMessage()
 			.contains("AWS_ENDPOINT_URL_S3 must be an http(s) address"));
-		assertTrue(refused(withSetting(env("s3://b"), "AWS_ENDPOINT_URL_S3", "https://gw.example/s3")).getMessage()
+		assertTrue(refused(withSetting(env("s3://b/p"), "AWS_ENDPOINT_URL_S3", "https://gw.example/s3")).getMessage()
 			.contains("without a path"));
 	}
 
 	@Test
 	void linkLifetimeIsBetweenOneSecondAndSevenDays() throws Exception {
-		assertEquals(Duration.ofSeconds(1), config("s3://b", "QWEN_EDIT_URL_TTL_SECONDS", "1").urlTtl());
-		assertEquals(Duration.ofDays(7), config("s3://b", "QWEN_EDIT_URL_TTL_SECONDS", "604800").urlTtl());
+		assertEquals(Duration.ofSeconds(1), config("s3://b/p", "QWEN_EDIT_URL_TTL_SECONDS", "1").urlTtl());
+		assertEquals(Duration.ofDays(7), config("s3://b/p", "QWEN_EDIT_URL_TTL_SECONDS", "604800").urlTtl());
 		for (String ttl : new String[] { "0", "-5", "604801", "ten" }) {
-			EditException e = refused(withSetting(env("s3://b"), "QWEN_EDIT_URL_TTL_SECONDS", ttl));
+			EditException e = refused(withSetting(env("s3://b/p"), "QWEN_EDIT_URL_TTL_SECONDS", ttl));
 			assertEquals(ErrorKind.INVALID_INPUT, e.kind(), ttl);
 			assertTrue(e.getMessage().startsWith("QWEN_EDIT_URL_TTL_SECONDS must be"), e.getMessage());
 		}
@@ -215,7 +216,7 @@ class BucketConfigTest {
 
 	@Test
 	void objectKeysAreEncodedAsTheSignatureExpects() throws Exception {
-		BucketConfig config = config("s3://b", "AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000");
+		BucketConfig config = config("s3://b/p", "AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000");
 
 		assertEquals("/b/p/a%20b%2Bc%24%C3%A9.png", config.objectUrl("p/a b+c$é.png").encodedPath());
 		assertThrows(IllegalArgumentException.class, () -> config.objectUrl("p/../q.png"));

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -68,12 +69,13 @@ public final class BatchLog {
 
 	/**
 	 * Appends {@code line} to the log of {@code folder} in one write, so that a kill leaves whole
-	 * lines and the Fiji command and a shell run into the same folder do not interleave.
+	 * lines and the Fiji command and a shell run into the same folder do not interleave; never
+	 * through a symbolic link planted under the log's name ({@link PlantedLinks}).
 	 */
 	public static synchronized void append(Path folder, JsonNode line) throws IOException {
 		byte[] text = (Json.MAPPER.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
 		try (OutputStream out = Files.newOutputStream(folder.resolve(FILE), StandardOpenOption.CREATE,
-			StandardOpenOption.APPEND))
+			StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS))
 		{
 			out.write(text);
 		}

@@ -25,6 +25,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
@@ -34,6 +35,7 @@ import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.http.Json;
+import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderLimits;
 import io.github.qwenedit.provider.RequestWindow;
@@ -156,7 +158,10 @@ public final class BatchRun {
 		}
 	}
 
-	/** A 429 on create means the job was refused, not taken: it is tried again after the wait, this often. */
+	/**
+	 * A 429 on create means the job was refused, not taken: it is tried again after the wait, this
+	 * often and within the edit's one deadline.
+	 */
 	static final int RATE_LIMITED_ATTEMPTS = 10;
 	private static final Duration RATE_LIMITED_PAUSE = Duration.ofSeconds(5);
 
@@ -236,7 +241,15 @@ public final class BatchRun {
 		return output;
 	}
 
+	/** Runs the batch, holding the output folder's lock throughout; another run into it is refused. */
 	public Outcome run() throws EditException {
+		checkParameters();
+		try (OutputFolderLock claimed = OutputFolderLock.claim(output)) {
+			return runHoldingTheFolder();
+		}
+	}
+
+	private Outcome runHoldingTheFolder() throws EditException {
 		try {
 			Files.createDirectories(output);
 		}
@@ -245,6 +258,7 @@ public final class BatchRun {
 				e.getMessage());
 		}
 		BatchLog log = new BatchLog(output);
+		PlantedLinks.refuse(log.file());
 		BatchJournal journal = new BatchJournal(output);
 		Set<String> leftInJournal = recoverUnfinished();
 		Map<String, BatchLog.Done> done = log.done();
@@ -362,6 +376,21 @@ public final class BatchRun {
 			String.valueOf(options.outputs()), options.seed().map(String::valueOf).orElse("random"),
 			options.size().map(ImageSize::toString).orElse("as input"), String.valueOf(options.promptExtend()),
 			String.valueOf(options.watermark()));
+	}
+
+	/**
+	 * A ceiling of NaN or infinity compares false with every estimate and would let any cost through,
+	 * and no edits at once would still run one: both are refused before anything is sent.
+	 */
+	private void checkParameters() throws EditException {
+		if (concurrency < 1) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "The number of edits at once must be 1 or more, not " +
+				concurrency + ": nothing was sent.");
+		}
+		if (maxCostUsd != null && !(Double.isFinite(maxCostUsd) && maxCostUsd >= 0)) {
+			throw new EditException(ErrorKind.INVALID_INPUT, "The cost ceiling must be an amount of US dollars, 0 or " +
+				"more, not " + maxCostUsd + ": nothing was sent.");
+		}
 	}
 
 	/** @return the keys of jobs still in the journal afterwards (running, or not reachable now) */
@@ -496,6 +525,7 @@ public final class BatchRun {
 	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal, BatchJournal.Pending[] entry)
 		throws EditException
 	{
+		Deadline deadline = Deadline.after(session.deadline());
 		for (int attempt = 1;; attempt++) {
 			BatchJournal.Pending journalled = journal.pending(new BatchJournal.SourceKey(item.source(), item.plane()),
 				item.title(), descriptor.id(), request, false);
@@ -515,12 +545,20 @@ public final class BatchRun {
 				}
 			};
 			try {
-				return session.run(request, (m, f) -> {}, cancellation, pacedAndJournalled);
+				return session.run(request, (m, f) -> {}, cancellation, pacedAndJournalled, deadline);
 			}
 			catch (EditException e) {
 				if (e.kind() != ErrorKind.RATE_LIMITED || attempt >= RATE_LIMITED_ATTEMPTS) throw e;
+				Duration wait = e.retryAfter().orElse(RATE_LIMITED_PAUSE);
+				Duration left = deadline.remaining();
+				if (wait.compareTo(left) >= 0) {
+					throw new EditException(ErrorKind.RATE_LIMITED, descriptor.displayName() + " refused the job (HTTP " +
+						"429) and asked to wait " + (wait.compareTo(RetryPolicy.LONGEST_RETRY_AFTER) >= 0 ? "an hour or more"
+							: Deadline.describe(wait)) + ", more than is left of this edit's deadline (" + Deadline.describe(left) +
+						"), so it was not sent again; run the batch again later.", wait, e);
+				}
 				journalled.settle(e);
-				cancellation.sleep(e.retryAfter().orElse(RATE_LIMITED_PAUSE));
+				cancellation.sleep(wait);
 			}
 		}
 	}
