@@ -44,7 +44,7 @@ import io.github.qwenedit.staging.StagingChoice;
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Edit Images (Batch)...", headless = true,
 	initializer = "initChoices", attrs = { @Attr(name = "no-record") }) // records itself: see MacroLine
-public class EditImagesBatchCommand extends DynamicCommand {
+public class EditImagesBatchCommand extends AttributedDynamicCommand {
 
 	static final String FOLDER = "folder";
 	static final String ACTIVE_STACK = "active image's slices";

@@ -49,7 +49,7 @@ import io.github.qwenedit.staging.StagingChoice;
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Edit Images...", headless = true,
 	initializer = "initChoices", attrs = { @Attr(name = "no-record") }) // records itself: see MacroLine
-public class EditImagesCommand extends DynamicCommand {
+public class EditImagesCommand extends AttributedDynamicCommand {
 
 	static final String NONE = "none";
 	static final String AS_INPUT = "as input";

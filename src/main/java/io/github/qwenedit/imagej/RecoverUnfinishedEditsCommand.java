@@ -34,7 +34,7 @@ import io.github.qwenedit.core.batch.JournalRecovery;
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Recover Unfinished Edits...", headless = true,
 	initializer = "initFolder", attrs = { @Attr(name = "no-record") }) // records itself: see MacroLine
-public class RecoverUnfinishedEditsCommand extends DynamicCommand {
+public class RecoverUnfinishedEditsCommand extends AttributedDynamicCommand {
 
 	static final String TITLE = "Recover Unfinished Edits";
 

@@ -39,7 +39,7 @@ import io.github.qwenedit.staging.S3Bucket;
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Settings...", initializer = "describeSources",
 	attrs = { @Attr(name = "no-record") })
-public class SettingsCommand extends DynamicCommand {
+public class SettingsCommand extends AttributedDynamicCommand {
 
 	static final String KEEP_HINT = "Keys: leave empty to keep the stored one, type - to remove it.";
 	static final String SAVE = "save";

@@ -20,12 +20,22 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import org.scijava.command.Command;
+import org.scijava.command.CommandInfo;
+import org.scijava.command.CommandService;
+import org.scijava.module.Module;
+import org.scijava.module.ModuleService;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 import ij.IJ;
 import ij.ImagePlus;
 import ij.WindowManager;
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.imagej.EditImagesBatchCommand;
+import io.github.qwenedit.imagej.EditImagesCommand;
+import io.github.qwenedit.imagej.RecoverUnfinishedEditsCommand;
+import io.github.qwenedit.imagej.SettingsCommand;
 
 /**
  * Macro lines replayed the way Fiji replays them: ImageJ's own interpreter runs the line, the
@@ -155,6 +165,19 @@ class RecordedLinesReplayTest {
 		assertEquals(2, dashscope.edits().size(), String.join("\n", macros.log()));
 		assertEquals(first, dashscope.lastEdit().body(), "the replayed line sends the same request");
 		assertEquals(7, dashscope.lastEdit().body().path("parameters").path("seed").asInt());
+	}
+
+	@Test
+	void everyCommandTellsImageJLegacyNotToRecordItAsTheModuleItRuns() {
+		// imagej-legacy's MacroRecorderPreprocessor asks module.getInfo().is("no-record"); when it is not
+		// told, it writes its own line after ours and ImageJ's menu runner a bare one after a cancel.
+		for (Class<? extends Command> command : List.of(EditImagesCommand.class, EditImagesBatchCommand.class,
+			RecoverUnfinishedEditsCommand.class, SettingsCommand.class))
+		{
+			CommandInfo info = macros.sciJava().service(CommandService.class).getCommand(command);
+			Module module = macros.sciJava().service(ModuleService.class).createModule(info);
+			assertTrue(module.getInfo().is("no-record"), command.getSimpleName());
+		}
 	}
 
 	private static String sha256(byte[] bytes) throws Exception {
