@@ -71,7 +71,9 @@ public class RecoverUnfinishedEditsCommand extends AttributedDynamicCommand {
 
 	/** Offers the folder results were last saved to, which is where an interrupted edit left its journal. */
 	protected void initFolder() {
-		if (outputFolder == null) editService.lastOutputFolder().ifPresent(folder -> outputFolder = folder);
+		if (outputFolder != null) return;
+		editService.lastOutputFolder().filter(folder -> !OmittedInputsPreprocessor.isApplicationFolder(folder))
+			.ifPresent(folder -> outputFolder = folder);
 	}
 
 	@Override

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -24,7 +25,12 @@ import org.scijava.command.Command;
 import org.scijava.command.CommandInfo;
 import org.scijava.command.CommandService;
 import org.scijava.module.Module;
+import org.scijava.module.ModuleItem;
 import org.scijava.module.ModuleService;
+import org.scijava.module.process.PreprocessorPlugin;
+import org.scijava.plugin.PluginInfo;
+import org.scijava.plugin.PluginService;
+import org.scijava.widget.InputHarvester;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -178,6 +184,48 @@ class RecordedLinesReplayTest {
 			Module module = macros.sciJava().service(ModuleService.class).createModule(info);
 			assertTrue(module.getInfo().is("no-record"), command.getSimpleName());
 		}
+	}
+
+	/** The output folder the Edit Images dialog would show: the command after every step before the dialog. */
+	private Object outputFolderTheDialogWouldShow() {
+		CommandInfo info = macros.sciJava().service(CommandService.class).getCommand(EditImagesCommand.class);
+		Module module = macros.sciJava().service(ModuleService.class).createModule(info);
+		ImagePlus open = IJ.createImage("open", "8-bit ramp", 64, 64, 1);
+		WindowManager.setTempCurrentImage(open);
+		PluginService plugins = macros.sciJava().service(PluginService.class);
+		for (PluginInfo<PreprocessorPlugin> steps : plugins.getPluginsOfType(PreprocessorPlugin.class)) {
+			if (steps.getPriority() <= InputHarvester.PRIORITY) break; // the dialog, and what follows it
+			PreprocessorPlugin step = plugins.createInstance(steps);
+			step.process(module);
+			assertFalse(step.isCanceled(), step.getCancelReason());
+		}
+		assertTrue(module.isInputResolved("image"));
+		assertFalse(module.isInputResolved("outputFolder"), "the dialog asks for the folder");
+		return module.getInput("outputFolder");
+	}
+
+	private ModuleItem<?> outputFolderItem() {
+		return macros.sciJava().service(CommandService.class).getCommand(EditImagesCommand.class).getInput("outputFolder");
+	}
+
+	@Test
+	void aLineWithAnEmptyFolderLeavesTheNextDialogsFolderEmptyNotTheApplicationFolder() throws Exception {
+		@SuppressWarnings("unchecked")
+		ModuleItem<File> folder = (ModuleItem<File>) outputFolderItem();
+		macros.sciJava().service(ModuleService.class).save(folder, null);
+		String line = readmeLine("Edit Images...").replace("instruction=", "outputfolder=[] instruction=");
+		macros.run("newImage(\"cells\", \"8-bit ramp\", 256, 256, 1);\n" + line);
+		assertEquals(1, dashscope.edits().size(), String.join("\n", macros.log()));
+		assertEquals(null, outputFolderTheDialogWouldShow());
+	}
+
+	@Test
+	void aRememberedApplicationFolderIsNotOffered() {
+		@SuppressWarnings("unchecked")
+		ModuleItem<File> folder = (ModuleItem<File>) outputFolderItem();
+		macros.sciJava().service(ModuleService.class).save(folder, new File(System.getProperty("user.dir")));
+		assertEquals(null, outputFolderTheDialogWouldShow());
+		macros.sciJava().service(ModuleService.class).save(folder, null);
 	}
 
 	private static String sha256(byte[] bytes) throws Exception {
