@@ -12,6 +12,7 @@ import org.scijava.command.Command;
 import org.scijava.command.DynamicCommand;
 import org.scijava.log.LogService;
 import org.scijava.module.Module;
+import org.scijava.module.ModuleService;
 import org.scijava.module.MutableModuleItem;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
@@ -55,6 +56,8 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	static final String AS_INPUT = "as input";
 	/** Option keys recorded after the negative prompt; see {@link MacroSafeText}. */
 	private static final List<String> KEYS_AFTER_NEGATIVE_PROMPT = List.of("instruction");
+	/** The inputs only an edit of an area selection uses. */
+	static final List<String> SELECTION_OPTIONS = List.of("contextMargin", "featherWidth");
 
 	@Parameter
 	private LogService log;
@@ -70,6 +73,9 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 
 	@Parameter(required = false)
 	private ThreadService threads;
+
+	@Parameter(required = false)
+	private ModuleService modules;
 
 	@Parameter(label = "Image 1 (the image to edit)")
 	private ImagePlus image;
@@ -153,6 +159,24 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			}
 		}
 		model = initialModel(this, provider, model);
+		askSelectionOptionsOnlyForAnAreaSelection();
+	}
+
+	/**
+	 * The selection options apply only to an area selection: without one the dialog does not show
+	 * them. The inputs are marked resolved, which is what SciJava's dialog skips (it and the Swing
+	 * widgets of scijava-ui-swing 1.0.3 ignore {@code ItemVisibility.INVISIBLE}), with their
+	 * remembered values, so that the recorded line still carries every option and nothing is
+	 * forgotten for the next image with a selection. A line or script that gives them is untouched.
+	 */
+	private void askSelectionOptionsOnlyForAnAreaSelection() {
+		if (SelectionEdit.hasAreaSelection(image)) return;
+		for (String name : SELECTION_OPTIONS) {
+			if (isInputResolved(name)) continue;
+			Object remembered = modules == null ? null : modules.load(getInfo().getInput(name));
+			if (remembered != null) setInput(name, remembered);
+			resolveInput(name);
+		}
 	}
 
 	/** Offers {@code provider}'s models; a model named by the call is kept as it is, to be checked when it runs. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.awt.Rectangle;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +41,7 @@ import ij.WindowManager;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.imagej.EditImagesBatchCommand;
 import io.github.qwenedit.imagej.EditImagesCommand;
+import io.github.qwenedit.imagej.MacroLine;
 import io.github.qwenedit.imagej.RecoverUnfinishedEditsCommand;
 import io.github.qwenedit.imagej.SettingsCommand;
 
@@ -188,9 +190,15 @@ class RecordedLinesReplayTest {
 
 	/** The output folder the Edit Images dialog would show: the command after every step before the dialog. */
 	private Object outputFolderTheDialogWouldShow() {
+		Module module = beforeTheDialog(IJ.createImage("open", "8-bit ramp", 64, 64, 1));
+		assertFalse(module.isInputResolved("outputFolder"), "the dialog asks for the folder");
+		return module.getInput("outputFolder");
+	}
+
+	/** An Edit Images command on {@code open} after every step before its dialog (which shows the unresolved inputs). */
+	private Module beforeTheDialog(ImagePlus open) {
 		CommandInfo info = macros.sciJava().service(CommandService.class).getCommand(EditImagesCommand.class);
 		Module module = macros.sciJava().service(ModuleService.class).createModule(info);
-		ImagePlus open = IJ.createImage("open", "8-bit ramp", 64, 64, 1);
 		WindowManager.setTempCurrentImage(open);
 		PluginService plugins = macros.sciJava().service(PluginService.class);
 		for (PluginInfo<PreprocessorPlugin> steps : plugins.getPluginsOfType(PreprocessorPlugin.class)) {
@@ -200,8 +208,40 @@ class RecordedLinesReplayTest {
 			assertFalse(step.isCanceled(), step.getCancelReason());
 		}
 		assertTrue(module.isInputResolved("image"));
-		assertFalse(module.isInputResolved("outputFolder"), "the dialog asks for the folder");
-		return module.getInput("outputFolder");
+		return module;
+	}
+
+	@Test
+	void theSelectionOptionsAreAskedOnlyForAnAreaSelectionAndAlwaysRecorded() {
+		ModuleItem<?> margin = macros.sciJava().service(CommandService.class).getCommand(EditImagesCommand.class)
+			.getInput("contextMargin");
+		@SuppressWarnings("unchecked")
+		ModuleItem<Double> remembered = (ModuleItem<Double>) margin;
+		macros.sciJava().service(ModuleService.class).save(remembered, 0.5);
+		try {
+			selectionOptionsAskedOnlyForAnAreaSelection();
+		}
+		finally {
+			// The default is not stored: this forgets 0.5 for the tests that follow.
+			macros.sciJava().service(ModuleService.class).save(remembered, remembered.getDefaultValue());
+		}
+	}
+
+	private void selectionOptionsAskedOnlyForAnAreaSelection() {
+		Module plain = beforeTheDialog(IJ.createImage("plain", "8-bit ramp", 64, 64, 1));
+		assertTrue(plain.isInputResolved("contextMargin") && plain.isInputResolved("featherWidth"),
+			"not in the dialog without a selection");
+		assertEquals(0.5, plain.getInput("contextMargin"), "the remembered value is kept");
+		assertTrue(MacroLine.options(plain).contains(" contextmargin=0.5 featherwidth="), MacroLine.options(plain));
+		ImagePlus selected = IJ.createImage("selected", "8-bit ramp", 64, 64, 1);
+		selected.setRoi(new Rectangle(8, 8, 20, 20));
+		Module withSelection = beforeTheDialog(selected);
+		assertFalse(withSelection.isInputResolved("contextMargin") || withSelection.isInputResolved("featherWidth"),
+			"in the dialog with an area selection");
+		assertEquals(0.5, withSelection.getInput("contextMargin"));
+		ImagePlus line = IJ.createImage("line", "8-bit ramp", 64, 64, 1);
+		line.setRoi(new ij.gui.Line(1, 1, 40, 40));
+		assertTrue(beforeTheDialog(line).isInputResolved("contextMargin"), "a line selection is not edited alone");
 	}
 
 	private ModuleItem<?> outputFolderItem() {
