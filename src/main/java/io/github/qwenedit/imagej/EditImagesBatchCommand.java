@@ -63,6 +63,9 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 	@Parameter(required = false)
 	private UIService ui;
 
+	@Parameter(label = "Instruction", style = TextWidget.AREA_STYLE)
+	private String instruction;
+
 	@Parameter(label = "Source", choices = { FOLDER, ACTIVE_STACK }, required = false)
 	private String batchSource = FOLDER;
 
@@ -116,9 +119,6 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 
 	@Parameter(label = "Negative prompt (optional)", style = TextWidget.AREA_STYLE, required = false)
 	private String negativePrompt = "";
-
-	@Parameter(label = "Instruction", style = TextWidget.AREA_STYLE)
-	private String instruction;
 
 	private int exitCode = -1;
 	private ImagePlus assembled;

@@ -44,9 +44,9 @@ import io.github.qwenedit.staging.StagingChoice;
 
 /**
  * Edits the active image (plus up to two more) with a Qwen image-edit model and opens every result
- * as a new window. Parameters are declared in the order the macro recorder writes them: the free
- * text (negative prompt, instruction) last, so that nothing typed there can stand in for a real
- * option on replay.
+ * as a new window. The instruction is declared first, so that the dialog shows it at the top on
+ * any screen; the recorded line still writes it last (see {@link MacroLine}), so that nothing typed
+ * there can stand in for a real option on replay.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Edit Images...", headless = true,
 	initializer = "initChoices", attrs = { @Attr(name = "no-record") }) // records itself: see MacroLine
@@ -76,6 +76,10 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 
 	@Parameter(required = false)
 	private ModuleService modules;
+
+	@Parameter(label = "Instruction", style = TextWidget.AREA_STYLE,
+		description = "What to change, e.g. 'remove the scale bar'. Refer to the images as image 1, 2 and 3.")
+	private String instruction;
 
 	@Parameter(label = "Image 1 (the image to edit)")
 	private ImagePlus image;
@@ -126,12 +130,9 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			"then, so Recover Unfinished Edits can fetch its result after a crash")
 	private File outputFolder;
 
+
 	@Parameter(label = "Negative prompt (optional)", style = TextWidget.AREA_STYLE, required = false)
 	private String negativePrompt = "";
-
-	@Parameter(label = "Instruction", style = TextWidget.AREA_STYLE,
-		description = "What to change, e.g. 'remove the scale bar'. Refer to the images as image 1, 2 and 3.")
-	private String instruction;
 
 	@Parameter(type = ItemIO.OUTPUT, label = "Edited images")
 	private List<ImagePlus> results;
