@@ -44,7 +44,7 @@ import io.github.qwenedit.staging.StagingChoice;
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Edit Images (Batch)...", headless = true,
 	initializer = "initChoices", attrs = { @Attr(name = "no-record") }) // records itself: see MacroLine
-public class EditImagesBatchCommand extends DynamicCommand {
+public class EditImagesBatchCommand extends AttributedDynamicCommand {
 
 	static final String FOLDER = "folder";
 	static final String ACTIVE_STACK = "active image's slices";
@@ -62,6 +62,9 @@ public class EditImagesBatchCommand extends DynamicCommand {
 
 	@Parameter(required = false)
 	private UIService ui;
+
+	@Parameter(label = "Instruction", style = TextWidget.AREA_STYLE)
+	private String instruction;
 
 	@Parameter(label = "Source", choices = { FOLDER, ACTIVE_STACK }, required = false)
 	private String batchSource = FOLDER;
@@ -116,9 +119,6 @@ public class EditImagesBatchCommand extends DynamicCommand {
 
 	@Parameter(label = "Negative prompt (optional)", style = TextWidget.AREA_STYLE, required = false)
 	private String negativePrompt = "";
-
-	@Parameter(label = "Instruction", style = TextWidget.AREA_STYLE)
-	private String instruction;
 
 	private int exitCode = -1;
 	private ImagePlus assembled;

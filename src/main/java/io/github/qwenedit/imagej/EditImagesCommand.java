@@ -12,6 +12,7 @@ import org.scijava.command.Command;
 import org.scijava.command.DynamicCommand;
 import org.scijava.log.LogService;
 import org.scijava.module.Module;
+import org.scijava.module.ModuleService;
 import org.scijava.module.MutableModuleItem;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
@@ -44,18 +45,20 @@ import io.github.qwenedit.staging.StagingChoice;
 
 /**
  * Edits the active image (plus up to two more) with a Qwen image-edit model and opens every result
- * as a new window. Parameters are declared in the order the macro recorder writes them: the free
- * text (negative prompt, instruction) last, so that nothing typed there can stand in for a real
- * option on replay.
+ * as a new window. The instruction is declared first, so that the dialog shows it at the top on
+ * any screen; the recorded line still writes it last (see {@link MacroLine}), so that nothing typed
+ * there can stand in for a real option on replay.
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Edit Images...", headless = true,
 	initializer = "initChoices", attrs = { @Attr(name = "no-record") }) // records itself: see MacroLine
-public class EditImagesCommand extends DynamicCommand {
+public class EditImagesCommand extends AttributedDynamicCommand {
 
 	static final String NONE = "none";
 	static final String AS_INPUT = "as input";
 	/** Option keys recorded after the negative prompt; see {@link MacroSafeText}. */
 	private static final List<String> KEYS_AFTER_NEGATIVE_PROMPT = List.of("instruction");
+	/** The inputs only an edit of an area selection uses. */
+	static final List<String> SELECTION_OPTIONS = List.of("contextMargin", "featherWidth");
 
 	@Parameter
 	private LogService log;
@@ -71,6 +74,13 @@ public class EditImagesCommand extends DynamicCommand {
 
 	@Parameter(required = false)
 	private ThreadService threads;
+
+	@Parameter(required = false)
+	private ModuleService modules;
+
+	@Parameter(label = "Instruction", style = TextWidget.AREA_STYLE,
+		description = "What to change, e.g. 'remove the scale bar'. Refer to the images as image 1, 2 and 3.")
+	private String instruction;
 
 	@Parameter(label = "Image 1 (the image to edit)")
 	private ImagePlus image;
@@ -121,12 +131,9 @@ public class EditImagesCommand extends DynamicCommand {
 			"then, so Recover Unfinished Edits can fetch its result after a crash")
 	private File outputFolder;
 
+
 	@Parameter(label = "Negative prompt (optional)", style = TextWidget.AREA_STYLE, required = false)
 	private String negativePrompt = "";
-
-	@Parameter(label = "Instruction", style = TextWidget.AREA_STYLE,
-		description = "What to change, e.g. 'remove the scale bar'. Refer to the images as image 1, 2 and 3.")
-	private String instruction;
 
 	@Parameter(type = ItemIO.OUTPUT, label = "Edited images")
 	private List<ImagePlus> results;
@@ -154,6 +161,24 @@ public class EditImagesCommand extends DynamicCommand {
 			}
 		}
 		model = initialModel(this, provider, model);
+		askSelectionOptionsOnlyForAnAreaSelection();
+	}
+
+	/**
+	 * The selection options apply only to an area selection: without one the dialog does not show
+	 * them. The inputs are marked resolved, which is what SciJava's dialog skips (it and the Swing
+	 * widgets of scijava-ui-swing 1.0.3 ignore {@code ItemVisibility.INVISIBLE}), with their
+	 * remembered values, so that the recorded line still carries every option and nothing is
+	 * forgotten for the next image with a selection. A line or script that gives them is untouched.
+	 */
+	private void askSelectionOptionsOnlyForAnAreaSelection() {
+		if (SelectionEdit.hasAreaSelection(image)) return;
+		for (String name : SELECTION_OPTIONS) {
+			if (isInputResolved(name)) continue;
+			Object remembered = modules == null ? null : modules.load(getInfo().getInput(name));
+			if (remembered != null) setInput(name, remembered);
+			resolveInput(name);
+		}
 	}
 
 	/** Offers {@code provider}'s models; a model named by the call is kept as it is, to be checked when it runs. */

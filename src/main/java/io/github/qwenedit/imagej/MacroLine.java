@@ -2,14 +2,18 @@ package io.github.qwenedit.imagej;
 
 import java.io.File;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 
 import org.scijava.ItemIO;
 import org.scijava.ItemVisibility;
 import org.scijava.module.Module;
+import org.scijava.module.ModuleInfo;
 import org.scijava.module.ModuleItem;
 import org.scijava.service.Service;
+import org.scijava.widget.TextWidget;
+import org.scijava.widget.WidgetStyle;
 
 import ij.IJ;
 import ij.ImagePlus;
@@ -28,7 +32,8 @@ import ij.plugin.frame.Recorder;
  * https://github.com/imagej/imagej-legacy/blob/master/src/main/java/net/imagej/legacy/plugin/MacroRecorderPostprocessor.java
  * and https://github.com/imagej/ImageJ/blob/master/ij/plugin/frame/Recorder.java (saveCommand).
  * <p>
- * Every input is written, in declaration order, as {@code key=value} with the key lower-cased (as
+ * Every input is written, in declaration order but with the free text (text areas) last and the
+ * required one (the instruction) last of all, as {@code key=value} with the key lower-cased (as
  * ImageJ's {@code Macro.getValue} looks it up) and the value in brackets when it is empty or has a
  * space. Characters a macro string cannot hold as they are are escaped the way ImageJ's macro
  * language reads them (its string constants are read by {@link java.io.StreamTokenizer}): quotes,
@@ -42,7 +47,7 @@ public final class MacroLine {
 	/** The options of {@code module}'s run, as a recorded line carries them (unescaped). */
 	public static String options(Module module) {
 		StringBuilder options = new StringBuilder();
-		for (ModuleItem<?> item : recordedInputs(module)) {
+		for (ModuleItem<?> item : recordedInputs(module.getInfo())) {
 			if (options.length() > 0) options.append(' ');
 			options.append(item.getName().toLowerCase(Locale.ROOT)).append('=');
 			String value = text(item.getValue(module));
@@ -131,9 +136,9 @@ public final class MacroLine {
 	}
 
 	/** The inputs a line carries: what the user sets, not the services or the active image. */
-	static List<ModuleItem<?>> recordedInputs(Module module) {
+	static List<ModuleItem<?>> recordedInputs(ModuleInfo command) {
 		List<ModuleItem<?>> items = new ArrayList<>();
-		for (ModuleItem<?> item : module.getInfo().inputs()) {
+		for (ModuleItem<?> item : command.inputs()) {
 			if (item.getIOType() == ItemIO.OUTPUT) continue;
 			if (item.getVisibility() == ItemVisibility.MESSAGE) continue;
 			Class<?> type = item.getType();
@@ -141,7 +146,15 @@ public final class MacroLine {
 			if (Service.class.isAssignableFrom(type) || type.getName().startsWith("org.scijava.")) continue;
 			items.add(item);
 		}
+		// Free text last, whatever the dialog's order: ImageJ finds a key by searching the options
+		// (ij.Macro.getValue), so "seed=5" typed in an instruction must come after the real seed=.
+		// The instruction (required) comes after the optional negative prompt, which is checked for it.
+		items.sort(Comparator.comparing(MacroLine::isFreeText).thenComparing(item -> isFreeText(item) && item.isRequired()));
 		return items;
+	}
+
+	private static boolean isFreeText(ModuleItem<?> item) {
+		return String.class.equals(item.getType()) && WidgetStyle.isStyle(item, TextWidget.AREA_STYLE);
 	}
 
 	private static String text(Object value) {

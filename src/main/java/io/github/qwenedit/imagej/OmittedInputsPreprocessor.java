@@ -56,6 +56,7 @@ public class OmittedInputsPreprocessor extends AbstractPreprocessorPlugin {
 			// commands are either never recorded or record themselves (MacroLine) when they succeed.
 			Recorder.disableCommandRecording();
 		}
+		clearFoldersThatMeanNone(module);
 		if (missingRequiredImage(module)) {
 			if (log != null) log.error("Qwen Image Edit: " + NO_IMAGE);
 			if (ui != null && !ui.isHeadless()) {
@@ -73,6 +74,38 @@ public class OmittedInputsPreprocessor extends AbstractPreprocessorPlugin {
 				module.resolveInput(item.getName());
 			}
 		}
+	}
+
+	/**
+	 * An empty folder ({@code outputfolder=[]}) is no folder, and a folder remembered from an earlier
+	 * run is never the application folder. SciJava turns {@code []} into {@code new File("")} and
+	 * remembers a folder by its absolute path (scijava-common's {@code FileListConverters.FileToStringConverter}),
+	 * so after one such line every dialog offered the folder Fiji was started in, and OK saved the
+	 * results into the installation.
+	 */
+	private static void clearFoldersThatMeanNone(Module module) {
+		for (ModuleItem<?> item : module.getInfo().inputs()) {
+			if (!File.class.isAssignableFrom(item.getType())) continue;
+			File value = (File) item.getValue(module);
+			if (value == null) continue;
+			boolean empty = value.getPath().isEmpty();
+			boolean remembered = !module.isInputResolved(item.getName());
+			if (empty || remembered && isApplicationFolder(value)) module.setInput(item.getName(), null);
+		}
+	}
+
+	/** Whether {@code folder} is the folder Fiji runs from (never a place for results). */
+	static boolean isApplicationFolder(File folder) {
+		if (folder == null || folder.getPath().isEmpty()) return false;
+		for (String property : new String[] { "scijava.app.directory", "imagej.dir", "ij.dir", "user.dir" }) {
+			String dir = System.getProperty(property);
+			if (dir != null && !dir.isEmpty() && sameFile(new File(dir), folder)) return true;
+		}
+		return false;
+	}
+
+	private static boolean sameFile(File a, File b) {
+		return a.getAbsoluteFile().toPath().normalize().equals(b.getAbsoluteFile().toPath().normalize());
 	}
 
 	private static boolean missingRequiredImage(Module module) {

@@ -37,7 +37,7 @@ import io.github.qwenedit.core.batch.PlantedLinks;
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Recover Unfinished Edits...", headless = true,
 	initializer = "initFolder", attrs = { @Attr(name = "no-record") }) // records itself: see MacroLine
-public class RecoverUnfinishedEditsCommand extends DynamicCommand {
+public class RecoverUnfinishedEditsCommand extends AttributedDynamicCommand {
 
 	static final String TITLE = "Recover Unfinished Edits";
 
@@ -74,7 +74,9 @@ public class RecoverUnfinishedEditsCommand extends DynamicCommand {
 
 	/** Offers the folder results were last saved to, which is where an interrupted edit left its journal. */
 	protected void initFolder() {
-		if (outputFolder == null) editService.lastOutputFolder().ifPresent(folder -> outputFolder = folder);
+		if (outputFolder != null) return;
+		editService.lastOutputFolder().filter(folder -> !OmittedInputsPreprocessor.isApplicationFolder(folder))
+			.ifPresent(folder -> outputFolder = folder);
 	}
 
 	@Override

@@ -56,10 +56,16 @@ public final class SelectionEdit {
 		this.shown = shown;
 	}
 
+	/** Whether {@code image} has an area selection, the only kind an edit of a selection uses. */
+	public static boolean hasAreaSelection(ImagePlus image) {
+		Roi roi = image == null ? null : image.getRoi();
+		return roi != null && roi.isArea();
+	}
+
 	/** An edit of the selection of {@code image}, or empty when it has no area selection. */
 	public static Optional<SelectionEdit> of(ImagePlus image, double margin, int feather) throws EditException {
+		if (!hasAreaSelection(image)) return Optional.empty();
 		Roi roi = image.getRoi();
-		if (roi == null || !roi.isArea()) return Optional.empty();
 		Rectangle bounds = roi.getBounds().intersection(new Rectangle(0, 0, image.getWidth(), image.getHeight()));
 		// Either would otherwise be paid for: the whole image edited in its place, or a one-pixel region.
 		if (roi.getBounds().isEmpty() || !bounds.isEmpty() && pixelsInside(roi, bounds) == 0) {

@@ -39,7 +39,7 @@ import io.github.qwenedit.staging.S3Bucket;
  */
 @Plugin(type = Command.class, menuPath = "Plugins>Qwen Image Edit>Settings...", initializer = "describeSources",
 	attrs = { @Attr(name = "no-record") })
-public class SettingsCommand extends DynamicCommand {
+public class SettingsCommand extends AttributedDynamicCommand {
 
 	static final String KEEP_HINT = "Keys: leave empty to keep the stored one, type - to remove it.";
 	static final String SAVE = "save";
@@ -120,6 +120,46 @@ public class SettingsCommand extends DynamicCommand {
 
 	private String report = "";
 
+	/** The page of settings for the bucket that stages inputs, next to one page per provider. */
+	static final String BUCKET_PAGE = "the bucket (staging)";
+
+	/** The settings one page of the dialog shows: a provider's, or the bucket's; the deadline on each. */
+	static List<String> settingsOf(String page) throws EditException {
+		if (BUCKET_PAGE.equals(page)) {
+			return List.of("QWEN_EDIT_BUCKET", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "QWEN_EDIT_S3_ADDRESSING",
+				"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS);
+		}
+		ProviderDescriptor provider = ProviderRegistry.get(page);
+		return List.of(Configuration.DEFAULT_PROVIDER, provider.keyVariable(), provider.baseUrlVariable(),
+			Configuration.DEADLINE_SECONDS);
+	}
+
+	/**
+	 * Shows only the fields of {@code page}: the others are marked resolved, which SciJava's dialog
+	 * skips, and keep what is stored (a secret left empty is kept; a plain field holds its current value).
+	 */
+	void showOnly(String page) throws EditException {
+		List<String> shown = settingsOf(page);
+		for (String setting : SETTINGS) {
+			String name = fieldName(setting);
+			if (!shown.contains(setting) && name != null && !isInputResolved(name)) resolveInput(name);
+		}
+	}
+
+	/** Asks which provider (or the bucket) to set up, when a screen is there and nothing was given. */
+	private Optional<String> askPage(String defaultPage) {
+		if (ui == null || ui.isHeadless() || java.awt.GraphicsEnvironment.isHeadless()) return Optional.empty();
+		for (String setting : SETTINGS) {
+			String name = fieldName(setting);
+			if (name != null && isInputResolved(name)) return Optional.empty(); // a script gave the fields
+		}
+		List<String> pages = new ArrayList<>(ProviderRegistry.ids());
+		pages.add(BUCKET_PAGE);
+		Object chosen = javax.swing.JOptionPane.showInputDialog(null, "Set up which provider, or the bucket?",
+			"Qwen Image Edit Settings", javax.swing.JOptionPane.QUESTION_MESSAGE, null, pages.toArray(), defaultPage);
+		return Optional.ofNullable((String) chosen);
+	}
+
 	/** The field of each setting, by its environment variable name. */
 	private Map<String, String> fieldsBySetting() {
 		Map<String, String> m = new LinkedHashMap<>();
@@ -151,8 +191,10 @@ public class SettingsCommand extends DynamicCommand {
 		if (providerItem != null) providerItem.setChoices(ProviderRegistry.ids());
 		try {
 			Configuration config = editService.configuration();
-			sources = describe(config);
 			if (defaultProvider == null) defaultProvider = config.get(Configuration.DEFAULT_PROVIDER, ProviderRegistry.ids().get(0));
+			Optional<String> page = askPage(defaultProvider);
+			if (page.isPresent()) showOnly(page.get());
+			sources = describe(config, page.isPresent() ? settingsOf(page.get()) : SETTINGS);
 			for (ProviderDescriptor p : ProviderRegistry.all()) {
 				setIfEmpty(p.baseUrlVariable(), config.get(p.baseUrlVariable(), ""));
 			}
@@ -186,9 +228,14 @@ public class SettingsCommand extends DynamicCommand {
 
 	/** One line per setting: where its value comes from, never the value of a secret. */
 	static String describe(Configuration config) {
+		return describe(config, SETTINGS);
+	}
+
+	/** One line for each of {@code settings}: where its value comes from, never the value of a secret. */
+	static String describe(Configuration config, List<String> settings) {
 		StringBuilder sb = new StringBuilder("<html>Settings are read from the environment first, then from " +
 			config.settingsDirectory() + ". " + KEEP_HINT + "<br>");
-		for (String setting : SETTINGS) {
+		for (String setting : settings) {
 			Configuration.Source source = config.sourceOf(setting);
 			String where = source == Configuration.Source.ENVIRONMENT ? "set in the environment (overrides this dialog)"
 				: source == Configuration.Source.SETTINGS_FILE ? "stored in the settings file" : "not set (default)";

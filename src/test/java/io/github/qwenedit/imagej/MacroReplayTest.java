@@ -56,18 +56,10 @@ class MacroReplayTest {
 		return recordedInputs(EditImagesCommand.class);
 	}
 
+	/** The inputs a recorded line carries, in the order it writes them. */
 	private static List<ModuleItem<?>> recordedInputs(Class<? extends org.scijava.command.Command> command) {
 		try (Context context = new Context(CommandService.class)) {
-			CommandInfo info = context.service(CommandService.class).getCommand(command);
-			List<ModuleItem<?>> items = new ArrayList<>();
-			for (ModuleItem<?> item : info.inputs()) {
-				if (item.getType() == ImagePlus.class) continue; // the active image is not recorded
-				if (!item.getVisibility().equals(org.scijava.ItemVisibility.NORMAL)) continue;
-				if (item.getType().getName().startsWith("org.scijava") || item.getType().getName().startsWith("io.github"))
-					continue; // services
-				items.add(item);
-			}
-			return items;
+			return MacroLine.recordedInputs(context.service(CommandService.class).getCommand(command));
 		}
 	}
 
@@ -180,6 +172,27 @@ class MacroReplayTest {
 		assertUniqueAndNoneTheTailOfAnother(keys(RecoverUnfinishedEditsCommand.class));
 		assertEquals("instruction", keys.get(keys.size() - 1), "free text must be recorded last");
 		assertEquals("negativeprompt", keys.get(keys.size() - 2), "free text must be recorded last");
+	}
+
+	@Test
+	void theDialogsAskForTheInstructionFirstThoughTheLineWritesItLast() {
+		for (Class<? extends org.scijava.command.Command> command : List.of(EditImagesCommand.class,
+			EditImagesBatchCommand.class))
+		{
+			try (Context context = new Context(CommandService.class)) {
+				// SciJava's dialog lays the inputs out in declaration order; a screen of 768 px shows its top.
+				String firstAsked = null;
+				for (ModuleItem<?> item : context.service(CommandService.class).getCommand(command).inputs()) {
+					if (MacroLine.recordedInputs(context.service(CommandService.class).getCommand(command)).contains(item)) {
+						firstAsked = item.getName();
+						break;
+					}
+				}
+				assertEquals("instruction", firstAsked, command.getSimpleName());
+			}
+			List<String> keys = keys(command);
+			assertEquals("instruction", keys.get(keys.size() - 1), command.getSimpleName());
+		}
 	}
 
 	@Test

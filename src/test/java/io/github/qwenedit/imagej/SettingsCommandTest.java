@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -130,9 +131,36 @@ class SettingsCommandTest {
 
 	@Test
 	void theSettingsCommandIsNeverRecorded() {
-		try (Context context = new Context(CommandService.class)) {
+		try (Context context = new Context()) {
 			CommandInfo info = context.service(CommandService.class).getCommand(SettingsCommand.class);
 			assertTrue(info.is("no-record"), "Settings must carry the no-record attribute");
+			// imagej-legacy's recorder asks the module's own info, which for a dynamic command is another object.
+			Module module = context.service(ModuleService.class).createModule(info);
+			assertTrue(module.getInfo().is("no-record"), "the module run must carry it too");
+		}
+	}
+
+	@Test
+	void eachPageShowsOnlyTheFieldsOfTheProviderOrBucketBeingSetUp() throws Exception {
+		try (Context context = new Context()) {
+			CommandInfo info = context.service(CommandService.class).getCommand(SettingsCommand.class);
+			Module module = context.service(ModuleService.class).createModule(info);
+			SettingsCommand settings = (SettingsCommand) module.getDelegateObject();
+			settings.showOnly("fal");
+			for (String shown : List.of("defaultProvider", "falKey", "falBaseUrl", "deadline", "action")) {
+				assertFalse(module.isInputResolved(shown), shown + " is asked on fal's page");
+			}
+			for (String hidden : List.of("dashscopeKey", "dashscopeBaseUrl", "replicateToken", "bucket", "bucketSecret")) {
+				assertTrue(module.isInputResolved(hidden), hidden + " is not asked on fal's page");
+			}
+			Module bucketPage = context.service(ModuleService.class).createModule(info);
+			((SettingsCommand) bucketPage.getDelegateObject()).showOnly(SettingsCommand.BUCKET_PAGE);
+			assertFalse(bucketPage.isInputResolved("bucketSecret"));
+			assertTrue(bucketPage.isInputResolved("falKey") && bucketPage.isInputResolved("defaultProvider"));
+			// The 19 fields of five providers and the bucket: no page asks for more than 8 of them.
+			for (String page : List.of("dashscope", "eachlabs", "pixeldojo", "fal", "replicate", SettingsCommand.BUCKET_PAGE)) {
+				assertTrue(SettingsCommand.settingsOf(page).size() <= 8, page);
+			}
 		}
 	}
 

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.awt.Rectangle;
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -20,12 +22,28 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import org.scijava.command.Command;
+import org.scijava.command.CommandInfo;
+import org.scijava.command.CommandService;
+import org.scijava.module.Module;
+import org.scijava.module.ModuleItem;
+import org.scijava.module.ModuleService;
+import org.scijava.module.process.PreprocessorPlugin;
+import org.scijava.plugin.PluginInfo;
+import org.scijava.plugin.PluginService;
+import org.scijava.widget.InputHarvester;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 import ij.IJ;
 import ij.ImagePlus;
 import ij.WindowManager;
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.imagej.EditImagesBatchCommand;
+import io.github.qwenedit.imagej.EditImagesCommand;
+import io.github.qwenedit.imagej.MacroLine;
+import io.github.qwenedit.imagej.RecoverUnfinishedEditsCommand;
+import io.github.qwenedit.imagej.SettingsCommand;
 
 /**
  * Macro lines replayed the way Fiji replays them: ImageJ's own interpreter runs the line, the
@@ -183,6 +201,99 @@ class RecordedLinesReplayTest {
 		assertEquals(2, dashscope.edits().size(), String.join("\n", macros.log()));
 		assertEquals(first, dashscope.lastEdit().body(), "the replayed line sends the same request");
 		assertEquals(7, dashscope.lastEdit().body().path("parameters").path("seed").asInt());
+	}
+
+	@Test
+	void everyCommandTellsImageJLegacyNotToRecordItAsTheModuleItRuns() {
+		// imagej-legacy's MacroRecorderPreprocessor asks module.getInfo().is("no-record"); when it is not
+		// told, it writes its own line after ours and ImageJ's menu runner a bare one after a cancel.
+		for (Class<? extends Command> command : List.of(EditImagesCommand.class, EditImagesBatchCommand.class,
+			RecoverUnfinishedEditsCommand.class, SettingsCommand.class))
+		{
+			CommandInfo info = macros.sciJava().service(CommandService.class).getCommand(command);
+			Module module = macros.sciJava().service(ModuleService.class).createModule(info);
+			assertTrue(module.getInfo().is("no-record"), command.getSimpleName());
+		}
+	}
+
+	/** The output folder the Edit Images dialog would show: the command after every step before the dialog. */
+	private Object outputFolderTheDialogWouldShow() {
+		Module module = beforeTheDialog(IJ.createImage("open", "8-bit ramp", 64, 64, 1));
+		assertFalse(module.isInputResolved("outputFolder"), "the dialog asks for the folder");
+		return module.getInput("outputFolder");
+	}
+
+	/** An Edit Images command on {@code open} after every step before its dialog (which shows the unresolved inputs). */
+	private Module beforeTheDialog(ImagePlus open) {
+		CommandInfo info = macros.sciJava().service(CommandService.class).getCommand(EditImagesCommand.class);
+		Module module = macros.sciJava().service(ModuleService.class).createModule(info);
+		WindowManager.setTempCurrentImage(open);
+		PluginService plugins = macros.sciJava().service(PluginService.class);
+		for (PluginInfo<PreprocessorPlugin> steps : plugins.getPluginsOfType(PreprocessorPlugin.class)) {
+			if (steps.getPriority() <= InputHarvester.PRIORITY) break; // the dialog, and what follows it
+			PreprocessorPlugin step = plugins.createInstance(steps);
+			step.process(module);
+			assertFalse(step.isCanceled(), step.getCancelReason());
+		}
+		assertTrue(module.isInputResolved("image"));
+		return module;
+	}
+
+	@Test
+	void theSelectionOptionsAreAskedOnlyForAnAreaSelectionAndAlwaysRecorded() {
+		ModuleItem<?> margin = macros.sciJava().service(CommandService.class).getCommand(EditImagesCommand.class)
+			.getInput("contextMargin");
+		@SuppressWarnings("unchecked")
+		ModuleItem<Double> remembered = (ModuleItem<Double>) margin;
+		macros.sciJava().service(ModuleService.class).save(remembered, 0.5);
+		try {
+			selectionOptionsAskedOnlyForAnAreaSelection();
+		}
+		finally {
+			// The default is not stored: this forgets 0.5 for the tests that follow.
+			macros.sciJava().service(ModuleService.class).save(remembered, remembered.getDefaultValue());
+		}
+	}
+
+	private void selectionOptionsAskedOnlyForAnAreaSelection() {
+		Module plain = beforeTheDialog(IJ.createImage("plain", "8-bit ramp", 64, 64, 1));
+		assertTrue(plain.isInputResolved("contextMargin") && plain.isInputResolved("featherWidth"),
+			"not in the dialog without a selection");
+		assertEquals(0.5, plain.getInput("contextMargin"), "the remembered value is kept");
+		assertTrue(MacroLine.options(plain).contains(" contextmargin=0.5 featherwidth="), MacroLine.options(plain));
+		ImagePlus selected = IJ.createImage("selected", "8-bit ramp", 64, 64, 1);
+		selected.setRoi(new Rectangle(8, 8, 20, 20));
+		Module withSelection = beforeTheDialog(selected);
+		assertFalse(withSelection.isInputResolved("contextMargin") || withSelection.isInputResolved("featherWidth"),
+			"in the dialog with an area selection");
+		assertEquals(0.5, withSelection.getInput("contextMargin"));
+		ImagePlus line = IJ.createImage("line", "8-bit ramp", 64, 64, 1);
+		line.setRoi(new ij.gui.Line(1, 1, 40, 40));
+		assertTrue(beforeTheDialog(line).isInputResolved("contextMargin"), "a line selection is not edited alone");
+	}
+
+	private ModuleItem<?> outputFolderItem() {
+		return macros.sciJava().service(CommandService.class).getCommand(EditImagesCommand.class).getInput("outputFolder");
+	}
+
+	@Test
+	void aLineWithAnEmptyFolderLeavesTheNextDialogsFolderEmptyNotTheApplicationFolder() throws Exception {
+		@SuppressWarnings("unchecked")
+		ModuleItem<File> folder = (ModuleItem<File>) outputFolderItem();
+		macros.sciJava().service(ModuleService.class).save(folder, null);
+		String line = readmeLine("Edit Images...").replace("instruction=", "outputfolder=[] instruction=");
+		macros.run("newImage(\"cells\", \"8-bit ramp\", 256, 256, 1);\n" + line);
+		assertEquals(1, dashscope.edits().size(), String.join("\n", macros.log()));
+		assertEquals(null, outputFolderTheDialogWouldShow());
+	}
+
+	@Test
+	void aRememberedApplicationFolderIsNotOffered() {
+		@SuppressWarnings("unchecked")
+		ModuleItem<File> folder = (ModuleItem<File>) outputFolderItem();
+		macros.sciJava().service(ModuleService.class).save(folder, new File(System.getProperty("user.dir")));
+		assertEquals(null, outputFolderTheDialogWouldShow());
+		macros.sciJava().service(ModuleService.class).save(folder, null);
 	}
 
 	private static String sha256(byte[] bytes) throws Exception {
