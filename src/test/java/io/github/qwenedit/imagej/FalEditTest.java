@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.scijava.module.Module;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -76,6 +78,26 @@ class FalEditTest {
 			}
 			assertEquals(0, s3.countObjects(s3.prefix()));
 			assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
+		}
+	}
+
+	/**
+	 * qwen-image-edit-plus answers a 1024×1024 square when no image_size is sent, where the qwen-image-2
+	 * endpoints follow the input: "as input" must give the input's shape on both, within each model's sides.
+	 */
+	@ParameterizedTest
+	@CsvSource({ "fal-ai/qwen-image-edit-plus, 614, 512, true", "fal-ai/qwen-image-2/edit, 480, 400, false" })
+	void asInputGivesTheInputsShapeOnEveryModel(String model, int width, int height, boolean sizeSent) throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(inputs(model, "remove the scale bar"));
+			assertFalse(run.failed(), run.failure());
+			JsonNode body = fal.lastJob().request.json();
+			assertEquals(sizeSent, body.has("image_size"), body.toString());
+			ImagePlus result = run.results().get(0);
+			assertEquals(width, result.getWidth());
+			assertEquals(height, result.getHeight());
+			assertEquals("as input", result.getProp(Provenance.SIZE));
+			assertEquals(sizeSent ? width + "*" + height : null, result.getProp(Provenance.PREFIX + "SizeSent"));
 		}
 	}
 
