@@ -221,6 +221,7 @@ public final class EditSession {
 		}
 
 		Provenance provenance = provenance(prepared, request, finalState, started, stage, adjustments);
+		warnings.addAll(finalState.notices());
 		stage.notice().ifPresent(warnings::add);
 		if (estimate.isPresent()) {
 			provenance.put(Provenance.ESTIMATED_COST_USD, String.format(java.util.Locale.ROOT, "%.3f", estimate.getAsDouble()));

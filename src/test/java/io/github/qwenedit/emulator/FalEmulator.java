@@ -59,6 +59,8 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 	private final String key;
 	private volatile String failureType = "content_policy_violation";
 	private volatile StatusStream statusStream = StatusStream.WORKING;
+	private volatile Set<Integer> flaggedOutputs = Set.of();
+	private final Map<String, String> blankLinks = new java.util.concurrent.ConcurrentHashMap<>();
 
 	public FalEmulator(String key) {
 		this.key = key;
@@ -68,6 +70,15 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 	/** The {@code type} failed jobs report on the result fetch. */
 	public FalEmulator failureType(String type) {
 		failureType = type;
+		return this;
+	}
+
+	/**
+	 * The safety checker flags these outputs (0-based): the result answers them with a black image in
+	 * their place and {@code true} at their index of {@code has_nsfw_concepts} (providers.md §4.3, issue 18).
+	 */
+	public FalEmulator flagOutputs(Integer... indices) {
+		flaggedOutputs = Set.of(indices);
 		return this;
 	}
 
@@ -225,10 +236,14 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 			case SUCCEEDED: {
 				ObjectNode o = JSON.createObjectNode();
 				var images = o.putArray("images");
-				for (String link : job.outputLinks()) {
+				var flags = o.putArray("has_nsfw_concepts");
+				List<String> links = job.outputLinks();
+				for (int i = 0; i < links.size(); i++) {
+					boolean flagged = flaggedOutputs.contains(i);
 					ObjectNode image = images.addObject();
-					image.put("url", link);
+					image.put("url", flagged ? blankLink(job.id + "/" + i) : links.get(i));
 					image.put("content_type", "image/png");
+					flags.add(flagged);
 				}
 				o.put("seed", 1234567);
 				return Reply.json(200, o);
@@ -244,6 +259,22 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 				}
 				return invalid("body", message, failureType).withHeaders(Map.of("X-Fal-Retryable", "false"));
 		}
+	}
+
+	/** A black image, as the safety checker puts in a flagged output's place; one link per output. */
+	private String blankLink(String output) {
+		return blankLinks.computeIfAbsent(output, o -> {
+			java.awt.image.BufferedImage black = new java.awt.image.BufferedImage(64, 64,
+				java.awt.image.BufferedImage.TYPE_INT_RGB);
+			java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+			try {
+				javax.imageio.ImageIO.write(black, "png", png);
+			}
+			catch (java.io.IOException e) {
+				throw new java.io.UncheckedIOException(e);
+			}
+			return publishPng(png.toByteArray());
+		});
 	}
 
 	private static Reply invalid(String field, String message, String type) {

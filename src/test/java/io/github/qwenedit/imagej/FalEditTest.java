@@ -101,6 +101,33 @@ class FalEditTest {
 		}
 	}
 
+	/**
+	 * fal's safety checker blanks a flagged output and says so in has_nsfw_concepts: the flagged one is
+	 * withheld with a sentence that counts it, the others are shown; all flagged is a content refusal.
+	 */
+	@Test
+	void outputsTheSafetyCheckerFlaggedAreWithheldAndCounted() throws Exception {
+		Map<String, Object> in = inputs("fal-ai/qwen-image-edit-plus", "render this as a watercolour");
+		in.put("outputs", 3);
+		fal.flagOutputs(1);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(in);
+			assertFalse(run.failed(), run.failure());
+			AsyncJobEmulator.Job job = fal.lastJob();
+			assertEquals(2, run.results().size());
+			assertEditedPixels(run.results().get(0), job.inputs().get(0).image(), 0);
+			assertEditedPixels(run.results().get(1), job.inputs().get(0).image(), 2);
+			assertEquals("1 of 3", run.results().get(0).getProp(Provenance.PREFIX + "OutputsWithheld"));
+			assertTrue(runner.log().stream().anyMatch(line -> line.contains("1 of 3 results was withheld: fal.ai's " +
+				"safety checker flagged it")), runner.log().toString());
+
+			fal.flagOutputs(0, 1, 2);
+			String refused = runner.run(in).failure();
+			assertTrue(refused.startsWith("Content rejected: fal.ai's safety checker flagged all 3 results"), refused);
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
 	@Test
 	void aWatermarkIsRefusedBeforeAnyCall() throws Exception {
 		Map<String, Object> in = inputs("fal-ai/qwen-image-2/edit", "x");

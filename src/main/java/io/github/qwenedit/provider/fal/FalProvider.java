@@ -253,14 +253,28 @@ public final class FalProvider implements EditProvider {
 		if (!reply.isSuccessful()) return JobState.failed(job, error(reply));
 		JsonNode answer = Json.parse(reply.body(), displayName());
 		List<String> urls = new ArrayList<>();
+		int returned = 0;
+		JsonNode flags = answer.path("has_nsfw_concepts");
 		for (JsonNode image : answer.path("images")) {
 			String url = Json.text(image, "url");
-			if (url != null) urls.add(url);
+			// The safety checker returns a flagged image black, in its place (issue 18): never worth showing.
+			if (url != null && !flags.path(returned).asBoolean(false)) urls.add(url);
+			returned++;
+		}
+		int withheld = returned - urls.size();
+		if (returned > 0 && urls.isEmpty()) {
+			return JobState.failed(job, new EditException(ErrorKind.CONTENT_REJECTED, "fal.ai's safety checker flagged " +
+				(returned == 1 ? "the result" : "all " + returned + " results") + " and blanked " +
+				(returned == 1 ? "it" : "them") + ", so there is nothing to show. Change the instruction or the image."));
 		}
 		Map<String, String> facts = new LinkedHashMap<>();
 		if (answer.has("seed")) facts.put("SeedUsed", answer.get("seed").asText());
 		if (metrics.has("inference_time")) facts.put("InferenceTimeSeconds", metrics.get("inference_time").asText());
-		return JobState.succeeded(job, urls, facts);
+		if (withheld == 0) return JobState.succeeded(job, urls, facts);
+		facts.put("OutputsWithheld", withheld + " of " + returned);
+		return JobState.succeeded(job, urls, facts).withNotice(withheld + " of " + returned + " results " +
+			(withheld == 1 ? "was" : "were") + " withheld: fal.ai's safety checker flagged " + (withheld == 1 ? "it" : "them") +
+			" and returns such images blank. The other " + urls.size() + (urls.size() == 1 ? " is" : " are") + " shown.");
 	}
 
 	/** Only a job still in the queue can be cancelled (providers.md §4.1). */
