@@ -58,6 +58,14 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		DATA_INSPECTION_FAILED(400, "DataInspectionFailed", "Input or output data may contain inappropriate content."),
 		ARREARAGE(400, "Arrearage", "Access denied, please make sure your account is in good standing."),
 		THROTTLING_RATE_QUOTA(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later."),
+		// Codes and statuses of Alibaba's error-code page, https://www.alibabacloud.com/help/en/model-studio/error-code.
+		IP_INFRINGEMENT_SUSPECT(400, "IPInfringementSuspect", "Input data is suspected of being involved in IP infringement."),
+		PREPAID_BILL_OVERDUE(400, "PrepaidBillOverdue", "The prepaid bill is overdue."),
+		POSTPAID_BILL_OVERDUE(400, "PostpaidBillOverdue", "The postpaid bill is overdue."),
+		COMMODITY_NOT_PURCHASED(400, "CommodityNotPurchased", "Commodity has not purchased yet."),
+		THROTTLING_ALLOCATION_QUOTA(429, "Throttling.AllocationQuota", "Allocated quota exceeded, please increase your quota limit."),
+		ACCESS_DENIED_UNPURCHASED(403, "AccessDenied.Unpurchased", "Access to model denied. Please make sure you are eligible for using the model."),
+		MODEL_ACCESS_DENIED(403, "Model.AccessDenied", "Model access denied."),
 		// The message of DashScope's own error-code page; providers.md names only the code.
 		INTERNAL_ERROR(500, "InternalError", "An internal error has occured, please try again later or contact service support.");
 

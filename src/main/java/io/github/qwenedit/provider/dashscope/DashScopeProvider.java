@@ -173,13 +173,35 @@ public final class DashScopeProvider implements EditProvider {
 		}
 		String said = message == null ? "" : " DashScope said: " + ProviderErrors.clip(message);
 		String c = code == null ? "" : code;
-		if (c.equals("Arrearage")) {
-			return new EditException(ErrorKind.INSUFFICIENT_CREDIT, "Your DashScope account is overdue or out of credit. " +
-				"Top it up in the Alibaba Cloud console, then run the edit again." + said);
+		// Codes from Alibaba's error-code page (https://www.alibabacloud.com/help/en/model-studio/error-code).
+		if (c.equals("Arrearage") || c.equals("PrepaidBillOverdue") || c.equals("PostpaidBillOverdue")) {
+			return new EditException(ErrorKind.INSUFFICIENT_CREDIT, "Your Alibaba Cloud account has an overdue bill (" + c +
+				"), so DashScope refuses every call: pay it in the Alibaba Cloud billing console, then run the edit " +
+				"again." + said);
+		}
+		if (c.equals("CommodityNotPurchased")) {
+			return new EditException(ErrorKind.INSUFFICIENT_CREDIT, "Model Studio has not been purchased on this Alibaba " +
+				"Cloud account (CommodityNotPurchased): activate it in the Model Studio console, then run the edit again." +
+				said);
+		}
+		if (c.equals("AccessDenied.Unpurchased") || c.equals("Model.AccessDenied")) {
+			return new EditException(ErrorKind.UNAUTHORIZED, "The key works, but this account may not use " +
+				"the chosen model yet (" + c + "): activate the model in the Model Studio console, or choose another " +
+				"model." + said);
 		}
 		if (c.equals("DataInspectionFailed") || c.equals("DataInspection")) {
 			return new EditException(ErrorKind.CONTENT_REJECTED, "DashScope's content check refused the input or the " +
 				"result. Change the instruction or the image." + said);
+		}
+		if (c.equals("IPInfringementSuspect")) {
+			return new EditException(ErrorKind.CONTENT_REJECTED, "DashScope refused the edit because the input may " +
+				"infringe intellectual property (IPInfringementSuspect). Use an image and instruction you hold the " +
+				"rights to." + said);
+		}
+		if (c.equals("Throttling.AllocationQuota")) {
+			return new EditException(ErrorKind.RATE_LIMITED, "This key has used up the quota allocated to it " +
+				"(Throttling.AllocationQuota): raise the quota in the Model Studio console, or wait until it renews." +
+				said, reply.retryAfter().orElse(null), null);
 		}
 		if (c.startsWith("Throttling")) {
 			return new EditException(ErrorKind.RATE_LIMITED, "DashScope is limiting requests on this key. Wait a " +
