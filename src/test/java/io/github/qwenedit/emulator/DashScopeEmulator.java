@@ -104,17 +104,18 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 	}
 
 	/** The enum of docs.qwencloud.com, dated aliases included (providers.md §1.2). */
-	private static final Map<String, ModelFamily> MODELS = Map.of(
-		"qwen-image-2.0-pro", ModelFamily.QWEN_IMAGE_2,
-		"qwen-image-2.0-pro-2026-03-03", ModelFamily.QWEN_IMAGE_2,
-		"qwen-image-2.0", ModelFamily.QWEN_IMAGE_2,
-		"qwen-image-2.0-2026-03-03", ModelFamily.QWEN_IMAGE_2,
-		"qwen-image-edit-max", ModelFamily.EDIT_MAX,
-		"qwen-image-edit-max-2026-01-16", ModelFamily.EDIT_MAX,
-		"qwen-image-edit-plus", ModelFamily.EDIT_PLUS_SIZE_ONLY_WITH_ONE_OUTPUT,
-		"qwen-image-edit-plus-2025-10-30", ModelFamily.EDIT_PLUS_SIZE_ONLY_WITH_ONE_OUTPUT,
-		"qwen-image-edit-plus-2025-12-15", ModelFamily.EDIT_PLUS,
-		"qwen-image-edit", ModelFamily.EDIT);
+	private static final Map<String, ModelFamily> MODELS = Map.ofEntries(
+		Map.entry("qwen-image-2.0-pro-2026-04-22", ModelFamily.QWEN_IMAGE_2),
+		Map.entry("qwen-image-2.0-pro", ModelFamily.QWEN_IMAGE_2),
+		Map.entry("qwen-image-2.0-pro-2026-03-03", ModelFamily.QWEN_IMAGE_2),
+		Map.entry("qwen-image-2.0", ModelFamily.QWEN_IMAGE_2),
+		Map.entry("qwen-image-2.0-2026-03-03", ModelFamily.QWEN_IMAGE_2),
+		Map.entry("qwen-image-edit-max", ModelFamily.EDIT_MAX),
+		Map.entry("qwen-image-edit-max-2026-01-16", ModelFamily.EDIT_MAX),
+		Map.entry("qwen-image-edit-plus", ModelFamily.EDIT_PLUS_SIZE_ONLY_WITH_ONE_OUTPUT),
+		Map.entry("qwen-image-edit-plus-2025-10-30", ModelFamily.EDIT_PLUS_SIZE_ONLY_WITH_ONE_OUTPUT),
+		Map.entry("qwen-image-edit-plus-2025-12-15", ModelFamily.EDIT_PLUS),
+		Map.entry("qwen-image-edit", ModelFamily.EDIT));
 
 	/**
 	 * An edit the emulator accepted and answered: what tests assert on end to end.

@@ -31,7 +31,10 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 	static final Map<String, DefaultSize> MODELS = Map.of(
 		"fal-ai/qwen-image-2/edit", DefaultSize.LAST_INPUT,
 		"fal-ai/qwen-image-2/pro/edit", DefaultSize.LAST_INPUT,
-		"fal-ai/qwen-image-edit-plus", DefaultSize.SQUARE_HD);
+		"fal-ai/qwen-image-edit-plus", DefaultSize.SQUARE_HD,
+		// Not documented for these two; the square preset is the common fal default.
+		"fal-ai/qwen-image-edit-2511", DefaultSize.SQUARE_HD,
+		"fal-ai/qwen-image-max/edit", DefaultSize.SQUARE_HD);
 
 	/** fal's preset names and their sizes (https://docs.fal.ai/documentation/model-apis/model-arguments). */
 	private static final Map<String, int[]> PRESETS = Map.of(

@@ -61,9 +61,14 @@ public final class DashScopeProvider implements EditProvider {
 	static final List<ModelSpec> MODELS = List.of(
 		dashScopeModel("qwen-image-2.0").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
 		dashScopeModel("qwen-image-2.0-pro").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
+		// A newer snapshot of 2.0-pro, listed by a gateway (https://docs.empiriolabs.ai/models/qwen-image-2-0),
+		// not yet on Alibaba's pages: the limits of the alias it succeeds (providers.md §1.2).
+		dashScopeModel("qwen-image-2.0-pro-2026-04-22").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
 		dashScopeModel("qwen-image-edit-max").maxOutputs(6).sizeRule(PER_SIDE).build(),
 		// Alibaba's sample code for the plus model: size "only when n=1, otherwise an error" (providers.md §1.3).
 		dashScopeModel("qwen-image-edit-plus").maxOutputs(6).sizeRule(PER_SIDE).sizeOnlyWithOneOutput(true).build(),
+		// The bare -plus alias is the 2025-10-30 weights; the December ones are asked for by name (providers.md §1.2).
+		dashScopeModel("qwen-image-edit-plus-2025-12-15").maxOutputs(6).sizeRule(PER_SIDE).build(),
 		dashScopeModel("qwen-image-edit").maxOutputs(1).sizeRule(SizeRule.notCustomisable()).promptExtend(false).build());
 
 	/** The input limits every DashScope edit model shares. */

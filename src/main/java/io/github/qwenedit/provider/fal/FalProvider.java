@@ -73,6 +73,12 @@ public final class FalProvider implements EditProvider {
 		ModelSpec.builder("fal-ai/qwen-image-2/pro/edit").maxOutputs(4).sizeRule(TOTAL_PIXELS).watermark(false)
 			.pricePerImageUsd(0.075).build(),
 		ModelSpec.builder("fal-ai/qwen-image-edit-plus").maxOutputs(4).sizeRule(PER_SIDE).watermark(false)
+			.promptExtend(false).defaultSizeFollowsInput(false).build(),
+		// Newer endpoints on the same image_urls input (providers.md §4.2). Their default size is not
+		// documented, so "as input" is sent as a size, which gives the same answer whatever it is.
+		ModelSpec.builder("fal-ai/qwen-image-edit-2511").maxOutputs(4).sizeRule(PER_SIDE).watermark(false)
+			.promptExtend(false).defaultSizeFollowsInput(false).build(),
+		ModelSpec.builder("fal-ai/qwen-image-max/edit").maxOutputs(4).sizeRule(PER_SIDE).watermark(false)
 			.promptExtend(false).defaultSizeFollowsInput(false).build());
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "fal.ai", MODELS, BASE_URL_VARIABLE,
