@@ -222,7 +222,11 @@ public final class EditSession {
 				warnings.add(provider.displayName() + " returned " + urls.size() + " images where " + (asked == 1
 					? "1 was asked for: only the first was downloaded" : asked + " were asked for: only the first " + asked +
 						" were downloaded") + "; the other " + (urls.size() - asked) + " links were left unopened.");
-				finalState = JobState.succeeded(finalState.handle(), urls.subList(0, asked), finalState.facts());
+				JobState trimmed = JobState.succeeded(finalState.handle(), urls.subList(0, asked), finalState.facts());
+				for (String notice : finalState.notices()) {
+					trimmed = trimmed.withNotice(notice);
+				}
+				finalState = trimmed;
 			}
 			if (!submitted.status().isFinal()) accepted(listener, finalState, stage);
 			outputs = download(provider.displayName(), finalState, http, downloadCapBytes, progress);
@@ -246,6 +250,7 @@ public final class EditSession {
 
 		Provenance provenance = finish(before, finalState);
 		stage.notice().ifPresent(note -> provenance.put(Provenance.STAGING_NOTE, note));
+		warnings.addAll(finalState.notices());
 		stage.notice().ifPresent(warnings::add);
 		StringBuilder done = new StringBuilder("Done: " + count(outputs.size(), "image"));
 		finalState.facts().forEach((k, v) -> done.append(", ").append(k).append(' ').append(v));

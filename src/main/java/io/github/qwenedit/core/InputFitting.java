@@ -279,7 +279,7 @@ public final class InputFitting {
 	 * Each side in [min, max] at the original aspect ratio where that is possible; otherwise the
 	 * upper limit wins and the short side is raised to the minimum.
 	 */
-	static ImageSize fittedSize(ImageSize size, int min, int max) {
+	public static ImageSize fittedSize(ImageSize size, int min, int max) {
 		int w = size.width();
 		int h = size.height();
 		int longSide = Math.max(w, h);

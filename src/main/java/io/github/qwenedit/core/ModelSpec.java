@@ -16,6 +16,7 @@ public final class ModelSpec {
 	private final double pricePerImageUsd;
 	private final boolean sizeOnlyWithOneOutput;
 	private final long maxImageBytes;
+	private final boolean defaultSizeFollowsInput;
 
 	private ModelSpec(Builder b) {
 		this.id = b.id;
@@ -28,6 +29,7 @@ public final class ModelSpec {
 		this.pricePerImageUsd = b.pricePerImageUsd;
 		this.sizeOnlyWithOneOutput = b.sizeOnlyWithOneOutput;
 		this.maxImageBytes = b.maxImageBytes;
+		this.defaultSizeFollowsInput = b.defaultSizeFollowsInput;
 	}
 
 	public static Builder builder(String id) {
@@ -85,6 +87,14 @@ public final class ModelSpec {
 		return maxImageBytes;
 	}
 
+	/**
+	 * Whether the model, asked for no size, answers at the input's size. When it does not (fal's
+	 * qwen-image-edit-plus falls back to a 1024×1024 square), "as input" must be sent as a size.
+	 */
+	public boolean defaultSizeFollowsInput() {
+		return defaultSizeFollowsInput;
+	}
+
 	public static final class Builder {
 		private final String id;
 		private int maxOutputs = 1;
@@ -96,6 +106,7 @@ public final class ModelSpec {
 		private double pricePerImageUsd;
 		private boolean sizeOnlyWithOneOutput;
 		private long maxImageBytes;
+		private boolean defaultSizeFollowsInput = true;
 
 		private Builder(String id) {
 			this.id = id;
@@ -143,6 +154,11 @@ public final class ModelSpec {
 
 		public Builder maxImageBytes(long value) {
 			maxImageBytes = value;
+			return this;
+		}
+
+		public Builder defaultSizeFollowsInput(boolean value) {
+			defaultSizeFollowsInput = value;
 			return this;
 		}
 

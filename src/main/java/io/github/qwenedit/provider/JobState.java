@@ -30,9 +30,16 @@ public final class JobState {
 	private final Map<String, String> facts;
 	private final EditException error;
 	private final Duration pollAfter;
+	private final List<String> notices;
 
 	private JobState(Status status, JobHandle handle, Integer queuePosition, List<String> outputUrls,
 		Map<String, String> facts, EditException error, Duration pollAfter)
+	{
+		this(status, handle, queuePosition, outputUrls, facts, error, pollAfter, List.of());
+	}
+
+	private JobState(Status status, JobHandle handle, Integer queuePosition, List<String> outputUrls,
+		Map<String, String> facts, EditException error, Duration pollAfter, List<String> notices)
 	{
 		this.status = status;
 		this.handle = handle;
@@ -41,6 +48,7 @@ public final class JobState {
 		this.facts = facts == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(facts));
 		this.error = error;
 		this.pollAfter = pollAfter;
+		this.notices = List.copyOf(notices);
 	}
 
 	public static JobState queued(JobHandle handle, Integer position) {
@@ -68,7 +76,19 @@ public final class JobState {
 
 	/** The same state with a server's hint of when to look again ({@code Retry-After}). */
 	public JobState withPollAfter(Duration wait) {
-		return new JobState(status, handle, queuePosition, outputUrls, facts, error, wait);
+		return new JobState(status, handle, queuePosition, outputUrls, facts, error, wait, notices);
+	}
+
+	/** The same state with one more sentence for the user about a result that is not quite what was asked. */
+	public JobState withNotice(String sentence) {
+		List<String> more = new java.util.ArrayList<>(notices);
+		more.add(sentence);
+		return new JobState(status, handle, queuePosition, outputUrls, facts, error, pollAfter, more);
+	}
+
+	/** Sentences for the user about the result, such as outputs the provider withheld; empty when none. */
+	public List<String> notices() {
+		return notices;
 	}
 
 	public Status status() {

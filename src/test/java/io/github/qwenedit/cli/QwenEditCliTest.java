@@ -100,7 +100,7 @@ class QwenEditCliTest {
 				work.resolve("out").toString(), "--concurrency", "1", folderOfImages(2).toString());
 			assertEquals(1, outcome.code());
 			assertTrue(outcome.out().contains("1 done, 1 failed, 0 skipped"), outcome.out());
-			assertTrue(outcome.err().contains("out of credit"), outcome.err());
+			assertTrue(outcome.err().contains("overdue bill"), outcome.err());
 			Outcome usage = runInProcess(env, "--provider", "dashscope");
 			assertEquals(2, usage.code());
 			assertTrue(usage.err().contains("--instruction"), usage.err());

@@ -58,6 +58,14 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		DATA_INSPECTION_FAILED(400, "DataInspectionFailed", "Input or output data may contain inappropriate content."),
 		ARREARAGE(400, "Arrearage", "Access denied, please make sure your account is in good standing."),
 		THROTTLING_RATE_QUOTA(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later."),
+		// Codes and statuses of Alibaba's error-code page, https://www.alibabacloud.com/help/en/model-studio/error-code.
+		IP_INFRINGEMENT_SUSPECT(400, "IPInfringementSuspect", "Input data is suspected of being involved in IP infringement."),
+		PREPAID_BILL_OVERDUE(400, "PrepaidBillOverdue", "The prepaid bill is overdue."),
+		POSTPAID_BILL_OVERDUE(400, "PostpaidBillOverdue", "The postpaid bill is overdue."),
+		COMMODITY_NOT_PURCHASED(400, "CommodityNotPurchased", "Commodity has not purchased yet."),
+		THROTTLING_ALLOCATION_QUOTA(429, "Throttling.AllocationQuota", "Allocated quota exceeded, please increase your quota limit."),
+		ACCESS_DENIED_UNPURCHASED(403, "AccessDenied.Unpurchased", "Access to model denied. Please make sure you are eligible for using the model."),
+		MODEL_ACCESS_DENIED(403, "Model.AccessDenied", "Model access denied."),
 		// The message of DashScope's own error-code page; providers.md names only the code.
 		INTERNAL_ERROR(500, "InternalError", "An internal error has occured, please try again later or contact service support.");
 
@@ -96,17 +104,18 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 	}
 
 	/** The enum of docs.qwencloud.com, dated aliases included (providers.md §1.2). */
-	private static final Map<String, ModelFamily> MODELS = Map.of(
-		"qwen-image-2.0-pro", ModelFamily.QWEN_IMAGE_2,
-		"qwen-image-2.0-pro-2026-03-03", ModelFamily.QWEN_IMAGE_2,
-		"qwen-image-2.0", ModelFamily.QWEN_IMAGE_2,
-		"qwen-image-2.0-2026-03-03", ModelFamily.QWEN_IMAGE_2,
-		"qwen-image-edit-max", ModelFamily.EDIT_MAX,
-		"qwen-image-edit-max-2026-01-16", ModelFamily.EDIT_MAX,
-		"qwen-image-edit-plus", ModelFamily.EDIT_PLUS_SIZE_ONLY_WITH_ONE_OUTPUT,
-		"qwen-image-edit-plus-2025-10-30", ModelFamily.EDIT_PLUS_SIZE_ONLY_WITH_ONE_OUTPUT,
-		"qwen-image-edit-plus-2025-12-15", ModelFamily.EDIT_PLUS,
-		"qwen-image-edit", ModelFamily.EDIT);
+	private static final Map<String, ModelFamily> MODELS = Map.ofEntries(
+		Map.entry("qwen-image-2.0-pro-2026-04-22", ModelFamily.QWEN_IMAGE_2),
+		Map.entry("qwen-image-2.0-pro", ModelFamily.QWEN_IMAGE_2),
+		Map.entry("qwen-image-2.0-pro-2026-03-03", ModelFamily.QWEN_IMAGE_2),
+		Map.entry("qwen-image-2.0", ModelFamily.QWEN_IMAGE_2),
+		Map.entry("qwen-image-2.0-2026-03-03", ModelFamily.QWEN_IMAGE_2),
+		Map.entry("qwen-image-edit-max", ModelFamily.EDIT_MAX),
+		Map.entry("qwen-image-edit-max-2026-01-16", ModelFamily.EDIT_MAX),
+		Map.entry("qwen-image-edit-plus", ModelFamily.EDIT_PLUS_SIZE_ONLY_WITH_ONE_OUTPUT),
+		Map.entry("qwen-image-edit-plus-2025-10-30", ModelFamily.EDIT_PLUS_SIZE_ONLY_WITH_ONE_OUTPUT),
+		Map.entry("qwen-image-edit-plus-2025-12-15", ModelFamily.EDIT_PLUS),
+		Map.entry("qwen-image-edit", ModelFamily.EDIT));
 
 	/**
 	 * An edit the emulator accepted and answered: what tests assert on end to end.

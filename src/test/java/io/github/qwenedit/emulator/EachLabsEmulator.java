@@ -26,6 +26,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 
 	public static final String MODEL = "alibaba-qwen-image-2-0-image-edit";
+	/** The Pro slug, same input (issue 18). */
+	public static final String PRO_MODEL = "alibaba-qwen-image-2-0-pro-image-edit";
 	public static final int MAX_CONCURRENT = 10;
 	public static final int MAX_CREATES_PER_MINUTE = 100;
 	private static final Pattern SIZE = Pattern.compile("(\\d{1,5})\\*(\\d{1,5})");
@@ -172,7 +174,7 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 
 	/** DashScope-style inputs (providers.md §2.3): prompt, 1–3 image_urls, n, size W*H. */
 	private static String validate(String model, JsonNode input) {
-		if (!model.equals(MODEL)) return "Invalid input for model";
+		if (!model.equals(MODEL) && !model.equals(PRO_MODEL)) return "Invalid input for model";
 		if (!input.path("prompt").isTextual() || input.path("prompt").asText().isBlank()) return "Invalid input for model: prompt is required";
 		JsonNode urls = input.path("image_urls");
 		if (!urls.isArray() || urls.size() < 1 || urls.size() > 3) return "Invalid input for model: image_urls must hold 1 to 3 links";

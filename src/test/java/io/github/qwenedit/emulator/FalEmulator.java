@@ -20,8 +20,30 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  */
 public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 
-	public static final Set<String> MODELS = Set.of("fal-ai/qwen-image-2/edit", "fal-ai/qwen-image-2/pro/edit",
-		"fal-ai/qwen-image-edit-plus");
+	/** What a model answers when the request has no {@code image_size} (providers.md §4.2). */
+	enum DefaultSize {
+		/** "if absent = size of final input image" (the qwen-image-2 endpoints). */
+		LAST_INPUT,
+		/** The {@code square_hd} preset, 1024×1024 (qwen-image-edit-plus, issue 18). */
+		SQUARE_HD
+	}
+
+	static final Map<String, DefaultSize> MODELS = Map.of(
+		"fal-ai/qwen-image-2/edit", DefaultSize.LAST_INPUT,
+		"fal-ai/qwen-image-2/pro/edit", DefaultSize.LAST_INPUT,
+		"fal-ai/qwen-image-edit-plus", DefaultSize.SQUARE_HD,
+		// Not documented for these two; the square preset is the common fal default.
+		"fal-ai/qwen-image-edit-2511", DefaultSize.SQUARE_HD,
+		"fal-ai/qwen-image-max/edit", DefaultSize.SQUARE_HD);
+
+	/** fal's preset names and their sizes (https://docs.fal.ai/documentation/model-apis/model-arguments). */
+	private static final Map<String, int[]> PRESETS = Map.of(
+		"square_hd", new int[] { 1024, 1024 },
+		"square", new int[] { 512, 512 },
+		"portrait_4_3", new int[] { 768, 1024 },
+		"portrait_16_9", new int[] { 576, 1024 },
+		"landscape_4_3", new int[] { 1024, 768 },
+		"landscape_16_9", new int[] { 1024, 576 });
 	private static final Pattern REQUEST = Pattern.compile("/([^/]+/[^/]+)/requests/([^/]+)(/status/stream|/status|/cancel)?");
 	/** "The server sends a comment line every 15 seconds to keep the connection open." */
 	private static final Duration KEEP_ALIVE_EVERY = Duration.ofSeconds(15);
@@ -40,6 +62,8 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 	private final String key;
 	private volatile String failureType = "content_policy_violation";
 	private volatile StatusStream statusStream = StatusStream.WORKING;
+	private volatile Set<Integer> flaggedOutputs = Set.of();
+	private final Map<String, String> blankLinks = new java.util.concurrent.ConcurrentHashMap<>();
 
 	public FalEmulator(String key) {
 		this.key = key;
@@ -49,6 +73,15 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 	/** The {@code type} failed jobs report on the result fetch. */
 	public FalEmulator failureType(String type) {
 		failureType = type;
+		return this;
+	}
+
+	/**
+	 * The safety checker flags these outputs (0-based): the result answers them with a black image in
+	 * their place and {@code true} at their index of {@code has_nsfw_concepts} (providers.md §4.3, issue 18).
+	 */
+	public FalEmulator flagOutputs(Integer... indices) {
+		flaggedOutputs = Set.of(indices);
 		return this;
 	}
 
@@ -63,7 +96,7 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 			return Reply.json(401, Map.of("detail", "Unauthorized: invalid key"));
 		}
 		String model = request.path().substring(1);
-		if (request.method().equals("POST") && MODELS.contains(model)) {
+		if (request.method().equals("POST") && MODELS.containsKey(model)) {
 			return submit(request, model);
 		}
 		Matcher m = REQUEST.matcher(apiPath(request));
@@ -104,8 +137,18 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 		JsonNode size = body.path("image_size");
 		int width = size.path("width").asInt(0);
 		int height = size.path("height").asInt(0);
-		if (!size.isMissingNode() && (width < 1 || height < 1)) {
+		if (size.isTextual()) {
+			int[] preset = PRESETS.get(size.asText());
+			if (preset == null) return invalid("image_size", "Input should be one of " + PRESETS.keySet(), "enum");
+			width = preset[0];
+			height = preset[1];
+		}
+		else if (!size.isMissingNode() && (width < 1 || height < 1)) {
 			return invalid("image_size", "width and height are required", "value_error");
+		}
+		else if (size.isMissingNode() && MODELS.get(model) == DefaultSize.SQUARE_HD) {
+			width = PRESETS.get("square_hd")[0];
+			height = PRESETS.get("square_hd")[1];
 		}
 		if (body.has("output_format") && !Set.of("png", "jpeg", "webp").contains(body.path("output_format").asText())) {
 			return invalid("output_format", "Input should be 'jpeg', 'png' or 'webp'", "enum");
@@ -196,10 +239,14 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 			case SUCCEEDED: {
 				ObjectNode o = JSON.createObjectNode();
 				var images = o.putArray("images");
-				for (String link : job.outputLinks()) {
+				var flags = o.putArray("has_nsfw_concepts");
+				List<String> links = job.outputLinks();
+				for (int i = 0; i < links.size(); i++) {
+					boolean flagged = flaggedOutputs.contains(i);
 					ObjectNode image = images.addObject();
-					image.put("url", link);
+					image.put("url", flagged ? blankLink(job.id + "/" + i) : links.get(i));
 					image.put("content_type", "image/png");
+					flags.add(flagged);
 				}
 				o.put("seed", 1234567);
 				return Reply.json(200, o);
@@ -215,6 +262,22 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 				}
 				return invalid("body", message, failureType).withHeaders(Map.of("X-Fal-Retryable", "false"));
 		}
+	}
+
+	/** A black image, as the safety checker puts in a flagged output's place; one link per output. */
+	private String blankLink(String output) {
+		return blankLinks.computeIfAbsent(output, o -> {
+			java.awt.image.BufferedImage black = new java.awt.image.BufferedImage(64, 64,
+				java.awt.image.BufferedImage.TYPE_INT_RGB);
+			java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+			try {
+				javax.imageio.ImageIO.write(black, "png", png);
+			}
+			catch (java.io.IOException e) {
+				throw new java.io.UncheckedIOException(e);
+			}
+			return publishPng(png.toByteArray());
+		});
 	}
 
 	private static Reply invalid(String field, String message, String type) {

@@ -22,7 +22,7 @@ public final class ReplicateEmulator extends AsyncJobEmulator<ReplicateEmulator>
 	private static final Pattern CREATE = Pattern.compile("/v1/models/qwen/([^/]+)/predictions");
 	private static final Pattern PREDICTION = Pattern.compile("/v1/predictions/([^/]+)(/cancel)?");
 	private static final Pattern PREFER_WAIT = Pattern.compile("wait(?:=(\\d+))?");
-	private static final Set<String> MODELS = Set.of("qwen-image-edit-plus", "qwen-image-edit");
+	private static final Set<String> MODELS = Set.of("qwen-image-edit-plus", "qwen-image-edit", "qwen-image-edit-2511");
 	private static final Set<String> ASPECT_RATIOS = Set.of("1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image");
 	/** Large data URLs get "413 Request Entity Too Large" (replicate-python#68). */
 	private static final long MAX_BODY_BYTES = 10L * 1024 * 1024;

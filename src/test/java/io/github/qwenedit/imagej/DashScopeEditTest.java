@@ -158,7 +158,7 @@ class DashScopeEditTest {
 	@Test
 	void providerErrorsBecomeOneClearSentenceAndTheBucketIsEmptied() throws Exception {
 		Map<DashScopeEmulator.Failure, String> expected = Map.of(
-			DashScopeEmulator.Failure.ARREARAGE, "out of credit",
+			DashScopeEmulator.Failure.ARREARAGE, "overdue bill",
 			DashScopeEmulator.Failure.DATA_INSPECTION_FAILED, "content check refused",
 			DashScopeEmulator.Failure.INTERNAL_ERROR, "Try again in a few minutes");
 		try (EditCommandRunner runner = new EditCommandRunner(bucketEnv())) {
@@ -170,6 +170,35 @@ class DashScopeEditTest {
 				assertEquals(0, s3.countObjects(s3.prefix()), "bucket not emptied after " + e.getKey());
 				assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
 			}
+		}
+	}
+
+	/**
+	 * Each account, quota and moderation code gets its own sentence and kind, decided by the code alone:
+	 * the messages sent are the same for all of them, so nothing can hang on their wording.
+	 */
+	@org.junit.jupiter.params.ParameterizedTest
+	@org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+		"IP_INFRINGEMENT_SUSPECT | Content rejected: | intellectual property",
+		"ARREARAGE | Insufficient credit: | overdue bill",
+		"PREPAID_BILL_OVERDUE | Insufficient credit: | overdue bill",
+		"POSTPAID_BILL_OVERDUE | Insufficient credit: | overdue bill",
+		"COMMODITY_NOT_PURCHASED | Insufficient credit: | has not been purchased",
+		"THROTTLING_ALLOCATION_QUOTA | Rate limited: | quota allocated",
+		"ACCESS_DENIED_UNPURCHASED | Not authorised: | activate the model in the Model Studio console",
+		"MODEL_ACCESS_DENIED | Not authorised: | activate the model in the Model Studio console" })
+	void accountQuotaAndModerationCodesEachGetTheirOwnAdvice(DashScopeEmulator.Failure failure, String kind, String advice)
+		throws Exception
+	{
+		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
+			// A used-up quota answers every retry the same way, as a real one does until it renews.
+			for (int i = failure == DashScopeEmulator.Failure.THROTTLING_ALLOCATION_QUOTA ? 10 : 1; i > 0; i--) {
+				dashscope.failNext(failure);
+			}
+			EditCommandRunner.Run run = runner.run(inputs(cells, "remove the scale bar"));
+			assertTrue(run.failed(), "the edit succeeded after " + failure);
+			assertTrue(run.failure().startsWith(kind) && run.failure().contains(advice), run.failure());
+			assertFalse(run.failure().contains("DASHSCOPE_API_KEY"), "not a key problem: " + run.failure());
 		}
 	}
 

@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.scijava.module.Module;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -76,6 +78,53 @@ class FalEditTest {
 			}
 			assertEquals(0, s3.countObjects(s3.prefix()));
 			assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
+		}
+	}
+
+	/**
+	 * qwen-image-edit-plus answers a 1024×1024 square when no image_size is sent, where the qwen-image-2
+	 * endpoints follow the input: "as input" must give the input's shape on both, within each model's sides.
+	 */
+	@ParameterizedTest
+	@CsvSource({ "fal-ai/qwen-image-edit-plus, 614, 512, true", "fal-ai/qwen-image-2/edit, 480, 400, false" })
+	void asInputGivesTheInputsShapeOnEveryModel(String model, int width, int height, boolean sizeSent) throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(inputs(model, "remove the scale bar"));
+			assertFalse(run.failed(), run.failure());
+			JsonNode body = fal.lastJob().request.json();
+			assertEquals(sizeSent, body.has("image_size"), body.toString());
+			ImagePlus result = run.results().get(0);
+			assertEquals(width, result.getWidth());
+			assertEquals(height, result.getHeight());
+			assertEquals("as input", result.getProp(Provenance.SIZE));
+			assertEquals(sizeSent ? width + "*" + height : null, result.getProp(Provenance.PREFIX + "SizeSent"));
+		}
+	}
+
+	/**
+	 * fal's safety checker blanks a flagged output and says so in has_nsfw_concepts: the flagged one is
+	 * withheld with a sentence that counts it, the others are shown; all flagged is a content refusal.
+	 */
+	@Test
+	void outputsTheSafetyCheckerFlaggedAreWithheldAndCounted() throws Exception {
+		Map<String, Object> in = inputs("fal-ai/qwen-image-edit-plus", "render this as a watercolour");
+		in.put("outputs", 3);
+		fal.flagOutputs(1);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			EditCommandRunner.Run run = runner.run(in);
+			assertFalse(run.failed(), run.failure());
+			AsyncJobEmulator.Job job = fal.lastJob();
+			assertEquals(2, run.results().size());
+			assertEditedPixels(run.results().get(0), job.inputs().get(0).image(), 0);
+			assertEditedPixels(run.results().get(1), job.inputs().get(0).image(), 2);
+			assertEquals("1 of 3", run.results().get(0).getProp(Provenance.PREFIX + "OutputsWithheld"));
+			assertTrue(runner.log().stream().anyMatch(line -> line.contains("1 of 3 results was withheld: fal.ai's " +
+				"safety checker flagged it")), runner.log().toString());
+
+			fal.flagOutputs(0, 1, 2);
+			String refused = runner.run(in).failure();
+			assertTrue(refused.startsWith("Content rejected: fal.ai's safety checker flagged all 3 results"), refused);
+			assertEquals(0, s3.countObjects(s3.prefix()));
 		}
 	}
 

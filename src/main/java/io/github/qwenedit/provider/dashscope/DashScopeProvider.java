@@ -61,9 +61,14 @@ public final class DashScopeProvider implements EditProvider {
 	static final List<ModelSpec> MODELS = List.of(
 		dashScopeModel("qwen-image-2.0").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
 		dashScopeModel("qwen-image-2.0-pro").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
+		// A newer snapshot of 2.0-pro, listed by a gateway (https://docs.empiriolabs.ai/models/qwen-image-2-0),
+		// not yet on Alibaba's pages: the limits of the alias it succeeds (providers.md §1.2).
+		dashScopeModel("qwen-image-2.0-pro-2026-04-22").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
 		dashScopeModel("qwen-image-edit-max").maxOutputs(6).sizeRule(PER_SIDE).build(),
 		// Alibaba's sample code for the plus model: size "only when n=1, otherwise an error" (providers.md §1.3).
 		dashScopeModel("qwen-image-edit-plus").maxOutputs(6).sizeRule(PER_SIDE).sizeOnlyWithOneOutput(true).build(),
+		// The bare -plus alias is the 2025-10-30 weights; the December ones are asked for by name (providers.md §1.2).
+		dashScopeModel("qwen-image-edit-plus-2025-12-15").maxOutputs(6).sizeRule(PER_SIDE).build(),
 		dashScopeModel("qwen-image-edit").maxOutputs(1).sizeRule(SizeRule.notCustomisable()).promptExtend(false).build());
 
 	/** The input limits every DashScope edit model shares. */
@@ -173,13 +178,35 @@ public final class DashScopeProvider implements EditProvider {
 		}
 		String said = message == null ? "" : " DashScope said: " + ProviderErrors.clip(message);
 		String c = code == null ? "" : code;
-		if (c.equals("Arrearage")) {
-			return new EditException(ErrorKind.INSUFFICIENT_CREDIT, "Your DashScope account is overdue or out of credit. " +
-				"Top it up in the Alibaba Cloud console, then run the edit again." + said);
+		// Codes from Alibaba's error-code page (https://www.alibabacloud.com/help/en/model-studio/error-code).
+		if (c.equals("Arrearage") || c.equals("PrepaidBillOverdue") || c.equals("PostpaidBillOverdue")) {
+			return new EditException(ErrorKind.INSUFFICIENT_CREDIT, "Your Alibaba Cloud account has an overdue bill (" + c +
+				"), so DashScope refuses every call: pay it in the Alibaba Cloud billing console, then run the edit " +
+				"again." + said);
+		}
+		if (c.equals("CommodityNotPurchased")) {
+			return new EditException(ErrorKind.INSUFFICIENT_CREDIT, "Model Studio has not been purchased on this Alibaba " +
+				"Cloud account (CommodityNotPurchased): activate it in the Model Studio console, then run the edit again." +
+				said);
+		}
+		if (c.equals("AccessDenied.Unpurchased") || c.equals("Model.AccessDenied")) {
+			return new EditException(ErrorKind.UNAUTHORIZED, "The key works, but this account may not use " +
+				"the chosen model yet (" + c + "): activate the model in the Model Studio console, or choose another " +
+				"model." + said);
 		}
 		if (c.equals("DataInspectionFailed") || c.equals("DataInspection")) {
 			return new EditException(ErrorKind.CONTENT_REJECTED, "DashScope's content check refused the input or the " +
 				"result. Change the instruction or the image." + said);
+		}
+		if (c.equals("IPInfringementSuspect")) {
+			return new EditException(ErrorKind.CONTENT_REJECTED, "DashScope refused the edit because the input may " +
+				"infringe intellectual property (IPInfringementSuspect). Use an image and instruction you hold the " +
+				"rights to." + said);
+		}
+		if (c.equals("Throttling.AllocationQuota")) {
+			return new EditException(ErrorKind.RATE_LIMITED, "This key has used up the quota allocated to it " +
+				"(Throttling.AllocationQuota): raise the quota in the Model Studio console, or wait until it renews." +
+				said, reply.retryAfter().orElse(null), null);
 		}
 		if (c.startsWith("Throttling")) {
 			return new EditException(ErrorKind.RATE_LIMITED, "DashScope is limiting requests on this key. Wait a " +

@@ -52,8 +52,12 @@ public final class EachLabsProvider implements EditProvider {
 	static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 
-	static final List<ModelSpec> MODELS = List.of(ModelSpec.builder(MODEL_SLUG).maxOutputs(6)
-		.sizeRule(SizeRule.totalPixels(512, 2048)).pricePerImageUsd(0.035).build());
+	/** The Pro variant takes the same input (issue 18) at $0.075 an image. */
+	static final List<ModelSpec> MODELS = List.of(
+		ModelSpec.builder(MODEL_SLUG).maxOutputs(6).sizeRule(SizeRule.totalPixels(512, 2048)).pricePerImageUsd(0.035)
+			.build(),
+		ModelSpec.builder("alibaba-qwen-image-2-0-pro-image-edit").maxOutputs(6).sizeRule(SizeRule.totalPixels(512, 2048))
+			.pricePerImageUsd(0.075).build());
 
 	/**
 	 * The documentation spells final states differently on different pages (providers.md §2.4):

@@ -17,6 +17,9 @@ import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.ImageSize;
+import io.github.qwenedit.core.InputFitting;
+import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.core.SizeRule;
 import io.github.qwenedit.http.CallKind;
@@ -57,13 +60,26 @@ public final class FalProvider implements EditProvider {
 	static final Duration STREAM_WINDOW = Duration.ofSeconds(20);
 
 	private static final SizeRule TOTAL_PIXELS = SizeRule.totalPixels(512, 2048);
-	/** fal has no watermark option on any of these (providers.md §4.2). */
+	private static final int MIN_SIDE = 512;
+	private static final int MAX_SIDE = 2048;
+	private static final SizeRule PER_SIDE = SizeRule.perSide(MIN_SIDE, MAX_SIDE);
+	/**
+	 * fal has no watermark option on any of these (providers.md §4.2). The qwen-image-2 endpoints
+	 * answer at "the size of the final input image" when given none; qwen-image-edit-plus falls back
+	 * to its {@code square_hd} preset, 1024×1024 (issue 18, and every relay copy of its schema).
+	 */
 	static final List<ModelSpec> MODELS = List.of(
 		ModelSpec.builder("fal-ai/qwen-image-2/edit").maxOutputs(4).sizeRule(TOTAL_PIXELS).watermark(false).build(),
 		ModelSpec.builder("fal-ai/qwen-image-2/pro/edit").maxOutputs(4).sizeRule(TOTAL_PIXELS).watermark(false)
 			.pricePerImageUsd(0.075).build(),
-		ModelSpec.builder("fal-ai/qwen-image-edit-plus").maxOutputs(4).sizeRule(SizeRule.perSide(512, 2048))
-			.watermark(false).promptExtend(false).build());
+		ModelSpec.builder("fal-ai/qwen-image-edit-plus").maxOutputs(4).sizeRule(PER_SIDE).watermark(false)
+			.promptExtend(false).defaultSizeFollowsInput(false).build(),
+		// Newer endpoints on the same image_urls input (providers.md §4.2). Their default size is not
+		// documented, so "as input" is sent as a size, which gives the same answer whatever it is.
+		ModelSpec.builder("fal-ai/qwen-image-edit-2511").maxOutputs(4).sizeRule(PER_SIDE).watermark(false)
+			.promptExtend(false).defaultSizeFollowsInput(false).build(),
+		ModelSpec.builder("fal-ai/qwen-image-max/edit").maxOutputs(4).sizeRule(PER_SIDE).watermark(false)
+			.promptExtend(false).defaultSizeFollowsInput(false).build());
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "fal.ai", MODELS, BASE_URL_VARIABLE,
 		DEFAULT_BASE_URL, KEY_VARIABLE, "fal key", FalProvider::new);
@@ -108,8 +124,9 @@ public final class FalProvider implements EditProvider {
 	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
 		ModelSpec model = model(request.options().model());
 		HttpUrl url = ProviderDescriptor.resolve(base.toString(), BASE_URL_VARIABLE, model.id());
-		HttpReply reply = http.send(authorised(url).post(RequestBody.create(Json.bytes(input(request, model, imageUrls)),
-			JSON)).build(), CallKind.CREATE, CALL_TIMEOUT, displayName());
+		ObjectNode input = input(request, model, imageUrls);
+		HttpReply reply = http.send(authorised(url).post(RequestBody.create(Json.bytes(input), JSON)).build(),
+			CallKind.CREATE, CALL_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);
 		JsonNode answer = Json.parse(reply.body(), displayName());
 		String id = Json.text(answer, "request_id");
@@ -123,6 +140,11 @@ public final class FalProvider implements EditProvider {
 		String status = link(Json.text(answer, "status_url"), requestUrl.newBuilder().addPathSegment("status").build());
 		String cancel = link(Json.text(answer, "cancel_url"), requestUrl.newBuilder().addPathSegment("cancel").build());
 		JobHandle handle = new JobHandle(id, status, cancel, response);
+		if (request.options().size().isEmpty() && input.has("image_size")) {
+			JsonNode sent = input.get("image_size");
+			handle = handle.withSubmitFacts(Map.of("SizeSent", sent.path("width").asInt() + "*" +
+				sent.path("height").asInt()));
+		}
 		// The status stream is opened at once: it waits for news instead of asking for it.
 		return JobState.queued(handle, answer.has("queue_position") ? answer.get("queue_position").asInt() : null)
 			.withPollAfter(Duration.ZERO);
@@ -146,12 +168,22 @@ public final class FalProvider implements EditProvider {
 		ArrayNode urls = input.putArray("image_urls");
 		imageUrls.forEach(urls::add);
 		input.put("num_images", o.outputs());
-		o.size().ifPresent(size -> input.putObject("image_size").put("width", size.width()).put("height", size.height()));
+		ImageSize size = o.size().orElse(model.defaultSizeFollowsInput() ? null : asInput(request));
+		if (size != null) input.putObject("image_size").put("width", size.width()).put("height", size.height());
 		if (model.supportsPromptExtend()) input.put("enable_prompt_expansion", o.promptExtend());
 		if (!o.negativePrompt().isBlank()) input.put("negative_prompt", o.negativePrompt());
 		o.seed().ifPresent(seed -> input.put("seed", seed));
 		input.put("output_format", "png");
 		return input;
+	}
+
+	/**
+	 * "As input" for a model that would otherwise answer a square: the last image's size, as the
+	 * qwen-image-2 endpoints take it, brought within the model's sides at the same aspect ratio.
+	 */
+	private static ImageSize asInput(EditRequest request) {
+		InputImage last = request.images().get(request.images().size() - 1);
+		return InputFitting.fittedSize(new ImageSize(last.width(), last.height()), MIN_SIDE, MAX_SIDE);
 	}
 
 	/** Asks for the status of a request that does not exist: 401 for a wrong key, 404 for a good one. */
@@ -227,14 +259,28 @@ public final class FalProvider implements EditProvider {
 		if (!reply.isSuccessful()) return JobState.failed(job, error(reply));
 		JsonNode answer = Json.parse(reply.body(), displayName());
 		List<String> urls = new ArrayList<>();
+		int returned = 0;
+		JsonNode flags = answer.path("has_nsfw_concepts");
 		for (JsonNode image : answer.path("images")) {
 			String url = Json.text(image, "url");
-			if (url != null) urls.add(url);
+			// The safety checker returns a flagged image black, in its place (issue 18): never worth showing.
+			if (url != null && !flags.path(returned).asBoolean(false)) urls.add(url);
+			returned++;
+		}
+		int withheld = returned - urls.size();
+		if (returned > 0 && urls.isEmpty()) {
+			return JobState.failed(job, new EditException(ErrorKind.CONTENT_REJECTED, "fal.ai's safety checker flagged " +
+				(returned == 1 ? "the result" : "all " + returned + " results") + " and blanked " +
+				(returned == 1 ? "it" : "them") + ", so there is nothing to show. Change the instruction or the image."));
 		}
 		Map<String, String> facts = new LinkedHashMap<>();
 		if (answer.has("seed")) facts.put("SeedUsed", answer.get("seed").asText());
 		if (metrics.has("inference_time")) facts.put("InferenceTimeSeconds", metrics.get("inference_time").asText());
-		return JobState.succeeded(job, urls, facts);
+		if (withheld == 0) return JobState.succeeded(job, urls, facts);
+		facts.put("OutputsWithheld", withheld + " of " + returned);
+		return JobState.succeeded(job, urls, facts).withNotice(withheld + " of " + returned + " results " +
+			(withheld == 1 ? "was" : "were") + " withheld: fal.ai's safety checker flagged " + (withheld == 1 ? "it" : "them") +
+			" and returns such images blank. The other " + urls.size() + (urls.size() == 1 ? " is" : " are") + " shown.");
 	}
 
 	/** Only a job still in the queue can be cancelled (providers.md §4.1). */

@@ -91,6 +91,9 @@ public final class ReplicateProvider implements EditProvider {
 		ModelSpec.builder("qwen-image-edit-plus").maxOutputs(1).sizeRule(ASPECT_ONLY).negativePrompt(false)
 			.promptExtend(false).watermark(false).build(),
 		ModelSpec.builder("qwen-image-edit").maxOutputs(1).maxImages(1).sizeRule(ASPECT_ONLY).negativePrompt(false)
+			.promptExtend(false).watermark(false).build(),
+		// "same schema as plus" (issue 18; providers.md §5.2 lists the model).
+		ModelSpec.builder("qwen-image-edit-2511").maxOutputs(1).sizeRule(ASPECT_ONLY).negativePrompt(false)
 			.promptExtend(false).watermark(false).build());
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "Replicate", MODELS,
