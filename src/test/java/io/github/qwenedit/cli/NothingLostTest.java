@@ -1,5 +1,7 @@
 package io.github.qwenedit.cli;
 
+import io.github.qwenedit.ChildJvm;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -76,7 +78,7 @@ class NothingLostTest {
 	private Process startChild(Map<String, String> env, String shellPrefix, List<String> jvmOptions, String... args)
 		throws Exception
 	{
-		List<String> java = new ArrayList<>(List.of(new File(System.getProperty("java.home"), "bin/java").getPath()));
+		List<String> java = new ArrayList<>(List.of(ChildJvm.JAVA, ChildJvm.PREFERENCES));
 		java.addAll(jvmOptions);
 		java.addAll(List.of("-cp", System.getProperty("java.class.path"), QwenEditCli.class.getName()));
 		java.addAll(List.of(args));

@@ -1,5 +1,7 @@
 package io.github.qwenedit.cli;
 
+import io.github.qwenedit.ChildJvm;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -43,7 +45,7 @@ class OutputFolderLockTest {
 	Path work;
 
 	private Process start(Map<String, String> env, Path in, Path out, String name) throws Exception {
-		ProcessBuilder pb = new ProcessBuilder(new File(System.getProperty("java.home"), "bin/java").getPath(), "-cp",
+		ProcessBuilder pb = new ProcessBuilder(ChildJvm.JAVA, ChildJvm.PREFERENCES, "-cp",
 			System.getProperty("java.class.path"), QwenEditCli.class.getName(), "--provider", "eachlabs", "--instruction",
 			"remove the scale bar", "--output", out.toString(), in.toString()).redirectErrorStream(true)
 			.redirectOutput(work.resolve(name + ".txt").toFile());

@@ -1,5 +1,7 @@
 package io.github.qwenedit.cli;
 
+import io.github.qwenedit.ChildJvm;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -141,8 +143,7 @@ class QwenEditCliBatchTest {
 	}
 
 	private Process startChild(Map<String, String> env, Path out, String... inputs) throws Exception {
-		List<String> command = new java.util.ArrayList<>(List.of(new File(System.getProperty("java.home"), "bin/java")
-			.getPath(), "-cp", System.getProperty("java.class.path"), QwenEditCli.class.getName(), "--provider", "eachlabs",
+		List<String> command = new java.util.ArrayList<>(List.of(ChildJvm.JAVA, ChildJvm.PREFERENCES, "-cp", System.getProperty("java.class.path"), QwenEditCli.class.getName(), "--provider", "eachlabs",
 			"--instruction", "remove the scale bar", "--output", out.toString(), "--concurrency", "10"));
 		command.addAll(List.of(inputs));
 		ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)

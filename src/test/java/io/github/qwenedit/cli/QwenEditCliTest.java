@@ -1,5 +1,7 @@
 package io.github.qwenedit.cli;
 
+import io.github.qwenedit.ChildJvm;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -162,7 +164,7 @@ class QwenEditCliTest {
 			env.put("EACHLABS_API_KEY", KEY);
 			env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
 			env.put(Configuration.CONFIG_DIR, work.resolve("config").toString());
-			ProcessBuilder pb = new ProcessBuilder(new File(System.getProperty("java.home"), "bin/java").getPath(), "-cp",
+			ProcessBuilder pb = new ProcessBuilder(ChildJvm.JAVA, ChildJvm.PREFERENCES, "-cp",
 				System.getProperty("java.class.path"), QwenEditCli.class.getName(), "--provider", "eachlabs", "--instruction",
 				"remove the scale bar", "--output", out.toString(), "--concurrency", "4", in.toString())
 				.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
@@ -203,7 +205,7 @@ class QwenEditCliTest {
 		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
 			Path in = folderOfImages(2);
 			Path out = work.resolve("out");
-			List<String> command = new ArrayList<>(List.of(new File(System.getProperty("java.home"), "bin/java").getPath(),
+			List<String> command = new ArrayList<>(List.of(ChildJvm.JAVA, ChildJvm.PREFERENCES,
 				"-cp", System.getProperty("java.class.path"), QwenEditCli.class.getName(), "--provider", "dashscope",
 				"--instruction", "remove the scale bar", "--output", out.toString(), in.toString()));
 			ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);

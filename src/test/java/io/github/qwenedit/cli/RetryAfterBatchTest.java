@@ -1,5 +1,7 @@
 package io.github.qwenedit.cli;
 
+import io.github.qwenedit.ChildJvm;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -49,7 +51,7 @@ class RetryAfterBatchTest {
 			}
 			Path in = Files.createDirectories(work.resolve("in"));
 			new FileSaver(TestImages.pattern("cell", 400, 400)).saveAsTiff(in.resolve("cell.tif").toString());
-			ProcessBuilder pb = new ProcessBuilder(new File(System.getProperty("java.home"), "bin/java").getPath(), "-cp",
+			ProcessBuilder pb = new ProcessBuilder(ChildJvm.JAVA, ChildJvm.PREFERENCES, "-cp",
 				System.getProperty("java.class.path"), QwenEditCli.class.getName(), "--provider", "dashscope",
 				"--instruction", "remove the scale bar", "--output", work.resolve("out").toString(), in.toString())
 				.redirectErrorStream(true).redirectOutput(work.resolve("printed.txt").toFile());

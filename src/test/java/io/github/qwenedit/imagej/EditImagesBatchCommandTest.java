@@ -1,5 +1,7 @@
 package io.github.qwenedit.imagej;
 
+import io.github.qwenedit.ChildJvm;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -161,7 +163,7 @@ class EditImagesBatchCommandTest {
 			Map<String, String> env = new HashMap<>(s3.env());
 			env.put("EACHLABS_API_KEY", KEY);
 			env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());
-			ProcessBuilder pb = new ProcessBuilder(new File(System.getProperty("java.home"), "bin/java").getPath(), "-cp",
+			ProcessBuilder pb = new ProcessBuilder(ChildJvm.JAVA, ChildJvm.PREFERENCES, "-cp",
 				System.getProperty("java.class.path"), BatchCommandProcess.class.getName(), tiff.toString(), out.toString(),
 				"eachlabs", "alibaba-qwen-image-2-0-image-edit", "remove the scale bar").redirectErrorStream(true)
 				.redirectOutput(work.resolve("child.txt").toFile());

@@ -1,5 +1,7 @@
 package io.github.qwenedit.imagej;
 
+import io.github.qwenedit.ChildJvm;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -119,7 +121,7 @@ class RecoverUnfinishedEditsCommandTest {
 	}
 
 	private static String java() {
-		return new File(System.getProperty("java.home"), "bin/java").getPath();
+		return ChildJvm.JAVA;
 	}
 
 	private static void kill(Process process) throws InterruptedException {
@@ -152,7 +154,7 @@ class RecoverUnfinishedEditsCommandTest {
 		startEachlabs(Duration.ofMillis(2500));
 		Path in = folderOfImages(3);
 		Path out = work.resolve("out");
-		Process batch = start(List.of(java(), "-cp", System.getProperty("java.class.path"), QwenEditCli.class.getName(),
+		Process batch = start(List.of(java(), ChildJvm.PREFERENCES, "-cp", System.getProperty("java.class.path"), QwenEditCli.class.getName(),
 			"--provider", "eachlabs", "--instruction", INSTRUCTION, "--output", out.toString(), in.toString()));
 		await(() -> acceptedJobs(out) == 3, "the batch journalled its three jobs");
 		kill(batch);
@@ -189,7 +191,7 @@ class RecoverUnfinishedEditsCommandTest {
 	}
 
 	private static List<String> leftBehindJob(Path out, String source, String... how) {
-		List<String> command = new java.util.ArrayList<>(List.of(java(), "-cp", System.getProperty("java.class.path"),
+		List<String> command = new java.util.ArrayList<>(List.of(java(), ChildJvm.PREFERENCES, "-cp", System.getProperty("java.class.path"),
 			LeftBehindJob.class.getName(), out.toString(), source, "eachlabs", INSTRUCTION));
 		command.addAll(List.of(how));
 		return command;
@@ -362,7 +364,7 @@ class RecoverUnfinishedEditsCommandTest {
 		startEachlabs(Duration.ofMillis(2500));
 		Path in = folderOfImages(1);
 		Path out = Files.createDirectories(work.resolve("out"));
-		Process fiji = start(List.of(java(), "-cp", System.getProperty("java.class.path"),
+		Process fiji = start(List.of(java(), ChildJvm.PREFERENCES, "-cp", System.getProperty("java.class.path"),
 			InteractiveEditProcess.class.getName(), in.resolve("cell0.tif").toString(), out.toString(), "eachlabs",
 			EachLabsEmulator.MODEL, INSTRUCTION));
 		await(() -> acceptedJobs(out) == 1, "the edit journalled its job");
@@ -476,7 +478,7 @@ class RecoverUnfinishedEditsCommandTest {
 			Path in = folderOfImages(1);
 			Path out = Files.createDirectories(work.resolve("out"));
 			Path printed = work.resolve("fiji.txt");
-			ProcessBuilder pb = new ProcessBuilder(java(), "-Xmx64m", "-cp", System.getProperty("java.class.path"),
+			ProcessBuilder pb = new ProcessBuilder(java(), ChildJvm.PREFERENCES, "-Xmx64m", "-cp", System.getProperty("java.class.path"),
 				InteractiveEditProcess.class.getName(), in.resolve("cell0.tif").toString(), out.toString(), "dashscope",
 				"qwen-image-2.0", INSTRUCTION).redirectErrorStream(true).redirectOutput(printed.toFile());
 			pb.environment().putAll(env);

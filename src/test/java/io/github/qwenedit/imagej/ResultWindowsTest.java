@@ -1,5 +1,7 @@
 package io.github.qwenedit.imagej;
 
+import io.github.qwenedit.ChildJvm;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -31,7 +33,7 @@ class ResultWindowsTest {
 				display = ":" + (90 + (int) (ProcessHandle.current().pid() % 100));
 				xvfb = startXvfb(display);
 			}
-			ProcessBuilder pb = new ProcessBuilder(new File(System.getProperty("java.home"), "bin/java").getPath(),
+			ProcessBuilder pb = new ProcessBuilder(ChildJvm.JAVA, ChildJvm.PREFERENCES,
 				"-Djava.awt.headless=false", "-cp", System.getProperty("java.class.path"), ResultWindowsDemo.class.getName(),
 				screenshot.toString()).redirectErrorStream(true);
 			pb.environment().put("DISPLAY", display);
