@@ -41,6 +41,15 @@ public final class EditCommandRunner implements AutoCloseable {
 	 */
 	public EditCommandRunner(Map<String, String> environment) {
 		context = new Context(CommandService.class, QwenEditService.class, StatusService.class, LogService.class);
+		context.service(QwenEditService.class).useEnvironment(withOwnSettingsFolder(environment));
+		context.service(LogService.class).addLogListener(message -> log.add(message.text()));
+	}
+
+	/**
+	 * {@code environment}, with an empty temporary folder standing in for the user's settings folder
+	 * unless it names one, so a developer's own keys never leak into a test.
+	 */
+	public static Map<String, String> withOwnSettingsFolder(Map<String, String> environment) {
 		Map<String, String> env = new HashMap<>(environment);
 		if (!env.containsKey(Configuration.CONFIG_DIR)) {
 			try {
@@ -52,8 +61,7 @@ public final class EditCommandRunner implements AutoCloseable {
 				throw new UncheckedIOException(e);
 			}
 		}
-		context.service(QwenEditService.class).useEnvironment(env);
-		context.service(LogService.class).addLogListener(message -> log.add(message.text()));
+		return env;
 	}
 
 	public QwenEditService editService() {

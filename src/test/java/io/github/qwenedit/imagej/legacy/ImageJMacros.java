@@ -1,13 +1,8 @@
 package io.github.qwenedit.imagej.legacy;
 
 import java.awt.HeadlessException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +22,7 @@ import ij.ImagePlus;
 import ij.Menus;
 import ij.WindowManager;
 import ij.macro.Interpreter;
-import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.imagej.EditCommandRunner;
 import io.github.qwenedit.imagej.QwenEditService;
 
 /**
@@ -60,18 +55,7 @@ public final class ImageJMacros implements AutoCloseable {
 		{
 			plugins.addPlugin(new PluginInfo<>(standIn, PreprocessorPlugin.class, standIn.getAnnotation(Plugin.class)));
 		}
-		Map<String, String> env = new HashMap<>(environment);
-		if (!env.containsKey(Configuration.CONFIG_DIR)) {
-			try {
-				Path dir = Files.createTempDirectory("qwen-edit-settings");
-				dir.toFile().deleteOnExit();
-				env.put(Configuration.CONFIG_DIR, dir.toString());
-			}
-			catch (IOException e) {
-				throw new UncheckedIOException(e);
-			}
-		}
-		context.service(QwenEditService.class).useEnvironment(env);
+		context.service(QwenEditService.class).useEnvironment(EditCommandRunner.withOwnSettingsFolder(environment));
 		context.service(LogService.class).addLogListener(message -> log.add(message.text()));
 		menuCommands();
 		for (CommandInfo info : context.service(CommandService.class).getCommands()) {
