@@ -135,6 +135,12 @@ public final class MacroLine {
 		return out.append('"').toString();
 	}
 
+	/** Whether SciJava fills {@code item} in itself (a service, the context): no call gives it. */
+	static boolean filledByTheFramework(ModuleItem<?> item) {
+		Class<?> type = item.getType();
+		return Service.class.isAssignableFrom(type) || type.getName().startsWith("org.scijava.");
+	}
+
 	/** The inputs a line carries: what the user sets, not the services or the active image. */
 	static List<ModuleItem<?>> recordedInputs(ModuleInfo command) {
 		List<ModuleItem<?>> items = new ArrayList<>();
@@ -143,7 +149,7 @@ public final class MacroLine {
 			if (item.getVisibility() == ItemVisibility.MESSAGE) continue;
 			Class<?> type = item.getType();
 			if (ImagePlus.class.isAssignableFrom(type)) continue; // filled from the active image on replay
-			if (Service.class.isAssignableFrom(type) || type.getName().startsWith("org.scijava.")) continue;
+			if (filledByTheFramework(item)) continue;
 			items.add(item);
 		}
 		// Free text last, whatever the dialog's order: ImageJ finds a key by searching the options

@@ -9,7 +9,6 @@ import org.scijava.module.process.AbstractPreprocessorPlugin;
 import org.scijava.module.process.PreprocessorPlugin;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
-import org.scijava.service.Service;
 import org.scijava.ui.DialogPrompt;
 import org.scijava.ui.UIService;
 import org.scijava.widget.InputHarvester;
@@ -121,8 +120,8 @@ public class OmittedInputsPreprocessor extends AbstractPreprocessorPlugin {
 	private static boolean everythingElseGiven(Module module) {
 		for (ModuleItem<?> item : module.getInfo().inputs()) {
 			if (module.isInputResolved(item.getName())) continue;
+			if (MacroLine.filledByTheFramework(item)) continue;
 			Class<?> type = item.getType();
-			if (Service.class.isAssignableFrom(type) || type.getName().startsWith("org.scijava.")) continue;
 			if (!item.isRequired() && File.class.isAssignableFrom(type)) continue;
 			if (!item.isRequired() && ImagePlus.class.isAssignableFrom(type)) continue;
 			return false;
