@@ -406,6 +406,9 @@ public final class BatchJournal {
 		return process.info().startInstant().map(i -> i.truncatedTo(ChronoUnit.SECONDS).toString());
 	}
 
+	/** Enough to outlast other workers removing the emptied folder; each attempt takes microseconds. */
+	private static final int WRITE_ATTEMPTS = 20;
+
 	private void write(Path file, ObjectNode n) throws EditException {
 		ProcessHandle self = ProcessHandle.current();
 		n.put("pid", self.pid());
@@ -425,9 +428,12 @@ public final class BatchJournal {
 					}
 					return;
 				}
-				catch (java.nio.file.NoSuchFileException folderJustRemoved) {
-					// Another edit cleared the last entry and removed the folder between our two steps.
-					if (attempt == 3) throw folderJustRemoved;
+				catch (java.nio.file.NoSuchFileException | java.nio.file.FileAlreadyExistsException folderJustRemoved) {
+					// Another worker cleared the last entry and removed the folder between two of our steps:
+					// createDirectories reports "already exists" when the folder vanishes during its check,
+					// createTempFile "no such file" when it vanishes after. A file in the folder's place fails
+					// every attempt and is reported.
+					if (attempt == WRITE_ATTEMPTS) throw folderJustRemoved;
 				}
 			}
 		}

@@ -84,4 +84,39 @@ class BatchJournalTest {
 		assertTrue(BatchJournal.keeps(BatchJournal.Phase.ACCEPTED, new IllegalStateException("after the provider took it")));
 		assertFalse(BatchJournal.keeps(null, new IllegalStateException("before anything was written")));
 	}
+
+	/**
+	 * Parallel workers of one batch write and clear entries at once; the last clear also removes the
+	 * folder, which must never make another worker's write fail (CI saw "Cannot write the journal" from
+	 * {@code Files.createDirectories} racing the removal).
+	 */
+	@Test
+	void workersWritingAndClearingAtOnceNeverFailToWrite() throws Exception {
+		BatchJournal journal = new BatchJournal(out);
+		EditRequest request = request();
+		int workers = 6;
+		int editsEach = 150;
+		java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(workers);
+		try {
+			List<java.util.concurrent.Future<?>> running = new java.util.ArrayList<>();
+			for (int w = 0; w < workers; w++) {
+				int worker = w;
+				running.add(pool.submit(() -> {
+					for (int i = 0; i < editsEach; i++) {
+						BatchJournal.Pending pending = journal.pending(new BatchJournal.SourceKey("/data/cell" + worker + ".tif",
+							i), "cell", "dashscope", request, false);
+						pending.aboutToSubmit(List.of(), Provenance.ofAiEdit());
+						assertFalse(pending.settle(null));
+					}
+					return null;
+				}));
+			}
+			for (java.util.concurrent.Future<?> f : running) f.get(2, java.util.concurrent.TimeUnit.MINUTES);
+		}
+		finally {
+			pool.shutdownNow();
+		}
+		assertTrue(journal.entries().isEmpty());
+		assertFalse(Files.exists(out.resolve(BatchJournal.FOLDER)), "an empty journal folder was left among the results");
+	}
 }
