@@ -6,7 +6,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -22,6 +21,7 @@ import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.batch.BatchJournal;
+import io.github.qwenedit.core.batch.WholeFiles;
 
 /** Saves results as TIFF, whose ImageJ header keeps the provenance properties and Info block. */
 public final class ResultFiles {
@@ -60,28 +60,19 @@ public final class ResultFiles {
 	 * {@link FileSaver#saveAsTiff(String)} it lets the reason of a failure through.
 	 */
 	static void writeWhole(ImagePlus image, Path file) throws EditException {
-		Path temp = null;
 		try {
-			temp = Files.createTempFile(file.getParent(), "." + file.getFileName() + ".", ".part");
 			FileInfo info = image.getFileInfo();
 			info.info = image.getInfoProperty();
 			info.description = new FileSaver(image).getDescriptionString();
 			info.properties = image.getPropertiesAsArray();
 			if (image.getStackSize() > 1) info.sliceLabels = image.getStack().getSliceLabels();
-			try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(temp)))) {
-				new TiffEncoder(info).write(out);
-			}
-			Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
+			WholeFiles.write(file, out -> {
+				DataOutputStream data = new DataOutputStream(new BufferedOutputStream(out));
+				new TiffEncoder(info).write(data);
+				data.flush();
+			});
 		}
 		catch (IOException e) {
-			if (temp != null) {
-				try {
-					Files.deleteIfExists(temp);
-				}
-				catch (IOException alsoFailed) {
-					e.addSuppressed(alsoFailed);
-				}
-			}
 			String reason = e instanceof java.nio.file.AccessDeniedException ? "the folder cannot be written to"
 				: e instanceof FileSystemException && ((FileSystemException) e).getReason() != null
 					? ((FileSystemException) e).getReason() : e.getMessage();

@@ -315,6 +315,45 @@ class NothingLostTest {
 	}
 
 	/**
+	 * A run killed while writing a result leaves the empty file that held the result's name and a
+	 * hidden, half-written temporary file ({@link io.github.qwenedit.core.batch.WholeFiles}). The job
+	 * stays in the journal; the next run takes both away and saves the fetched result under the name.
+	 * The kill is real (after the job was accepted); the two files are the ones such a write leaves,
+	 * planted, since no test can time a kill into the milliseconds of a write.
+	 */
+	@Test
+	void aResultHalfWrittenByAKilledRunIsReplacedByTheWholeOneWithNothingLeftOver() throws Exception {
+		try (io.github.qwenedit.emulator.PixelDojoEmulator pixeldojo = new io.github.qwenedit.emulator.PixelDojoEmulator(
+			"pd_half_written_77a1").processingDelay(Duration.ofSeconds(2)).credits(10))
+		{
+			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd_half_written_77a1", "PIXELDOJO_BASE_URL", pixeldojo);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "pixeldojo", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process batch = startChild(env, null, args);
+			await(() -> journal(out).stream().anyMatch(e -> e.job != null), "the job was accepted");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(40, TimeUnit.SECONDS), "the batch did not die");
+			Path held = Files.createFile(out.resolve("AI-edit_1_of_cell0.tif"));
+			Path part = Files.write(out.resolve(".AI-edit_1_of_cell0.tif.4821907316.part"), new byte[] { 'I', 'I', 42 });
+			Path usersEmptyFile = Files.createFile(out.resolve("notes.tif"));
+
+			assertTrue(pixeldojo.awaitLastJobIn(io.github.qwenedit.emulator.AsyncJobEmulator.Phase.SUCCEEDED));
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, pixeldojo.jobs().size(), "the image was sent again: " + next.out());
+			assertFalse(Files.exists(part), "the half-written temporary file was left");
+			ImagePlus saved = IJ.openImage(held.toString());
+			assertTrue(saved != null && saved.getWidth() > 0, "the result is not whole under its name: " + next.out());
+			assertFalse(Files.exists(out.resolve("AI-edit_1_of_cell0-2.tif")), "the result took another name");
+			assertTrue(next.err().contains(part.getFileName().toString()), "the removal was not said: " + next.err());
+			assertTrue(Files.exists(usersEmptyFile), "an empty file with no write of ours beside it was removed");
+			assertTrue(journal(out).isEmpty());
+		}
+	}
+
+	/**
 	 * Point 18: entries that cannot be read (not JSON, a job id that is an object, a version from
 	 * the future) are set aside once, said once, and the run goes on.
 	 */

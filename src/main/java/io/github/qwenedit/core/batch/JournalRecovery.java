@@ -190,7 +190,8 @@ public final class JournalRecovery {
 
 	/**
 	 * Recovers the journalled jobs of {@code output}: those of {@code providerId}, or, when it is
-	 * empty, those of every provider whose key is configured.
+	 * empty, those of every provider whose key is configured. Only for a run that holds the folder
+	 * alone ({@link OutputFolderLock#claim}).
 	 *
 	 * @param waitForRunning how long to keep waiting, in all, for jobs still running; then they are
 	 *          left in the journal, running, for a later recovery
@@ -199,6 +200,12 @@ public final class JournalRecovery {
 		Cancellation cancellation)
 	{
 		Report report = new Report();
+		// Before any result is saved, so that a recovered one gets the name its killed write held.
+		List<String> unfinished = WholeFiles.removeWhatAKilledWriteLeft(output);
+		if (!unfinished.isEmpty()) {
+			report.problems.add("Removed what a stopped run left half-written in " + output + ": " +
+				String.join(", ", unfinished) + ".");
+		}
 		List<BatchJournal.Entry> entries = new ArrayList<>();
 		BatchJournal journal = new BatchJournal(output);
 		for (BatchJournal.Entry entry : journal.entries(report.problems::add)) {
