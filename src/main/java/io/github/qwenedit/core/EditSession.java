@@ -6,6 +6,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -208,7 +209,7 @@ public final class EditSession {
 			listener.aboutToSubmit(stage.objectKeys(), before.copy());
 			JobState submitted = submit(prepared, links, http);
 			times.lap("submit");
-			if (submitted.status() != JobState.Status.FAILED) accepted(listener, submitted, stage);
+			if (submitted.status() != JobState.Status.FAILED) accepted(listener, submitted, stage).ifPresent(warnings::add);
 			finalState = JobPoller.awaitFinal(provider, submitted, http, progress,
 				model.id() + "|" + request.options().outputs() + " outputs");
 			times.lap("wait");
@@ -228,7 +229,7 @@ public final class EditSession {
 				}
 				finalState = trimmed;
 			}
-			if (!submitted.status().isFinal()) accepted(listener, finalState, stage);
+			if (!submitted.status().isFinal()) accepted(listener, finalState, stage).ifPresent(warnings::add);
 			outputs = download(provider.displayName(), finalState, http, downloadCapBytes, progress);
 			times.lap("download");
 		}
@@ -259,17 +260,18 @@ public final class EditSession {
 	}
 
 	/**
-	 * Tells {@code listener} of the job; a job the listener could not record runs on at the provider,
-	 * so the failure says so, with the job's handle.
+	 * Tells {@code listener} of the job. A job the listener could not record (a journal on a full
+	 * disk) is paid for and running: the edit goes on to fetch it rather than abandon it, and only a
+	 * stop before its result is saved loses track of it, as the returned warning says.
 	 */
-	private static void accepted(SubmissionListener listener, JobState state, Staging stage) throws EditException {
+	private static Optional<String> accepted(SubmissionListener listener, JobState state, Staging stage) {
 		try {
 			listener.accepted(state, stage.objectKeys());
+			return Optional.empty();
 		}
 		catch (EditException e) {
-			boolean succeeded = state.status() == JobState.Status.SUCCEEDED;
-			throw e.leaving(succeeded ? EditException.Charge.UNSAVED_RESULT : EditException.Charge.RUNNING_JOB,
-				state.handle(), state.outputUrls());
+			return Optional.of(e.getMessage() + " The edit went on with job " + state.handle().id() + ", but had it " +
+				"stopped before its result was saved, the job could not have been fetched later.");
 		}
 	}
 

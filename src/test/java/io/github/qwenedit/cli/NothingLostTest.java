@@ -315,6 +315,40 @@ class NothingLostTest {
 	}
 
 	/**
+	 * A journal that can no longer be written once the provider took the job (the disk filled up in
+	 * between) must not make the run abandon a running, paid job: it goes on, saves the result and
+	 * says the job was not journalled. The failure is real: the journal folder is replaced by a file
+	 * while the provider's answer to the create is on its way.
+	 */
+	@Test
+	void aJobTheJournalCouldNotRecordIsStillFetchedAndSaved() throws Exception {
+		try (io.github.qwenedit.emulator.PixelDojoEmulator pixeldojo = new io.github.qwenedit.emulator.PixelDojoEmulator(
+			"pd_unjournalled_5e20").createReplyDelay(Duration.ofSeconds(3)).processingDelay(Duration.ofSeconds(1))
+				.credits(10))
+		{
+			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd_unjournalled_5e20", "PIXELDOJO_BASE_URL", pixeldojo);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Process batch = startChild(env, null, "--provider", "pixeldojo", "--instruction", INSTRUCTION, "--output",
+				out.toString(), in.toString());
+			await(() -> pixeldojo.jobs().size() == 1, "the job was made");
+			Path journalFolder = out.resolve(BatchJournal.FOLDER);
+			try (java.util.stream.Stream<Path> entries = Files.list(journalFolder)) {
+				for (Path entry : entries.collect(java.util.stream.Collectors.toList())) Files.delete(entry);
+			}
+			Files.delete(journalFolder);
+			Files.writeString(journalFolder, "not a folder");
+			assertTrue(batch.waitFor(60, TimeUnit.SECONDS), "the batch did not end");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(0, batch.exitValue(), printed);
+			assertEquals(1, pixeldojo.jobs().size(), "the image was sent again: " + printed);
+			assertTrue(IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString()) != null, printed);
+			assertTrue(printed.contains("went on with job " + pixeldojo.lastJob().id), printed);
+			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+		}
+	}
+
+	/**
 	 * A run killed while writing a result leaves the empty file that held the result's name and a
 	 * hidden, half-written temporary file ({@link io.github.qwenedit.core.batch.WholeFiles}). The job
 	 * stays in the journal; the next run takes both away and saves the fetched result under the name.

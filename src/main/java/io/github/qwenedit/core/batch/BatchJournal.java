@@ -345,7 +345,7 @@ public final class BatchJournal {
 			ObjectNode recorded = n.putObject("provenance");
 			provenance.entries().forEach(recorded::put);
 			stagedKeys.forEach(n.putArray("stagedKeys")::add);
-			write(file, n);
+			write(file, n, "so the edit was not sent.");
 			written = n;
 			phase = Phase.STAGED;
 		}
@@ -369,7 +369,7 @@ public final class BatchJournal {
 			}
 			n.remove("stagedKeys");
 			stagedKeys.forEach(n.putArray("stagedKeys")::add);
-			write(file, n);
+			write(file, n, "after the provider took the edit.");
 			written = n;
 			phase = Phase.ACCEPTED;
 		}
@@ -409,7 +409,8 @@ public final class BatchJournal {
 	/** Enough to outlast other workers removing the emptied folder; each attempt takes microseconds. */
 	private static final int WRITE_ATTEMPTS = 20;
 
-	private void write(Path file, ObjectNode n) throws EditException {
+	/** @param when what the failure means for the edit, the end of the sentence that reports it */
+	private void write(Path file, ObjectNode n, String when) throws EditException {
 		ProcessHandle self = ProcessHandle.current();
 		n.put("pid", self.pid());
 		startOf(self).ifPresent(started -> n.put("processStarted", started));
@@ -439,8 +440,8 @@ public final class BatchJournal {
 		}
 		catch (IOException e) {
 			throw new EditException(ErrorKind.LOCAL_FILES, "Cannot write the journal of jobs in flight in " + folder +
-				" (" + e.getMessage() + "), so the edit was not sent. Check that the output folder can be written to " +
-				"and has free space.");
+				" (" + e.getMessage() + "), " + when + " Check that the output folder can be written to and has free " +
+				"space.");
 		}
 	}
 
