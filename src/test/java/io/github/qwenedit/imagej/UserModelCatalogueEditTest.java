@@ -16,6 +16,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
+import org.scijava.Context;
+import org.scijava.command.CommandInfo;
+import org.scijava.command.CommandService;
+import org.scijava.module.Module;
+import org.scijava.module.ModuleService;
+import org.scijava.module.MutableModuleItem;
+
 import ij.ImagePlus;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.Provenance;
@@ -89,6 +96,24 @@ class UserModelCatalogueEditTest {
 			assertTrue(said.stream().anyMatch(s -> s.contains("\"qwen-image-2.0\"") && s.contains("built-in")), said.toString());
 		}
 		assertEquals(0, bed.s3().countObjects(bed.s3().prefix()));
+	}
+
+	@Test
+	void theDialogOffersTheAddedModelAfterTheBuiltInOnes() throws Exception {
+		Files.write(settings.resolve(ModelCatalogue.USER_FILE), ("{ \"dashscope\": [ { \"id\": \"" + NEW_MODEL + "\", " +
+			"\"source\": \"https://www.alibabacloud.com/help/en/model-studio/models\", \"size_rule\": \"as_input\" } ] }")
+			.getBytes(StandardCharsets.UTF_8));
+		try (Context context = new Context(CommandService.class, QwenEditService.class)) {
+			context.service(QwenEditService.class).useEnvironment(Map.of(Configuration.CONFIG_DIR, settings.toString(),
+				Configuration.DEFAULT_PROVIDER, "dashscope"));
+			CommandInfo info = context.service(CommandService.class).getCommand(EditImagesCommand.class);
+			Module module = context.service(ModuleService.class).createModule(info);
+			module.initialize();
+			List<String> offered = ((MutableModuleItem<?>) module.getInfo().getInput("model")).getChoices().stream()
+				.map(String::valueOf).collect(Collectors.toList());
+			assertEquals(NEW_MODEL, offered.get(offered.size() - 1), offered.toString());
+			assertEquals("qwen-image-2.0", offered.get(0), "the built-in default stays first");
+		}
 	}
 
 	@Test
