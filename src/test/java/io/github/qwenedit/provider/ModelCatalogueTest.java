@@ -117,7 +117,7 @@ class ModelCatalogueTest {
 	}
 
 	@Test
-	void aPriceInYuanIsConvertedAtTheConfiguredRateAndSaysWhichOne() throws Exception {
+	void aPriceInYuanIsConvertedAtTheConfiguredRateAndSaysWhichOne(@TempDir Path folder) throws Exception {
 		ModelSpec edit = model("dashscope", "qwen-image-edit");
 		UsdPerCny set = UsdPerCny.from(Configuration.of(Map.of(UsdPerCny.VARIABLE, "0.2")));
 		assertEquals(0.330266 * 0.2 * 2, edit.estimatedCostUsd(2, set).getAsDouble(), 1e-12);
@@ -127,6 +127,9 @@ class ModelCatalogueTest {
 		assertFalse(edit.estimatedCostUsd(1).isPresent(), "no dollar list price");
 		assertEquals("2 credits (no dollar price)", model("pixeldojo", "qwen-image-2.0").describeCost(2, set));
 		assertEquals("unknown (no list price for this model)", model("fal", "fal-ai/qwen-image-2/edit").describeCost(1, set));
+		Files.write(folder.resolve(Configuration.SETTINGS_FILE), (UsdPerCny.VARIABLE + "=0.125\n").getBytes(StandardCharsets.UTF_8));
+		UsdPerCny stored = UsdPerCny.from(Configuration.fromEnvironment(Map.of(Configuration.CONFIG_DIR, folder.toString())));
+		assertEquals("0.125 USD per CNY (set in QWEN_EDIT_USD_PER_CNY)", stored.describe(), "read from settings.properties");
 		EditException bad = assertThrows(EditException.class,
 			() -> UsdPerCny.from(Configuration.of(Map.of(UsdPerCny.VARIABLE, "-1"))));
 		assertTrue(bad.getMessage().contains("QWEN_EDIT_USD_PER_CNY must be a positive number"), bad.getMessage());
