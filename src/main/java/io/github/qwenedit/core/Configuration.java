@@ -69,6 +69,14 @@ public final class Configuration {
 		return configDirectory(environment);
 	}
 
+	/**
+	 * The settings folder whose files this configuration was read from; empty for one given
+	 * explicitly ({@link #of}), which reads no file.
+	 */
+	public Optional<Path> settingsFolderRead() {
+		return settingsFile == null ? Optional.empty() : Optional.of(settingsFile.getParent());
+	}
+
 	/** An explicit environment and settings, as scripts and tests give them. */
 	public static Configuration of(Map<String, String> environment, Map<String, String> stored) {
 		return new Configuration(environment, stored);

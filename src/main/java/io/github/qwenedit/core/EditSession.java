@@ -42,6 +42,8 @@ public final class EditSession {
 	private final Set<String> plainHttpHosts;
 	private final Duration deadline;
 	private final long downloadCapBytes;
+	/** Set from the configuration in {@link #configured}; the default for sessions made directly. */
+	private UsdPerCny usdPerCny = UsdPerCny.DEFAULT;
 
 	public EditSession(EditProvider provider, StagingPlanner staging, Set<String> plainHttpHosts, Duration deadline) {
 		this(provider, staging, plainHttpHosts, deadline, Http.DEFAULT_DOWNLOAD_CAP_BYTES);
@@ -78,8 +80,11 @@ public final class EditSession {
 	{
 		config.ignoredSecretsWarning().ifPresent(warnings);
 		StagingPlanner planner = StagingPlanner.forRun(config, choice, warnings);
-		return new EditSession(provider, planner, plainHttpHosts(descriptor, config, choice), deadline(config),
-			downloadCapBytes(config));
+		descriptor.unreportedCatalogueProblems(config).forEach(warnings);
+		EditSession session = new EditSession(provider, planner, plainHttpHosts(descriptor, config, choice),
+			deadline(config), downloadCapBytes(config));
+		session.usdPerCny = UsdPerCny.from(config);
+		return session;
 	}
 
 	/**
@@ -184,10 +189,10 @@ public final class EditSession {
 		EditRequest prepared = request.withImages(sent);
 
 		times.lap("prepare");
-		java.util.OptionalDouble estimate = model.estimatedCostUsd(request.options().outputs());
+		java.util.OptionalDouble estimate = model.estimatedCostUsd(request.options().outputs(), usdPerCny);
 		progress.progress(provider.displayName() + " " + model.id() + ": estimated cost " +
-			(estimate.isPresent() ? String.format(java.util.Locale.ROOT, "$%.3f", estimate.getAsDouble())
-				: "unknown (no list price for this model)"), 0.04);
+			model.describeCost(request.options().outputs(), usdPerCny), 0.04);
+		Optional<String> rateUsed = model.pricedInCny() ? Optional.of(usdPerCny.describe()) : Optional.empty();
 		Instant started = Instant.now();
 		JobState finalState;
 		List<OutputImage> outputs;
@@ -205,7 +210,7 @@ public final class EditSession {
 			times.lap("upload");
 			cancellation.throwIfCancelled();
 			progress.progress("Submitting to " + provider.displayName(), 0.2);
-			before = provenanceBeforeSubmit(prepared, request, started, stage, adjustments, estimate);
+			before = provenanceBeforeSubmit(prepared, request, started, stage, adjustments, estimate, rateUsed);
 			listener.aboutToSubmit(stage.objectKeys(), before.copy());
 			JobState submitted = submit(prepared, links, http);
 			times.lap("submit");
@@ -377,7 +382,7 @@ public final class EditSession {
 	 * that a result fetched by a later recovery carries the same record as one fetched at once.
 	 */
 	private Provenance provenanceBeforeSubmit(EditRequest sent, EditRequest asked, Instant started, Staging stage,
-		List<String> adjustments, java.util.OptionalDouble estimate)
+		List<String> adjustments, java.util.OptionalDouble estimate, Optional<String> rateUsed)
 	{
 		EditOptions o = sent.options();
 		Provenance p = Provenance.ofAiEdit()
@@ -401,6 +406,7 @@ public final class EditSession {
 		if (!adjustments.isEmpty()) p.put(Provenance.INPUT_ADJUSTMENTS, String.join("; ", adjustments));
 		if (estimate.isPresent()) {
 			p.put(Provenance.ESTIMATED_COST_USD, String.format(java.util.Locale.ROOT, "%.3f", estimate.getAsDouble()));
+			rateUsed.ifPresent(rate -> p.put(Provenance.ESTIMATED_COST_RATE, rate));
 		}
 		return p;
 	}

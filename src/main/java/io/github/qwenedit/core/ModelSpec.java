@@ -6,6 +6,11 @@ package io.github.qwenedit.core;
  */
 public final class ModelSpec {
 
+	public static final String USD = "USD";
+	public static final String CNY = "CNY";
+	/** A provider's own prepaid unit (PixelDojo), with no dollar value the plugin can know. */
+	public static final String CREDIT = "credit";
+
 	private final String id;
 	private final int maxOutputs;
 	private final SizeRule sizeRule;
@@ -13,7 +18,8 @@ public final class ModelSpec {
 	private final boolean promptExtend;
 	private final boolean watermark;
 	private final int maxImages;
-	private final double pricePerImageUsd;
+	private final double priceAmount;
+	private final String priceCurrency;
 	private final boolean sizeOnlyWithOneOutput;
 	private final long maxImageBytes;
 	private final boolean defaultSizeFollowsInput;
@@ -26,7 +32,8 @@ public final class ModelSpec {
 		this.promptExtend = b.promptExtend;
 		this.watermark = b.watermark;
 		this.maxImages = b.maxImages;
-		this.pricePerImageUsd = b.pricePerImageUsd;
+		this.priceAmount = b.priceAmount;
+		this.priceCurrency = b.priceCurrency;
 		this.sizeOnlyWithOneOutput = b.sizeOnlyWithOneOutput;
 		this.maxImageBytes = b.maxImageBytes;
 		this.defaultSizeFollowsInput = b.defaultSizeFollowsInput;
@@ -64,14 +71,61 @@ public final class ModelSpec {
 		return maxImages;
 	}
 
-	/** List price per output image in US dollars, for estimates; 0 when unknown. */
+	/** List price per output image in US dollars, for estimates; 0 when unknown or listed in another currency. */
 	public double pricePerImageUsd() {
-		return pricePerImageUsd;
+		return USD.equals(priceCurrency) ? priceAmount : 0;
 	}
 
-	/** List price of {@code outputs} images, when the price is known. */
+	/** List price per output image in {@link #priceCurrency()}; 0 when none is published. */
+	public double priceAmount() {
+		return priceAmount;
+	}
+
+	/** {@link #USD}, {@link #CNY} or {@link #CREDIT}; empty when no price is published. */
+	public String priceCurrency() {
+		return priceCurrency;
+	}
+
+	/** List price of {@code outputs} images, when it is published in US dollars. */
 	public java.util.OptionalDouble estimatedCostUsd(int outputs) {
-		return pricePerImageUsd > 0 ? java.util.OptionalDouble.of(pricePerImageUsd * outputs) : java.util.OptionalDouble.empty();
+		double usd = pricePerImageUsd();
+		return usd > 0 ? java.util.OptionalDouble.of(usd * outputs) : java.util.OptionalDouble.empty();
+	}
+
+	/**
+	 * List price of {@code outputs} images in US dollars, a price in yuan converted at {@code rate};
+	 * empty when no price is published or it is in credits, which have no dollar value.
+	 */
+	public java.util.OptionalDouble estimatedCostUsd(int outputs, UsdPerCny rate) {
+		if (priceAmount <= 0) return java.util.OptionalDouble.empty();
+		if (USD.equals(priceCurrency)) return java.util.OptionalDouble.of(priceAmount * outputs);
+		if (CNY.equals(priceCurrency)) return java.util.OptionalDouble.of(priceAmount * rate.value() * outputs);
+		return java.util.OptionalDouble.empty();
+	}
+
+	/**
+	 * The estimate of {@code outputs} images for the status bar and the shell, such as "$0.070",
+	 * "$0.062 (0.440354 CNY at 0.14 USD per CNY (...))" or "2 credits (no dollar price)".
+	 */
+	public String describeCost(int outputs, UsdPerCny rate) {
+		java.util.OptionalDouble usd = estimatedCostUsd(outputs, rate);
+		if (usd.isPresent()) {
+			String dollars = String.format(java.util.Locale.ROOT, "$%.3f", usd.getAsDouble());
+			if (!pricedInCny()) return dollars;
+			return dollars + " (" + java.math.BigDecimal.valueOf(priceAmount).multiply(java.math.BigDecimal.valueOf(outputs))
+				.stripTrailingZeros().toPlainString() + " CNY at " + rate.describe() + ")";
+		}
+		if (CREDIT.equals(priceCurrency) && priceAmount > 0) {
+			double credits = priceAmount * outputs;
+			return java.math.BigDecimal.valueOf(credits).stripTrailingZeros().toPlainString() +
+				(credits == 1 ? " credit" : " credits") + " (no dollar price)";
+		}
+		return "unknown (no list price for this model)";
+	}
+
+	/** Whether an estimate of this model depends on the yuan-to-dollar rate. */
+	public boolean pricedInCny() {
+		return CNY.equals(priceCurrency) && priceAmount > 0;
 	}
 
 	/** Some model versions refuse a custom size together with more than one output. */
@@ -103,7 +157,8 @@ public final class ModelSpec {
 		private boolean promptExtend = true;
 		private boolean watermark = true;
 		private int maxImages = EditRequest.MAX_IMAGES;
-		private double pricePerImageUsd;
+		private double priceAmount;
+		private String priceCurrency = "";
 		private boolean sizeOnlyWithOneOutput;
 		private long maxImageBytes;
 		private boolean defaultSizeFollowsInput = true;
@@ -143,7 +198,13 @@ public final class ModelSpec {
 		}
 
 		public Builder pricePerImageUsd(double value) {
-			pricePerImageUsd = value;
+			return price(value, USD);
+		}
+
+		/** A list price per output image in {@link #USD}, {@link #CNY} or {@link #CREDIT}. */
+		public Builder price(double amount, String currency) {
+			priceAmount = amount;
+			priceCurrency = currency;
 			return this;
 		}
 

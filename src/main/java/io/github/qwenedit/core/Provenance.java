@@ -39,6 +39,8 @@ public final class Provenance {
 	public static final String MACRO_LINE = PREFIX + "MacroLine";
 	/** The list price before the run; the provider's own figure, where it reports one, is {@code CostUsd}. */
 	public static final String ESTIMATED_COST_USD = PREFIX + "EstimatedCostUsd";
+	/** The yuan-to-dollar rate {@code EstimatedCostUsd} was converted at, for a model priced in yuan. */
+	public static final String ESTIMATED_COST_RATE = PREFIX + "EstimatedCostRate";
 
 	public static String sourceTitle(int index) {
 		return PREFIX + "Source" + index + ".Title";

@@ -126,11 +126,11 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 	protected void initChoices() {
 		MutableModuleItem<String> providerItem = getInfo().getMutableInput("provider", String.class);
 		if (providerItem != null) providerItem.setChoices(ProviderRegistry.ids());
-		model = EditImagesCommand.initialModel(this, provider, model);
+		model = EditImagesCommand.initialModel(this, provider, model, editService);
 	}
 
 	protected void providerChanged() {
-		model = EditImagesCommand.offerModels(getInfo().getMutableInput("model", String.class), provider, model);
+		model = EditImagesCommand.offerModels(getInfo().getMutableInput("model", String.class), provider, model, editService);
 	}
 
 	@Override
@@ -150,7 +150,7 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 		editService.rememberOutputFolder(outputFolder);
 		ProviderDescriptor descriptor = ProviderRegistry.get(provider);
 		EditProvider editProvider = descriptor.create(config);
-		EditOptions options = EditOptions.builder(EditImagesCommand.modelToRun(this, provider, model)).outputs(outputs).seed(seed())
+		EditOptions options = EditOptions.builder(EditImagesCommand.modelToRun(this, provider, model, editService)).outputs(outputs).seed(seed())
 			.size(size == null || size.isBlank() || size.trim().equalsIgnoreCase(EditImagesCommand.AS_INPUT) ? null
 				: ImageSize.parse(size.trim()))
 			.negativePrompt(negativePrompt == null ? "" : negativePrompt).promptExtend(promptExtend).build();

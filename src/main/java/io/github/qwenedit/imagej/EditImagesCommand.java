@@ -160,7 +160,7 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 				// Reported when the command runs; the dialog starts from the built-in default.
 			}
 		}
-		model = initialModel(this, provider, model);
+		model = initialModel(this, provider, model, editService);
 		askSelectionOptionsOnlyForAnAreaSelection();
 	}
 
@@ -182,14 +182,14 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	}
 
 	/** Offers {@code provider}'s models; a model named by the call is kept as it is, to be checked when it runs. */
-	static String initialModel(DynamicCommand command, String provider, String model) {
-		String offered = offerModels(command.getInfo().getMutableInput("model", String.class), provider, model);
+	static String initialModel(DynamicCommand command, String provider, String model, QwenEditService service) {
+		String offered = offerModels(command.getInfo().getMutableInput("model", String.class), provider, model, service);
 		return command.isInputResolved("model") ? model : offered;
 	}
 
 	/** Offers the chosen provider's models, keeping the current one when it belongs to it. */
 	protected void providerChanged() {
-		model = offerModels(getInfo().getMutableInput("model", String.class), provider, model);
+		model = offerModels(getInfo().getMutableInput("model", String.class), provider, model, editService);
 	}
 
 	/**
@@ -198,20 +198,20 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	 * name (remembered from an earlier run, perhaps with another provider) gives way to the provider's
 	 * default when the provider lacks it.
 	 */
-	static String modelToRun(Module command, String provider, String model) throws EditException {
+	static String modelToRun(Module command, String provider, String model, QwenEditService service) throws EditException {
 		ProviderDescriptor d = ProviderRegistry.get(provider);
 		boolean named = command.isInputResolved("model") && model != null && !model.isBlank();
-		if (named || d.models().stream().anyMatch(m -> m.id().equals(model))) return model;
+		if (named || service.models(d).stream().anyMatch(m -> m.id().equals(model))) return model;
 		return d.defaultModel();
 	}
 
 	/** Sets the model choices of {@code provider}; returns {@code model}, or the default if it is not one. */
-	static String offerModels(MutableModuleItem<String> modelItem, String provider, String model) {
+	static String offerModels(MutableModuleItem<String> modelItem, String provider, String model, QwenEditService service) {
 		if (modelItem == null) return model;
 		try {
 			ProviderDescriptor d = ProviderRegistry.get(provider);
 			List<String> ids = new ArrayList<>();
-			for (ModelSpec m : d.models()) {
+			for (ModelSpec m : service.models(d)) {
 				ids.add(m.id());
 			}
 			modelItem.setChoices(ids);
@@ -376,7 +376,7 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			}
 			images.add(ImageEncoder.encode(other));
 		}
-		EditOptions options = EditOptions.builder(modelToRun(this, provider, model))
+		EditOptions options = EditOptions.builder(modelToRun(this, provider, model, editService))
 			.size(parseSize(size))
 			.outputs(outputs)
 			.seed(parseSeed(seed))

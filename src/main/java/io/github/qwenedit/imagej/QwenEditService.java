@@ -8,6 +8,7 @@ import org.scijava.service.SciJavaService;
 import org.scijava.service.Service;
 
 import java.io.File;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -15,6 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.core.EditException;
 
 /**
@@ -36,6 +39,20 @@ public class QwenEditService extends AbstractService implements SciJavaService {
 	public Configuration configuration() throws EditException {
 		Map<String, String> env = environment;
 		return env != null ? Configuration.fromEnvironment(env) : Configuration.fromSystem();
+	}
+
+	/**
+	 * The models the dialog offers for {@code provider}: the built-in ones and those the user added
+	 * in the settings folder; the built-in ones alone while the settings cannot be read (that is
+	 * reported when the command runs).
+	 */
+	public List<ModelSpec> models(ProviderDescriptor provider) {
+		try {
+			return provider.models(configuration());
+		}
+		catch (EditException unreadableSettings) {
+			return provider.models();
+		}
 	}
 
 	/**

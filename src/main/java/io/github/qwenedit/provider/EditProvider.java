@@ -36,9 +36,9 @@ public interface EditProvider {
 	 */
 	String serviceAddress();
 
-	/** The models offered, the default first. */
+	/** The models offered, the default first, with those the user added in the settings folder. */
 	default List<ModelSpec> models() {
-		return descriptor().models();
+		return descriptor().models(this);
 	}
 
 	default ModelSpec model(String id) throws EditException {

@@ -1,7 +1,12 @@
 package io.github.qwenedit.provider;
 
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.WeakHashMap;
 
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
@@ -30,6 +35,12 @@ public final class ProviderDescriptor {
 	private final String keyVariable;
 	private final String keyDescription;
 	private final Factory factory;
+	/**
+	 * The models of each provider made from a configuration with user-added models. Providers are
+	 * built by their own constructors from a base URL and key; keeping their models here leaves those
+	 * constructors alone, and a provider no longer used is forgotten with it.
+	 */
+	private static final Map<EditProvider, List<ModelSpec>> MODELS_BY_PROVIDER = new WeakHashMap<>();
 
 	public ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
@@ -57,8 +68,36 @@ public final class ProviderDescriptor {
 		return displayName;
 	}
 
+	/** The built-in models, the default first. */
 	public List<ModelSpec> models() {
 		return models;
+	}
+
+	/**
+	 * The built-in models, then those the user added in the settings folder {@code config} was read
+	 * from ({@value ModelCatalogue#USER_FILE}, see {@link ModelCatalogue#user}).
+	 */
+	public List<ModelSpec> models(Configuration config) {
+		Optional<Path> folder = config.settingsFolderRead();
+		if (!folder.isPresent()) return models;
+		List<ModelSpec> all = new ArrayList<>(models);
+		all.addAll(ModelCatalogue.userModels(folder.get(), id));
+		return List.copyOf(all);
+	}
+
+	/** The models of a provider made by {@link #create}: those of the configuration it was made with. */
+	List<ModelSpec> models(EditProvider provider) {
+		synchronized (MODELS_BY_PROVIDER) {
+			return MODELS_BY_PROVIDER.getOrDefault(provider, models);
+		}
+	}
+
+	/**
+	 * Sentences about the user's {@value ModelCatalogue#USER_FILE} not said before in this process: a
+	 * bad entry is left out and said once, never an obstacle to the built-in models.
+	 */
+	public List<String> unreportedCatalogueProblems(Configuration config) {
+		return config.settingsFolderRead().map(ModelCatalogue::unreportedProblems).orElse(List.of());
 	}
 
 	public String defaultModel() {
@@ -83,7 +122,14 @@ public final class ProviderDescriptor {
 
 	/** Creates the provider, or says exactly which setting is missing. */
 	public EditProvider create(Configuration config) throws EditException {
-		return factory.create(baseUrl(config), config.require(keyVariable, keyDescription));
+		EditProvider provider = factory.create(baseUrl(config), config.require(keyVariable, keyDescription));
+		List<ModelSpec> offered = models(config);
+		if (offered.size() > models.size()) {
+			synchronized (MODELS_BY_PROVIDER) {
+				MODELS_BY_PROVIDER.put(provider, offered);
+			}
+		}
+		return provider;
 	}
 
 	/**

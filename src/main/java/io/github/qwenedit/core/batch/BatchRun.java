@@ -33,6 +33,8 @@ import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
+import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.core.UsdPerCny;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.http.RetryPolicy;
@@ -295,10 +297,11 @@ public final class BatchRun {
 			}
 		}
 		String model = options.model();
-		OptionalDouble price = session.provider().model(model).estimatedCostUsd(options.outputs());
+		ModelSpec spec = session.provider().model(model);
+		UsdPerCny rate = UsdPerCny.from(config);
+		OptionalDouble price = spec.estimatedCostUsd(options.outputs(), rate);
 		String estimate = todo.size() + " edits with " + descriptor.displayName() + " " + model + ", estimated cost " +
-			(price.isPresent() ? String.format(Locale.ROOT, "$%.2f", price.getAsDouble() * todo.size())
-				: "unknown (no list price for this model)");
+			spec.describeCost(options.outputs() * todo.size(), rate);
 		listener.said(estimate);
 		if (maxCostUsd != null) {
 			if (!price.isPresent()) {

@@ -15,7 +15,6 @@ import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ModelSpec;
-import io.github.qwenedit.core.SizeRule;
 import io.github.qwenedit.http.CallKind;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.HttpReply;
@@ -24,6 +23,7 @@ import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
+import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import okhttp3.HttpUrl;
@@ -46,35 +46,18 @@ public final class DashScopeProvider implements EditProvider {
 	/** The gateway refuses bodies over 6 MiB (BadRequest.TooLarge); keep room for the JSON around the images. */
 	static final long MAX_BODY_BYTES = 6_291_456L;
 	private static final long JSON_ALLOWANCE = 64 * 1024;
-	/**
-	 * "file size ≤ 10 MB" for each input image (providers.md §1.3), read as decimal megabytes: the
-	 * stricter reading, so a file that fits is accepted whichever unit the service means.
-	 */
-	static final long MAX_IMAGE_BYTES = 10_000_000L;
 
 	/** Image calls can take minutes; DashScope's own CLI waits 300 s for them. */
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(300);
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 
-	private static final SizeRule TOTAL_PIXELS = SizeRule.totalPixels(512, 2048);
-	private static final SizeRule PER_SIDE = SizeRule.perSide(512, 2048);
-	static final List<ModelSpec> MODELS = List.of(
-		dashScopeModel("qwen-image-2.0").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
-		dashScopeModel("qwen-image-2.0-pro").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
-		// A newer snapshot of 2.0-pro, listed by a gateway (https://docs.empiriolabs.ai/models/qwen-image-2-0),
-		// not yet on Alibaba's pages: the limits of the alias it succeeds (providers.md §1.2).
-		dashScopeModel("qwen-image-2.0-pro-2026-04-22").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
-		dashScopeModel("qwen-image-edit-max").maxOutputs(6).sizeRule(PER_SIDE).build(),
-		// Alibaba's sample code for the plus model: size "only when n=1, otherwise an error" (providers.md §1.3).
-		dashScopeModel("qwen-image-edit-plus").maxOutputs(6).sizeRule(PER_SIDE).sizeOnlyWithOneOutput(true).build(),
-		// The bare -plus alias is the 2025-10-30 weights; the December ones are asked for by name (providers.md §1.2).
-		dashScopeModel("qwen-image-edit-plus-2025-12-15").maxOutputs(6).sizeRule(PER_SIDE).build(),
-		dashScopeModel("qwen-image-edit").maxOutputs(1).sizeRule(SizeRule.notCustomisable()).promptExtend(false).build());
-
-	/** The input limits every DashScope edit model shares. */
-	private static ModelSpec.Builder dashScopeModel(String id) {
-		return ModelSpec.builder(id).maxImageBytes(MAX_IMAGE_BYTES);
-	}
+	/**
+	 * Models, limits and prices: {@value io.github.qwenedit.provider.ModelCatalogue#RESOURCE}. Its
+	 * {@code max_image_bytes} reads "file size ≤ 10 MB" for each input image (providers.md §1.3) as
+	 * decimal megabytes: the stricter reading, so a file that fits is accepted whichever unit the
+	 * service means.
+	 */
+	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of());
 
 	private final HttpUrl endpoint;
 	private final String apiKey;

@@ -17,7 +17,6 @@ import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ModelSpec;
-import io.github.qwenedit.core.SizeRule;
 import io.github.qwenedit.http.CallKind;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.HttpReply;
@@ -27,6 +26,7 @@ import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
+import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import io.github.qwenedit.provider.StatusWords;
@@ -52,12 +52,8 @@ public final class EachLabsProvider implements EditProvider {
 	static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 
-	/** The Pro variant takes the same input (issue 18) at $0.075 an image. */
-	static final List<ModelSpec> MODELS = List.of(
-		ModelSpec.builder(MODEL_SLUG).maxOutputs(6).sizeRule(SizeRule.totalPixels(512, 2048)).pricePerImageUsd(0.035)
-			.build(),
-		ModelSpec.builder("alibaba-qwen-image-2-0-pro-image-edit").maxOutputs(6).sizeRule(SizeRule.totalPixels(512, 2048))
-			.pricePerImageUsd(0.075).build());
+	/** Models, limits and prices: {@value io.github.qwenedit.provider.ModelCatalogue#RESOURCE}. */
+	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of());
 
 	/**
 	 * The documentation spells final states differently on different pages (providers.md §2.4):

@@ -21,7 +21,6 @@ import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.InputFitting;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.ModelSpec;
-import io.github.qwenedit.core.SizeRule;
 import io.github.qwenedit.http.CallKind;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.HttpReply;
@@ -31,6 +30,7 @@ import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
+import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import okhttp3.HttpUrl;
@@ -59,27 +59,15 @@ public final class FalProvider implements EditProvider {
 	 */
 	static final Duration STREAM_WINDOW = Duration.ofSeconds(20);
 
-	private static final SizeRule TOTAL_PIXELS = SizeRule.totalPixels(512, 2048);
 	private static final int MIN_SIDE = 512;
 	private static final int MAX_SIDE = 2048;
-	private static final SizeRule PER_SIDE = SizeRule.perSide(MIN_SIDE, MAX_SIDE);
 	/**
-	 * fal has no watermark option on any of these (providers.md §4.2). The qwen-image-2 endpoints
-	 * answer at "the size of the final input image" when given none; qwen-image-edit-plus falls back
-	 * to its {@code square_hd} preset, 1024×1024 (issue 18, and every relay copy of its schema).
+	 * Models, limits and prices: {@value io.github.qwenedit.provider.ModelCatalogue#RESOURCE}. fal has
+	 * no watermark option on any of these (providers.md §4.2); the qwen-image-2 endpoints answer at
+	 * "the size of the final input image" when given none, qwen-image-edit-plus falls back to its
+	 * {@code square_hd} preset, 1024×1024 (issue 18).
 	 */
-	static final List<ModelSpec> MODELS = List.of(
-		ModelSpec.builder("fal-ai/qwen-image-2/edit").maxOutputs(4).sizeRule(TOTAL_PIXELS).watermark(false).build(),
-		ModelSpec.builder("fal-ai/qwen-image-2/pro/edit").maxOutputs(4).sizeRule(TOTAL_PIXELS).watermark(false)
-			.pricePerImageUsd(0.075).build(),
-		ModelSpec.builder("fal-ai/qwen-image-edit-plus").maxOutputs(4).sizeRule(PER_SIDE).watermark(false)
-			.promptExtend(false).defaultSizeFollowsInput(false).build(),
-		// Newer endpoints on the same image_urls input (providers.md §4.2). Their default size is not
-		// documented, so "as input" is sent as a size, which gives the same answer whatever it is.
-		ModelSpec.builder("fal-ai/qwen-image-edit-2511").maxOutputs(4).sizeRule(PER_SIDE).watermark(false)
-			.promptExtend(false).defaultSizeFollowsInput(false).build(),
-		ModelSpec.builder("fal-ai/qwen-image-max/edit").maxOutputs(4).sizeRule(PER_SIDE).watermark(false)
-			.promptExtend(false).defaultSizeFollowsInput(false).build());
+	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of());
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "fal.ai", MODELS, BASE_URL_VARIABLE,
 		DEFAULT_BASE_URL, KEY_VARIABLE, "fal key", FalProvider::new);

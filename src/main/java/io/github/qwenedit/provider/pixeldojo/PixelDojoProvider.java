@@ -14,7 +14,6 @@ import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ModelSpec;
-import io.github.qwenedit.core.SizeRule;
 import io.github.qwenedit.http.CallKind;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.HttpReply;
@@ -24,6 +23,7 @@ import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
+import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.PollSchedule;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
@@ -49,11 +49,8 @@ public final class PixelDojoProvider implements EditProvider {
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 
-	private static final SizeRule TOTAL_PIXELS = SizeRule.totalPixels(512, 2048);
-	/** The "Standard and Pro variants" of the page, chosen with the {@code model} field; 1 credit an image. */
-	static final List<ModelSpec> MODELS = List.of(
-		ModelSpec.builder("qwen-image-2.0").maxOutputs(6).sizeRule(TOTAL_PIXELS).build(),
-		ModelSpec.builder("qwen-image-2.0-pro").maxOutputs(6).sizeRule(TOTAL_PIXELS).build());
+	/** The "Standard and Pro variants" of the page, chosen with the {@code model} field: {@value io.github.qwenedit.provider.ModelCatalogue#RESOURCE}. */
+	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of());
 
 	/**
 	 * Only {@code pending} and {@code completed} are documented (providers.md §3.3); the others are

@@ -27,6 +27,7 @@ import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobHandle;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.KeyCheck;
+import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import okhttp3.HttpUrl;
@@ -86,15 +87,8 @@ public final class ReplicateProvider implements EditProvider {
 		}
 	};
 
-	/** Neither model has a negative prompt, prompt extension, output count or watermark. */
-	static final List<ModelSpec> MODELS = List.of(
-		ModelSpec.builder("qwen-image-edit-plus").maxOutputs(1).sizeRule(ASPECT_ONLY).negativePrompt(false)
-			.promptExtend(false).watermark(false).build(),
-		ModelSpec.builder("qwen-image-edit").maxOutputs(1).maxImages(1).sizeRule(ASPECT_ONLY).negativePrompt(false)
-			.promptExtend(false).watermark(false).build(),
-		// "same schema as plus" (issue 18; providers.md §5.2 lists the model).
-		ModelSpec.builder("qwen-image-edit-2511").maxOutputs(1).sizeRule(ASPECT_ONLY).negativePrompt(false)
-			.promptExtend(false).watermark(false).build());
+	/** Models and limits: {@value io.github.qwenedit.provider.ModelCatalogue#RESOURCE}; a size travels as its aspect ratio. */
+	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of(ModelCatalogue.ASPECT_RATIO, ASPECT_ONLY));
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "Replicate", MODELS,
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "Replicate API token", ReplicateProvider::new);
