@@ -31,7 +31,7 @@ import okhttp3.RequestBody;
  * as multipart with the bytes in the field {@code content} (file name and content type given), the
  * file's {@code urls.get} as the model's input, {@code DELETE /v1/files/{id}} once the job has ended.
  * Files expire after 24 hours and only predictions made with the uploader's token can read them
- * (https://replicate.com/docs/reference/http#files.create).
+ * (https://sdks.replicate.com/resources/files/methods/create; the 24 hours are the file's {@code expires_at}).
  */
 final class ReplicateFilesStaging implements Staging {
 
