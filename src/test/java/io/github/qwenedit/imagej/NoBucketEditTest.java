@@ -147,6 +147,43 @@ class NoBucketEditTest {
 	}
 
 	/**
+	 * {@code FAL_REST_BASE_URL} is an address the user configured, so plain http is allowed to it as
+	 * to the other base URLs: here it names the emulator by another host name than the queue's, and
+	 * the upload reaches it only because it was configured.
+	 */
+	@Test
+	void aConfiguredPlainHttpRestHostIsUsedForTheUpload() throws Exception {
+		Map<String, String> env = falEnv();
+		env.put("FAL_REST_BASE_URL", fal.baseUrl().replace("127.0.0.1", "localhost"));
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(pattern("c.tif", 400, 400), "fal",
+				"fal-ai/qwen-image-2/edit", "x"));
+			assertFalse(run.failed(), run.failure());
+			assertEquals("localhost:" + URI.create(fal.baseUrl()).getPort(),
+				fal.requests("/storage/upload/initiate").get(0).header("Host"));
+		}
+	}
+
+	/**
+	 * PixelDojo documents its input only as an array of links and no upload or data-URI route
+	 * (https://pixeldojo.ai/api-platform/qwen-image-2-edit): without a bucket the edit is refused
+	 * before anything is sent, with what to configure.
+	 */
+	@Test
+	void pixelDojoWithoutABucketIsRefusedBeforeAnythingIsSent() throws Exception {
+		io.github.qwenedit.emulator.PixelDojoEmulator pixeldojo = bed.serve(
+			new io.github.qwenedit.emulator.PixelDojoEmulator("pd_no_bucket_1c4f"));
+		try (EditCommandRunner runner = new EditCommandRunner(ProviderTestBed.envWithoutBucket("PIXELDOJO_API_KEY",
+			"pd_no_bucket_1c4f", "PIXELDOJO_BASE_URL", pixeldojo)))
+		{
+			String refused = runner.run(EditCommandRunner.inputs(pattern("c.tif", 400, 400), "pixeldojo", "qwen-image-2.0",
+				"x")).failure();
+			assertTrue(refused.contains("needs a bucket") && refused.contains("QWEN_EDIT_BUCKET"), refused);
+			assertEquals(0, pixeldojo.requests().size());
+		}
+	}
+
+	/**
 	 * Replicate: "only the uploader's predictions can read them". A prediction made with another
 	 * account's token fails to read the file; the owner's reads it.
 	 */
