@@ -115,6 +115,21 @@ class NoBucketEditTest {
 		}
 	}
 
+	/**
+	 * The delete comes when the job has ended, however long it ran: its time limit starts then, not at
+	 * the upload (a job longer than the 30 s a cleanup is given).
+	 */
+	@Test
+	void aReplicateFileIsDeletedAfterAJobLongerThanTheCleanupTime() throws Exception {
+		replicate.longestWait(Duration.ofMillis(50)).processingDelay(Duration.ofSeconds(32));
+		try (EditCommandRunner runner = new EditCommandRunner(replicateEnv())) {
+			EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(noise(), "replicate", "qwen-image-edit-plus", "x"));
+			assertFalse(run.failed(), run.failure());
+			assertEquals(1, replicate.filesCreated());
+			assertEquals(0, replicate.filesLeft(), "the file of a long job was not deleted: " + runner.log());
+		}
+	}
+
 	@Test
 	void aReplicateFailedEditLeavesNoFileBehind() throws Exception {
 		replicate.jobsEndWith(AsyncJobEmulator.Phase.FAILED, "CUDA out of memory");

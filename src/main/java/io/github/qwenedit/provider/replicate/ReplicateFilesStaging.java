@@ -42,7 +42,8 @@ final class ReplicateFilesStaging implements Staging {
 	private final HttpUrl base;
 	private final String token;
 	private final List<String> fileIds = Collections.synchronizedList(new ArrayList<>());
-	private volatile Http cleanup;
+	/** The edit's connection rules; deletes get a fresh cleanup deadline from it when the job has ended. */
+	private volatile Http http;
 
 	ReplicateFilesStaging(HttpUrl base, String token) {
 		this.base = base;
@@ -55,7 +56,7 @@ final class ReplicateFilesStaging implements Staging {
 		for (String key : journalKeys) {
 			if (isFileKey(key)) fileIds.add(key.substring(KEY_PREFIX.length()));
 		}
-		cleanup = http.forCleanup();
+		this.http = http;
 	}
 
 	static boolean isFileKey(String key) {
@@ -70,7 +71,7 @@ final class ReplicateFilesStaging implements Staging {
 
 	@Override
 	public String stage(InputImage image, Http http) throws EditException {
-		cleanup = http.forCleanup();
+		this.http = http;
 		// A random name: nothing about the image's title or path reaches Replicate.
 		String fileName = UUID.randomUUID() + "." + image.extension();
 		RequestBody body = new MultipartBody.Builder().setType(MultipartBody.FORM)
@@ -112,6 +113,7 @@ final class ReplicateFilesStaging implements Staging {
 		}
 		if (ids.isEmpty()) return;
 		List<String> left = new ArrayList<>();
+		Http cleanup = http.forCleanup();
 		for (String id : ids) {
 			try {
 				HttpReply reply = cleanup.send(new Request.Builder().url(base.resolve("v1/files/" + id))
