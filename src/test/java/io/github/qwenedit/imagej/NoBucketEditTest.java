@@ -161,6 +161,19 @@ class NoBucketEditTest {
 		}
 	}
 
+	/** An upload fal cannot delete outlives a failed edit too: the failure says how long it stays. */
+	@Test
+	void aFalFailedEditSaysHowLongTheUploadStays() throws Exception {
+		fal.jobsEndWith(AsyncJobEmulator.Phase.FAILED, "The model failed");
+		try (EditCommandRunner runner = new EditCommandRunner(falEnv())) {
+			String failed = runner.run(EditCommandRunner.inputs(pattern("c.tif", 400, 400), "fal", "fal-ai/qwen-image-2/edit",
+				"x")).failure();
+			assertTrue(failed.contains("The model failed"), failed);
+			assertTrue(failed.contains("fal.ai's storage") && failed.contains("60 minutes"), failed);
+			assertEquals(1, fal.storedFileCount());
+		}
+	}
+
 	/**
 	 * {@code FAL_REST_BASE_URL} is an address the user configured, so plain http is allowed to it as
 	 * to the other base URLs: here it names the emulator by another host name than the queue's, and
