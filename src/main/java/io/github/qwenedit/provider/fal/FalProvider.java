@@ -53,7 +53,7 @@ public final class FalProvider implements EditProvider {
 	public static final String KEY_VARIABLE = "FAL_KEY";
 	public static final String BASE_URL_VARIABLE = "FAL_QUEUE_BASE_URL";
 	public static final String DEFAULT_BASE_URL = "https://queue.fal.run";
-	/** fal's REST host, where its storage takes uploads (https://github.com/fal-ai/fal-js, config.ts). */
+	/** fal's REST host, where its storage takes uploads (getRestApiUrl in https://github.com/fal-ai/fal-js/blob/main/libs/client/src/config.ts). */
 	public static final String REST_BASE_URL_VARIABLE = "FAL_REST_BASE_URL";
 	public static final String DEFAULT_REST_BASE_URL = "https://rest.fal.ai";
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
