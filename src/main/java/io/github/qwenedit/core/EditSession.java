@@ -239,8 +239,9 @@ public final class EditSession {
 			times.lap("download");
 		}
 		catch (EditException e) {
-			failure = e;
-			throw e;
+			// Uploads that cannot be deleted outlive a failed edit too, and the user must hear of them.
+			failure = stage.notice().map(e::followedBy).orElse(e);
+			throw failure;
 		}
 		finally {
 			progress.progress("Cleaning up", 0.97);

@@ -76,6 +76,20 @@ public interface EditProvider {
 	}
 
 	/**
+	 * The uploads an earlier run staged with {@link #uploadStaging()} and recorded in its journal
+	 * ({@link Staging#objectKeys()}), as a staging whose {@link Staging#close()} deletes them; empty
+	 * when none of {@code journalKeys} is such an upload.
+	 */
+	default Optional<Staging> stagedUploads(List<String> journalKeys, Http http) {
+		return Optional.empty();
+	}
+
+	/** Whether {@code journalKey} names an upload of {@link #uploadStaging()} rather than a bucket object. */
+	default boolean isStagedUploadKey(String journalKey) {
+		return false;
+	}
+
+	/**
 	 * Sends the job. A synchronous API returns a final state at once; a queue returns a handle.
 	 *
 	 * @param imageUrls one link (https or data URI) per request image, in order

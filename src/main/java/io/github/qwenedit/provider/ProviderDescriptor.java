@@ -27,6 +27,12 @@ public final class ProviderDescriptor {
 		EditProvider create(String baseUrl, String key) throws EditException;
 	}
 
+	/** Creates a provider whose uploads go to a host of their own (fal's REST host beside its queue). */
+	@FunctionalInterface
+	public interface UploadingFactory {
+		EditProvider create(String baseUrl, String uploadBaseUrl, String key) throws EditException;
+	}
+
 	private final String id;
 	private final String displayName;
 	private final List<ModelSpec> models;
@@ -35,6 +41,9 @@ public final class ProviderDescriptor {
 	private final String keyVariable;
 	private final String keyDescription;
 	private final Factory factory;
+	private final String uploadBaseUrlVariable;
+	private final String defaultUploadBaseUrl;
+	private final UploadingFactory uploadingFactory;
 	/**
 	 * The models of each provider made from a configuration with user-added models. Providers are
 	 * built by their own constructors from a base URL and key; keeping their models here leaves those
@@ -53,6 +62,27 @@ public final class ProviderDescriptor {
 		this.keyVariable = keyVariable;
 		this.keyDescription = keyDescription;
 		this.factory = factory;
+		this.uploadBaseUrlVariable = null;
+		this.defaultUploadBaseUrl = null;
+		this.uploadingFactory = null;
+	}
+
+	/** A provider that uploads inputs to its own host, configured by {@code uploadBaseUrlVariable}. */
+	public ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
+		String defaultBaseUrl, String uploadBaseUrlVariable, String defaultUploadBaseUrl, String keyVariable,
+		String keyDescription, UploadingFactory factory)
+	{
+		this.id = id;
+		this.displayName = displayName;
+		this.models = List.copyOf(models);
+		this.baseUrlVariable = baseUrlVariable;
+		this.defaultBaseUrl = defaultBaseUrl;
+		this.keyVariable = keyVariable;
+		this.keyDescription = keyDescription;
+		this.factory = null;
+		this.uploadBaseUrlVariable = uploadBaseUrlVariable;
+		this.defaultUploadBaseUrl = defaultUploadBaseUrl;
+		this.uploadingFactory = factory;
 	}
 
 	/** How hard one key may drive this provider. */
@@ -122,7 +152,10 @@ public final class ProviderDescriptor {
 
 	/** Creates the provider, or says exactly which setting is missing. */
 	public EditProvider create(Configuration config) throws EditException {
-		EditProvider provider = factory.create(baseUrl(config), config.require(keyVariable, keyDescription));
+		String key = config.require(keyVariable, keyDescription);
+		EditProvider provider = uploadingFactory != null
+			? uploadingFactory.create(baseUrl(config), uploadBaseUrl(config), key)
+			: factory.create(baseUrl(config), key);
 		List<ModelSpec> offered = models(config);
 		if (offered.size() > models.size()) {
 			synchronized (MODELS_BY_PROVIDER) {
@@ -132,13 +165,23 @@ public final class ProviderDescriptor {
 		return provider;
 	}
 
+	private String uploadBaseUrl(Configuration config) {
+		return config.get(uploadBaseUrlVariable, defaultUploadBaseUrl);
+	}
+
 	/**
 	 * Hosts the user configured with plain {@code http://}: only to those does the plugin speak
 	 * unencrypted (local gateways, test servers).
 	 */
 	public Set<String> plainHttpHosts(Configuration config) throws EditException {
+		Set<String> hosts = new java.util.HashSet<>();
 		HttpUrl base = resolve(baseUrl(config), baseUrlVariable, "");
-		return base.isHttps() ? Set.of() : Set.of(Http.hostKey(base));
+		if (!base.isHttps()) hosts.add(Http.hostKey(base));
+		if (uploadingFactory != null) {
+			HttpUrl upload = resolve(uploadBaseUrl(config), uploadBaseUrlVariable, "");
+			if (!upload.isHttps()) hosts.add(Http.hostKey(upload));
+		}
+		return Set.copyOf(hosts);
 	}
 
 	/** The configured base URL joined with an API path; a clear message when it is no address. */

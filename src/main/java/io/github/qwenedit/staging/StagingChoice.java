@@ -7,7 +7,7 @@ import io.github.qwenedit.core.ErrorKind;
 
 /** The user's preference for how images reach the provider; {@code AUTO} lets the plugin decide. */
 public enum StagingChoice {
-	/** The bucket when one is configured, otherwise inline where the provider allows it. */
+	/** The bucket when one is configured, otherwise the provider's own upload service, otherwise inline. */
 	AUTO,
 	BUCKET,
 	INLINE,

@@ -480,6 +480,45 @@ class NothingLostTest {
 	}
 
 	/**
+	 * Without a bucket, Replicate inputs go to its Files API. A kill after the upload, while the
+	 * create is under way, leaves the file's id in the journal; the next run's recovery deletes the
+	 * file through the API, as it deletes bucket objects, instead of leaving it for 24 hours.
+	 */
+	@Test
+	void aReplicateFileStagedBeforeAKillIsDeletedByTheNextRun() throws Exception {
+		String token = "r8_nothing_lost_4a9e";
+		try (io.github.qwenedit.emulator.ReplicateEmulator replicate = new io.github.qwenedit.emulator.ReplicateEmulator(
+			token).processingDelay(Duration.ofMillis(300)))
+		{
+			replicate.createReplyDelay(Duration.ofSeconds(60));
+			Map<String, String> env = io.github.qwenedit.emulator.ProviderTestBed.envWithoutBucket("REPLICATE_API_TOKEN",
+				token, "REPLICATE_BASE_URL", replicate);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "replicate", "--model", "qwen-image-edit-plus", "--instruction", INSTRUCTION,
+				"--output", out.toString(), in.toString() };
+			Process batch = startChild(env, null, args);
+			await(() -> !replicate.jobs().isEmpty(), "the create was sent");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(30, TimeUnit.SECONDS));
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), Files.readString(work.resolve("child.txt")));
+			assertEquals(1, left.get(0).stagedKeys.size(), "the uploaded file was not journalled");
+			assertTrue(left.get(0).stagedKeys.get(0).startsWith("replicate-file:"), left.get(0).stagedKeys.toString());
+			assertEquals(1, replicate.filesLeft(), "the file was not there to be left behind");
+			String staged = left.get(0).stagedKeys.get(0).substring("replicate-file:".length());
+
+			replicate.createReplyDelay(Duration.ZERO);
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertTrue(replicate.requests().stream().anyMatch(r -> r.method().equals("DELETE") &&
+				r.path().equals("/v1/files/" + staged)), "the recovery did not delete the file the killed run uploaded");
+			assertEquals(0, replicate.filesLeft(), "uploaded files left behind: " + next.out() + next.err());
+			assertTrue(journal(out).isEmpty());
+		}
+	}
+
+	/**
 	 * A create whose connection was refused never reached the provider: its entry goes, and no later
 	 * run says that it may have been charged.
 	 */

@@ -400,7 +400,8 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 		return decode(uri, mime, bytes, maxBytes);
 	}
 
-	private static FetchedImage decode(String reference, String contentType, byte[] bytes, long maxBytes)
+	/** Decodes bytes a provider holds itself (its own storage) as it decodes a fetched image. */
+	protected static FetchedImage decode(String reference, String contentType, byte[] bytes, long maxBytes)
 		throws ImageFetchException
 	{
 		if (bytes.length > maxBytes) {

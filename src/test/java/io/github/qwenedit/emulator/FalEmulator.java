@@ -64,6 +64,12 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 	private volatile StatusStream statusStream = StatusStream.WORKING;
 	private volatile Set<Integer> flaggedOutputs = Set.of();
 	private final Map<String, String> blankLinks = new java.util.concurrent.ConcurrentHashMap<>();
+	/** Upload links handed out by initiate and not yet used, with the file name each stores under. */
+	private final Map<String, String> pendingUploads = new java.util.concurrent.ConcurrentHashMap<>();
+	/** fal's storage: public to anyone with the link, with no delete. */
+	private final Map<String, byte[]> storedFiles = new java.util.concurrent.ConcurrentHashMap<>();
+	private final Map<String, String> storedTypes = new java.util.concurrent.ConcurrentHashMap<>();
+	private final List<String> askedLifecycles = new java.util.concurrent.CopyOnWriteArrayList<>();
 
 	public FalEmulator(String key) {
 		this.key = key;
@@ -90,8 +96,57 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 		return this;
 	}
 
+	/** Files stored through the upload service. */
+	public int storedFileCount() {
+		return storedFiles.size();
+	}
+
+	/** The {@code X-Fal-Object-Lifecycle} header of each initiate request (null when it had none). */
+	public List<String> askedLifecycles() {
+		return List.copyOf(askedLifecycles);
+	}
+
+	/**
+	 * fal's storage as its official client uses it
+	 * (https://github.com/fal-ai/fal-js/blob/main/libs/client/src/storage.ts): initiate on the REST
+	 * host with the key, then a PUT to the returned upload link, which is signed by itself, then the
+	 * file is public at its {@code file_url}. The same server stands for the REST and CDN hosts.
+	 */
+	private Reply storage(RecordedRequest request, String path) {
+		if (path.startsWith("/storage-upload/") && request.method().equals("PUT")) {
+			String name = pendingUploads.remove(path.substring("/storage-upload/".length()));
+			if (name == null) return Reply.text(403, "application/xml", "<Error><Code>AccessDenied</Code></Error>");
+			storedFiles.put(name, request.body());
+			String type = request.header("Content-Type");
+			storedTypes.put(name, type == null ? "application/octet-stream" : type);
+			return Reply.raw(200, "text/plain", new byte[0]);
+		}
+		if (path.startsWith("/files/") && request.method().equals("GET")) {
+			String name = path.substring("/files/".length());
+			byte[] stored = storedFiles.get(name);
+			return stored == null ? Reply.json(404, Map.of("detail", "Not found")) : Reply.raw(200, storedTypes.get(name), stored);
+		}
+		if (!("Key " + key).equals(request.header("Authorization"))) {
+			return Reply.json(401, Map.of("detail", "Unauthorized: invalid key"));
+		}
+		if (!request.method().equals("POST")) return Reply.json(405, Map.of("detail", "Method not allowed"));
+		JsonNode body = request.json();
+		if (body == null || !body.path("content_type").isTextual() || !body.path("file_name").isTextual()) {
+			return invalid("content_type", "content_type and file_name are required", "missing");
+		}
+		askedLifecycles.add(request.header("X-Fal-Object-Lifecycle"));
+		String id = java.util.UUID.randomUUID().toString();
+		String name = java.util.UUID.randomUUID().toString().replace("-", "") + "/" + body.path("file_name").asText();
+		pendingUploads.put(id, name);
+		return Reply.json(200, Map.of("upload_url", baseUrl() + "/storage-upload/" + id, "file_url", baseUrl() + "/files/" + name));
+	}
+
 	@Override
 	protected Reply respond(RecordedRequest request) throws Exception {
+		String path = request.path();
+		if (path.equals("/storage/upload/initiate") || path.startsWith("/storage-upload/") || path.startsWith("/files/")) {
+			return storage(request, path);
+		}
 		if (!("Key " + key).equals(request.header("Authorization"))) {
 			return Reply.json(401, Map.of("detail", "Unauthorized: invalid key"));
 		}

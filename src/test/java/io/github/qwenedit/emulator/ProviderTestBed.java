@@ -37,10 +37,16 @@ public final class ProviderTestBed implements BeforeAllCallback, AfterAllCallbac
 
 	@Override
 	public void afterEach(ExtensionContext context) {
+		int filesLeft = 0;
 		synchronized (served) {
+			for (EmulatorServer<?> emulator : served) {
+				if (emulator instanceof ReplicateEmulator) filesLeft += ((ReplicateEmulator) emulator).filesLeft();
+			}
 			served.forEach(EmulatorServer::close);
 			served.clear();
 		}
+		// Replicate's uploads can be deleted, so any one left behind is a defect, whatever the test checked.
+		if (filesLeft > 0) throw new AssertionError(filesLeft + " file(s) uploaded to Replicate were left behind");
 	}
 
 	@Override
@@ -65,6 +71,19 @@ public final class ProviderTestBed implements BeforeAllCallback, AfterAllCallbac
 	 * The environment of a user of one provider who stages in the bucket: the bucket's variables, the
 	 * provider's key and its base URL pointing at {@code emulator}. A new mutable map each call.
 	 */
+	/**
+	 * The environment of a user of one provider with no bucket at all: the provider's key and its
+	 * base URL pointing at {@code emulator}. A new mutable map each call.
+	 */
+	public static Map<String, String> envWithoutBucket(String keyVariable, String key, String baseUrlVariable,
+		EmulatorServer<?> emulator)
+	{
+		Map<String, String> env = new java.util.HashMap<>();
+		env.put(keyVariable, key);
+		env.put(baseUrlVariable, emulator.baseUrl());
+		return env;
+	}
+
 	public Map<String, String> env(String keyVariable, String key, String baseUrlVariable, EmulatorServer<?> emulator) {
 		Map<String, String> env = s3.env();
 		env.put(keyVariable, key);

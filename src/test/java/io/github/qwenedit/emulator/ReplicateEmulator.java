@@ -27,11 +27,38 @@ public final class ReplicateEmulator extends AsyncJobEmulator<ReplicateEmulator>
 	/** Large data URLs get "413 Request Entity Too Large" (replicate-python#68). */
 	private static final long MAX_BODY_BYTES = 10L * 1024 * 1024;
 
+	private static final Pattern FILE = Pattern.compile("/v1/files/([a-z0-9]+)");
+	/** "Files expire after 24 hours" (https://replicate.com/docs/topics/predictions/input-files). */
+	static final Duration FILE_LIFETIME = Duration.ofHours(24);
+
+	/** One upload to the Files API, with the token that made it: only that owner's predictions read it. */
+	record StoredFile(String id, String owner, String name, String contentType, byte[] bytes, java.time.Instant createdAt) {}
+
 	private final String token;
+	private final Set<String> tokens = java.util.concurrent.ConcurrentHashMap.newKeySet();
+	private final Map<String, StoredFile> files = new java.util.concurrent.ConcurrentHashMap<>();
+	private final java.util.concurrent.atomic.AtomicInteger filesCreated = new java.util.concurrent.atomic.AtomicInteger();
 	private volatile Duration longestWait = Duration.ofSeconds(60);
 
 	public ReplicateEmulator(String token) {
 		this.token = token;
+		tokens.add(token);
+	}
+
+	/** Another account's token is accepted too, for tests of who may read whose files. */
+	public ReplicateEmulator alsoAccept(String otherToken) {
+		tokens.add(otherToken);
+		return this;
+	}
+
+	/** Files uploaded and not deleted, of every account. */
+	public int filesLeft() {
+		return files.size();
+	}
+
+	/** Files uploaded since the start, deleted or not. */
+	public int filesCreated() {
+		return filesCreated.get();
 	}
 
 	/** Blocks a {@code Prefer: wait} create at most this long, so tests reach the polling path quickly. */
@@ -42,8 +69,13 @@ public final class ReplicateEmulator extends AsyncJobEmulator<ReplicateEmulator>
 
 	@Override
 	protected Reply respond(RecordedRequest request) throws Exception {
-		if (!("Bearer " + token).equals(request.header("Authorization"))) {
+		String auth = request.header("Authorization");
+		String caller = auth != null && auth.startsWith("Bearer ") ? auth.substring("Bearer ".length()) : null;
+		if (caller == null || !tokens.contains(caller)) {
 			return problem(401, "Unauthenticated", "You did not pass a valid authentication token", null);
+		}
+		if (request.path().equals("/v1/files") || FILE.matcher(request.path()).matches()) {
+			return files(request, caller);
 		}
 		Matcher create = CREATE.matcher(request.path());
 		if (create.matches() && request.method().equals("POST")) {
@@ -105,7 +137,112 @@ public final class ReplicateEmulator extends AsyncJobEmulator<ReplicateEmulator>
 				awaitFinal(job, asked.compareTo(longestWait) < 0 ? asked : longestWait);
 			}
 		}
-		return Reply.json(201, describe(job));
+		return answerCreate(Reply.json(201, describe(job)));
+	}
+
+	/**
+	 * The Files API (https://github.com/replicate/replicate-python/blob/main/replicate/file.py): create
+	 * (multipart, field {@code content}), list, get and delete, each seeing only the caller's files.
+	 */
+	private Reply files(RecordedRequest request, String caller) {
+		Matcher one = FILE.matcher(request.path());
+		if (!one.matches()) {
+			if (request.method().equals("POST")) return createFile(request, caller);
+			if (!request.method().equals("GET")) return problem(405, "Method not allowed", "Method not allowed", null);
+			ObjectNode list = JSON.createObjectNode();
+			var results = list.putArray("results");
+			files.values().stream().filter(f -> f.owner().equals(caller)).forEach(f -> results.add(describe(f)));
+			list.putNull("next");
+			list.putNull("previous");
+			return Reply.json(200, list);
+		}
+		StoredFile file = files.get(one.group(1));
+		if (file == null || !file.owner().equals(caller)) return problem(404, "Not found", "File not found", null);
+		switch (request.method()) {
+			case "GET":
+				return Reply.json(200, describe(file));
+			case "DELETE":
+				files.remove(file.id());
+				return Reply.raw(204, "text/plain", new byte[0]);
+			default:
+				return problem(405, "Method not allowed", "Method not allowed", null);
+		}
+	}
+
+	private Reply createFile(RecordedRequest request, String caller) {
+		String type = request.header("Content-Type");
+		Matcher boundary = type == null ? null : Pattern.compile("boundary=\"?([^\";]+)\"?").matcher(type);
+		if (type == null || !type.startsWith("multipart/form-data") || !boundary.find()) {
+			return problem(415, "Unsupported media type", "Expected multipart/form-data", null);
+		}
+		Map<String, String> headers = new java.util.HashMap<>();
+		byte[] content = multipartPart(request.body(), boundary.group(1), "content", headers);
+		if (content == null) return invalid("content", "content is required");
+		String disposition = headers.getOrDefault("content-disposition", "");
+		Matcher name = Pattern.compile("filename=\"([^\"]*)\"").matcher(disposition);
+		String id = java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 26);
+		StoredFile file = new StoredFile(id, caller, name.find() ? name.group(1) : "file",
+			headers.getOrDefault("content-type", "application/octet-stream"), content, java.time.Instant.now());
+		files.put(id, file);
+		filesCreated.incrementAndGet();
+		return Reply.json(201, describe(file));
+	}
+
+	private ObjectNode describe(StoredFile file) {
+		ObjectNode o = JSON.createObjectNode();
+		o.put("id", file.id());
+		o.put("name", file.name());
+		o.put("content_type", file.contentType());
+		o.put("size", file.bytes().length);
+		o.put("etag", Integer.toHexString(java.util.Arrays.hashCode(file.bytes())));
+		o.putObject("checksums");
+		o.putObject("metadata");
+		o.put("created_at", file.createdAt().toString());
+		o.put("expires_at", file.createdAt().plus(FILE_LIFETIME).toString());
+		o.putObject("urls").put("get", baseUrl() + "/v1/files/" + file.id());
+		return o;
+	}
+
+	/** The bytes of the part named {@code field}, its headers (lower-case names) put in {@code headers}. */
+	private static byte[] multipartPart(byte[] body, String boundary, String field, Map<String, String> headers) {
+		String text = new String(body, java.nio.charset.StandardCharsets.ISO_8859_1);
+		String delimiter = "--" + boundary;
+		int at = text.indexOf(delimiter);
+		for (int parts = 0; at >= 0 && parts < 100; parts++) {
+			int headersStart = at + delimiter.length() + 2;
+			int headersEnd = text.indexOf("\r\n\r\n", headersStart);
+			int next = text.indexOf("\r\n" + delimiter, headersEnd < 0 ? headersStart : headersEnd);
+			if (headersEnd < 0 || next < 0) return null;
+			Map<String, String> partHeaders = new java.util.HashMap<>();
+			for (String line : text.substring(headersStart, headersEnd).split("\r\n")) {
+				int colon = line.indexOf(':');
+				if (colon > 0) partHeaders.put(line.substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT), line.substring(colon + 1).trim());
+			}
+			if (partHeaders.getOrDefault("content-disposition", "").contains("name=\"" + field + "\"")) {
+				headers.putAll(partHeaders);
+				return java.util.Arrays.copyOfRange(body, headersEnd + 4, next);
+			}
+			at = next + 2;
+		}
+		return null;
+	}
+
+	/**
+	 * A file link is read by Replicate itself, with the rights of the prediction's owner: another
+	 * account's file, a deleted or expired one, is a failed download as for any unreachable input.
+	 */
+	@Override
+	protected FetchedImage fetchInput(Job job, String link, long maxBytes) throws ImageFetchException {
+		String prefix = baseUrl() + "/v1/files/";
+		if (!link.startsWith(prefix)) return fetchImage(link, maxBytes);
+		StoredFile file = files.get(link.substring(prefix.length()));
+		String owner = job.request.header("Authorization");
+		if (file == null || !("Bearer " + file.owner()).equals(owner) ||
+			file.createdAt().plus(FILE_LIFETIME).isBefore(java.time.Instant.now()))
+		{
+			throw new ImageFetchException(ImageFetchException.Reason.UNREACHABLE, "HTTP 404");
+		}
+		return decode(link, file.contentType(), file.bytes(), maxBytes);
 	}
 
 	private static String status(Job job) {

@@ -26,7 +26,7 @@ import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.emulator.ReplicateEmulator;
 import io.github.qwenedit.staging.S3TestServer;
 
-/** Replicate end to end: a blocking create, polling when it returns early, inline small images, the bucket. */
+/** Replicate end to end: a blocking create, polling when it returns early, inline small images when chosen, the bucket. */
 class ReplicateEditTest {
 
 	private static final String TOKEN = "r8_test_token_7c1d";
@@ -90,7 +90,7 @@ class ReplicateEditTest {
 	}
 
 	@Test
-	void withoutABucketSmallImagesTravelInline() throws Exception {
+	void chosenInlineSmallImagesTravelInsideTheRequest() throws Exception {
 		Map<String, String> env = new HashMap<>();
 		env.put("REPLICATE_API_TOKEN", TOKEN);
 		env.put("REPLICATE_BASE_URL", replicate.baseUrl());
@@ -100,13 +100,17 @@ class ReplicateEditTest {
 		for (int i = 0; i < 480 * 400; i++) noise.set(i, random.nextInt(0x1000000));
 		cells = new ImagePlus("noise.tif", noise);
 		try (EditCommandRunner runner = new EditCommandRunner(env)) {
-			String large = runner.run(inputs("qwen-image-edit-plus", "x")).failure();
+			Map<String, Object> inline = inputs("qwen-image-edit-plus", "x");
+			inline.put("staging", "inline");
+			String large = runner.run(inline).failure();
 			assertTrue(large.contains("too large to send inside a Replicate request") && large.contains("QWEN_EDIT_BUCKET"),
 				large);
 			assertEquals(0, replicate.requests().size());
 			cells = pattern("small.tif", 400, 400);
 			new ij.plugin.filter.GaussianBlur().blurGaussian(cells.getProcessor(), 40);
-			EditCommandRunner.Run run = runner.run(inputs("qwen-image-edit-plus", "x"));
+			inline = inputs("qwen-image-edit-plus", "x");
+			inline.put("staging", "inline");
+			EditCommandRunner.Run run = runner.run(inline);
 			assertFalse(run.failed(), run.failure());
 			assertTrue(replicate.lastJob().inputs().get(0).fromDataUri());
 			assertTrue(replicate.lastJob().request.bodyLength() < 300 * 1024, "more than 256 kB sent inline");

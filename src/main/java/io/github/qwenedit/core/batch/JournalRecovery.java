@@ -37,6 +37,7 @@ import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
 import io.github.qwenedit.staging.BucketConfig;
+import io.github.qwenedit.staging.Staging;
 import io.github.qwenedit.staging.StagingChoice;
 import io.github.qwenedit.staging.S3Bucket;
 import io.github.qwenedit.staging.S3Staging;
@@ -368,22 +369,24 @@ public final class JournalRecovery {
 
 	private void deleteStaged(BatchJournal.Entry entry, Report report) {
 		if (entry.stagedKeys.isEmpty()) return;
+		List<String> bucketKeys = deleteStagedUploads(entry, report);
+		if (bucketKeys.isEmpty()) return;
 		Optional<BucketConfig> bucket;
 		try {
 			bucket = BucketConfig.from(config);
 		}
 		catch (EditException e) {
-			report.problems.add("Staged objects " + String.join(", ", entry.stagedKeys) + " were not deleted: " +
+			report.problems.add("Staged objects " + String.join(", ", bucketKeys) + " were not deleted: " +
 				config.redact(e.getMessage()));
 			return;
 		}
 		if (!bucket.isPresent()) {
-			report.problems.add("Staged objects " + String.join(", ", entry.stagedKeys) + " were not deleted: no bucket is " +
+			report.problems.add("Staged objects " + String.join(", ", bucketKeys) + " were not deleted: no bucket is " +
 				"configured now. Delete them by hand, or configure the bucket and run the recovery again.");
 			return;
 		}
 		S3Bucket s3 = new S3Bucket(bucket.get());
-		for (String key : entry.stagedKeys) {
+		for (String key : bucketKeys) {
 			if (!S3Staging.isStagedKey(bucket.get(), key)) {
 				report.problems.add("The journal names " + key + " as a staged object, but it is not a name this plugin " +
 					"stages under " + bucket.get().location() + ", so it was left alone.");
@@ -397,6 +400,35 @@ public final class JournalRecovery {
 				report.problems.add("Staged object " + key + " was left in the bucket: " + config.redact(e.getMessage()));
 			}
 		}
+	}
+
+	/**
+	 * Deletes the keys that name uploads to the provider's own storage (Replicate's files) through
+	 * the provider, as its staging would have at the end of the job.
+	 *
+	 * @return the other keys, those of bucket objects
+	 */
+	private List<String> deleteStagedUploads(BatchJournal.Entry entry, Report report) {
+		Optional<EditProvider> provider = providerIfConfigured(entry.provider);
+		List<String> uploads = new ArrayList<>();
+		List<String> bucketKeys = new ArrayList<>();
+		for (String key : entry.stagedKeys) {
+			if (provider.isPresent() && provider.get().isStagedUploadKey(key)) uploads.add(key);
+			else bucketKeys.add(key);
+		}
+		if (uploads.isEmpty()) return bucketKeys;
+		try {
+			Http http = new Http(RetryPolicy.DEFAULT, new Cancellation(), Deadline.after(EditSession.deadline(config)),
+				EditSession.plainHttpHosts(ProviderRegistry.get(entry.provider), config, StagingChoice.AUTO));
+			Optional<Staging> staged = provider.get().stagedUploads(uploads, http);
+			if (staged.isPresent()) staged.get().close();
+			report.deletedKeys.addAll(uploads);
+		}
+		catch (EditException e) {
+			report.problems.add("Uploaded inputs " + String.join(", ", uploads) + " were not deleted: " +
+				config.redact(e.getMessage()));
+		}
+		return bucketKeys;
 	}
 
 	/** @return whether the line was written */

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -33,6 +34,7 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.staging.Staging;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.Request;
@@ -51,6 +53,9 @@ public final class FalProvider implements EditProvider {
 	public static final String KEY_VARIABLE = "FAL_KEY";
 	public static final String BASE_URL_VARIABLE = "FAL_QUEUE_BASE_URL";
 	public static final String DEFAULT_BASE_URL = "https://queue.fal.run";
+	/** fal's REST host, where its storage takes uploads (getRestApiUrl in https://github.com/fal-ai/fal-js/blob/main/libs/client/src/config.ts). */
+	public static final String REST_BASE_URL_VARIABLE = "FAL_REST_BASE_URL";
+	public static final String DEFAULT_REST_BASE_URL = "https://rest.fal.ai";
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 	/**
@@ -70,20 +75,22 @@ public final class FalProvider implements EditProvider {
 	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of());
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "fal.ai", MODELS, BASE_URL_VARIABLE,
-		DEFAULT_BASE_URL, KEY_VARIABLE, "fal key", FalProvider::new);
+		DEFAULT_BASE_URL, REST_BASE_URL_VARIABLE, DEFAULT_REST_BASE_URL, KEY_VARIABLE, "fal key", FalProvider::new);
 
 	private final HttpUrl base;
+	private final HttpUrl restBase;
 	private final String key;
 	private final Duration streamWindow;
 	/** Jobs whose status stream failed once: they are polled from then on. */
 	private final Set<String> polledJobs = ConcurrentHashMap.newKeySet();
 
-	public FalProvider(String baseUrl, String key) throws EditException {
-		this(baseUrl, key, STREAM_WINDOW);
+	public FalProvider(String baseUrl, String restBaseUrl, String key) throws EditException {
+		this(baseUrl, restBaseUrl, key, STREAM_WINDOW);
 	}
 
-	FalProvider(String baseUrl, String key, Duration streamWindow) throws EditException {
+	FalProvider(String baseUrl, String restBaseUrl, String key, Duration streamWindow) throws EditException {
 		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
+		this.restBase = ProviderDescriptor.resolve(restBaseUrl, REST_BASE_URL_VARIABLE, "");
 		this.key = key;
 		this.streamWindow = streamWindow;
 	}
@@ -102,6 +109,11 @@ public final class FalProvider implements EditProvider {
 	@Override
 	public long maxInlineBytes() {
 		return 0;
+	}
+
+	@Override
+	public Optional<Staging> uploadStaging() {
+		return Optional.of(new FalUploadStaging(restBase, key));
 	}
 
 	private Request.Builder authorised(HttpUrl url) {

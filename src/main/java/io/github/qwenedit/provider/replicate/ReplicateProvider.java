@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -30,6 +31,7 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.staging.Staging;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.Request;
@@ -131,6 +133,26 @@ public final class ReplicateProvider implements EditProvider {
 	@Override
 	public boolean shrinksToFitInline() {
 		return false;
+	}
+
+	/**
+	 * Replicate's Files API: any size, deleted after the job, readable only with this token meanwhile
+	 * (see {@link ReplicateFilesStaging}).
+	 */
+	@Override
+	public Optional<Staging> uploadStaging() {
+		return Optional.of(new ReplicateFilesStaging(base, token));
+	}
+
+	@Override
+	public Optional<Staging> stagedUploads(List<String> journalKeys, Http http) {
+		if (journalKeys.stream().noneMatch(ReplicateFilesStaging::isFileKey)) return Optional.empty();
+		return Optional.of(new ReplicateFilesStaging(base, token, journalKeys, http));
+	}
+
+	@Override
+	public boolean isStagedUploadKey(String journalKey) {
+		return ReplicateFilesStaging.isFileKey(journalKey);
 	}
 
 	private Request.Builder authorised(HttpUrl url) {
