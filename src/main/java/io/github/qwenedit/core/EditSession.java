@@ -158,6 +158,13 @@ public final class EditSession {
 		PhaseTimes times = new PhaseTimes();
 		ModelSpec model = provider.model(request.options().model());
 		RequestValidator.validate(request, model);
+		editDeadline.throwIfExpired();
+		Http http = new Http(RetryPolicy.DEFAULT, cancellation, editDeadline, plainHttpHosts);
+		List<String> warnings = new ArrayList<>();
+		provider.checkPublishedSchema(request, http).ifPresent(notice -> {
+			warnings.add(notice);
+			progress.progress(notice, 0.01);
+		});
 		progress.progress("Preparing " + count(request.images().size(), "image"), 0.02);
 
 		List<String> adjustments = new ArrayList<>();
@@ -169,7 +176,6 @@ public final class EditSession {
 		}
 
 		editDeadline.throwIfExpired();
-		Http http = new Http(RetryPolicy.DEFAULT, cancellation, editDeadline, plainHttpHosts);
 		StagingPlanner.Plan plan = staging.plan(provider, fitted);
 		adjustments.addAll(plan.adjustments());
 		List<InputImage> sent;
@@ -190,7 +196,6 @@ public final class EditSession {
 		Instant started = Instant.now();
 		JobState finalState;
 		List<OutputImage> outputs;
-		List<String> warnings = new ArrayList<>();
 		Staging stage = plan.staging();
 		EditException failure = null;
 		Provenance before = null;
