@@ -158,13 +158,7 @@ public final class EditSession {
 		PhaseTimes times = new PhaseTimes();
 		ModelSpec model = provider.model(request.options().model());
 		RequestValidator.validate(request, model);
-		editDeadline.throwIfExpired();
-		Http http = new Http(RetryPolicy.DEFAULT, cancellation, editDeadline, plainHttpHosts);
 		List<String> warnings = new ArrayList<>();
-		provider.checkPublishedSchema(request, http).ifPresent(notice -> {
-			warnings.add(notice);
-			progress.progress(notice, 0.01);
-		});
 		progress.progress("Preparing " + count(request.images().size(), "image"), 0.02);
 
 		List<String> adjustments = new ArrayList<>();
@@ -176,11 +170,17 @@ public final class EditSession {
 		}
 
 		editDeadline.throwIfExpired();
+		Http http = new Http(RetryPolicy.DEFAULT, cancellation, editDeadline, plainHttpHosts);
 		StagingPlanner.Plan plan = staging.plan(provider, fitted);
 		adjustments.addAll(plan.adjustments());
 		List<InputImage> sent;
 		try {
 			sent = fitEachFile(plan.images(), model, adjustments);
+			// After the local checks, so that what the plugin can refuse by itself costs no request at all.
+			provider.checkPublishedSchema(request, http).ifPresent(notice -> {
+				warnings.add(notice);
+				progress.progress(notice, 0.03);
+			});
 		}
 		catch (EditException | RuntimeException e) {
 			closeQuietly(plan.staging(), e);

@@ -29,10 +29,37 @@ public final class PublishedSchema {
 
 	/** The schema in {@code node}, or empty when {@code node} is not an object schema with properties. */
 	public static Optional<PublishedSchema> of(JsonNode node) {
+		return of(node, node);
+	}
+
+	/**
+	 * As {@link #of(JsonNode)}, where a field's enum may be a reference into {@code document}, as in
+	 * the OpenAPI documents Cog writes for Replicate models
+	 * ({@code "aspect_ratio": {"allOf": [{"$ref": "#/components/schemas/aspect_ratio"}]}}).
+	 */
+	public static Optional<PublishedSchema> of(JsonNode node, JsonNode document) {
 		if (node == null || !node.path("properties").isObject() || node.path("properties").size() == 0) {
 			return Optional.empty();
 		}
-		return Optional.of(new PublishedSchema((ObjectNode) node.get("properties").deepCopy()));
+		ObjectNode properties = (ObjectNode) node.get("properties").deepCopy();
+		properties.fields().forEachRemaining(field -> {
+			if (!field.getValue().isObject() || field.getValue().has("enum")) return;
+			JsonNode target = referenced(field.getValue(), document);
+			if (target != null && target.path("enum").isArray()) {
+				((ObjectNode) field.getValue()).set("enum", target.get("enum").deepCopy());
+			}
+		});
+		return Optional.of(new PublishedSchema(properties));
+	}
+
+	/** The schema a field points to with {@code $ref}, directly or as the first of {@code allOf}/{@code anyOf}. */
+	private static JsonNode referenced(JsonNode field, JsonNode document) {
+		String ref = field.path("$ref").asText(null);
+		if (ref == null) ref = field.path("allOf").path(0).path("$ref").asText(null);
+		if (ref == null) ref = field.path("anyOf").path(0).path("$ref").asText(null);
+		if (ref == null || !ref.startsWith("#/")) return null;
+		JsonNode target = document.at(ref.substring(1));
+		return target.isMissingNode() ? null : target;
 	}
 
 	public boolean has(String field) {
@@ -83,7 +110,8 @@ public final class PublishedSchema {
 		}
 	}
 
-	private void requireField(String where, String field, String what, String change) throws EditException {
+	/** Refuses an option the user set when the schema has no field for it, saying what to change. */
+	public void requireField(String where, String field, String what, String change) throws EditException {
 		if (!has(field)) {
 			throw new EditException(ErrorKind.INVALID_INPUT, where + " has no field for " + what + " (" + field +
 				"): " + change + ", then run the edit again.");

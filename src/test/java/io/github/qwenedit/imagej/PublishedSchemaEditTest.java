@@ -20,6 +20,7 @@ import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.EmulatedSchema;
 import io.github.qwenedit.emulator.PixelDojoEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.emulator.ReplicateEmulator;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**
@@ -31,6 +32,8 @@ class PublishedSchemaEditTest {
 
 	private static final String EACHLABS_KEY = "el-test-key-schema-7d1";
 	private static final String PIXELDOJO_KEY = "pd_test_key_schema_4c2";
+	private static final String REPLICATE_TOKEN = "r8_test_token_schema_91e";
+	private static final String RE_CREATE = "/v1/models/qwen/qwen-image-edit-plus/predictions";
 	private static final String PD_CREATE = PixelDojoEmulator.RUN_PATH;
 	private static final String EL_CREATE = "/v1/prediction/";
 
@@ -42,11 +45,14 @@ class PublishedSchemaEditTest {
 		new EachLabsEmulator(EACHLABS_KEY).processingDelay(Duration.ofMillis(200)));
 	private final PixelDojoEmulator pixeldojo = bed.serve(
 		new PixelDojoEmulator(PIXELDOJO_KEY).processingDelay(Duration.ofMillis(200)).credits(20));
+	private final ReplicateEmulator replicate = bed.serve(
+		new ReplicateEmulator(REPLICATE_TOKEN).processingDelay(Duration.ofMillis(200)));
 	private final ImagePlus cells = pattern("cells.tif", 480, 400);
 
 	private Map<String, String> env() {
 		Map<String, String> env = bed.env("EACHLABS_API_KEY", EACHLABS_KEY, "EACHLABS_BASE_URL", eachlabs);
 		env.putAll(bed.env("PIXELDOJO_API_KEY", PIXELDOJO_KEY, "PIXELDOJO_BASE_URL", pixeldojo));
+		env.putAll(bed.env("REPLICATE_API_TOKEN", REPLICATE_TOKEN, "REPLICATE_BASE_URL", replicate));
 		return env;
 	}
 
@@ -202,6 +208,55 @@ class PublishedSchemaEditTest {
 			EditCommandRunner.Run run = runner.run(pixeldojoEdit("qwen-image-2.0"));
 			assertFalse(run.failed(), run.failure());
 			assertEquals(1, run.results().size());
+		}
+	}
+
+	private Map<String, Object> replicateEdit() {
+		return EditCommandRunner.inputs(cells, "replicate", "qwen-image-edit-plus", "remove the scale bar");
+	}
+
+	@Test
+	void replicateFollowsTheLatestVersionsSchemaWhereItDisagreesWithTheBuiltInTable() throws Exception {
+		// The built-in table offers five aspect ratios and a seed; this version takes two ratios, no seed and
+		// no output_format.
+		ObjectNode disagreeing = EmulatedSchema.objectSchema();
+		EmulatedSchema.field(disagreeing, "prompt", "string");
+		EmulatedSchema.field(disagreeing, "image", "array");
+		EmulatedSchema.field(disagreeing, "aspect_ratio", "string", "1:1", "match_input_image");
+		replicate.schema().replaceWith(disagreeing);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			Map<String, Object> wide = replicateEdit();
+			wide.put("size", "1280*720");
+			EditCommandRunner.Run wideRefused = runner.run(wide);
+			assertTrue(wideRefused.failed() && wideRefused.failure().contains("16:9") &&
+				wideRefused.failure().contains("choose one of 1:1, match_input_image."), wideRefused.failure());
+			Map<String, Object> seeded = replicateEdit();
+			seeded.put("seed", "3");
+			EditCommandRunner.Run seedRefused = runner.run(seeded);
+			assertTrue(seedRefused.failed() && seedRefused.failure().contains("seed"), seedRefused.failure());
+			assertEquals(0, replicate.requestCount(RE_CREATE));
+
+			Map<String, Object> square = replicateEdit();
+			square.put("size", "1024*1024");
+			EditCommandRunner.Run run = runner.run(square);
+			assertFalse(run.failed(), run.failure());
+			JsonNode input = replicate.lastJob().request.json().path("input");
+			assertEquals("1:1", input.path("aspect_ratio").asText());
+			assertFalse(input.has("output_format"), input.toString());
+			assertEquals(1, replicate.schemaReads("qwen-image-edit-plus"));
+		}
+	}
+
+	@Test
+	void replicateEditsWithTheBuiltInTableWhenTheSchemaCannotBeRead() throws Exception {
+		replicate.schema().serve(EmulatedSchema.Served.FAILS);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			Map<String, Object> seeded = replicateEdit();
+			seeded.put("seed", "3");
+			EditCommandRunner.Run run = runner.run(seeded);
+			assertFalse(run.failed(), run.failure());
+			assertEquals(3, replicate.lastJob().request.json().path("input").path("seed").asInt());
+			assertTrue(runner.log().stream().anyMatch(l -> l.contains("Replicate's published schema")), runner.log().toString());
 		}
 	}
 }
