@@ -164,6 +164,7 @@ public final class EditSession {
 		PhaseTimes times = new PhaseTimes();
 		ModelSpec model = provider.model(request.options().model());
 		RequestValidator.validate(request, model);
+		List<String> warnings = new ArrayList<>();
 		progress.progress("Preparing " + count(request.images().size(), "image"), 0.02);
 
 		List<String> adjustments = new ArrayList<>();
@@ -181,6 +182,11 @@ public final class EditSession {
 		List<InputImage> sent;
 		try {
 			sent = fitEachFile(plan.images(), model, adjustments);
+			// After the local checks, so that what the plugin can refuse by itself costs no request at all.
+			provider.checkPublishedSchema(request, http).ifPresent(notice -> {
+				warnings.add(notice);
+				progress.progress(notice, 0.03);
+			});
 		}
 		catch (EditException | RuntimeException e) {
 			closeQuietly(plan.staging(), e);
@@ -196,7 +202,6 @@ public final class EditSession {
 		Instant started = Instant.now();
 		JobState finalState;
 		List<OutputImage> outputs;
-		List<String> warnings = new ArrayList<>();
 		Staging stage = plan.staging();
 		EditException failure = null;
 		Provenance before = null;

@@ -146,6 +146,16 @@ public final class Http {
 	}
 
 	/**
+	 * One attempt within {@code time} that the edit's cancellation still stops, for an optional read
+	 * whose failure has a fallback (a provider's published schema): it must not hold the edit up.
+	 */
+	public Http forShortRead(Duration time) {
+		Duration bounded = deadline.remaining().compareTo(time) < 0 ? deadline.remaining() : time;
+		return new Http(client, new RetryPolicy(1, Duration.ZERO, Duration.ZERO), cancellation, Deadline.after(bounded),
+			plainHttpHosts);
+	}
+
+	/**
 	 * Sends {@code request} and reads the whole body, retrying as {@code kind} allows. Any HTTP
 	 * status comes back as a reply for the provider to interpret; only network failures, time-outs
 	 * and cancellation throw.

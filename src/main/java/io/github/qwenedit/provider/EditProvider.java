@@ -90,6 +90,16 @@ public interface EditProvider {
 	}
 
 	/**
+	 * Checks the options against the model's input schema where the provider publishes one (read
+	 * through {@link PublishedSchemas}), before anything is uploaded or paid for.
+	 *
+	 * @return a sentence for the log when the schema could not be read and the built-in table was used
+	 */
+	default Optional<String> checkPublishedSchema(EditRequest request, Http http) throws EditException {
+		return Optional.empty();
+	}
+
+	/**
 	 * Sends the job. A synchronous API returns a final state at once; a queue returns a handle.
 	 *
 	 * @param imageUrls one link (https or data URI) per request image, in order

@@ -46,8 +46,53 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 	private volatile boolean singleLinkOutput;
 	private final List<Long> askedRetentions = new java.util.concurrent.CopyOnWriteArrayList<>();
 
+	/**
+	 * The fields the only public client sends (providers.md §2.3): prompt, image_urls, n, size,
+	 * prompt_extend. No negative_prompt, seed or watermark, which the real service may refuse.
+	 */
+	private final EmulatedSchema schema = new EmulatedSchema(defaultSchema());
+
 	public EachLabsEmulator(String apiKey) {
 		this.apiKey = apiKey;
+	}
+
+	public static com.fasterxml.jackson.databind.node.ObjectNode defaultSchema() {
+		var s = EmulatedSchema.objectSchema();
+		EmulatedSchema.field(s, "prompt", "string");
+		EmulatedSchema.field(s, "image_urls", "array");
+		EmulatedSchema.field(s, "n", "integer");
+		EmulatedSchema.field(s, "size", "string");
+		EmulatedSchema.field(s, "prompt_extend", "boolean");
+		return s;
+	}
+
+	/** The {@code request_schema} served at {@code GET /v1/model?slug=...} and enforced on create. */
+	public EmulatedSchema schema() {
+		return schema;
+	}
+
+	/** How many times the model's schema was asked for. */
+	public int schemaReads() {
+		return requestCount("/v1/model");
+	}
+
+	/** {@code GET /v1/model?slug=...} (https://docs.eachlabs.ai/api/models/get-model). */
+	@Override
+	protected Reply published(RecordedRequest request) throws Exception {
+		if (!request.path().equals("/v1/model") || !request.method().equals("GET")) return null;
+		String query = request.query() == null ? "" : request.query();
+		String slug = query.startsWith("slug=") ? query.substring("slug=".length()) : "";
+		if (slug.isEmpty()) return error(400, "slug parameter is required");
+		if (!slug.equals(MODEL) && !slug.equals(PRO_MODEL)) return error(404, "Failed to fetch model: model not found");
+		return schema.answer(this, requestSchema -> {
+			ObjectNode model = JSON.createObjectNode();
+			model.put("title", "Qwen Image 2.0 Image Edit");
+			model.put("slug", slug);
+			model.put("version", "0.0.1");
+			model.put("output_type", "array");
+			model.set("request_schema", requestSchema);
+			return model;
+		});
 	}
 
 	/** The word jobs ending in {@link Phase#UNKNOWN} report as their status. */
@@ -139,6 +184,10 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 		if (!body.hasNonNull("model")) return error(400, "model field is required");
 		JsonNode input = body.path("input");
 		String problem = validate(body.path("model").asText(), input);
+		if (problem == null && input.isObject()) {
+			String unlisted = schema.problem(input);
+			if (unlisted != null) problem = "Invalid input for model: " + unlisted;
+		}
 		if (problem != null) return error(400, problem);
 		int width = 0;
 		int height = 0;

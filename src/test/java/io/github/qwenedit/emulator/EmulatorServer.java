@@ -128,6 +128,23 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	/** The answer to one request on the provider's API; the request is already in the log. */
 	protected abstract Reply respond(RecordedRequest request) throws Exception;
 
+	/**
+	 * The answer to a request for a document the provider publishes beside its API (a model's input
+	 * schema), or null for an API request. Served before the one-shot faults, which stand for
+	 * failures of the API calls the tests already aim them at; schema failures have their own switches.
+	 */
+	protected Reply published(RecordedRequest request) throws Exception {
+		return null;
+	}
+
+	/** What {@link #published} returns for a request held until the client gave up: nothing is sent. */
+	protected static final Reply NO_ANSWER = Reply.text(599, "text/plain", "");
+
+	/** Holds a request unanswered until {@code time} passes or the emulator closes; true when it closed. */
+	protected boolean holdUnanswered(Duration time) throws InterruptedException {
+		return closing.await(time.toMillis(), TimeUnit.MILLISECONDS);
+	}
+
 	/** Such as {@code http://127.0.0.1:41234}, without a trailing slash. */
 	public String baseUrl() {
 		return "http://127.0.0.1:" + server.getAddress().getPort();
@@ -439,6 +456,12 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 			if (request.path().startsWith(OUTPUTS_PREFIX)) {
 				if (!outputDelay.isZero() && closing.await(outputDelay.toMillis(), TimeUnit.MILLISECONDS)) return;
 				send(exchange, serveOutput(request.path().substring(OUTPUTS_PREFIX.length())));
+				return;
+			}
+			Reply document = published(request);
+			if (document == NO_ANSWER) return; // finally closes the exchange with nothing sent
+			if (document != null) {
+				send(exchange, document);
 				return;
 			}
 			Fault fault = faults.poll();

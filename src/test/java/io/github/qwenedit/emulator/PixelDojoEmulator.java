@@ -40,8 +40,57 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 	private final Deque<Instant> recentRequests = new ArrayDeque<>();
 	private final AtomicInteger rateLimited = new AtomicInteger();
 
+	public static final String SCHEMA_PATH = "/api/v1/models/qwen-image-2-edit/schema";
+	/**
+	 * The page's parameter table (providers.md §3.2); the page prints no values for {@code size}, so
+	 * this list is the emulator's own choice, which tests replace to see the plugin follow the schema.
+	 */
+	private final EmulatedSchema schema = new EmulatedSchema(defaultSchema());
+	private volatile boolean singleImageOutput;
+
 	public PixelDojoEmulator(String apiKey) {
 		this.apiKey = apiKey;
+	}
+
+	public static ObjectNode defaultSchema() {
+		ObjectNode s = EmulatedSchema.objectSchema();
+		EmulatedSchema.field(s, "prompt", "string");
+		EmulatedSchema.field(s, "image", "array");
+		EmulatedSchema.field(s, "model", "string", "qwen-image-2.0", "qwen-image-2.0-pro");
+		EmulatedSchema.field(s, "size", "string", "1024*1024", "1024*768", "768*1024", "1280*720", "720*1280",
+			"1536*1024", "1024*1536");
+		EmulatedSchema.field(s, "n", "integer");
+		EmulatedSchema.field(s, "negative_prompt", "string");
+		EmulatedSchema.field(s, "prompt_extend", "boolean");
+		EmulatedSchema.field(s, "watermark", "boolean");
+		EmulatedSchema.field(s, "seed", "integer");
+		EmulatedSchema.field(s, "webhook_url", "string");
+		return s;
+	}
+
+	/** The schema served at {@link #SCHEMA_PATH} and enforced on run. */
+	public EmulatedSchema schema() {
+		return schema;
+	}
+
+	public int schemaReads() {
+		return requestCount(SCHEMA_PATH);
+	}
+
+	/** Finished jobs give their one image as {@code output.image} (a string), as issue 18 reports. */
+	public PixelDojoEmulator singleImageOutput() {
+		singleImageOutput = true;
+		return this;
+	}
+
+	/** {@code GET /api/v1/models/{apiId}/schema}: the JSON Schema itself (https://pixeldojo.ai/api-docs). */
+	@Override
+	protected Reply published(RecordedRequest request) throws Exception {
+		if (!request.path().equals(SCHEMA_PATH) || !request.method().equals("GET")) return null;
+		if (!("Bearer " + apiKey).equals(request.header("Authorization"))) {
+			return error(401, "unauthorized", "Invalid API key");
+		}
+		return schema.answer(this, document -> document);
 	}
 
 	/** The account's balance; an edit needs one credit per output. */
@@ -134,6 +183,8 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 				return error(422, "validation_error", "Unrecognized key in body: '" + field + "'");
 			}
 		}
+		String unlisted = schema.problem(body);
+		if (unlisted != null) return error(422, "validation_error", unlisted);
 		if (!body.path("prompt").isTextual() || body.path("prompt").asText().isBlank()) {
 			return error(422, "validation_error", "prompt: Required");
 		}
@@ -193,7 +244,10 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 		ObjectNode o = JSON.createObjectNode();
 		o.put("jobId", job.id);
 		o.put("status", status(job));
-		if (job.phase() == Phase.SUCCEEDED) {
+		if (job.phase() == Phase.SUCCEEDED && singleImageOutput && job.outputLinks().size() == 1) {
+			o.putObject("output").put("image", job.outputLinks().get(0));
+		}
+		else if (job.phase() == Phase.SUCCEEDED) {
 			var images = o.putObject("output").putArray("images");
 			job.outputLinks().forEach(images::add);
 		}

@@ -40,6 +40,10 @@ public final class ReplicateEmulator extends AsyncJobEmulator<ReplicateEmulator>
 	private final java.util.concurrent.atomic.AtomicInteger filesCreated = new java.util.concurrent.atomic.AtomicInteger();
 	private volatile Duration longestWait = Duration.ofSeconds(60);
 
+	private static final Pattern MODEL = Pattern.compile("/v1/models/qwen/([^/]+)");
+	/** The inputs of qwen/qwen-image-edit-plus's page (providers.md §5.2), enforced on create. */
+	private final EmulatedSchema schema = new EmulatedSchema(defaultSchema());
+
 	public ReplicateEmulator(String token) {
 		this.token = token;
 		tokens.add(token);
@@ -59,6 +63,62 @@ public final class ReplicateEmulator extends AsyncJobEmulator<ReplicateEmulator>
 	/** Files uploaded since the start, deleted or not. */
 	public int filesCreated() {
 		return filesCreated.get();
+	}
+
+	public static com.fasterxml.jackson.databind.node.ObjectNode defaultSchema() {
+		var s = EmulatedSchema.objectSchema();
+		EmulatedSchema.field(s, "prompt", "string");
+		EmulatedSchema.field(s, "image", "array");
+		EmulatedSchema.field(s, "aspect_ratio", "string", "1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image");
+		EmulatedSchema.field(s, "seed", "integer");
+		EmulatedSchema.field(s, "output_format", "string", "webp", "jpg", "png");
+		EmulatedSchema.field(s, "output_quality", "integer");
+		EmulatedSchema.field(s, "go_fast", "boolean");
+		EmulatedSchema.field(s, "disable_safety_checker", "boolean");
+		return s;
+	}
+
+	/** The input schema served in {@code latest_version.openapi_schema} and enforced on create. */
+	public EmulatedSchema schema() {
+		return schema;
+	}
+
+	public int schemaReads(String model) {
+		return requestCount("/v1/models/qwen/" + model);
+	}
+
+	/**
+	 * {@code GET /v1/models/qwen/{name}} (https://replicate.com/docs/reference/http#models.get), its
+	 * schema written as Cog writes it: each enum a component that the field refers to with {@code allOf}.
+	 */
+	@Override
+	protected Reply published(RecordedRequest request) throws Exception {
+		Matcher m = MODEL.matcher(request.path());
+		if (!m.matches() || !request.method().equals("GET")) return null;
+		if (!("Bearer " + token).equals(request.header("Authorization"))) {
+			return problem(401, "Unauthenticated", "You did not pass a valid authentication token", null);
+		}
+		if (!MODELS.contains(m.group(1))) return problem(404, "Not found", "Model not found: qwen/" + m.group(1), null);
+		return schema.answer(this, input -> {
+			ObjectNode schemas = JSON.createObjectNode();
+			input.path("properties").fields().forEachRemaining(field -> {
+				if (!field.getValue().has("enum")) return;
+				ObjectNode component = schemas.putObject(field.getKey());
+				component.put("type", "string");
+				component.set("enum", ((ObjectNode) field.getValue()).remove("enum"));
+				((ObjectNode) field.getValue()).putArray("allOf").addObject().put("$ref",
+					"#/components/schemas/" + field.getKey());
+			});
+			((ObjectNode) input).put("title", "Input");
+			schemas.set("Input", input);
+			ObjectNode model = JSON.createObjectNode();
+			model.put("owner", "qwen");
+			model.put("name", m.group(1));
+			ObjectNode version = model.putObject("latest_version");
+			version.put("id", "5b1e7c0d9a");
+			version.putObject("openapi_schema").put("openapi", "3.0.2").putObject("components").set("schemas", schemas);
+			return model;
+		});
 	}
 
 	/** Blocks a {@code Prefer: wait} create at most this long, so tests reach the polling path quickly. */
@@ -100,6 +160,8 @@ public final class ReplicateEmulator extends AsyncJobEmulator<ReplicateEmulator>
 		if (!input.path("prompt").isTextual() || input.path("prompt").asText().isBlank()) {
 			return invalid("input.prompt", "prompt is required");
 		}
+		String unlisted = schema.problem(input);
+		if (unlisted != null) return invalid("input", unlisted);
 		List<String> links = new ArrayList<>();
 		JsonNode image = input.path("image");
 		if (model.equals("qwen-image-edit")) {

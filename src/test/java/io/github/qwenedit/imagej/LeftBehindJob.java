@@ -52,6 +52,7 @@ public final class LeftBehindJob {
 		pending.aboutToSubmit(staging.objectKeys(), io.github.qwenedit.core.Provenance.ofAiEdit()
 			.put(io.github.qwenedit.core.Provenance.SEED, String.valueOf(SEED)));
 		if (args[4].equals("accepted")) {
+			provider.checkPublishedSchema(request, http);
 			JobState accepted = provider.submit(request, List.of(link), http);
 			pending.accepted(accepted, staging.objectKeys());
 		}

@@ -39,6 +39,7 @@ import io.github.qwenedit.core.batch.JournalRecovery;
 import io.github.qwenedit.core.batch.JournalRecovery.Kind;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Phase;
 import io.github.qwenedit.emulator.EachLabsEmulator;
+import io.github.qwenedit.emulator.EmulatedSchema;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.staging.S3TestServer;
 
@@ -63,6 +64,8 @@ class RecoverUnfinishedEditsCommandTest {
 
 	private void startEachlabs(Duration processing) {
 		eachlabs = new EachLabsEmulator(KEY).processingDelay(processing);
+		// These tests follow a seed from the journal into the result, so the model's schema takes one.
+		EmulatedSchema.field(eachlabs.schema().schema(), "seed", "integer");
 		env = new HashMap<>(s3.env());
 		env.put("EACHLABS_API_KEY", KEY);
 		env.put("EACHLABS_BASE_URL", eachlabs.baseUrl());

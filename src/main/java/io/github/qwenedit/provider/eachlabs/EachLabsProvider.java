@@ -29,6 +29,7 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.PublishedSchemas;
 import io.github.qwenedit.provider.StatusWords;
 import io.github.qwenedit.staging.Staging;
 import okhttp3.HttpUrl;
@@ -102,12 +103,28 @@ public final class EachLabsProvider implements EditProvider {
 		return new Request.Builder().url(url).header("X-API-Key", apiKey);
 	}
 
+	/**
+	 * eachlabs documents no input for the Qwen models beyond their {@code request_schema} (issue 18):
+	 * the options are checked against it, and only the fields it lists are sent.
+	 */
+	@Override
+	public Optional<String> checkPublishedSchema(EditRequest request, Http http) throws EditException {
+		String model = request.options().model();
+		PublishedSchemas.Lookup lookup = PublishedSchemas.lookup(displayName(), model, base.toString(), http,
+			h -> EachLabsSchema.read(authorised(EachLabsSchema.address(base, model)), h, displayName()));
+		if (lookup.schema().isPresent()) lookup.schema().get().check(displayName(), model, request.options());
+		return lookup.notice();
+	}
+
 	@Override
 	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
 		ObjectNode body = Json.object();
-		body.put("model", request.options().model());
+		String model = request.options().model();
+		body.put("model", model);
 		body.put("version", MODEL_VERSION);
-		body.set("input", input(request, imageUrls));
+		ObjectNode input = input(request, imageUrls);
+		PublishedSchemas.known(displayName(), model, base.toString()).ifPresent(schema -> schema.keepListed(input, "prompt", "image_urls"));
+		body.set("input", input);
 		HttpReply reply = http.send(authorised(create).post(RequestBody.create(Json.bytes(body), JSON)).build(),
 			CallKind.CREATE, CALL_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);

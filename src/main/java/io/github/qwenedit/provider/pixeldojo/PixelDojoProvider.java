@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -27,6 +28,8 @@ import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.PollSchedule;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.PublishedSchema;
+import io.github.qwenedit.provider.PublishedSchemas;
 import io.github.qwenedit.provider.RequestWindow;
 import io.github.qwenedit.provider.StatusWords;
 import okhttp3.HttpUrl;
@@ -46,6 +49,9 @@ public final class PixelDojoProvider implements EditProvider {
 	public static final String BASE_URL_VARIABLE = "PIXELDOJO_BASE_URL";
 	public static final String DEFAULT_BASE_URL = "https://pixeldojo.ai";
 	static final String RUN_PATH = "api/v1/models/qwen-image-2-edit/run";
+	/** One schema covers both variants, told apart by its {@code model} field. */
+	static final String SCHEMA_SUBJECT = "qwen-image-2-edit";
+	static final String SCHEMA_PATH = "api/v1/models/qwen-image-2-edit/schema";
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 
@@ -115,10 +121,32 @@ public final class PixelDojoProvider implements EditProvider {
 		return HttpUrl.get(baseUrl) + "\n" + apiKey;
 	}
 
+	/**
+	 * The page prints no values for {@code size} and only guesses the Pro variant's name (issue 18):
+	 * the model's schema, documented beside the run endpoint, says which are allowed.
+	 */
+	@Override
+	public Optional<String> checkPublishedSchema(EditRequest request, Http http) throws EditException {
+		PublishedSchemas.Lookup lookup = PublishedSchemas.lookup(displayName(), SCHEMA_SUBJECT, base.toString(), http,
+			h -> {
+				awaitTurn(h);
+				return PixelDojoSchema.read(authorised(base.resolve(SCHEMA_PATH)), h, displayName());
+			});
+		if (lookup.schema().isPresent()) {
+			PublishedSchema schema = lookup.schema().get();
+			schema.requireValue(displayName() + "'s schema for " + SCHEMA_SUBJECT, "model", request.options().model());
+			schema.check(displayName(), request.options().model(), request.options());
+		}
+		return lookup.notice();
+	}
+
 	@Override
 	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
 		awaitTurn(http);
-		HttpReply reply = http.send(authorised(run).post(RequestBody.create(Json.bytes(body(request, imageUrls)), JSON))
+		ObjectNode body = body(request, imageUrls);
+		PublishedSchemas.known(displayName(), SCHEMA_SUBJECT, base.toString())
+			.ifPresent(schema -> schema.keepListed(body, "prompt", "image"));
+		HttpReply reply = http.send(authorised(run).post(RequestBody.create(Json.bytes(body), JSON))
 			.build(), CallKind.CREATE, CALL_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);
 		JsonNode answer = Json.parse(reply.body(), displayName());
@@ -173,9 +201,13 @@ public final class PixelDojoProvider implements EditProvider {
 			credits(answer)), ProviderErrors.ErrorBody.of(answer).message());
 	}
 
-	/** {@code output.images} holds the links; the SDK's newer shape has {@code assets[].url} (providers.md §3.3). */
+	/**
+	 * {@code output.images} holds the links, or {@code output.image} the one link of a single output
+	 * (issue 18); the SDK's newer shape has {@code assets[].url} (providers.md §3.3).
+	 */
 	static List<String> outputs(JsonNode answer) {
 		List<String> urls = JobCalls.links(answer.path("output").path("images"));
+		if (urls.isEmpty()) urls = JobCalls.links(answer.path("output").path("image"));
 		return urls.isEmpty() ? JobCalls.links(answer.path("assets")) : urls;
 	}
 

@@ -31,6 +31,8 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.PublishedSchema;
+import io.github.qwenedit.provider.PublishedSchemas;
 import io.github.qwenedit.staging.Staging;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
@@ -159,11 +161,36 @@ public final class ReplicateProvider implements EditProvider {
 		return new Request.Builder().url(url).header("Authorization", "Bearer " + token);
 	}
 
+	/**
+	 * The version that runs publishes its input schema (issue 18): a seed or an aspect ratio it does
+	 * not take is refused before the paid call, and fields it does not list are not sent.
+	 */
+	@Override
+	public java.util.Optional<String> checkPublishedSchema(EditRequest request, Http http) throws EditException {
+		String model = request.options().model();
+		PublishedSchemas.Lookup lookup = PublishedSchemas.lookup(displayName(), model, base.toString(), http,
+			h -> ReplicateSchema.read(authorised(base.resolve("v1/models/qwen/" + model)), h, displayName()));
+		if (lookup.schema().isPresent()) {
+			PublishedSchema schema = lookup.schema().get();
+			String where = displayName() + "'s schema for qwen/" + model;
+			EditOptions o = request.options();
+			if (o.seed().isPresent()) schema.requireField(where, "seed", "a seed", "leave the seed empty (or -1)");
+			if (o.size().isPresent()) {
+				schema.requireField(where, "aspect_ratio", "an output shape", "choose the size 'as input'");
+				schema.requireValue(where, "aspect_ratio", aspectRatio(o.size().get()));
+			}
+		}
+		return lookup.notice();
+	}
+
 	@Override
 	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
 		HttpUrl url = base.resolve("v1/models/qwen/" + request.options().model() + "/predictions");
 		ObjectNode body = Json.object();
-		body.set("input", input(request, imageUrls));
+		ObjectNode input = input(request, imageUrls);
+		PublishedSchemas.known(displayName(), request.options().model(), base.toString())
+			.ifPresent(schema -> schema.keepListed(input, "prompt", "image"));
+		body.set("input", input);
 		// Nor past the deadline, which would cut the call off before the id arrives.
 		long wait = Math.max(1, Math.min(WAIT_SECONDS, http.deadline().remaining().getSeconds() - 2));
 		HttpReply reply = http.send(authorised(url).header("Prefer", "wait=" + wait)
