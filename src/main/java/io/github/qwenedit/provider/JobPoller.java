@@ -324,7 +324,7 @@ public final class JobPoller {
 
 	/**
 	 * While a job of a known kind is not expected to be done yet, looks are still at most this far
-	 * apart (eachlabs' own clients poll every ~3 s, providers.md §2.4): a job that ends much sooner
+	 * apart (eachlabs' own clients poll every ~3 s, docs/providers.md §2.4): a job that ends much sooner
 	 * than the last one, whose time included a long queue say, is still seen within seconds.
 	 */
 	static final Duration LONGEST_GAP_BEFORE_EXPECTED_END = Duration.ofSeconds(3);

@@ -11,7 +11,7 @@ import io.github.qwenedit.provider.replicate.ReplicateProvider;
 /**
  * How hard one key may drive each provider: jobs in flight at once and new jobs a minute. A batch
  * stays under both, so that a 429 is the exception it is in the providers' own documentation, not
- * the way a run finds its pace. Figures from providers.md, with the section they come from.
+ * the way a run finds its pace. Figures from docs/providers.md, with the section they come from.
  */
 public final class ProviderLimits {
 
@@ -22,7 +22,7 @@ public final class ProviderLimits {
 		// No figure for qwen-image-edit (§1.6); the neighbouring wanx2.1-imageedit page allows 2
 		// concurrent tasks and 2 submissions a second, the most conservative documented figure.
 		DashScopeProvider.ID, new ProviderLimits(2, 120),
-		// Per-key limits from the project's issue tracker; providers.md §2 found none published.
+		// Per-key limits from the project's issue tracker; docs/providers.md §2 found none published.
 		EachLabsProvider.ID, new ProviderLimits(10, 100),
 		// "60 requests per minute" in its legacy docs (§3), status requests included; another source says
 		// 10, but 60 is PixelDojo's own. A job polled every 2 s takes half of that: one job at once, and

@@ -498,7 +498,7 @@ public final class Benchmarks {
 	@SuppressWarnings("unchecked")
 	private static void p3Memory(S3TestServer s3) throws Exception {
 		// eachlabs, not DashScope: inputs fitted to 3072 px per side are PNGs of about 10 MB, over DashScope's
-		// per-image limit (providers.md §1.3), which the emulator enforces.
+		// per-image limit (docs/providers.md §1.3), which the emulator enforces.
 		try (EachLabsEmulator emulator = new EachLabsEmulator(KEY).processingDelay(Duration.ofMillis(500))) {
 			List<String> args = new ArrayList<>();
 			env(s3, "eachlabs", emulator).forEach((k, v) -> args.add(k + "=" + v));

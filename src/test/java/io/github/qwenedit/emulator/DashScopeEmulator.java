@@ -15,7 +15,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * Alibaba Model Studio / DashScope's native image-edit API (providers.md §1), synchronous: one POST that
+ * Alibaba Model Studio / DashScope's native image-edit API (docs/providers.md §1), synchronous: one POST that
  * validates, downloads the inputs, "edits" them with {@link FakeEdit} and answers 200 with links to the PNGs
  * it serves itself.
  *
@@ -33,27 +33,27 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 
 	public static final String GENERATION_PATH = "/api/v1/services/aigc/multimodal-generation/generation";
 
-	/** The Alibaba gateway's cap; providers.md §1.6, from anomalyco/opencode#35112. */
+	/** The Alibaba gateway's cap; docs/providers.md §1.6, from anomalyco/opencode#35112. */
 	public static final int MAX_BODY_BYTES = 6_291_456;
 
 	/**
-	 * "file size ≤ 10 MB" per input image, providers.md §1.3, whether fetched from a link or decoded from
+	 * "file size ≤ 10 MB" per input image, docs/providers.md §1.3, whether fetched from a link or decoded from
 	 * a data URI; in decimal megabytes, the stricter reading of the unit.
 	 */
 	public static final long MAX_IMAGE_BYTES = 10_000_000L;
 
 	private static final Pattern SIZE = Pattern.compile("(\\d{1,5})\\*(\\d{1,5})");
 
-	/** Messages as DashScope words them (providers.md §1.5, §1.6). */
+	/** Messages as DashScope words them (docs/providers.md §1.5, §1.6). */
 	static final String DOWNLOAD_FAILED = "<400> InternalError.Algo.InvalidParameter: Failed to download multimodal content";
 	static final String URL_ERROR = "url error, please check url！ For details, see: https://help.aliyun.com/zh/model-studio/error-code#error-url";
 	/**
 	 * DashScope documents no message of its own for an input file over the limit, so the general one of its
-	 * error-code table for a request parameter out of bounds (providers.md §1.6).
+	 * error-code table for a request parameter out of bounds (docs/providers.md §1.6).
 	 */
 	static final String PARAMETER_INVALID = "Required parameter(s) missing or invalid, please check the request parameters.";
 
-	/** Ready-made failures from DashScope's error table (providers.md §1.5, §1.6). */
+	/** Ready-made failures from DashScope's error table (docs/providers.md §1.5, §1.6). */
 	public enum Failure {
 		DATA_INSPECTION_FAILED(400, "DataInspectionFailed", "Input or output data may contain inappropriate content."),
 		ARREARAGE(400, "Arrearage", "Access denied, please make sure your account is in good standing."),
@@ -66,7 +66,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		THROTTLING_ALLOCATION_QUOTA(429, "Throttling.AllocationQuota", "Allocated quota exceeded, please increase your quota limit."),
 		ACCESS_DENIED_UNPURCHASED(403, "AccessDenied.Unpurchased", "Access to model denied. Please make sure you are eligible for using the model."),
 		MODEL_ACCESS_DENIED(403, "Model.AccessDenied", "Model access denied."),
-		// The message of DashScope's own error-code page; providers.md names only the code.
+		// The message of DashScope's own error-code page; docs/providers.md names only the code.
 		INTERNAL_ERROR(500, "InternalError", "An internal error has occured, please try again later or contact service support.");
 
 		final int status;
@@ -80,7 +80,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		}
 	}
 
-	/** The size and count rules of one family of models, providers.md §1.2–1.3. */
+	/** The size and count rules of one family of models, docs/providers.md §1.2–1.3. */
 	private enum ModelFamily {
 		/** qwen-image-2.0(-pro): 1–6 outputs, total pixels in [512², 2048²], default = last input's size. */
 		QWEN_IMAGE_2(6),
@@ -90,7 +90,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		EDIT_PLUS(6),
 		/**
 		 * qwen-image-edit-plus(-2025-10-30): as EDIT_PLUS, but Alibaba's sample code says size is only allowed
-		 * with n = 1 (providers.md §1.3 DISAGREE, "emulate as model-dependent").
+		 * with n = 1 (docs/providers.md §1.3 DISAGREE, "emulate as model-dependent").
 		 */
 		EDIT_PLUS_SIZE_ONLY_WITH_ONE_OUTPUT(6),
 		/** qwen-image-edit: one output, no custom size. */
@@ -103,7 +103,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		}
 	}
 
-	/** The enum of docs.qwencloud.com, dated aliases included (providers.md §1.2). */
+	/** The enum of docs.qwencloud.com, dated aliases included (docs/providers.md §1.2). */
 	private static final Map<String, ModelFamily> MODELS = Map.ofEntries(
 		Map.entry("qwen-image-2.0-pro-2026-04-22", ModelFamily.QWEN_IMAGE_2),
 		Map.entry("qwen-image-2.0-pro", ModelFamily.QWEN_IMAGE_2),
@@ -191,11 +191,11 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 	@Override
 	protected Reply respond(RecordedRequest request) throws Exception {
 		if (!request.path().equals(GENERATION_PATH) || !request.method().equals("POST")) {
-			// Not in providers.md: a plain 404 in DashScope's shape.
+			// Not in docs/providers.md: a plain 404 in DashScope's shape.
 			return errorReply(404, "NotFound", "Not found: " + request.method() + " " + request.path());
 		}
 		if (request.bodyLength() > MAX_BODY_BYTES) {
-			// The gateway refuses before the service sees the call, in its own shape (providers.md §1.6);
+			// The gateway refuses before the service sees the call, in its own shape (docs/providers.md §1.6);
 			// the status is not documented there, 400 matches the "BadRequest" type.
 			return Reply.json(400, Map.of("error", Map.of("type", "BadRequest.TooLarge", "message",
 				"Request body too large. Exceeded limit on max bytes to request body : " + MAX_BODY_BYTES)));
@@ -277,7 +277,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		return Reply.json(200, success(urls, size));
 	}
 
-	/** {@code input.messages}: single-turn only, role "user" (providers.md §1.3). */
+	/** {@code input.messages}: single-turn only, role "user" (docs/providers.md §1.3). */
 	private static JsonNode userContent(JsonNode messages) throws Refusal {
 		if (messages == null || !messages.isArray() || messages.size() != 1) {
 			throw Refusal.invalid("input.messages must hold exactly one message; only single-turn conversations are supported.");
@@ -292,7 +292,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		return content;
 	}
 
-	/** {@code parameters.n}: default 1; 1–6, only 1 for qwen-image-edit (providers.md §1.3). */
+	/** {@code parameters.n}: default 1; 1–6, only 1 for qwen-image-edit (docs/providers.md §1.3). */
 	private static int outputCount(JsonNode parameters, String model, ModelFamily family) throws Refusal {
 		JsonNode n = parameters.get("n");
 		if (n == null) return 1;
@@ -302,7 +302,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		return n.asInt();
 	}
 
-	/** {@code parameters.size}: "W*H" with a star, per-model bounds (providers.md §1.2–1.3); null when absent. */
+	/** {@code parameters.size}: "W*H" with a star, per-model bounds (docs/providers.md §1.2–1.3); null when absent. */
 	private static PixelSize requestedSize(JsonNode parameters, String model, ModelFamily family, int count)
 		throws Refusal
 	{
@@ -328,7 +328,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		return new PixelSize(width, height);
 	}
 
-	/** The remaining documented parameters (providers.md §1.3); unknown ones are ignored as the service does. */
+	/** The remaining documented parameters (docs/providers.md §1.3); unknown ones are ignored as the service does. */
 	private static void checkOptionalParameters(JsonNode parameters) throws Refusal {
 		JsonNode negative = parameters.get("negative_prompt");
 		if (negative != null && (!negative.isTextual() || negative.asText().length() > 500)) {
@@ -352,7 +352,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		}
 		catch (ImageFetchException e) {
 			// A reference that is no URL at all gets "url error" (spring-ai-alibaba#3219); one that cannot be
-			// fetched or decoded gets the algorithm's download error (agentscope-java#2700), providers.md §1.5;
+			// fetched or decoded gets the algorithm's download error (agentscope-java#2700), docs/providers.md §1.5;
 			// a file over the documented 10 MB is an invalid parameter, not a download failure.
 			switch (e.reason()) {
 				case UNSUPPORTED_REFERENCE:
@@ -363,7 +363,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 					throw Refusal.invalid(DOWNLOAD_FAILED);
 			}
 		}
-		// "[height:1 or width:1 must be larger than 10]" (QwenLM/qwen-code#2505, providers.md §1.6). The
+		// "[height:1 or width:1 must be larger than 10]" (QwenLM/qwen-code#2505, docs/providers.md §1.6). The
 		// 384–3072 range of §1.3 is "recommended" in some mirrors, so sizes between are accepted.
 		if (image.width() <= 10 || image.height() <= 10) {
 			throw Refusal.invalid("<400> InternalError.Algo.InvalidParameter: The image length and width do not meet " +
@@ -374,7 +374,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 	}
 
 	/**
-	 * Without a size, the output follows the last input (providers.md §1.2), except edit-max's
+	 * Without a size, the output follows the last input (docs/providers.md §1.2), except edit-max's
 	 * "approximately 1024*1024, with an aspect ratio similar to the input image": sides scaled to about a
 	 * megapixel and rounded to a multiple of 16.
 	 */
@@ -388,7 +388,7 @@ public final class DashScopeEmulator extends EmulatorServer<DashScopeEmulator> {
 		return Math.max(16, (int) Math.round(side / 16) * 16);
 	}
 
-	/** The 200 body of providers.md §1.4: all n images in ONE choice's content. */
+	/** The 200 body of docs/providers.md §1.4: all n images in ONE choice's content. */
 	private static ObjectNode success(List<String> urls, PixelSize size) {
 		ObjectNode body = JSON.createObjectNode();
 		ObjectNode message = body.putObject("output").putArray("choices").addObject()

@@ -434,7 +434,7 @@ class DashScopeEmulatorTest {
 		assertEquals(DashScopeEmulator.DOWNLOAD_FAILED, EmulatorServer.JSON.readTree(response.body()).path("message").asText());
 	}
 
-	/** The documented request shape (providers.md §1.3) with one text after the images. */
+	/** The documented request shape (docs/providers.md §1.3) with one text after the images. */
 	static ObjectNode editBody(String model, String... images) {
 		ObjectNode body = EmulatorServer.JSON.createObjectNode().put("model", model);
 		ArrayNode content = body.putObject("input").putArray("messages").addObject().put("role", "user")

@@ -18,7 +18,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * each::labs' prediction API (providers.md §2): create answers at once with a prediction id; the job
+ * each::labs' prediction API (docs/providers.md §2): create answers at once with a prediction id; the job
  * downloads its inputs, runs for the processing delay and turns {@code success} with links to
  * {@link FakeEdit} PNGs. Enforces the key ({@code X-API-Key}), the request shape, 10 predictions in
  * flight and 100 creates a minute per key (429 beyond), and offers the presigned upload service.
@@ -47,7 +47,7 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 	private final List<Long> askedRetentions = new java.util.concurrent.CopyOnWriteArrayList<>();
 
 	/**
-	 * The fields the only public client sends (providers.md §2.3): prompt, image_urls, n, size,
+	 * The fields the only public client sends (docs/providers.md §2.3): prompt, image_urls, n, size,
 	 * prompt_extend. No negative_prompt, seed or watermark, which the real service may refuse.
 	 */
 	private final EmulatedSchema schema = new EmulatedSchema(defaultSchema());
@@ -103,7 +103,7 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 
 	/**
 	 * How failed jobs spell their status: {@code error} (the model's page, the default) or
-	 * {@code failed} (the API reference), providers.md §2.4.
+	 * {@code failed} (the API reference), docs/providers.md §2.4.
 	 */
 	public EachLabsEmulator failureWord(String word) {
 		failureWord = word;
@@ -116,7 +116,7 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 		return this;
 	}
 
-	/** {@code output} is one link instead of an array, as some models and clients have it (providers.md §2.4). */
+	/** {@code output} is one link instead of an array, as some models and clients have it (docs/providers.md §2.4). */
 	public EachLabsEmulator singleLinkOutput() {
 		singleLinkOutput = true;
 		return this;
@@ -221,7 +221,7 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 			"predictionID", job.id)));
 	}
 
-	/** DashScope-style inputs (providers.md §2.3): prompt, 1–3 image_urls, n, size W*H. */
+	/** DashScope-style inputs (docs/providers.md §2.3): prompt, 1–3 image_urls, n, size W*H. */
 	private static String validate(String model, JsonNode input) {
 		if (!model.equals(MODEL) && !model.equals(PRO_MODEL)) return "Invalid input for model";
 		if (!input.path("prompt").isTextual() || input.path("prompt").asText().isBlank()) return "Invalid input for model: prompt is required";
@@ -238,7 +238,7 @@ public final class EachLabsEmulator extends AsyncJobEmulator<EachLabsEmulator> {
 		return null;
 	}
 
-	/** The status words of providers.md §2.4; a failure uses "error", as the per-model page does. */
+	/** The status words of docs/providers.md §2.4; a failure uses "error", as the per-model page does. */
 	private String status(Job job) {
 		switch (job.phase()) {
 			case QUEUED:

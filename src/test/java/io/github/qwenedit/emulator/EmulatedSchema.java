@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 /**
  * A model's input JSON Schema as an emulated provider publishes it and enforces it: a request with a
  * field the schema does not list, or a value outside a field's enum, is refused as the real service
- * would ({@code additionalProperties: false}, providers.md §3.2). Tests replace it with one that
+ * would ({@code additionalProperties: false}, docs/providers.md §3.2). Tests replace it with one that
  * disagrees with the plugin's built-in table, or make its endpoint fail or hang.
  */
 public final class EmulatedSchema {

@@ -219,7 +219,7 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 		return self();
 	}
 
-	/** How long each published output link works; 24 h by default (DashScope, providers.md §1.4). */
+	/** How long each published output link works; 24 h by default (DashScope, docs/providers.md §1.4). */
 	public SELF outputLifetime(Duration lifetime) {
 		outputLifetime = lifetime;
 		return self();

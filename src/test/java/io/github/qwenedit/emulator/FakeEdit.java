@@ -26,7 +26,7 @@ import javax.imageio.ImageIO;
  * channels {@code v} becomes {@code 255 - v}.</li>
  * </ul>
  * When no size is asked for, the output takes the size of the LAST input image, as DashScope does
- * ("Same as the input image (or the last image in a multi-image request)", providers.md §1.2).
+ * ("Same as the input image (or the last image in a multi-image request)", docs/providers.md §1.2).
  * The result is {@code TYPE_INT_RGB}, encoded as 8-bit RGB PNG, so it decodes back to the same values.
  *
  * <p>Note for tests that compare with ImageJ pixel values: {@code getRGB} maps a decoded greyscale PNG

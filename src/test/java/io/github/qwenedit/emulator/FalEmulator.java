@@ -13,14 +13,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * fal.ai's queue (providers.md §4): submit to {@code /<model>}, then status, result and cancel under
+ * fal.ai's queue (docs/providers.md §4): submit to {@code /<model>}, then status, result and cancel under
  * {@code /<owner>/<app>/requests/<id>} (the model's sub-path dropped). Jobs beyond the account's
  * concurrency wait {@code IN_QUEUE} with a position; a failed job still turns {@code COMPLETED} and
  * shows its error only on the result fetch, with {@code X-Fal-Retryable}.
  */
 public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 
-	/** What a model answers when the request has no {@code image_size} (providers.md §4.2). */
+	/** What a model answers when the request has no {@code image_size} (docs/providers.md §4.2). */
 	enum DefaultSize {
 		/** "if absent = size of final input image" (the qwen-image-2 endpoints). */
 		LAST_INPUT,
@@ -73,7 +73,7 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 
 	public FalEmulator(String key) {
 		this.key = key;
-		limitRunning(2); // new accounts: 2 concurrent (providers.md §4.1)
+		limitRunning(2); // new accounts: 2 concurrent (docs/providers.md §4.1)
 	}
 
 	/** The {@code type} failed jobs report on the result fetch. */
@@ -84,7 +84,7 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 
 	/**
 	 * The safety checker flags these outputs (0-based): the result answers them with a black image in
-	 * their place and {@code true} at their index of {@code has_nsfw_concepts} (providers.md §4.3, issue 18).
+	 * their place and {@code true} at their index of {@code has_nsfw_concepts} (docs/providers.md §4.3, issue 18).
 	 */
 	public FalEmulator flagOutputs(Integer... indices) {
 		flaggedOutputs = Set.of(indices);

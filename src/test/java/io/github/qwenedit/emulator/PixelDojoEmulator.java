@@ -17,7 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * PixelDojo's job API for qwen-image-2-edit (providers.md §3): a 202 with {@code jobId} and
+ * PixelDojo's job API for qwen-image-2-edit (docs/providers.md §3): a 202 with {@code jobId} and
  * {@code statusUrl}, then {@code pending} → {@code processing} → {@code completed} with
  * {@code output.images}. The request schema has {@code additionalProperties: false}, so unknown
  * fields are refused; each image costs one credit from a balance the test sets.
@@ -42,7 +42,7 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 
 	public static final String SCHEMA_PATH = "/api/v1/models/qwen-image-2-edit/schema";
 	/**
-	 * The page's parameter table (providers.md §3.2); the page prints no values for {@code size}, so
+	 * The page's parameter table (docs/providers.md §3.2); the page prints no values for {@code size}, so
 	 * this list is the emulator's own choice, which tests replace to see the plugin follow the schema.
 	 */
 	private final EmulatedSchema schema = new EmulatedSchema(defaultSchema());
@@ -99,7 +99,7 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 		return this;
 	}
 
-	/** Sources disagree on 402 or 403 for "out of credit" (providers.md §3.3). */
+	/** Sources disagree on 402 or 403 for "out of credit" (docs/providers.md §3.3). */
 	public PixelDojoEmulator outOfCreditStatus(int status) {
 		creditStatus = status;
 		return this;
@@ -111,7 +111,7 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 
 	/**
 	 * How failed jobs spell their status: only {@code pending} and {@code completed} are documented
-	 * (providers.md §3.3), so the failure words are a guess: {@code failed} (the default),
+	 * (docs/providers.md §3.3), so the failure words are a guess: {@code failed} (the default),
 	 * {@code error} or {@code expired}.
 	 */
 	public PixelDojoEmulator failureWord(String word) {
@@ -122,7 +122,7 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 	/**
 	 * At most {@code requests} API requests per {@code window} per key, status requests included, 429
 	 * with {@code Retry-After} beyond. The legacy docs say 60 a minute (the default), an agent skill 10
-	 * (providers.md §3.3).
+	 * (docs/providers.md §3.3).
 	 */
 	public PixelDojoEmulator rateLimit(int requests, Duration window) {
 		rateLimit = requests;

@@ -35,7 +35,7 @@ class PixelDojoEmulatorTest {
 			try (Response ok = run(emulator, KEY, ",\"model\":\"qwen-image-2.0-pro\",\"n\":1,\"seed\":3,\"size\":\"1024*1024\"")) {
 				assertEquals(202, ok.code());
 			}
-			// The page's own example sends aspect_ratio, which this model's schema does not have (providers.md §3.2).
+			// The page's own example sends aspect_ratio, which this model's schema does not have (docs/providers.md §3.2).
 			try (Response refused = run(emulator, KEY, ",\"aspect_ratio\":\"1:1\"")) {
 				assertEquals(422, refused.code());
 				assertTrue(refused.body().string().contains("aspect_ratio"));

@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * Replicate's predictions API for the official Qwen models (providers.md §5): create with
+ * Replicate's predictions API for the official Qwen models (docs/providers.md §5): create with
  * {@code Prefer: wait[=N]} blocks until the prediction is final or N seconds pass, then answers the
  * prediction as it stands; {@code urls.get} and {@code urls.cancel} follow it. Input validation
  * answers 422 problem details with {@code invalid_fields}.
@@ -41,7 +41,7 @@ public final class ReplicateEmulator extends AsyncJobEmulator<ReplicateEmulator>
 	private volatile Duration longestWait = Duration.ofSeconds(60);
 
 	private static final Pattern MODEL = Pattern.compile("/v1/models/qwen/([^/]+)");
-	/** The inputs of qwen/qwen-image-edit-plus's page (providers.md §5.2), enforced on create. */
+	/** The inputs of qwen/qwen-image-edit-plus's page (docs/providers.md §5.2), enforced on create. */
 	private final EmulatedSchema schema = new EmulatedSchema(defaultSchema());
 
 	public ReplicateEmulator(String token) {

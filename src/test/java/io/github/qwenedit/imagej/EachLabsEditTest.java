@@ -137,7 +137,7 @@ class EachLabsEditTest {
 		}
 	}
 
-	/** The bucket's link expired before eachlabs fetched it (providers.md §7, the commonest pain). */
+	/** The bucket's link expired before eachlabs fetched it (docs/providers.md §7, the commonest pain). */
 	@Test
 	void anInputLinkThatExpiredBeforeEachLabsFetchedItFailsClearly() throws Exception {
 		eachlabs.fetchInputsAfter(Duration.ofMillis(2500));

@@ -53,7 +53,7 @@ public final class DashScopeProvider implements EditProvider {
 
 	/**
 	 * Models, limits and prices: {@value io.github.qwenedit.provider.ModelCatalogue#RESOURCE}. Its
-	 * {@code max_image_bytes} reads "file size ≤ 10 MB" for each input image (providers.md §1.3) as
+	 * {@code max_image_bytes} reads "file size ≤ 10 MB" for each input image (docs/providers.md §1.3) as
 	 * decimal megabytes: the stricter reading, so a file that fits is accepted whichever unit the
 	 * service means.
 	 */
@@ -216,7 +216,7 @@ public final class DashScopeProvider implements EditProvider {
 
 	/**
 	 * DashScope has no free key-check call; an empty body is refused after the key check and, like
-	 * every failed call, is not billed (providers.md §1.4).
+	 * every failed call, is not billed (docs/providers.md §1.4).
 	 */
 	@Override
 	public String checkKey(Http http) throws EditException {

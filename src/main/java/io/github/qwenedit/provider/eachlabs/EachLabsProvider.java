@@ -48,7 +48,7 @@ public final class EachLabsProvider implements EditProvider {
 	public static final String BASE_URL_VARIABLE = "EACHLABS_BASE_URL";
 	public static final String DEFAULT_BASE_URL = "https://api.eachlabs.ai";
 	static final String MODEL_SLUG = "alibaba-qwen-image-2-0-image-edit";
-	/** Older docs require a version, newer ones ignore it (providers.md §2.2): sending it is safe. */
+	/** Older docs require a version, newer ones ignore it (docs/providers.md §2.2): sending it is safe. */
 	static final String MODEL_VERSION = "0.0.1";
 	static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
@@ -57,7 +57,7 @@ public final class EachLabsProvider implements EditProvider {
 	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of());
 
 	/**
-	 * The documentation spells final states differently on different pages (providers.md §2.4):
+	 * The documentation spells final states differently on different pages (docs/providers.md §2.4):
 	 * {@code success}, {@code failed} and {@code cancelled} on the API reference, {@code error} on the
 	 * model's page and in client code. All are accepted.
 	 */
@@ -88,7 +88,7 @@ public final class EachLabsProvider implements EditProvider {
 		return base.toString();
 	}
 
-	/** No evidence that eachlabs reads data URIs (providers.md §2.3): links only. */
+	/** No evidence that eachlabs reads data URIs (docs/providers.md §2.3): links only. */
 	@Override
 	public long maxInlineBytes() {
 		return 0;
@@ -135,7 +135,7 @@ public final class EachLabsProvider implements EditProvider {
 			throw new EditException(ErrorKind.PROVIDER_FAILURE, "eachlabs accepted the edit but sent no prediction id, " +
 				"so its result cannot be fetched." + (detail == null ? "" : " eachlabs said: " + ProviderErrors.clip(detail)));
 		}
-		// The documented links (providers.md §2.4) until a status answer gives its urls.cancel.
+		// The documented links (docs/providers.md §2.4) until a status answer gives its urls.cancel.
 		HttpUrl poll = base.newBuilder().addPathSegments("v1/prediction").addPathSegment(id).build();
 		HttpUrl cancel = poll.newBuilder().addPathSegment("cancel").build();
 		return JobState.queued(new JobHandle(id, poll.toString(), cancel.toString(), null), null);
@@ -203,7 +203,7 @@ public final class EachLabsProvider implements EditProvider {
 	}
 
 	/**
-	 * Errors are {@code {"error": "text"}} (providers.md §2.2). A 429 means one of the per-key limits:
+	 * Errors are {@code {"error": "text"}} (docs/providers.md §2.2). A 429 means one of the per-key limits:
 	 * 100 new predictions a minute, or 10 running at once.
 	 */
 	EditException error(HttpReply reply) {

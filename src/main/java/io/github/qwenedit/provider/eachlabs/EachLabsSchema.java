@@ -17,7 +17,7 @@ import okhttp3.Request;
 
 /**
  * each::labs describes each model at {@code GET /v1/model?slug=...} with its input's JSON Schema in
- * {@code request_schema} (https://docs.eachlabs.ai/api/models/get-model; providers.md §2.2).
+ * {@code request_schema} (https://docs.eachlabs.ai/api/models/get-model; docs/providers.md §2.2).
  */
 final class EachLabsSchema {
 

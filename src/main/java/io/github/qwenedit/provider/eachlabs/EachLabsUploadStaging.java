@@ -84,7 +84,7 @@ final class EachLabsUploadStaging implements Staging {
 	}
 
 	/**
-	 * Nothing can be deleted: the upload API has no delete call (providers.md §2.1), so uploads are
+	 * Nothing can be deleted: the upload API has no delete call (docs/providers.md §2.1), so uploads are
 	 * asked to expire after {@link #RETENTION_SECONDS} instead, and {@link #notice()} says so.
 	 */
 	@Override

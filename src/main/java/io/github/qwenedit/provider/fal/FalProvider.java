@@ -68,7 +68,7 @@ public final class FalProvider implements EditProvider {
 	private static final int MAX_SIDE = 2048;
 	/**
 	 * Models, limits and prices: {@value io.github.qwenedit.provider.ModelCatalogue#RESOURCE}. fal has
-	 * no watermark option on any of these (providers.md §4.2); the qwen-image-2 endpoints answer at
+	 * no watermark option on any of these (docs/providers.md §4.2); the qwen-image-2 endpoints answer at
 	 * "the size of the final input image" when given none, qwen-image-edit-plus falls back to its
 	 * {@code square_hd} preset, 1024×1024 (issue 18).
 	 */
@@ -105,7 +105,7 @@ public final class FalProvider implements EditProvider {
 		return base.toString();
 	}
 
-	/** The queue is reported not to read data URIs for the Qwen models (providers.md §4.1): links only. */
+	/** The queue is reported not to read data URIs for the Qwen models (docs/providers.md §4.1): links only. */
 	@Override
 	public long maxInlineBytes() {
 		return 0;
@@ -160,7 +160,7 @@ public final class FalProvider implements EditProvider {
 		return parts.length < 2 ? model : parts[0] + "/" + parts[1];
 	}
 
-	/** fal's own names for the plugin's options (providers.md §4.2). */
+	/** fal's own names for the plugin's options (docs/providers.md §4.2). */
 	static ObjectNode input(EditRequest request, ModelSpec model, List<String> imageUrls) {
 		EditOptions o = request.options();
 		ObjectNode input = Json.object();
@@ -283,7 +283,7 @@ public final class FalProvider implements EditProvider {
 			" and returns such images blank. The other " + urls.size() + (urls.size() == 1 ? " is" : " are") + " shown.");
 	}
 
-	/** Only a job still in the queue can be cancelled (providers.md §4.1). */
+	/** Only a job still in the queue can be cancelled (docs/providers.md §4.1). */
 	@Override
 	public boolean cancel(JobHandle job, Http http) {
 		polledJobs.remove(job.id());

@@ -59,7 +59,7 @@ public final class PixelDojoProvider implements EditProvider {
 	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of());
 
 	/**
-	 * Only {@code pending} and {@code completed} are documented (providers.md §3.3); the others are
+	 * Only {@code pending} and {@code completed} are documented (docs/providers.md §3.3); the others are
 	 * the words the SDK and similar job APIs use.
 	 */
 	private static final StatusWords STATUS = StatusWords.of("PixelDojo").queued("pending", "queued")
@@ -68,7 +68,7 @@ public final class PixelDojoProvider implements EditProvider {
 
 	/**
 	 * PixelDojo allows 60 requests a minute per key, status requests included (legacy docs,
-	 * providers.md §3.3): polling every 2 s leaves half of that for the creates and a second edit,
+	 * docs/providers.md §3.3): polling every 2 s leaves half of that for the creates and a second edit,
 	 * where the default half second alone would be twice the limit.
 	 */
 	public static final PollSchedule POLL_SCHEDULE = new PollSchedule(Duration.ofSeconds(1), Duration.ofSeconds(2),
@@ -97,7 +97,7 @@ public final class PixelDojoProvider implements EditProvider {
 		return base.toString();
 	}
 
-	/** Whether PixelDojo reads data URIs is not documented (providers.md §3.2): links only. */
+	/** Whether PixelDojo reads data URIs is not documented (docs/providers.md §3.2): links only. */
 	@Override
 	public long maxInlineBytes() {
 		return 0;
@@ -108,7 +108,7 @@ public final class PixelDojoProvider implements EditProvider {
 	}
 
 	/**
-	 * PixelDojo counts every request with the key, status requests too (providers.md §3.3): each call
+	 * PixelDojo counts every request with the key, status requests too (docs/providers.md §3.3): each call
 	 * waits for its turn in the key's window, shared by every edit and batch of the program.
 	 */
 	private void awaitTurn(Http http) throws EditException {
@@ -155,7 +155,7 @@ public final class PixelDojoProvider implements EditProvider {
 			throw new EditException(ErrorKind.PROVIDER_FAILURE, "PixelDojo accepted the edit but sent no job id, so " +
 				"its result cannot be fetched.");
 		}
-		// statusUrl is followed as given (providers.md §3.3), but the key only goes to PixelDojo itself;
+		// statusUrl is followed as given (docs/providers.md §3.3), but the key only goes to PixelDojo itself;
 		// otherwise the documented job path on the configured address is asked instead.
 		HttpUrl poll = JobCalls.onConfiguredHost(base, Json.text(answer, "statusUrl"))
 			.orElse(base.newBuilder().addPathSegments("api/v1/jobs").addPathSegment(jobId).build());
@@ -203,7 +203,7 @@ public final class PixelDojoProvider implements EditProvider {
 
 	/**
 	 * {@code output.images} holds the links, or {@code output.image} the one link of a single output
-	 * (issue 18); the SDK's newer shape has {@code assets[].url} (providers.md §3.3).
+	 * (issue 18); the SDK's newer shape has {@code assets[].url} (docs/providers.md §3.3).
 	 */
 	static List<String> outputs(JsonNode answer) {
 		List<String> urls = JobCalls.links(answer.path("output").path("images"));
@@ -227,7 +227,7 @@ public final class PixelDojoProvider implements EditProvider {
 
 	/**
 	 * Errors come as {@code {"error": {"code", "message", "status"}}}; out of credit is 402 or 403
-	 * {@code insufficient_credits} depending on the source (providers.md §3.3).
+	 * {@code insufficient_credits} depending on the source (docs/providers.md §3.3).
 	 */
 	private EditException error(HttpReply reply) {
 		ProviderErrors.ErrorBody body = ProviderErrors.ErrorBody.of(reply, displayName());

@@ -59,12 +59,12 @@ public final class ReplicateProvider implements EditProvider {
 	 * given, and the prediction is then cancelled or journalled by its id.
 	 */
 	static final int WAIT_SECONDS = (int) EditSession.CREATE_GRACE.getSeconds() - 2;
-	/** "Use a data URL when ... small file <= 256kb" (providers.md §5.1). */
+	/** "Use a data URL when ... small file <= 256kb" (docs/providers.md §5.1). */
 	static final long MAX_INLINE_BYTES = 256 * 1024;
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CREATE_TIMEOUT = Duration.ofSeconds(WAIT_SECONDS + 30);
 
-	/** The aspect ratios the models take; a size is sent as the one it matches (providers.md §5.2). */
+	/** The aspect ratios the models take; a size is sent as the one it matches (docs/providers.md §5.2). */
 	static final Map<String, double[]> ASPECT_RATIOS = new LinkedHashMap<>();
 	static {
 		ASPECT_RATIOS.put("1:1", new double[] { 1, 1 });
@@ -275,7 +275,7 @@ public final class ReplicateProvider implements EditProvider {
 
 	/**
 	 * Problem details: {@code {"title", "detail", "status", "invalid_fields": [...]}}; 429s say when to
-	 * come back in {@code detail} (providers.md §5.1).
+	 * come back in {@code detail} (docs/providers.md §5.1).
 	 */
 	private EditException error(HttpReply reply) {
 		String detail = null;
