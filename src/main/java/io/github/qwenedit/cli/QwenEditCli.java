@@ -20,8 +20,8 @@ import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
-import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.InputImage;
+import io.github.qwenedit.core.OptionText;
 import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.core.batch.BatchRun;
 import io.github.qwenedit.imagej.BatchImages;
@@ -163,8 +163,8 @@ public final class QwenEditCli {
 		ProviderDescriptor descriptor = ProviderRegistry.get(o.provider);
 		EditProvider provider = descriptor.create(config);
 		String model = o.model == null ? descriptor.defaultModel() : o.model;
-		EditOptions editOptions = EditOptions.builder(model).outputs(o.outputs).seed(o.seed)
-			.size(o.size == null ? null : ImageSize.parse(o.size)).negativePrompt(o.negativePrompt)
+		EditOptions editOptions = EditOptions.builder(model).outputs(o.outputs).seed(OptionText.seed(o.seed).orElse(null))
+			.size(OptionText.size(o.size).orElse(null)).negativePrompt(o.negativePrompt)
 			.promptExtend(o.promptExtend).build();
 		List<Path> sources = sources(o);
 		List<InputImage> references = references(o);
@@ -270,7 +270,7 @@ public final class QwenEditCli {
 		String filter = BatchImages.DEFAULT_FILTER;
 		int outputs = 1;
 		String size;
-		Long seed;
+		String seed;
 		String negativePrompt = "";
 		boolean promptExtend = true;
 		String staging = "auto";
@@ -312,7 +312,7 @@ public final class QwenEditCli {
 					case "filter": o.filter = v; break;
 					case "outputs": o.outputs = number(e.getKey(), v); break;
 					case "size": o.size = v; break;
-					case "seed": o.seed = number(e.getKey(), v) == -1 ? null : (long) number(e.getKey(), v); break;
+					case "seed": o.seed = v; break;
 					case "negative-prompt": o.negativePrompt = v; break;
 					case "staging": o.staging = v; break;
 					case "concurrency": o.concurrency = number(e.getKey(), v); break;

@@ -26,8 +26,8 @@ import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
-import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.InputImage;
+import io.github.qwenedit.core.OptionText;
 import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.core.batch.BatchRun;
 import io.github.qwenedit.provider.EditProvider;
@@ -88,13 +88,13 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 	private String model = ProviderRegistry.all().get(0).defaultModel();
 
 	@Parameter(label = "Output size (W*H)")
-	private String size = EditImagesCommand.AS_INPUT;
+	private String size = OptionText.AS_INPUT;
 
 	@Parameter(label = "Outputs per image", min = "1", max = "6")
 	private int outputs = 1;
 
 	@Parameter(label = "Seed (-1 = random)")
-	private String seed = "-1";
+	private String seed = OptionText.RANDOM_SEED;
 
 	@Parameter(label = "Let the model extend the prompt")
 	private boolean promptExtend = true;
@@ -146,13 +146,13 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 	}
 
 	private int runBatch() throws EditException {
+		MacroSafeText.checkInstructionAndNegativePrompt(instruction, negativePrompt);
 		Configuration config = editService.configuration();
 		editService.rememberOutputFolder(outputFolder);
 		ProviderDescriptor descriptor = ProviderRegistry.get(provider);
 		EditProvider editProvider = descriptor.create(config);
-		EditOptions options = EditOptions.builder(EditImagesCommand.modelToRun(this, provider, model, editService)).outputs(outputs).seed(seed())
-			.size(size == null || size.isBlank() || size.trim().equalsIgnoreCase(EditImagesCommand.AS_INPUT) ? null
-				: ImageSize.parse(size.trim()))
+		EditOptions options = EditOptions.builder(EditImagesCommand.modelToRun(this, provider, model, editService)).outputs(outputs)
+			.seed(OptionText.seed(seed).orElse(null)).size(OptionText.size(size).orElse(null))
 			.negativePrompt(negativePrompt == null ? "" : negativePrompt).promptExtend(promptExtend).build();
 		boolean fromStack = ACTIVE_STACK.equals(batchSource);
 		Path output = outputFolder.toPath();
@@ -252,27 +252,26 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 		return 1;
 	}
 
-	private Long seed() throws EditException {
-		String text = seed == null || seed.isBlank() ? "-1" : seed.trim();
-		try {
-			long value = Long.parseLong(text);
-			return value == -1 ? null : value;
-		}
-		catch (NumberFormatException e) {
-			throw new EditException(ErrorKind.INVALID_INPUT, "The seed must be a whole number, or -1 for a random one; \"" +
-				text + "\" is not.");
-		}
-	}
-
 	/** The stack assembled from the results, when one was asked for and every plane has a result. */
 	public ImagePlus assembled() {
 		return assembled;
 	}
 
-	private void fail(String message) {
+	private void fail(String problem) {
+		String message = redacted(problem);
 		log.error(PREFIX + message);
 		if (ui != null && !ui.isHeadless()) ui.showDialog(message, TITLE, DialogPrompt.MessageType.ERROR_MESSAGE);
 		cancel(message);
+	}
+
+	/** {@code text} without any secret of the configuration, as every message of the plugin is shown. */
+	private String redacted(String text) {
+		try {
+			return editService.configuration().redact(text);
+		}
+		catch (EditException e) {
+			return text; // no configuration could be read, so none of its secrets can be in the text
+		}
 	}
 
 	/** 0 when every image was edited or skipped, 1 when some failed or it was not started, 2 for a setup problem. */

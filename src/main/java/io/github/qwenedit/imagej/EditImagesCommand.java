@@ -32,9 +32,9 @@ import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
-import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.ModelSpec;
+import io.github.qwenedit.core.OptionText;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.core.batch.OutputFolderLock;
@@ -54,9 +54,6 @@ import io.github.qwenedit.staging.StagingChoice;
 public class EditImagesCommand extends AttributedDynamicCommand {
 
 	static final String NONE = "none";
-	static final String AS_INPUT = "as input";
-	/** Option keys recorded after the negative prompt; see {@link MacroSafeText}. */
-	private static final List<String> KEYS_AFTER_NEGATIVE_PROMPT = List.of("instruction");
 	/** The inputs only an edit of an area selection uses. */
 	static final List<String> SELECTION_OPTIONS = List.of("contextMargin", "featherWidth");
 
@@ -98,13 +95,13 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	private String model = ProviderRegistry.all().get(0).defaultModel();
 
 	@Parameter(label = "Output size (W*H)", description = "'as input', or width*height in pixels such as 1024*1024")
-	private String size = AS_INPUT;
+	private String size = OptionText.AS_INPUT;
 
 	@Parameter(label = "Number of outputs", min = "1", max = "6")
 	private int outputs = 1;
 
 	@Parameter(label = "Seed (-1 = random)")
-	private String seed = "-1";
+	private String seed = OptionText.RANDOM_SEED;
 
 	@Parameter(label = "Let the model extend the prompt")
 	private boolean promptExtend = true;
@@ -363,8 +360,7 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	private EditRequest request(Optional<InputImage> region) throws EditException {
 		String text = instruction == null ? "" : instruction;
 		String negative = negativePrompt == null ? "" : negativePrompt;
-		MacroSafeText.check("negative prompt", negative, KEYS_AFTER_NEGATIVE_PROMPT);
-		MacroSafeText.check("instruction", text, List.of());
+		MacroSafeText.checkInstructionAndNegativePrompt(text, negative);
 		List<InputImage> images = new ArrayList<>();
 		images.add(region.isPresent() ? region.get() : ImageEncoder.encode(image));
 		for (String title : new String[] { image2, image3 }) {
@@ -377,31 +373,14 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			images.add(ImageEncoder.encode(other));
 		}
 		EditOptions options = EditOptions.builder(modelToRun(this, provider, model, editService))
-			.size(parseSize(size))
+			.size(OptionText.size(size).orElse(null))
 			.outputs(outputs)
-			.seed(parseSeed(seed))
+			.seed(OptionText.seed(seed).orElse(null))
 			.negativePrompt(negative)
 			.promptExtend(promptExtend)
 			.watermark(watermark)
 			.build();
 		return new EditRequest(images, text, options);
-	}
-
-	static ImageSize parseSize(String text) throws EditException {
-		if (text == null || text.isBlank() || text.trim().equalsIgnoreCase(AS_INPUT)) return null;
-		return ImageSize.parse(text);
-	}
-
-	static Long parseSeed(String text) throws EditException {
-		if (text == null || text.isBlank()) return null;
-		try {
-			long value = Long.parseLong(text.trim());
-			return value == -1 ? null : value;
-		}
-		catch (NumberFormatException e) {
-			throw new EditException(ErrorKind.INVALID_INPUT, "The seed must be a whole number between 0 and 2147483647, " +
-				"or -1 for a random seed (it was \"" + text.trim() + "\").");
-		}
 	}
 
 	private void fail(Configuration config, EditException e) {

@@ -15,7 +15,19 @@ import io.github.qwenedit.core.ErrorKind;
  */
 final class MacroSafeText {
 
+	/**
+	 * Option keys recorded after the negative prompt: both Edit Images and its batch record the
+	 * instruction last (see the README's macro lines).
+	 */
+	private static final List<String> KEYS_AFTER_NEGATIVE_PROMPT = List.of("instruction");
+
 	private MacroSafeText() {}
+
+	/** The free text of both recorded edit commands, checked before any call. */
+	static void checkInstructionAndNegativePrompt(String instruction, String negativePrompt) throws EditException {
+		check("negative prompt", negativePrompt == null ? "" : negativePrompt, KEYS_AFTER_NEGATIVE_PROMPT);
+		check("instruction", instruction == null ? "" : instruction, List.of());
+	}
 
 	/**
 	 * @param label the field's name as the dialog shows it

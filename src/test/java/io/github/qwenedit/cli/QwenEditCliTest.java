@@ -224,4 +224,25 @@ class QwenEditCliTest {
 			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell1.tif")));
 		}
 	}
+
+	/** The shell reads a seed and a size as the Fiji commands do, with the same sentence for a bad seed. */
+	@Test
+	void aSeedAndASizeAreReadAsInFiji() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Map<String, String> env = Map.of("DASHSCOPE_API_KEY", KEY, "DASHSCOPE_BASE_URL", dashscope.baseUrl());
+			Path in = folderOfImages(1);
+			Outcome badSeed = runInProcess(env, "--provider", "dashscope", "--instruction", "x", "--output",
+				work.resolve("out").toString(), "--seed", "seven", in.toString());
+			assertEquals(2, badSeed.code());
+			assertTrue(badSeed.err().contains(
+				"The seed must be a whole number between 0 and 2147483647, or -1 for a random seed (it was \"seven\")."),
+				badSeed.err());
+			assertEquals(0, dashscope.edits().size());
+
+			Outcome asInput = runInProcess(env, "--provider", "dashscope", "--instruction", "x", "--output",
+				work.resolve("out").toString(), "--size", "as input", "--seed", "-1", in.toString());
+			assertEquals(0, asInput.code(), asInput.err());
+			assertEquals(1, dashscope.edits().size());
+		}
+	}
 }

@@ -289,4 +289,32 @@ class EditImagesBatchCommandTest {
 			assertEquals(0, s3.countObjects(s3.prefix()));
 		}
 	}
+
+	/**
+	 * The batch is recorded just like a single edit, and its seed and size are typed the same way:
+	 * what a recorded line would replay differently, and a seed that is no number, are refused before
+	 * any call with the single edit's sentences (OptionText, MacroSafeText).
+	 */
+	@Test
+	void textARecordedLineWouldChangeAndABadSeedAreRefusedBeforeAnyCall() throws Exception {
+		Path in = folderOfImages(1);
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			Map<String, Object> unbalanced = inputs(in, work.resolve("out"));
+			unbalanced.put("instruction", "remove ] the scale bar");
+			Module refused = run(runner, unbalanced);
+			assertEquals(2, ((EditImagesBatchCommand) refused.getDelegateObject()).exitCode());
+			String reason = ((Cancelable) refused).getCancelReason();
+			assertTrue(reason.contains("The instruction has unbalanced square brackets"), reason);
+
+			Map<String, Object> badSeed = inputs(in, work.resolve("out"));
+			badSeed.put("seed", "seven");
+			Module seedRefused = run(runner, badSeed);
+			assertEquals(2, ((EditImagesBatchCommand) seedRefused.getDelegateObject()).exitCode());
+			assertTrue(((Cancelable) seedRefused).getCancelReason().contains(
+				"The seed must be a whole number between 0 and 2147483647, or -1 for a random seed (it was \"seven\")."),
+				((Cancelable) seedRefused).getCancelReason());
+			assertEquals(0, eachlabs.jobs().size());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
 }
