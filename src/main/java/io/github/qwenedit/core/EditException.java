@@ -92,8 +92,10 @@ public class EditException extends Exception {
 
 	/** The same failure with {@code more} after its message, and what it left unchanged. */
 	public EditException followedBy(String more) {
-		EditException e = new EditException(kind, getMessage() + " " + more, retryAfter, this, charge, job, outputUrls);
-		return e;
+		// A message may end with a provider's own words, which often lack a full stop.
+		String message = getMessage();
+		String separator = message.endsWith(".") || message.endsWith("!") || message.endsWith("?") ? " " : ". ";
+		return new EditException(kind, message + separator + more, retryAfter, this, charge, job, outputUrls);
 	}
 
 	public ErrorKind kind() {

@@ -168,7 +168,7 @@ class NoBucketEditTest {
 		try (EditCommandRunner runner = new EditCommandRunner(falEnv())) {
 			String failed = runner.run(EditCommandRunner.inputs(pattern("c.tif", 400, 400), "fal", "fal-ai/qwen-image-2/edit",
 				"x")).failure();
-			assertTrue(failed.contains("The model failed"), failed);
+			assertTrue(failed.contains("The model failed. The input image was uploaded"), failed);
 			assertTrue(failed.contains("fal.ai's storage") && failed.contains("60 minutes"), failed);
 			assertEquals(1, fal.storedFileCount());
 		}
