@@ -92,10 +92,16 @@ public class EditException extends Exception {
 
 	/** The same failure with {@code more} after its message, and what it left unchanged. */
 	public EditException followedBy(String more) {
-		// A message may end with a provider's own words, which often lack a full stop.
-		String message = getMessage();
-		String separator = message.endsWith(".") || message.endsWith("!") || message.endsWith("?") ? " " : ". ";
-		return new EditException(kind, message + separator + more, retryAfter, this, charge, job, outputUrls);
+		return new EditException(kind, followedBy(getMessage(), more), retryAfter, this, charge, job, outputUrls);
+	}
+
+	/**
+	 * A message with one more sentence after it. Messages often end with a provider's own words,
+	 * which may lack a full stop.
+	 */
+	public static String followedBy(String message, String sentence) {
+		String end = message.endsWith(".") || message.endsWith("!") || message.endsWith("?") ? "" : ".";
+		return message + end + " " + sentence;
 	}
 
 	public ErrorKind kind() {

@@ -163,7 +163,7 @@ public final class JobPoller {
 			}
 			// A job not confirmed stopped may finish and be charged: its handle goes with the failure, so
 			// that the journal keeps it for a later run or a recovery to fetch what was paid for.
-			throw new EditException(e.kind(), ProviderErrors.followedBy(e.getMessage(), outcome),
+			throw new EditException(e.kind(), EditException.followedBy(e.getMessage(), outcome),
 				e.retryAfter().orElse(null), e).leaving(stopped ? EditException.Charge.NONE
 					: EditException.Charge.RUNNING_JOB, state.handle(), java.util.List.of());
 		}

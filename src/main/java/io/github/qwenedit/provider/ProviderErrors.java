@@ -100,15 +100,6 @@ public final class ProviderErrors {
 		}
 	}
 
-	/**
-	 * A message with one more sentence after it. Messages often end with the provider's own words,
-	 * which may lack a full stop.
-	 */
-	public static String followedBy(String message, String sentence) {
-		String end = message.endsWith(".") || message.endsWith("!") || message.endsWith("?") ? "" : ".";
-		return message + end + " " + sentence;
-	}
-
 	/** Provider texts can be long or contain markup; a sentence or two is enough for the user. */
 	public static String clip(String text) {
 		String flat = text.replaceAll("\\s+", " ").trim();

@@ -210,7 +210,7 @@ public final class EachLabsProvider implements EditProvider {
 		String detail = ProviderErrors.ErrorBody.of(reply, displayName()).message();
 		EditException mapped = ProviderErrors.fromStatus(reply, displayName(), KEY_VARIABLE, detail);
 		if (reply.code() != 429) return mapped;
-		return new EditException(ErrorKind.RATE_LIMITED, ProviderErrors.followedBy(mapped.getMessage(), "eachlabs allows " +
+		return new EditException(ErrorKind.RATE_LIMITED, EditException.followedBy(mapped.getMessage(), "eachlabs allows " +
 			"each key " + DESCRIPTOR.limits().createsPerMinute() + " new predictions a minute and " +
 			DESCRIPTOR.limits().maxConcurrentJobs() + " running at once: " +
 			"wait for running edits to finish, or lower the batch concurrency."), mapped.retryAfter().orElse(null), null);
