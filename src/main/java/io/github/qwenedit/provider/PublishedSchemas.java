@@ -5,9 +5,14 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.http.CallKind;
 import io.github.qwenedit.http.Http;
+import io.github.qwenedit.http.HttpReply;
+import io.github.qwenedit.http.Json;
 
 /**
  * Reads each model's published input schema once per program run, on the first edit that needs it,
@@ -83,8 +88,17 @@ public final class PublishedSchemas {
 	 * connection breaks (https://square.github.io/okhttp/5.x/okhttp/okhttp3/-ok-http-client/-builder/retry-on-connection-failure.html),
 	 * which for a create could start a second paid job.
 	 */
-	public static okhttp3.Request.Builder withoutKeepAlive(okhttp3.Request.Builder request) {
+	private static okhttp3.Request.Builder withoutKeepAlive(okhttp3.Request.Builder request) {
 		return request.header("Connection", "close");
+	}
+
+	/** The JSON document a provider serves at {@code authorised}'s address, read as every schema is read. */
+	public static JsonNode fetch(okhttp3.Request.Builder authorised, Http http, String service) throws EditException {
+		HttpReply reply = http.send(withoutKeepAlive(authorised).get().build(), CallKind.IDEMPOTENT, READ_TIME, service);
+		if (!reply.isSuccessful()) {
+			throw new EditException(ErrorKind.PROVIDER_FAILURE, service + " answered HTTP " + reply.code());
+		}
+		return Json.parse(reply.body(), service);
 	}
 
 	/** The schema read earlier for {@code model}, without any call. */

@@ -111,7 +111,7 @@ public final class EachLabsProvider implements EditProvider {
 	public Optional<String> checkPublishedSchema(EditRequest request, Http http) throws EditException {
 		String model = request.options().model();
 		PublishedSchemas.Lookup lookup = PublishedSchemas.lookup(displayName(), model, base.toString(), http,
-			h -> EachLabsSchema.read(authorised(EachLabsSchema.address(base, model)), h, displayName()));
+			h -> EachLabsSchema.parse(PublishedSchemas.fetch(authorised(EachLabsSchema.address(base, model)), h, displayName())));
 		if (lookup.schema().isPresent()) lookup.schema().get().check(displayName(), model, request.options());
 		return lookup.notice();
 	}

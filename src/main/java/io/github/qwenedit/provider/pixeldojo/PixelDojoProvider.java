@@ -130,7 +130,7 @@ public final class PixelDojoProvider implements EditProvider {
 		PublishedSchemas.Lookup lookup = PublishedSchemas.lookup(displayName(), SCHEMA_SUBJECT, base.toString(), http,
 			h -> {
 				awaitTurn(h);
-				return PixelDojoSchema.read(authorised(base.resolve(SCHEMA_PATH)), h, displayName());
+				return PixelDojoSchema.parse(PublishedSchemas.fetch(authorised(base.resolve(SCHEMA_PATH)), h, displayName()));
 			});
 		if (lookup.schema().isPresent()) {
 			PublishedSchema schema = lookup.schema().get();

@@ -169,7 +169,7 @@ public final class ReplicateProvider implements EditProvider {
 	public java.util.Optional<String> checkPublishedSchema(EditRequest request, Http http) throws EditException {
 		String model = request.options().model();
 		PublishedSchemas.Lookup lookup = PublishedSchemas.lookup(displayName(), model, base.toString(), http,
-			h -> ReplicateSchema.read(authorised(base.resolve("v1/models/qwen/" + model)), h, displayName()));
+			h -> ReplicateSchema.parse(PublishedSchemas.fetch(authorised(base.resolve("v1/models/qwen/" + model)), h, displayName())));
 		if (lookup.schema().isPresent()) {
 			PublishedSchema schema = lookup.schema().get();
 			String where = displayName() + "'s schema for qwen/" + model;
