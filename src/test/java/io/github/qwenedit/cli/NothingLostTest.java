@@ -349,6 +349,52 @@ class NothingLostTest {
 	}
 
 	/**
+	 * A job of one provider left in the journal by a killed run is neither overwritten nor sent again
+	 * by a batch for another provider into the same folder: that batch reports the source as pending,
+	 * names Recover Unfinished Edits, exits as for a pending job, and the first provider's next run
+	 * fetches the paid result.
+	 */
+	@Test
+	void aBatchForAnotherProviderNeitherDropsNorSendsAgainAJobStillInTheJournal() throws Exception {
+		try (io.github.qwenedit.emulator.PixelDojoEmulator pixeldojo = new io.github.qwenedit.emulator.PixelDojoEmulator(
+			"pd_other_provider_3b8e").processingDelay(Duration.ofSeconds(4)).credits(10);
+			DashScopeEmulator dashscope = new DashScopeEmulator(KEY))
+		{
+			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd_other_provider_3b8e", "PIXELDOJO_BASE_URL", pixeldojo);
+			env.putAll(dashscopeEnv(dashscope));
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] pixeldojoArgs = { "--provider", "pixeldojo", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process batch = startChild(env, null, pixeldojoArgs);
+			await(() -> journal(out).stream().anyMatch(e -> e.job != null), "the job was accepted");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(30, TimeUnit.SECONDS), "the batch did not die");
+			String jobId = journal(out).get(0).job.id();
+
+			Outcome other = runInProcess(env, "--provider", "dashscope", "--instruction", INSTRUCTION, "--output",
+				out.toString(), in.toString());
+			assertEquals(1, other.code(), other.out() + other.err());
+			assertEquals(0, dashscope.edits().size(), "the image was sent again to another provider: " + other.out());
+			assertTrue(other.err().contains("pending " + in.resolve("cell0.tif").toAbsolutePath()), other.err());
+			assertTrue(other.err().contains("Recover Unfinished Edits"), other.err());
+			assertTrue(other.out().contains("0 done, 0 failed, 0 skipped, 1 pending"), other.out());
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the other provider's job left the journal: " + other.out() + other.err());
+			assertEquals("pixeldojo", left.get(0).provider);
+			assertEquals(jobId, left.get(0).job.id());
+
+			assertTrue(pixeldojo.awaitLastJobIn(io.github.qwenedit.emulator.AsyncJobEmulator.Phase.SUCCEEDED));
+			Outcome next = runInProcess(env, pixeldojoArgs);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, pixeldojo.jobs().size(), "the image was paid for twice: " + next.out());
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
+			assertTrue(journal(out).isEmpty());
+			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+		}
+	}
+
+	/**
 	 * A run killed while writing a result leaves the empty file that held the result's name and a
 	 * hidden, half-written temporary file ({@link io.github.qwenedit.core.batch.WholeFiles}). The job
 	 * stays in the journal; the next run takes both away and saves the fetched result under the name.

@@ -301,12 +301,14 @@ public final class BatchJournal {
 	 * The journal entry of one edit of {@code source}, written through the edit as
 	 * {@link EditSession#run(EditRequest, io.github.qwenedit.core.ProgressListener, io.github.qwenedit.core.Cancellation,
 	 * EditSession.SubmissionListener)} reports it: give it to the session, and {@link Pending#settle} it
-	 * once the edit ended. A batch has one entry per source; {@code oneOfMany} gives each edit its own
-	 * entry, for single edits that may send the same image twice at once.
+	 * once the edit ended. A batch has one entry per source and provider, so that a run for another
+	 * provider never overwrites a job still in flight; {@code oneOfMany} gives each edit its own
+	 * entry, for single edits that may send the same image twice at once. Entries of earlier versions,
+	 * named after the source alone, are read all the same: {@link #entries} reads every file.
 	 */
 	public Pending pending(SourceKey source, String sourceTitle, String provider, EditRequest request, boolean oneOfMany) {
-		Path file = oneOfMany ? folder.resolve(nameOf(source.key() + "\n" + java.util.UUID.randomUUID()) + ".json")
-			: fileOf(source.key());
+		String identity = provider + "\n" + source.key();
+		Path file = folder.resolve(nameOf(oneOfMany ? identity + "\n" + java.util.UUID.randomUUID() : identity) + ".json");
 		return new Pending(file, source, sourceTitle, provider, request);
 	}
 
@@ -392,10 +394,6 @@ public final class BatchJournal {
 			delete(file);
 			return false;
 		}
-	}
-
-	private Path fileOf(String key) {
-		return folder.resolve(nameOf(key) + ".json");
 	}
 
 	private static String nameOf(String text) {

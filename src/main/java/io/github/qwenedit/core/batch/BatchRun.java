@@ -263,6 +263,7 @@ public final class BatchRun {
 		PlantedLinks.refuse(log.file());
 		BatchJournal journal = new BatchJournal(output);
 		Set<String> leftInJournal = recoverUnfinished();
+		Map<String, String> otherProviders = otherProvidersJobs(journal);
 		Map<String, BatchLog.Done> done = log.done();
 		Map<String, String> asked = requestFields();
 		// The same image named twice (a folder and a file in it, say) is one edit.
@@ -276,7 +277,16 @@ public final class BatchRun {
 		int pending = 0;
 		for (Item item : unique.values()) {
 			BatchLog.Done earlier = done.get(item.key());
-			if (leftInJournal.contains(item.key())) {
+			if (otherProviders.containsKey(item.key())) {
+				// Another provider's job for this image is still in the journal: this run neither sends the
+				// image again (paying twice) nor touches that entry, which only that provider can fetch.
+				pending++;
+				String other = otherProviders.get(item.key());
+				notes.add(() -> listener.warned("pending " + item.label() + " (an earlier run's job at " + other + " for it " +
+					"is still in the journal; run Plugins > Qwen Image Edit > Recover Unfinished Edits, or a batch with " +
+					other + " into this folder, to fetch it first)"));
+			}
+			else if (leftInJournal.contains(item.key())) {
 				// Sent by an earlier run and still at the provider: sending it again would pay twice.
 				pending++;
 				notes.add(() -> listener.warned("pending " + item.label() + " (job still running at the provider; run " +
@@ -359,8 +369,9 @@ public final class BatchRun {
 			(pending > 0 ? ", " + pending + " pending" : ""));
 		if (pending > 0) {
 			listener.warned(pending + (pending == 1 ? " source was" : " sources were") + " not edited in this run: " +
-				"an earlier run's job for " + (pending == 1 ? "it is" : "each is") + " still at the provider. Run again " +
-				"later to fetch " + (pending == 1 ? "it" : "them") + ".");
+				"an earlier run's job for " + (pending == 1 ? "it is" : "each is") + " still in the journal, and sending " +
+				(pending == 1 ? "it" : "them") + " again would pay twice; the lines above say what fetches " +
+				(pending == 1 ? "it" : "them") + ".");
 		}
 		if (cancelled.get() > 0) {
 			listener.said("Cancelled: " + cancelled.get() + " edits stopped or not started. Run the batch again into " +
@@ -394,6 +405,19 @@ public final class BatchRun {
 			throw new EditException(ErrorKind.INVALID_INPUT, "The cost ceiling must be an amount of US dollars, 0 or " +
 				"more, not " + maxCostUsd + ": nothing was sent.");
 		}
+	}
+
+	/**
+	 * The sources whose job for another provider is in the journal, with that provider's name: only
+	 * a recovery with that provider's key can settle them (Recover Unfinished Edits fetches every
+	 * provider's), so a batch for this provider leaves them alone.
+	 */
+	private Map<String, String> otherProvidersJobs(BatchJournal journal) {
+		Map<String, String> others = new java.util.HashMap<>();
+		for (BatchJournal.Entry entry : journal.entries(p -> listener.warned(config.redact(p)))) {
+			if (!entry.provider.equals(descriptor.id())) others.putIfAbsent(entry.key(), JournalRecovery.displayName(entry.provider));
+		}
+		return others;
 	}
 
 	/** @return the keys of jobs still in the journal afterwards (running, or not reachable now) */

@@ -342,7 +342,7 @@ public final class JournalRecovery {
 		return false;
 	}
 
-	private static String displayName(String providerId) {
+	static String displayName(String providerId) {
 		try {
 			return ProviderRegistry.get(providerId).displayName();
 		}
