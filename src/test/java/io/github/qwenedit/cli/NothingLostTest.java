@@ -279,6 +279,45 @@ class NothingLostTest {
 	}
 
 	/**
+	 * "Done with the same request" includes the source's content: a file replaced under the same
+	 * name (a corrected input) is edited again, while a file whose content is the same (only its
+	 * modification time changed, as a copy or a sync does) is still skipped.
+	 */
+	@Test
+	void aSourceWhoseContentChangedIsEditedAgainAndOneOnlyTouchedIsNot() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path source = in.resolve("cell0.tif");
+			Path out = work.resolve("out");
+			Map<String, String> env = dashscopeEnv(dashscope);
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(), "--seed",
+				"3", in.toString() };
+			Outcome first = runInProcess(env, args);
+			assertEquals(0, first.code(), first.out() + first.err());
+
+			Files.setLastModifiedTime(source, java.nio.file.attribute.FileTime.fromMillis(
+				Files.getLastModifiedTime(source).toMillis() + 3_600_000));
+			Outcome touched = runInProcess(env, args);
+			assertEquals(0, touched.code(), touched.out() + touched.err());
+			assertTrue(touched.out().contains("0 done, 0 failed, 1 skipped"), touched.out());
+			assertEquals(1, dashscope.edits().size(), "a source with the same content was paid for again");
+
+			ImagePlus corrected = TestImages.pattern("cell0", 400, 400);
+			corrected.getProcessor().invert();
+			new FileSaver(corrected).saveAsTiff(source.toString());
+			Outcome changed = runInProcess(env, args);
+			assertEquals(0, changed.code(), changed.out() + changed.err());
+			assertEquals(2, dashscope.edits().size(), "a changed source was taken for done: " + changed.out());
+			assertTrue(changed.out().contains("was made from another version of the source file"), changed.out());
+			assertTrue(changed.out().contains("1 done, 0 failed, 0 skipped"), changed.out());
+
+			Outcome again = runInProcess(env, args);
+			assertTrue(again.out().contains("0 done, 0 failed, 1 skipped"), again.out());
+			assertEquals(2, dashscope.edits().size());
+		}
+	}
+
+	/**
 	 * Point 7: PixelDojo cannot stop a job, so a cancelled batch keeps the job in the journal with
 	 * its id: the next run fetches what was paid for instead of sending the image again.
 	 */

@@ -277,6 +277,7 @@ public final class BatchRun {
 		int pending = 0;
 		for (Item item : unique.values()) {
 			BatchLog.Done earlier = done.get(item.key());
+			String differs = earlier == null ? null : earlier.differsFrom(withFingerprint(asked, item));
 			if (otherProviders.containsKey(item.key())) {
 				// Another provider's job for this image is still in the journal: this run neither sends the
 				// image again (paying twice) nor touches that entry, which only that provider can fetch.
@@ -292,7 +293,7 @@ public final class BatchRun {
 				notes.add(() -> listener.warned("pending " + item.label() + " (job still running at the provider; run " +
 					"again later to fetch it)"));
 			}
-			else if (earlier != null && earlier.differsFrom(asked) == null) {
+			else if (earlier != null && differs == null) {
 				skipped++;
 				notes.add(() -> listener.said("skipped " + item.label() + " (done in an earlier run with the same request: " +
 					earlier.fileNames() + ")"));
@@ -300,9 +301,8 @@ public final class BatchRun {
 			else {
 				todo.add(item);
 				if (earlier != null) {
-					String field = earlier.differsFrom(asked);
 					notes.add(() -> listener.said("editing " + item.label() + " again: its earlier result " +
-						earlier.fileNames() + " was made with another " + field));
+						earlier.fileNames() + " was made " + differs));
 				}
 			}
 		}
@@ -392,6 +392,34 @@ public final class BatchRun {
 			String.valueOf(options.watermark()));
 	}
 
+	/** {@code asked}, and the fingerprint of the item's source file when it has one. */
+	private Map<String, String> withFingerprint(Map<String, String> asked, Item item) {
+		Optional<String> fingerprint = fingerprint(item);
+		if (!fingerprint.isPresent()) return asked;
+		Map<String, String> all = new java.util.LinkedHashMap<>(asked);
+		all.put(BatchLog.SOURCE_FILE_SHA256, fingerprint.get());
+		return all;
+	}
+
+	/** Per source file, so that the planes of a stack read it once. */
+	private final Map<String, Optional<String>> fingerprints = new java.util.concurrent.ConcurrentHashMap<>();
+
+	/**
+	 * The SHA-256 of the item's source file ({@link BatchLog#SOURCE_FILE_SHA256}); empty for an open
+	 * image without a file, or a file that cannot be read, which its edit then reports.
+	 */
+	private Optional<String> fingerprint(Item item) {
+		return fingerprints.computeIfAbsent(item.source(), source -> new BatchJournal.SourceKey(source, 0).file()
+			.flatMap(file -> {
+				try {
+					return Optional.of(io.github.qwenedit.core.Hashing.sha256Hex(file));
+				}
+				catch (IOException unreadable) {
+					return Optional.empty();
+				}
+			}));
+	}
+
 	/**
 	 * A ceiling of NaN or infinity compares false with every estimate and would let any cost through,
 	 * and no edits at once would still run one: both are refused before anything is sent.
@@ -460,6 +488,8 @@ public final class BatchRun {
 		line.put("model", options.model());
 		line.put("instruction", instruction);
 		requestFields().forEach(line::put);
+		// Before the request reads the file: the log records the content that was edited.
+		fingerprint(item).ifPresent(f -> line.put(BatchLog.SOURCE_FILE_SHA256, f));
 		BatchJournal.Pending[] entry = new BatchJournal.Pending[1];
 		try {
 			EditRequest request = item.request(instruction, options);
