@@ -318,6 +318,33 @@ class NothingLostTest {
 	}
 
 	/**
+	 * An output folder that holds the sources (the input folder itself, or files named one by one as
+	 * a shell's {@code *.tif} does) would have each run edit, and pay for, the results of the one
+	 * before: refused before anything is sent, and nothing written among the sources.
+	 */
+	@Test
+	void anOutputFolderThatHoldsTheSourcesIsRefusedBeforeAnythingIsSent() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(2);
+			for (String[] inputs : List.of(new String[] { in.toString() }, new String[] { in.resolve("cell0.tif").toString(),
+				in.resolve("cell1.tif").toString() }))
+			{
+				List<String> args = new ArrayList<>(List.of("--provider", "dashscope", "--instruction", INSTRUCTION,
+					"--output", in.resolve(".").toString()));
+				args.addAll(List.of(inputs));
+				Outcome refused = runInProcess(dashscopeEnv(dashscope), args.toArray(new String[0]));
+				assertEquals(2, refused.code(), refused.out() + refused.err());
+				assertTrue(refused.err().contains("Choose another output folder"), refused.err());
+				assertFalse(refused.err().contains("Invalid input"), refused.err());
+				assertEquals(0, dashscope.edits().size());
+				try (var files = Files.list(in)) {
+					assertEquals(2, files.count(), "something was written among the sources");
+				}
+			}
+		}
+	}
+
+	/**
 	 * Point 7: PixelDojo cannot stop a job, so a cancelled batch keeps the job in the journal with
 	 * its id: the next run fetches what was paid for instead of sending the image again.
 	 */

@@ -289,4 +289,23 @@ class EditImagesBatchCommandTest {
 			assertEquals(0, s3.countObjects(s3.prefix()));
 		}
 	}
+
+	/**
+	 * Results saved among the sources would be edited, and paid for, by the next run into that
+	 * folder: the batch is refused before anything is sent, with a sentence, and nothing is written.
+	 */
+	@Test
+	void anOutputFolderThatHoldsTheSourcesIsRefusedBeforeAnyCall() throws Exception {
+		Path in = folderOfImages(2);
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			Module refused = run(runner, inputs(in, in.resolve(".")));
+			String reason = ((Cancelable) refused).getCancelReason();
+			assertEquals(2, ((EditImagesBatchCommand) refused.getDelegateObject()).exitCode(), reason);
+			assertTrue(reason.contains("Choose another output folder"), reason);
+			assertEquals(0, eachlabs.jobs().size());
+			try (var files = Files.list(in)) {
+				assertEquals(2, files.count(), "something was written among the sources");
+			}
+		}
+	}
 }
