@@ -366,6 +366,10 @@ class NothingLostTest {
 			batch.destroy();
 			assertTrue(batch.waitFor(40, TimeUnit.SECONDS), "the batch did not stop");
 			String printed = Files.readString(work.resolve("child.txt"));
+			// Not "stopped": the user must know it is paid and kept.
+			assertTrue(printed.contains("Cancelled: 0 edits stopped, 1 not stopped, 0 not started."), printed);
+			assertTrue(printed.contains("may charge for it: it stays in this folder's journal") &&
+				printed.contains("Recover Unfinished Edits"), printed);
 			List<BatchJournal.Entry> left = journal(out);
 			assertEquals(1, left.size(), "the job PixelDojo could not stop was dropped: " + printed);
 			assertEquals(pixeldojo.lastJob().id, left.get(0).job.id());
@@ -377,6 +381,35 @@ class NothingLostTest {
 			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
 			assertTrue(journal(out).isEmpty());
 			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+		}
+	}
+
+	/**
+	 * A cancel says exactly what it did: the running job eachlabs confirmed stopped is counted
+	 * stopped, the two the cancel came before are counted not started, and nothing is said to be
+	 * kept in the journal, because nothing is.
+	 */
+	@Test
+	void aCancelCountsTheEditsItStoppedApartFromThoseItCameBefore() throws Exception {
+		try (io.github.qwenedit.emulator.EachLabsEmulator eachlabs = new io.github.qwenedit.emulator.EachLabsEmulator(
+			"each-cancel-counts-6d1f").processingDelay(Duration.ofSeconds(60)))
+		{
+			Map<String, String> env = bed.env("EACHLABS_API_KEY", "each-cancel-counts-6d1f", "EACHLABS_BASE_URL", eachlabs);
+			Path in = folderOfImages(3);
+			Path out = work.resolve("out");
+			Process batch = startChild(env, null, "--provider", "eachlabs", "--instruction", INSTRUCTION, "--output",
+				out.toString(), "--concurrency", "1", in.toString());
+			await(() -> !eachlabs.jobs().isEmpty() && eachlabs.lastJob().phase() ==
+				io.github.qwenedit.emulator.AsyncJobEmulator.Phase.PROCESSING, "the first job was running");
+			batch.destroy();
+			assertTrue(batch.waitFor(40, TimeUnit.SECONDS), "the batch did not stop");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(1, eachlabs.jobs().size(), printed);
+			assertTrue(eachlabs.lastJob().cancelRequested(), printed);
+			assertTrue(printed.contains("Cancelled: 1 edit stopped, 0 not stopped, 2 not started. Run the batch again " +
+				"into the same folder to do the 3 edits stopped or not started."), printed);
+			assertFalse(printed.contains("journal"), printed);
+			assertTrue(journal(out).isEmpty());
 		}
 	}
 

@@ -226,7 +226,8 @@ class EditImagesBatchCommandTest {
 			context.service(CommandService.class).run(CancelEditsCommand.class, true).get(30, TimeUnit.SECONDS);
 			Module batch = running.get(60, TimeUnit.SECONDS);
 			assertEquals(1, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode());
-			assertTrue(((Cancelable) batch).getCancelReason().contains("cancelled or not started"),
+			String reason = ((Cancelable) batch).getCancelReason();
+			assertTrue(reason.matches("(?s).*Cancelled: [0-9]+ edits? stopped, [0-9]+ not stopped, [0-9]+ not started\\..*"),
 				((Cancelable) batch).getCancelReason());
 			assertTrue(eachlabs.jobs().size() < 30, "new edits were started after the cancel");
 			assertTrue(eachlabs.jobs().stream().anyMatch(AsyncJobEmulator.Job::cancelRequested), "no job was cancelled");

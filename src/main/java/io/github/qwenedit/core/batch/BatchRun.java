@@ -128,15 +128,22 @@ public final class BatchRun {
 		public final int done;
 		public final int failed;
 		public final int skipped;
-		/** Jobs stopped by a cancel or never started because of it. */
+		/** Jobs stopped by a cancel or never started because of it, and those the cancel could not stop. */
 		public final int cancelled;
+		/**
+		 * Of {@link #cancelled}, the jobs the cancel did not stop: the provider finished or still runs
+		 * them and may charge; they stay in the journal, for the next run or a recovery to fetch.
+		 */
+		public final int notStopped;
+		/** Of {@link #cancelled}, the jobs the cancel came before: nothing of theirs was sent. */
+		public final int notStarted;
 		/** Sources not sent because an earlier run's job for them is still at the provider. */
 		public final int pending;
 		/** "source: one-sentence error", per failed job, in the order they failed. */
 		public final List<String> failures;
 
 		private Outcome(boolean started, String refusal, Refusal refused, int done, int failed, int skipped,
-			int cancelled, int pending, List<String> failures)
+			int stopped, int notStopped, int notStarted, int pending, List<String> failures)
 		{
 			this.started = started;
 			this.refusal = refusal;
@@ -145,13 +152,43 @@ public final class BatchRun {
 			this.done = done;
 			this.failed = failed;
 			this.skipped = skipped;
-			this.cancelled = cancelled;
+			this.cancelled = stopped + notStopped + notStarted;
+			this.notStopped = notStopped;
+			this.notStarted = notStarted;
 			this.pending = pending;
 			this.failures = List.copyOf(failures);
 		}
 
 		static Outcome refused(String why, Refusal refused) {
-			return new Outcome(false, why, refused, 0, 0, 0, 0, 0, List.of());
+			return new Outcome(false, why, refused, 0, 0, 0, 0, 0, 0, 0, List.of());
+		}
+
+		/**
+		 * What a cancel did, in a sentence or two: how many edits it stopped, how many it could not stop
+		 * (and where they are kept), how many it came before; empty when nothing was cancelled.
+		 */
+		public String describeCancel() {
+			if (cancelled == 0) return "";
+			int stopped = cancelled - notStopped - notStarted;
+			StringBuilder text = new StringBuilder("Cancelled: ").append(edits(stopped)).append(" stopped, ")
+				.append(notStopped).append(" not stopped, ").append(notStarted).append(" not started.");
+			if (notStopped > 0) {
+				text.append(" The provider finished or still runs the ").append(notStopped == 1 ? "one" : notStopped + "")
+					.append(" not stopped and may charge for ").append(notStopped == 1 ? "it" : "them").append(": ")
+					.append(notStopped == 1 ? "it stays" : "they stay").append(" in this folder's journal, and the next " +
+						"batch into the folder or Plugins > Qwen Image Edit > Recover Unfinished Edits fetches ")
+					.append(notStopped == 1 ? "its result" : "their results").append(" without paying again (or says " +
+						"which job's id never arrived); keep the folder until then.");
+			}
+			if (stopped + notStarted > 0) {
+				text.append(" Run the batch again into the same folder to do the ").append(edits(stopped + notStarted))
+					.append(" stopped or not started.");
+			}
+			return text.toString();
+		}
+
+		private static String edits(int n) {
+			return n + (n == 1 ? " edit" : " edits");
 		}
 
 		/** Every source edited now or with the same request before: nothing failed, was stopped or is still pending. */
@@ -334,7 +371,9 @@ public final class BatchRun {
 		}
 		AtomicInteger ok = new AtomicInteger();
 		AtomicInteger failed = new AtomicInteger();
-		AtomicInteger cancelled = new AtomicInteger();
+		AtomicInteger stopped = new AtomicInteger();
+		AtomicInteger notStopped = new AtomicInteger();
+		AtomicInteger notStarted = new AtomicInteger();
 		AtomicInteger finished = new AtomicInteger();
 		List<String> failures = Collections.synchronizedList(new ArrayList<>());
 		ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
@@ -348,8 +387,8 @@ public final class BatchRun {
 		try {
 			for (Item item : todo) {
 				jobs.add(pool.submit(() -> {
-					Result r = cancellation.isCancelled() ? Result.CANCELLED : editOne(item, log, journal, failures);
-					(r == Result.DONE ? ok : r == Result.FAILED ? failed : cancelled).incrementAndGet();
+					Result r = cancellation.isCancelled() ? Result.NOT_STARTED : editOne(item, log, journal, failures);
+					counter(r, ok, failed, stopped, notStopped, notStarted).incrementAndGet();
 					listener.progress(finished.incrementAndGet(), todo.size());
 				}));
 			}
@@ -373,15 +412,15 @@ public final class BatchRun {
 				(pending == 1 ? "it" : "them") + " again would pay twice; the lines above say what fetches " +
 				(pending == 1 ? "it" : "them") + ".");
 		}
-		if (cancelled.get() > 0) {
-			listener.said("Cancelled: " + cancelled.get() + " edits stopped or not started. Run the batch again into " +
-				"the same folder to do them.");
-		}
+		Outcome outcome = new Outcome(true, null, null, ok.get(), failed.get(), skipped, stopped.get(), notStopped.get(),
+			notStarted.get(), pending, failures);
+		if (outcome.notStopped > 0) listener.warned(outcome.describeCancel());
+		else if (outcome.cancelled > 0) listener.said(outcome.describeCancel());
 		if (!failures.isEmpty()) {
 			listener.warned("Failed (" + failures.size() + "):");
 			failures.forEach(f -> listener.warned("  " + f));
 		}
-		return new Outcome(true, null, null, ok.get(), failed.get(), skipped, cancelled.get(), pending, failures);
+		return outcome;
 	}
 
 	/** What decides whether an earlier result answers this run's request; see {@link BatchLog#REQUEST_FIELDS}. */
@@ -475,7 +514,30 @@ public final class BatchRun {
 	}
 
 	private enum Result {
-		DONE, FAILED, CANCELLED
+		DONE, FAILED,
+		/** Cancelled, and nothing of it is left at the provider. */
+		STOPPED,
+		/** Cancelled, but the provider finished or still runs it: its entry stays in the journal. */
+		NOT_STOPPED,
+		/** Cancelled before it began. */
+		NOT_STARTED
+	}
+
+	private static AtomicInteger counter(Result r, AtomicInteger done, AtomicInteger failed, AtomicInteger stopped,
+		AtomicInteger notStopped, AtomicInteger notStarted)
+	{
+		switch (r) {
+			case DONE:
+				return done;
+			case FAILED:
+				return failed;
+			case STOPPED:
+				return stopped;
+			case NOT_STOPPED:
+				return notStopped;
+			default:
+				return notStarted;
+		}
 	}
 
 	private Result editOne(Item item, BatchLog log, BatchJournal journal, List<String> failures) {
@@ -526,8 +588,8 @@ public final class BatchRun {
 			line.put("error", error);
 			if (e.kind() == ErrorKind.CANCELLED) {
 				line.put("status", "cancelled");
-				listener.warned("cancelled " + item.label());
-				return Result.CANCELLED;
+				listener.warned("cancelled " + item.label() + (kept ? " (not stopped: it stays in the journal)" : ""));
+				return kept ? Result.NOT_STOPPED : Result.STOPPED;
 			}
 			line.put("status", "failed");
 			listener.warned("failed " + item.label() + ": " + error);
