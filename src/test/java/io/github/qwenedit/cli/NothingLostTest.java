@@ -567,6 +567,37 @@ class NothingLostTest {
 	}
 
 	/**
+	 * A journalled job whose links this program refuses to follow (plain http to an address not
+	 * configured: a journal from elsewhere, or one edited by hand) can never be fetched: it is set
+	 * aside once with a sentence instead of being reported "pending" on every run, and the run goes on.
+	 */
+	@Test
+	void aJournalledJobWhoseLinksAreRefusedIsSetAsideInsteadOfPendingForever() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Path journalFolder = Files.createDirectories(out.resolve(BatchJournal.FOLDER));
+			Files.writeString(journalFolder.resolve("planted.json"), "{\"version\": 2, \"phase\": \"ACCEPTED\", " +
+				"\"source\": " + io.github.qwenedit.http.Json.MAPPER.writeValueAsString(in.resolve("cell0.tif").toString()) +
+				", \"provider\": \"dashscope\", \"jobId\": \"req-planted\", " +
+				"\"outputUrls\": [\"http://results.invalid/out.png\"]}");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Outcome first = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, first.code(), first.out() + first.err());
+			assertTrue(first.err().contains("The journal entry planted.json was set aside as planted.json" +
+				BatchJournal.SET_ASIDE), first.err());
+			assertTrue(first.out().contains("1 done, 0 failed, 0 skipped"), first.out());
+			assertTrue(Files.isRegularFile(journalFolder.resolve("planted.json" + BatchJournal.SET_ASIDE)));
+
+			Outcome second = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, second.code(), second.out() + second.err());
+			assertFalse(second.err().contains("set aside"), "reported twice: " + second.err());
+			assertEquals(1, dashscope.edits().size());
+		}
+	}
+
+	/**
 	 * A result is known to the log before its journal entry goes: when the log cannot take the
 	 * line, the entry stays, and the next run saves the result from its links instead of paying again.
 	 */
