@@ -619,6 +619,13 @@ class NothingLostTest {
 			assertEquals(1, dashscope.edits().size(), "the image was paid for twice: " + next.out());
 			assertTrue(journal(out).isEmpty());
 			assertTrue(Files.readString(log).contains("\"recovered\":true"));
+			// The result was saved whole before the log failed: it is logged, not saved a second time.
+			try (var files = Files.list(out)) {
+				assertEquals(List.of("AI-edit_1_of_cell0.tif"), files.map(f -> f.getFileName().toString())
+					.filter(name -> name.startsWith("AI-edit")).collect(java.util.stream.Collectors.toList()), next.out());
+			}
+			assertTrue(next.out().contains("recovered " + in.resolve("cell0.tif").toAbsolutePath() +
+				" -> AI-edit_1_of_cell0.tif"), next.out());
 		}
 	}
 

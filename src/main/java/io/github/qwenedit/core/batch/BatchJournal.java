@@ -144,6 +144,11 @@ public final class BatchJournal {
 		/** What the provider reported of a job that succeeded, with its links. */
 		public final Map<String, String> facts;
 		public final List<String> stagedKeys;
+		/**
+		 * The result files the run that sent the job saved whole, in the output folder, before the log
+		 * knew of them; empty until then.
+		 */
+		public final List<String> savedResults;
 		private final long writerPid;
 		private final String writerStarted;
 
@@ -199,6 +204,20 @@ public final class BatchJournal {
 			this.outputUrls = texts(n, "outputUrls");
 			this.facts = textMap(n, "facts");
 			this.stagedKeys = texts(n, "stagedKeys");
+			this.savedResults = texts(n, "savedResults");
+			for (String name : savedResults) {
+				if (!isPlainFileName(name)) throw new MalformedEntry("its savedResults name something other than a file");
+			}
+		}
+
+		private static boolean isPlainFileName(String name) {
+			try {
+				Path path = Paths.get(name);
+				return path.getNameCount() == 1 && !path.isAbsolute() && !name.equals("..") && !name.equals(".");
+			}
+			catch (InvalidPathException notAName) {
+				return false;
+			}
 		}
 
 		/** A field that must be text when present. */
@@ -374,6 +393,24 @@ public final class BatchJournal {
 			write(file, n, "after the provider took the edit.");
 			written = n;
 			phase = Phase.ACCEPTED;
+		}
+
+		/**
+		 * Records the result files once they are saved whole, before the log is written: should the
+		 * log fail, the entry stays, and a recovery logs these files instead of saving the result again
+		 * under a second name. A journal that cannot take this leaves that second copy as the only harm.
+		 */
+		public void saved(List<String> files) {
+			if (written == null) return;
+			ObjectNode n = written.deepCopy();
+			files.forEach(n.putArray("savedResults")::add);
+			try {
+				write(file, n, "after the result was saved.");
+				written = n;
+			}
+			catch (EditException secondCopyAtWorst) {
+				return;
+			}
 		}
 
 		/** How far the job got; null before anything was written. */

@@ -566,6 +566,7 @@ public final class BatchRun {
 				throw e.charge() == EditException.Charge.NONE ? e.leaving(EditException.Charge.UNSAVED_RESULT, null,
 					List.of()) : e;
 			}
+			entry[0].saved(saved);
 			var files = line.putArray("results");
 			saved.forEach(files::add);
 			Provenance p = result.provenance();

@@ -276,6 +276,12 @@ public final class JournalRecovery {
 			return new Outcome(entry, Kind.IN_PROGRESS, "The program that sent it is still running and saves the result " +
 				"itself; recover once it has stopped if the result does not arrive.", List.of(), true);
 		}
+		if (!entry.savedResults.isEmpty() && entry.savedResults.stream().allMatch(name -> java.nio.file.Files.isRegularFile(
+			output.resolve(name), java.nio.file.LinkOption.NOFOLLOW_LINKS)))
+		{
+			// Saved whole by the run that sent it, which then could not log it: logged now, not saved twice.
+			return new Outcome(entry, Kind.RECOVERED, "Saved by the run that sent it.", entry.savedResults, false);
+		}
 		if (entry.job == null) {
 			return new Outcome(entry, Kind.NOT_CONFIRMED, "It was being sent to " + displayName(entry.provider) + " when " +
 				"the program stopped, so the job may have been created (and charged) but cannot be fetched without its id; " +
