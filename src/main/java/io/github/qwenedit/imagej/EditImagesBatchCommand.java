@@ -245,7 +245,7 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 		if (outcome.cancelled > 0) report.append(outcome.describeCancel()).append('\n');
 		if (outcome.pending > 0) {
 			report.append(outcome.pending).append(outcome.pending == 1 ? " image is" : " images are")
-				.append(" pending: an earlier run's job is still in the journal (the log says what fetches it).\n");
+				.append(" pending: an earlier run's job is still in the journal (the Log window says what fetches it).\n");
 		}
 		fail(report + "Results and " + BatchLog.FILE + " are in " + outputFolder + ". Run the batch again to redo " +
 			"what did not finish; finished images are skipped.");

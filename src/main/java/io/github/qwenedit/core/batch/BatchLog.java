@@ -122,8 +122,9 @@ public final class BatchLog {
 
 		/**
 		 * How the request of this result differs from {@code asked}, by its first field that differs, as
-		 * the end of "was made ..." ("with another instruction"), or null when it answers the same request. Lines of earlier versions hold fewer fields: those they hold are
-		 * compared, and the number of results stands for the number of outputs.
+		 * the end of "was made ..." ("with another instruction"), or null when it answers the same
+		 * request. Lines of earlier versions hold fewer fields: those they hold are compared, and the
+		 * number of results stands for the number of outputs.
 		 */
 		public String differsFrom(Map<String, String> asked) {
 			for (Map.Entry<String, String> field : asked.entrySet()) {

@@ -137,7 +137,7 @@ public final class BatchRun {
 		public final int notStopped;
 		/** Of {@link #cancelled}, the jobs the cancel came before: nothing of theirs was sent. */
 		public final int notStarted;
-		/** Sources not sent because an earlier run's job for them is still at the provider. */
+		/** Sources not sent because an earlier run's job for them, at this provider or another, is still in the journal. */
 		public final int pending;
 		/** "source: one-sentence error", per failed job, in the order they failed. */
 		public final List<String> failures;
@@ -482,7 +482,9 @@ public final class BatchRun {
 	private Map<String, String> otherProvidersJobs(BatchJournal journal) {
 		Map<String, String> others = new java.util.HashMap<>();
 		for (BatchJournal.Entry entry : journal.entries(p -> listener.warned(config.redact(p)))) {
-			if (!entry.provider.equals(descriptor.id())) others.putIfAbsent(entry.key(), JournalRecovery.displayName(entry.provider));
+			if (!entry.provider.equals(descriptor.id())) {
+				others.putIfAbsent(entry.key(), JournalRecovery.displayName(entry.provider));
+			}
 		}
 		return others;
 	}
