@@ -154,6 +154,14 @@ class NothingLostTest {
 			}
 			assertEquals(dashscope.edits().get(0).inputs().get(0).width() + "*" +
 				dashscope.edits().get(0).inputs().get(0).height(), result.getProp(Provenance.sourceSize(1)));
+
+			// The recovered result is logged with the content it was made from: a corrected source is edited again.
+			ImagePlus corrected = TestImages.pattern("cell0", 400, 400);
+			corrected.getProcessor().invert();
+			new FileSaver(corrected).saveAsTiff(in.resolve("cell0.tif").toString());
+			Outcome changed = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, changed.code(), changed.out() + changed.err());
+			assertEquals(2, dashscope.edits().size(), "a changed source was taken for done: " + changed.out());
 		}
 	}
 

@@ -149,6 +149,8 @@ public final class BatchJournal {
 		 * knew of them; empty until then.
 		 */
 		public final List<String> savedResults;
+		/** What the source file's bytes were when the batch read it ({@link BatchLog#SOURCE_FILE_SHA256}); null if unknown. */
+		public final String sourceFileSha256;
 		private final long writerPid;
 		private final String writerStarted;
 
@@ -205,6 +207,7 @@ public final class BatchJournal {
 			this.facts = textMap(n, "facts");
 			this.stagedKeys = texts(n, "stagedKeys");
 			this.savedResults = texts(n, "savedResults");
+			this.sourceFileSha256 = text(n, BatchLog.SOURCE_FILE_SHA256);
 			for (String name : savedResults) {
 				if (!isPlainFileName(name)) throw new MalformedEntry("its savedResults name something other than a file");
 			}
@@ -340,6 +343,7 @@ public final class BatchJournal {
 		private final EditRequest request;
 		private volatile ObjectNode written;
 		private volatile Phase phase;
+		private volatile String sourceFileSha256;
 
 		Pending(Path file, SourceKey source, String sourceTitle, String provider, EditRequest request) {
 			this.file = file;
@@ -348,6 +352,15 @@ public final class BatchJournal {
 			this.sourceTitle = sourceTitle;
 			this.provider = provider;
 			this.request = request;
+		}
+
+		/**
+		 * The fingerprint of the source file as the batch read it, written with the entry so that a
+		 * result a recovery saves is logged with the content it was made from.
+		 */
+		public Pending sourceFingerprint(String sha256) {
+			sourceFileSha256 = sha256;
+			return this;
 		}
 
 		/** Records the job about to be sent; written atomically, so a kill leaves a whole file or none. */
@@ -363,6 +376,7 @@ public final class BatchJournal {
 				.put("sentAt", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString())
 				.put("negativePrompt", o.negativePrompt()).put("seed", o.seed().map(String::valueOf).orElse("random"))
 				.put("size", o.size().map(ImageSize::toString).orElse("as input")).put("outputs", o.outputs());
+			if (sourceFileSha256 != null) n.put(BatchLog.SOURCE_FILE_SHA256, sourceFileSha256);
 			ObjectNode recorded = n.putObject("provenance");
 			provenance.entries().forEach(recorded::put);
 			stagedKeys.forEach(n.putArray("stagedKeys")::add);

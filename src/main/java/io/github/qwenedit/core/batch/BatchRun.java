@@ -650,7 +650,7 @@ public final class BatchRun {
 		Deadline deadline = Deadline.after(session.deadline());
 		for (int attempt = 1;; attempt++) {
 			BatchJournal.Pending journalled = journal.pending(new BatchJournal.SourceKey(item.source(), item.plane()),
-				item.title(), descriptor.id(), request, false);
+				item.title(), descriptor.id(), request, false).sourceFingerprint(fingerprint(item).orElse(null));
 			entry[0] = journalled;
 			EditSession.SubmissionListener pacedAndJournalled = new EditSession.SubmissionListener() {
 				@Override

@@ -466,6 +466,7 @@ public final class JournalRecovery {
 		BatchLog.requestFields(entry.provider, entry.model, entry.instruction, entry.negativePrompt,
 			asked.get(Provenance.OUTPUTS), entry.seed, entry.size, asked.get(Provenance.PROMPT_EXTEND),
 			asked.get(Provenance.WATERMARK)).forEach(line::put);
+		if (entry.sourceFileSha256 != null) line.put(BatchLog.SOURCE_FILE_SHA256, entry.sourceFileSha256);
 		if (entry.job != null) line.put("requestId", entry.job.id());
 		line.put("recovered", true);
 		if (!outcome.files.isEmpty()) outcome.files.forEach(line.putArray("results")::add);
