@@ -16,6 +16,8 @@ public enum ErrorKind {
 	CANCELLED("Cancelled"),
 	NETWORK("Network problem"),
 	STAGING("Bucket problem"),
+	/** The output folder cannot take this run: another run writes into it, or it holds the images to edit. */
+	OUTPUT_FOLDER("Output folder"),
 	/** Results or the journal could not be written on this computer (disk full, no permission). */
 	LOCAL_FILES("Cannot write to disk"),
 	/** The Java heap is too small for a result. */

@@ -1,5 +1,10 @@
 package io.github.qwenedit.core;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
@@ -14,9 +19,22 @@ public final class Hashing {
 		return hex(sha256(data));
 	}
 
+	/** The SHA-256 of a file's bytes, read in pieces so that a stack of any size fits in memory. */
+	public static String sha256Hex(Path file) throws IOException {
+		MessageDigest digest = sha256();
+		try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
+			in.transferTo(java.io.OutputStream.nullOutputStream());
+		}
+		return hex(digest.digest());
+	}
+
 	public static byte[] sha256(byte[] data) {
+		return sha256().digest(data);
+	}
+
+	private static MessageDigest sha256() {
 		try {
-			return MessageDigest.getInstance("SHA-256").digest(data);
+			return MessageDigest.getInstance("SHA-256");
 		}
 		catch (NoSuchAlgorithmException e) {
 			throw new IllegalStateException("Every Java runtime has SHA-256", e);

@@ -365,9 +365,17 @@ public final class Http {
 			MAX_REDIRECTS + " times; it was not followed further.");
 	}
 
+	/**
+	 * Whether this client would connect to {@code link} at all: https, or plain http to an address the
+	 * user configured. A link it refuses can never be followed, however often it is tried.
+	 */
+	public boolean follows(String link) {
+		HttpUrl url = HttpUrl.parse(link);
+		return url != null && (url.isHttps() || plainHttpHosts.contains(hostKey(url)));
+	}
+
 	private void checkScheme(HttpUrl url, String serviceName) throws EditException {
-		if (url.isHttps()) return;
-		if (plainHttpHosts.contains(hostKey(url))) return;
+		if (follows(url.toString())) return;
 		throw new EditException(ErrorKind.NETWORK, "Refusing an unencrypted http:// connection to " + url.host() +
 			" for " + serviceName + ": only https is used unless you configure a plain http address yourself.");
 	}

@@ -82,13 +82,18 @@ public final class BatchImages {
 	/**
 	 * One job per single-plane file, one per plane of each stack file, in file then plane order. A
 	 * file named twice (also through another path or a link) is edited once.
+	 *
+	 * @throws EditException when a file lies in the output folder: see {@link #refuseSourceAmongResults}
 	 */
-	public static List<Job> ofFiles(List<Path> files, Shared shared) {
+	public static List<Job> ofFiles(List<Path> files, Shared shared) throws EditException {
 		List<Job> jobs = new ArrayList<>();
 		java.util.Set<Path> seen = new java.util.HashSet<>();
+		Path output = realPathOf(shared.output.toAbsolutePath().normalize());
 		for (Path named : files) {
 			Path file = named.toAbsolutePath().normalize();
-			if (!seen.add(realPathOf(file))) continue;
+			Path real = realPathOf(file);
+			refuseSourceAmongResults(real, output);
+			if (!seen.add(real)) continue;
 			int[] czt = dimensions(file);
 			int planes = czt[1] * czt[2];
 			if (planes <= 1) {
@@ -99,6 +104,19 @@ public final class BatchImages {
 			addPlanes(jobs, file.toAbsolutePath().toString(), czt[1], czt[2], source, shared);
 		}
 		return jobs;
+	}
+
+	/**
+	 * Results saved beside their sources become sources themselves: the next run over the folder (or
+	 * a shell's {@code *.tif}) would edit, and pay for, every earlier result again. Refused before
+	 * anything is sent, rather than telling results from sources by their provenance, which would
+	 * also pass over a colleague's edited image that the user means to edit further.
+	 */
+	private static void refuseSourceAmongResults(Path source, Path output) throws EditException {
+		if (!output.equals(source.getParent())) return;
+		throw new EditException(ErrorKind.OUTPUT_FOLDER, output + " holds the images to edit, " +
+			"so each run would edit (and pay for) the results of the one before: nothing was sent. Choose another output " +
+			"folder, such as a new folder inside it.");
 	}
 
 	private static Path realPathOf(Path file) {

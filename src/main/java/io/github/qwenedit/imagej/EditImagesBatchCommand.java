@@ -242,10 +242,10 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 			outcome.failures.stream().limit(20).forEach(f -> report.append(" - ").append(f).append('\n'));
 			if (outcome.failures.size() > 20) report.append(" - and ").append(outcome.failures.size() - 20).append(" more\n");
 		}
-		if (outcome.cancelled > 0) report.append(outcome.cancelled).append(" edits were cancelled or not started.\n");
+		if (outcome.cancelled > 0) report.append(outcome.describeCancel()).append('\n');
 		if (outcome.pending > 0) {
 			report.append(outcome.pending).append(outcome.pending == 1 ? " image is" : " images are")
-				.append(" pending: an earlier run's job is still running at the provider.\n");
+				.append(" pending: an earlier run's job is still in the journal (the Log window says what fetches it).\n");
 		}
 		fail(report + "Results and " + BatchLog.FILE + " are in " + outputFolder + ". Run the batch again to redo " +
 			"what did not finish; finished images are skipped.");

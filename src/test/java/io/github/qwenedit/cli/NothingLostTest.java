@@ -154,6 +154,14 @@ class NothingLostTest {
 			}
 			assertEquals(dashscope.edits().get(0).inputs().get(0).width() + "*" +
 				dashscope.edits().get(0).inputs().get(0).height(), result.getProp(Provenance.sourceSize(1)));
+
+			// The recovered result is logged with the content it was made from: a corrected source is edited again.
+			ImagePlus corrected = TestImages.pattern("cell0", 400, 400);
+			corrected.getProcessor().invert();
+			new FileSaver(corrected).saveAsTiff(in.resolve("cell0.tif").toString());
+			Outcome changed = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, changed.code(), changed.out() + changed.err());
+			assertEquals(2, dashscope.edits().size(), "a changed source was taken for done: " + changed.out());
 		}
 	}
 
@@ -279,6 +287,72 @@ class NothingLostTest {
 	}
 
 	/**
+	 * "Done with the same request" includes the source's content: a file replaced under the same
+	 * name (a corrected input) is edited again, while a file whose content is the same (only its
+	 * modification time changed, as a copy or a sync does) is still skipped.
+	 */
+	@Test
+	void aSourceWhoseContentChangedIsEditedAgainAndOneOnlyTouchedIsNot() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path source = in.resolve("cell0.tif");
+			Path out = work.resolve("out");
+			Map<String, String> env = dashscopeEnv(dashscope);
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(), "--seed",
+				"3", in.toString() };
+			Outcome first = runInProcess(env, args);
+			assertEquals(0, first.code(), first.out() + first.err());
+
+			Files.setLastModifiedTime(source, java.nio.file.attribute.FileTime.fromMillis(
+				Files.getLastModifiedTime(source).toMillis() + 3_600_000));
+			Outcome touched = runInProcess(env, args);
+			assertEquals(0, touched.code(), touched.out() + touched.err());
+			assertTrue(touched.out().contains("0 done, 0 failed, 1 skipped"), touched.out());
+			assertEquals(1, dashscope.edits().size(), "a source with the same content was paid for again");
+
+			ImagePlus corrected = TestImages.pattern("cell0", 400, 400);
+			corrected.getProcessor().invert();
+			new FileSaver(corrected).saveAsTiff(source.toString());
+			Outcome changed = runInProcess(env, args);
+			assertEquals(0, changed.code(), changed.out() + changed.err());
+			assertEquals(2, dashscope.edits().size(), "a changed source was taken for done: " + changed.out());
+			assertTrue(changed.out().contains("was made from another version of the source file"), changed.out());
+			assertTrue(changed.out().contains("1 done, 0 failed, 0 skipped"), changed.out());
+
+			Outcome again = runInProcess(env, args);
+			assertTrue(again.out().contains("0 done, 0 failed, 1 skipped"), again.out());
+			assertEquals(2, dashscope.edits().size());
+		}
+	}
+
+	/**
+	 * An output folder that holds the sources (the input folder itself, or files named one by one as
+	 * a shell's {@code *.tif} does) would have each run edit, and pay for, the results of the one
+	 * before: refused before anything is sent, and nothing written among the sources.
+	 */
+	@Test
+	void anOutputFolderThatHoldsTheSourcesIsRefusedBeforeAnythingIsSent() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(2);
+			for (String[] inputs : List.of(new String[] { in.toString() }, new String[] { in.resolve("cell0.tif").toString(),
+				in.resolve("cell1.tif").toString() }))
+			{
+				List<String> args = new ArrayList<>(List.of("--provider", "dashscope", "--instruction", INSTRUCTION,
+					"--output", in.resolve(".").toString()));
+				args.addAll(List.of(inputs));
+				Outcome refused = runInProcess(dashscopeEnv(dashscope), args.toArray(new String[0]));
+				assertEquals(2, refused.code(), refused.out() + refused.err());
+				assertTrue(refused.err().contains("Choose another output folder"), refused.err());
+				assertFalse(refused.err().contains("Invalid input"), refused.err());
+				assertEquals(0, dashscope.edits().size());
+				try (var files = Files.list(in)) {
+					assertEquals(2, files.count(), "something was written among the sources");
+				}
+			}
+		}
+	}
+
+	/**
 	 * Point 7: PixelDojo cannot stop a job, so a cancelled batch keeps the job in the journal with
 	 * its id: the next run fetches what was paid for instead of sending the image again.
 	 */
@@ -300,6 +374,10 @@ class NothingLostTest {
 			batch.destroy();
 			assertTrue(batch.waitFor(40, TimeUnit.SECONDS), "the batch did not stop");
 			String printed = Files.readString(work.resolve("child.txt"));
+			// Not "stopped": the user must know it is paid and kept.
+			assertTrue(printed.contains("Cancelled: 0 edits stopped, 1 not stopped, 0 not started."), printed);
+			assertTrue(printed.contains("may charge for it: it stays in this folder's journal") &&
+				printed.contains("Recover Unfinished Edits"), printed);
 			List<BatchJournal.Entry> left = journal(out);
 			assertEquals(1, left.size(), "the job PixelDojo could not stop was dropped: " + printed);
 			assertEquals(pixeldojo.lastJob().id, left.get(0).job.id());
@@ -311,6 +389,35 @@ class NothingLostTest {
 			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
 			assertTrue(journal(out).isEmpty());
 			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+		}
+	}
+
+	/**
+	 * A cancel says exactly what it did: the running job eachlabs confirmed stopped is counted
+	 * stopped, the two the cancel came before are counted not started, and nothing is said to be
+	 * kept in the journal, because nothing is.
+	 */
+	@Test
+	void aCancelCountsTheEditsItStoppedApartFromThoseItCameBefore() throws Exception {
+		try (io.github.qwenedit.emulator.EachLabsEmulator eachlabs = new io.github.qwenedit.emulator.EachLabsEmulator(
+			"each-cancel-counts-6d1f").processingDelay(Duration.ofSeconds(60)))
+		{
+			Map<String, String> env = bed.env("EACHLABS_API_KEY", "each-cancel-counts-6d1f", "EACHLABS_BASE_URL", eachlabs);
+			Path in = folderOfImages(3);
+			Path out = work.resolve("out");
+			Process batch = startChild(env, null, "--provider", "eachlabs", "--instruction", INSTRUCTION, "--output",
+				out.toString(), "--concurrency", "1", in.toString());
+			await(() -> !eachlabs.jobs().isEmpty() && eachlabs.lastJob().phase() ==
+				io.github.qwenedit.emulator.AsyncJobEmulator.Phase.PROCESSING, "the first job was running");
+			batch.destroy();
+			assertTrue(batch.waitFor(40, TimeUnit.SECONDS), "the batch did not stop");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(1, eachlabs.jobs().size(), printed);
+			assertTrue(eachlabs.lastJob().cancelRequested(), printed);
+			assertTrue(printed.contains("Cancelled: 1 edit stopped, 0 not stopped, 2 not started. Run the batch again " +
+				"into the same folder to do the 3 edits stopped or not started."), printed);
+			assertFalse(printed.contains("journal"), printed);
+			assertTrue(journal(out).isEmpty());
 		}
 	}
 
@@ -344,6 +451,52 @@ class NothingLostTest {
 			assertEquals(1, pixeldojo.jobs().size(), "the image was sent again: " + printed);
 			assertTrue(IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString()) != null, printed);
 			assertTrue(printed.contains("went on with job " + pixeldojo.lastJob().id), printed);
+			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+		}
+	}
+
+	/**
+	 * A job of one provider left in the journal by a killed run is neither overwritten nor sent again
+	 * by a batch for another provider into the same folder: that batch reports the source as pending,
+	 * names Recover Unfinished Edits, exits as for a pending job, and the first provider's next run
+	 * fetches the paid result.
+	 */
+	@Test
+	void aBatchForAnotherProviderNeitherDropsNorSendsAgainAJobStillInTheJournal() throws Exception {
+		try (io.github.qwenedit.emulator.PixelDojoEmulator pixeldojo = new io.github.qwenedit.emulator.PixelDojoEmulator(
+			"pd_other_provider_3b8e").processingDelay(Duration.ofSeconds(4)).credits(10);
+			DashScopeEmulator dashscope = new DashScopeEmulator(KEY))
+		{
+			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd_other_provider_3b8e", "PIXELDOJO_BASE_URL", pixeldojo);
+			env.putAll(dashscopeEnv(dashscope));
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] pixeldojoArgs = { "--provider", "pixeldojo", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process batch = startChild(env, null, pixeldojoArgs);
+			await(() -> journal(out).stream().anyMatch(e -> e.job != null), "the job was accepted");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(30, TimeUnit.SECONDS), "the batch did not die");
+			String jobId = journal(out).get(0).job.id();
+
+			Outcome other = runInProcess(env, "--provider", "dashscope", "--instruction", INSTRUCTION, "--output",
+				out.toString(), in.toString());
+			assertEquals(1, other.code(), other.out() + other.err());
+			assertEquals(0, dashscope.edits().size(), "the image was sent again to another provider: " + other.out());
+			assertTrue(other.err().contains("pending " + in.resolve("cell0.tif").toAbsolutePath()), other.err());
+			assertTrue(other.err().contains("Recover Unfinished Edits"), other.err());
+			assertTrue(other.out().contains("0 done, 0 failed, 0 skipped, 1 pending"), other.out());
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the other provider's job left the journal: " + other.out() + other.err());
+			assertEquals("pixeldojo", left.get(0).provider);
+			assertEquals(jobId, left.get(0).job.id());
+
+			assertTrue(pixeldojo.awaitLastJobIn(io.github.qwenedit.emulator.AsyncJobEmulator.Phase.SUCCEEDED));
+			Outcome next = runInProcess(env, pixeldojoArgs);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, pixeldojo.jobs().size(), "the image was paid for twice: " + next.out());
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
+			assertTrue(journal(out).isEmpty());
 			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
 		}
 	}
@@ -422,6 +575,37 @@ class NothingLostTest {
 	}
 
 	/**
+	 * A journalled job whose links this program refuses to follow (plain http to an address not
+	 * configured: a journal from elsewhere, or one edited by hand) can never be fetched: it is set
+	 * aside once with a sentence instead of being reported "pending" on every run, and the run goes on.
+	 */
+	@Test
+	void aJournalledJobWhoseLinksAreRefusedIsSetAsideInsteadOfPendingForever() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Path journalFolder = Files.createDirectories(out.resolve(BatchJournal.FOLDER));
+			Files.writeString(journalFolder.resolve("planted.json"), "{\"version\": 2, \"phase\": \"ACCEPTED\", " +
+				"\"source\": " + io.github.qwenedit.http.Json.MAPPER.writeValueAsString(in.resolve("cell0.tif").toString()) +
+				", \"provider\": \"dashscope\", \"jobId\": \"req-planted\", " +
+				"\"outputUrls\": [\"http://results.invalid/out.png\"]}");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Outcome first = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, first.code(), first.out() + first.err());
+			assertTrue(first.err().contains("The journal entry planted.json was set aside as planted.json" +
+				BatchJournal.SET_ASIDE), first.err());
+			assertTrue(first.out().contains("1 done, 0 failed, 0 skipped"), first.out());
+			assertTrue(Files.isRegularFile(journalFolder.resolve("planted.json" + BatchJournal.SET_ASIDE)));
+
+			Outcome second = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, second.code(), second.out() + second.err());
+			assertFalse(second.err().contains("set aside"), "reported twice: " + second.err());
+			assertEquals(1, dashscope.edits().size());
+		}
+	}
+
+	/**
 	 * A result is known to the log before its journal entry goes: when the log cannot take the
 	 * line, the entry stays, and the next run saves the result from its links instead of paying again.
 	 */
@@ -443,6 +627,13 @@ class NothingLostTest {
 			assertEquals(1, dashscope.edits().size(), "the image was paid for twice: " + next.out());
 			assertTrue(journal(out).isEmpty());
 			assertTrue(Files.readString(log).contains("\"recovered\":true"));
+			// The result was saved whole before the log failed: it is logged, not saved a second time.
+			try (var files = Files.list(out)) {
+				assertEquals(List.of("AI-edit_1_of_cell0.tif"), files.map(f -> f.getFileName().toString())
+					.filter(name -> name.startsWith("AI-edit")).collect(java.util.stream.Collectors.toList()), next.out());
+			}
+			assertTrue(next.out().contains("recovered " + in.resolve("cell0.tif").toAbsolutePath() +
+				" -> AI-edit_1_of_cell0.tif"), next.out());
 		}
 	}
 

@@ -60,6 +60,8 @@ class OutputFolderLockTest {
 		try (OutputFolderLock one = OutputFolderLock.share(out); OutputFolderLock two = OutputFolderLock.share(out)) {
 			EditException refused = assertThrows(EditException.class, () -> OutputFolderLock.claim(out));
 			assertTrue(refused.getMessage().startsWith("Another run is writing into " + out), refused.getMessage());
+			// The input was fine: the folder is busy, and the heading says so.
+			assertTrue(refused.describe().startsWith("Output folder: Another run"), refused.describe());
 			one.close();
 			assertThrows(EditException.class, () -> OutputFolderLock.claim(out), "released while an edit still ran");
 		}
@@ -102,7 +104,7 @@ class OutputFolderLockTest {
 			assertTrue(second.waitFor(60, TimeUnit.SECONDS), "the second run did not end");
 			String secondPrinted = Files.readString(work.resolve("second.txt"));
 			assertEquals(2, second.exitValue(), secondPrinted);
-			assertTrue(secondPrinted.contains("Another run is writing into " + out), secondPrinted);
+			assertTrue(secondPrinted.contains("Output folder: Another run is writing into " + out), secondPrinted);
 
 			assertEquals(IMAGES, eachlabs.jobs().size(), "an image was sent while the first run held the folder");
 

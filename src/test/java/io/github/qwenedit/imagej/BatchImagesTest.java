@@ -57,8 +57,8 @@ class BatchImagesTest {
 		Path single = work.resolve("one.tif");
 		new FileSaver(TestImages.pattern("one", 32, 32)).saveAsTiff(single.toString());
 		assertArrayEquals(new int[] { 1, 1, 1 }, BatchImages.dimensions(single));
-		List<BatchImages.Job> jobs = BatchImages.ofFiles(List.of(single, file), new BatchImages.Shared(work, null, 0,
-			List.of()));
+		List<BatchImages.Job> jobs = BatchImages.ofFiles(List.of(single, file), new BatchImages.Shared(work.resolve("out"),
+			null, 0, List.of()));
 		assertEquals(1 + 12, jobs.size());
 		assertEquals(0, jobs.get(0).plane());
 	}

@@ -105,7 +105,8 @@ class CancelDuringCreateTest {
 			runner.editService().cancelAll();
 			Module batch = running.get(30, TimeUnit.SECONDS);
 			assertEquals(1, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode());
-			assertTrue(((Cancelable) batch).getCancelReason().contains("4 edits were cancelled"),
+			assertTrue(((Cancelable) batch).getCancelReason().contains("Cancelled: 4 edits stopped, 0 not stopped, 0 not " +
+				"started."),
 				((Cancelable) batch).getCancelReason());
 			assertEquals(4, eachlabs.jobs().size());
 			for (AsyncJobEmulator.Job job : eachlabs.jobs()) {

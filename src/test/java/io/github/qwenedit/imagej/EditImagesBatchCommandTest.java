@@ -226,7 +226,8 @@ class EditImagesBatchCommandTest {
 			context.service(CommandService.class).run(CancelEditsCommand.class, true).get(30, TimeUnit.SECONDS);
 			Module batch = running.get(60, TimeUnit.SECONDS);
 			assertEquals(1, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode());
-			assertTrue(((Cancelable) batch).getCancelReason().contains("cancelled or not started"),
+			String reason = ((Cancelable) batch).getCancelReason();
+			assertTrue(reason.matches("(?s).*Cancelled: [0-9]+ edits? stopped, [0-9]+ not stopped, [0-9]+ not started\\..*"),
 				((Cancelable) batch).getCancelReason());
 			assertTrue(eachlabs.jobs().size() < 30, "new edits were started after the cancel");
 			assertTrue(eachlabs.jobs().stream().anyMatch(AsyncJobEmulator.Job::cancelRequested), "no job was cancelled");
@@ -315,6 +316,25 @@ class EditImagesBatchCommandTest {
 				((Cancelable) seedRefused).getCancelReason());
 			assertEquals(0, eachlabs.jobs().size());
 			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	/**
+	 * Results saved among the sources would be edited, and paid for, by the next run into that
+	 * folder: the batch is refused before anything is sent, with a sentence, and nothing is written.
+	 */
+	@Test
+	void anOutputFolderThatHoldsTheSourcesIsRefusedBeforeAnyCall() throws Exception {
+		Path in = folderOfImages(2);
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			Module refused = run(runner, inputs(in, in.resolve(".")));
+			String reason = ((Cancelable) refused).getCancelReason();
+			assertEquals(2, ((EditImagesBatchCommand) refused.getDelegateObject()).exitCode(), reason);
+			assertTrue(reason.contains("Choose another output folder"), reason);
+			assertEquals(0, eachlabs.jobs().size());
+			try (var files = Files.list(in)) {
+				assertEquals(2, files.count(), "something was written among the sources");
+			}
 		}
 	}
 }

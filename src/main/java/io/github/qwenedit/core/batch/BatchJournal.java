@@ -144,6 +144,13 @@ public final class BatchJournal {
 		/** What the provider reported of a job that succeeded, with its links. */
 		public final Map<String, String> facts;
 		public final List<String> stagedKeys;
+		/**
+		 * The result files the run that sent the job saved whole, in the output folder, before the log
+		 * knew of them; empty until then.
+		 */
+		public final List<String> savedResults;
+		/** What the source file's bytes were when the batch read it ({@link BatchLog#SOURCE_FILE_SHA256}); null if unknown. */
+		public final String sourceFileSha256;
 		private final long writerPid;
 		private final String writerStarted;
 
@@ -199,6 +206,21 @@ public final class BatchJournal {
 			this.outputUrls = texts(n, "outputUrls");
 			this.facts = textMap(n, "facts");
 			this.stagedKeys = texts(n, "stagedKeys");
+			this.savedResults = texts(n, "savedResults");
+			this.sourceFileSha256 = text(n, BatchLog.SOURCE_FILE_SHA256);
+			for (String name : savedResults) {
+				if (!isPlainFileName(name)) throw new MalformedEntry("its savedResults name something other than a file");
+			}
+		}
+
+		private static boolean isPlainFileName(String name) {
+			try {
+				Path path = Paths.get(name);
+				return path.getNameCount() == 1 && !path.isAbsolute() && !name.equals("..") && !name.equals(".");
+			}
+			catch (InvalidPathException notAName) {
+				return false;
+			}
 		}
 
 		/** A field that must be text when present. */
@@ -301,12 +323,14 @@ public final class BatchJournal {
 	 * The journal entry of one edit of {@code source}, written through the edit as
 	 * {@link EditSession#run(EditRequest, io.github.qwenedit.core.ProgressListener, io.github.qwenedit.core.Cancellation,
 	 * EditSession.SubmissionListener)} reports it: give it to the session, and {@link Pending#settle} it
-	 * once the edit ended. A batch has one entry per source; {@code oneOfMany} gives each edit its own
-	 * entry, for single edits that may send the same image twice at once.
+	 * once the edit ended. A batch has one entry per source and provider, so that a run for another
+	 * provider never overwrites a job still in flight; {@code oneOfMany} gives each edit its own
+	 * entry, for single edits that may send the same image twice at once. Entries of earlier versions,
+	 * named after the source alone, are read all the same: {@link #entries} reads every file.
 	 */
 	public Pending pending(SourceKey source, String sourceTitle, String provider, EditRequest request, boolean oneOfMany) {
-		Path file = oneOfMany ? folder.resolve(nameOf(source.key() + "\n" + java.util.UUID.randomUUID()) + ".json")
-			: fileOf(source.key());
+		String identity = provider + "\n" + source.key();
+		Path file = folder.resolve(nameOf(oneOfMany ? identity + "\n" + java.util.UUID.randomUUID() : identity) + ".json");
 		return new Pending(file, source, sourceTitle, provider, request);
 	}
 
@@ -319,6 +343,7 @@ public final class BatchJournal {
 		private final EditRequest request;
 		private volatile ObjectNode written;
 		private volatile Phase phase;
+		private volatile String sourceFileSha256;
 
 		Pending(Path file, SourceKey source, String sourceTitle, String provider, EditRequest request) {
 			this.file = file;
@@ -327,6 +352,15 @@ public final class BatchJournal {
 			this.sourceTitle = sourceTitle;
 			this.provider = provider;
 			this.request = request;
+		}
+
+		/**
+		 * The fingerprint of the source file as the batch read it, written with the entry so that a
+		 * result a recovery saves is logged with the content it was made from.
+		 */
+		public Pending sourceFingerprint(String sha256) {
+			sourceFileSha256 = sha256;
+			return this;
 		}
 
 		/** Records the job about to be sent; written atomically, so a kill leaves a whole file or none. */
@@ -342,6 +376,7 @@ public final class BatchJournal {
 				.put("sentAt", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString())
 				.put("negativePrompt", o.negativePrompt()).put("seed", o.seed().map(String::valueOf).orElse("random"))
 				.put("size", o.size().map(ImageSize::toString).orElse("as input")).put("outputs", o.outputs());
+			if (sourceFileSha256 != null) n.put(BatchLog.SOURCE_FILE_SHA256, sourceFileSha256);
 			ObjectNode recorded = n.putObject("provenance");
 			provenance.entries().forEach(recorded::put);
 			stagedKeys.forEach(n.putArray("stagedKeys")::add);
@@ -374,6 +409,24 @@ public final class BatchJournal {
 			phase = Phase.ACCEPTED;
 		}
 
+		/**
+		 * Records the result files once they are saved whole, before the log is written: should the
+		 * log fail, the entry stays, and a recovery logs these files instead of saving the result again
+		 * under a second name. A journal that cannot take this leaves that second copy as the only harm.
+		 */
+		public void saved(List<String> files) {
+			if (written == null) return;
+			ObjectNode n = written.deepCopy();
+			files.forEach(n.putArray("savedResults")::add);
+			try {
+				write(file, n, "after the result was saved.");
+				written = n;
+			}
+			catch (EditException secondCopyAtWorst) {
+				return;
+			}
+		}
+
 		/** How far the job got; null before anything was written. */
 		public Phase phase() {
 			return phase;
@@ -392,10 +445,6 @@ public final class BatchJournal {
 			delete(file);
 			return false;
 		}
-	}
-
-	private Path fileOf(String key) {
-		return folder.resolve(nameOf(key) + ".json");
 	}
 
 	private static String nameOf(String text) {

@@ -89,6 +89,15 @@ public final class BatchLog {
 	public static final List<String> REQUEST_FIELDS = List.of("provider", "model", "instruction", "negativePrompt",
 		"outputs", "seed", "size", "promptExtend", "watermark");
 
+	/**
+	 * The SHA-256 of the source file's bytes when it was read for the edit: a file replaced under the
+	 * same name is a new edit. A hash rather than size and modification time, because a copy or a
+	 * sync changes the time of a file whose content is the same (a re-edit paid for nothing), and a
+	 * corrected image of the same dimensions often has the same size; reading the file once more
+	 * costs less than an edit. Lines of earlier versions have none and are compared without it.
+	 */
+	public static final String SOURCE_FILE_SHA256 = "sourceFileSha256";
+
 	/** The request's fields in the order of {@link #REQUEST_FIELDS}, as a log line holds them. */
 	public static Map<String, String> requestFields(String provider, String model, String instruction,
 		String negativePrompt, String outputs, String seed, String size, String promptExtend, String watermark)
@@ -112,16 +121,17 @@ public final class BatchLog {
 		}
 
 		/**
-		 * The first field of {@code asked} that the request of this result differs in, or null when it
-		 * answers the same request. Lines of earlier versions hold fewer fields: those they hold are
-		 * compared, and the number of results stands for the number of outputs.
+		 * How the request of this result differs from {@code asked}, by its first field that differs, as
+		 * the end of "was made ..." ("with another instruction"), or null when it answers the same
+		 * request. Lines of earlier versions hold fewer fields: those they hold are compared, and the
+		 * number of results stands for the number of outputs.
 		 */
 		public String differsFrom(Map<String, String> asked) {
 			for (Map.Entry<String, String> field : asked.entrySet()) {
 				JsonNode had = line.get(field.getKey());
 				if (had == null || had.isNull()) {
 					if (field.getKey().equals("outputs") && results.size() != Integer.parseInt(field.getValue())) {
-						return "number of outputs";
+						return describe("outputs");
 					}
 					continue;
 				}
@@ -130,18 +140,21 @@ public final class BatchLog {
 			return null;
 		}
 
+		/** What the result was made with that differs, as "was made ..." ends; see {@link #differsFrom}. */
 		private static String describe(String field) {
 			switch (field) {
+				case SOURCE_FILE_SHA256:
+					return "from another version of the source file (its content changed since)";
 				case "negativePrompt":
-					return "negative prompt";
+					return "with another negative prompt";
 				case "outputs":
-					return "number of outputs";
+					return "with another number of outputs";
 				case "promptExtend":
-					return "prompt extension setting";
+					return "with another prompt extension setting";
 				case "watermark":
-					return "watermark setting";
+					return "with another watermark setting";
 				default:
-					return field;
+					return "with another " + field;
 			}
 		}
 

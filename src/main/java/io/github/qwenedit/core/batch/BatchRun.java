@@ -128,15 +128,22 @@ public final class BatchRun {
 		public final int done;
 		public final int failed;
 		public final int skipped;
-		/** Jobs stopped by a cancel or never started because of it. */
+		/** Jobs stopped by a cancel or never started because of it, and those the cancel could not stop. */
 		public final int cancelled;
-		/** Sources not sent because an earlier run's job for them is still at the provider. */
+		/**
+		 * Of {@link #cancelled}, the jobs the cancel did not stop: the provider finished or still runs
+		 * them and may charge; they stay in the journal, for the next run or a recovery to fetch.
+		 */
+		public final int notStopped;
+		/** Of {@link #cancelled}, the jobs the cancel came before: nothing of theirs was sent. */
+		public final int notStarted;
+		/** Sources not sent because an earlier run's job for them, at this provider or another, is still in the journal. */
 		public final int pending;
 		/** "source: one-sentence error", per failed job, in the order they failed. */
 		public final List<String> failures;
 
 		private Outcome(boolean started, String refusal, Refusal refused, int done, int failed, int skipped,
-			int cancelled, int pending, List<String> failures)
+			int stopped, int notStopped, int notStarted, int pending, List<String> failures)
 		{
 			this.started = started;
 			this.refusal = refusal;
@@ -145,13 +152,43 @@ public final class BatchRun {
 			this.done = done;
 			this.failed = failed;
 			this.skipped = skipped;
-			this.cancelled = cancelled;
+			this.cancelled = stopped + notStopped + notStarted;
+			this.notStopped = notStopped;
+			this.notStarted = notStarted;
 			this.pending = pending;
 			this.failures = List.copyOf(failures);
 		}
 
 		static Outcome refused(String why, Refusal refused) {
-			return new Outcome(false, why, refused, 0, 0, 0, 0, 0, List.of());
+			return new Outcome(false, why, refused, 0, 0, 0, 0, 0, 0, 0, List.of());
+		}
+
+		/**
+		 * What a cancel did, in a sentence or two: how many edits it stopped, how many it could not stop
+		 * (and where they are kept), how many it came before; empty when nothing was cancelled.
+		 */
+		public String describeCancel() {
+			if (cancelled == 0) return "";
+			int stopped = cancelled - notStopped - notStarted;
+			StringBuilder text = new StringBuilder("Cancelled: ").append(edits(stopped)).append(" stopped, ")
+				.append(notStopped).append(" not stopped, ").append(notStarted).append(" not started.");
+			if (notStopped > 0) {
+				text.append(" The provider finished or still runs the ").append(notStopped == 1 ? "one" : notStopped + "")
+					.append(" not stopped and may charge for ").append(notStopped == 1 ? "it" : "them").append(": ")
+					.append(notStopped == 1 ? "it stays" : "they stay").append(" in this folder's journal, and the next " +
+						"batch into the folder or Plugins > Qwen Image Edit > Recover Unfinished Edits fetches ")
+					.append(notStopped == 1 ? "its result" : "their results").append(" without paying again (or says " +
+						"which job's id never arrived); keep the folder until then.");
+			}
+			if (stopped + notStarted > 0) {
+				text.append(" Run the batch again into the same folder to do the ").append(edits(stopped + notStarted))
+					.append(" stopped or not started.");
+			}
+			return text.toString();
+		}
+
+		private static String edits(int n) {
+			return n + (n == 1 ? " edit" : " edits");
 		}
 
 		/** Every source edited now or with the same request before: nothing failed, was stopped or is still pending. */
@@ -263,6 +300,7 @@ public final class BatchRun {
 		PlantedLinks.refuse(log.file());
 		BatchJournal journal = new BatchJournal(output);
 		Set<String> leftInJournal = recoverUnfinished();
+		Map<String, String> otherProviders = otherProvidersJobs(journal);
 		Map<String, BatchLog.Done> done = log.done();
 		Map<String, String> asked = requestFields();
 		// The same image named twice (a folder and a file in it, say) is one edit.
@@ -276,13 +314,23 @@ public final class BatchRun {
 		int pending = 0;
 		for (Item item : unique.values()) {
 			BatchLog.Done earlier = done.get(item.key());
-			if (leftInJournal.contains(item.key())) {
+			String differs = earlier == null ? null : earlier.differsFrom(withFingerprint(asked, item));
+			if (otherProviders.containsKey(item.key())) {
+				// Another provider's job for this image is still in the journal: this run neither sends the
+				// image again (paying twice) nor touches that entry, which only that provider can fetch.
+				pending++;
+				String other = otherProviders.get(item.key());
+				notes.add(() -> listener.warned("pending " + item.label() + " (an earlier run's job at " + other + " for it " +
+					"is still in the journal; run Plugins > Qwen Image Edit > Recover Unfinished Edits, or a batch with " +
+					other + " into this folder, to fetch it first)"));
+			}
+			else if (leftInJournal.contains(item.key())) {
 				// Sent by an earlier run and still at the provider: sending it again would pay twice.
 				pending++;
 				notes.add(() -> listener.warned("pending " + item.label() + " (job still running at the provider; run " +
 					"again later to fetch it)"));
 			}
-			else if (earlier != null && earlier.differsFrom(asked) == null) {
+			else if (earlier != null && differs == null) {
 				skipped++;
 				notes.add(() -> listener.said("skipped " + item.label() + " (done in an earlier run with the same request: " +
 					earlier.fileNames() + ")"));
@@ -290,9 +338,8 @@ public final class BatchRun {
 			else {
 				todo.add(item);
 				if (earlier != null) {
-					String field = earlier.differsFrom(asked);
 					notes.add(() -> listener.said("editing " + item.label() + " again: its earlier result " +
-						earlier.fileNames() + " was made with another " + field));
+						earlier.fileNames() + " was made " + differs));
 				}
 			}
 		}
@@ -324,7 +371,9 @@ public final class BatchRun {
 		}
 		AtomicInteger ok = new AtomicInteger();
 		AtomicInteger failed = new AtomicInteger();
-		AtomicInteger cancelled = new AtomicInteger();
+		AtomicInteger stopped = new AtomicInteger();
+		AtomicInteger notStopped = new AtomicInteger();
+		AtomicInteger notStarted = new AtomicInteger();
 		AtomicInteger finished = new AtomicInteger();
 		List<String> failures = Collections.synchronizedList(new ArrayList<>());
 		ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
@@ -338,8 +387,8 @@ public final class BatchRun {
 		try {
 			for (Item item : todo) {
 				jobs.add(pool.submit(() -> {
-					Result r = cancellation.isCancelled() ? Result.CANCELLED : editOne(item, log, journal, failures);
-					(r == Result.DONE ? ok : r == Result.FAILED ? failed : cancelled).incrementAndGet();
+					Result r = cancellation.isCancelled() ? Result.NOT_STARTED : editOne(item, log, journal, failures);
+					counter(r, ok, failed, stopped, notStopped, notStarted).incrementAndGet();
 					listener.progress(finished.incrementAndGet(), todo.size());
 				}));
 			}
@@ -359,18 +408,19 @@ public final class BatchRun {
 			(pending > 0 ? ", " + pending + " pending" : ""));
 		if (pending > 0) {
 			listener.warned(pending + (pending == 1 ? " source was" : " sources were") + " not edited in this run: " +
-				"an earlier run's job for " + (pending == 1 ? "it is" : "each is") + " still at the provider. Run again " +
-				"later to fetch " + (pending == 1 ? "it" : "them") + ".");
+				"an earlier run's job for " + (pending == 1 ? "it is" : "each is") + " still in the journal, and sending " +
+				(pending == 1 ? "it" : "them") + " again would pay twice; the lines above say what fetches " +
+				(pending == 1 ? "it" : "them") + ".");
 		}
-		if (cancelled.get() > 0) {
-			listener.said("Cancelled: " + cancelled.get() + " edits stopped or not started. Run the batch again into " +
-				"the same folder to do them.");
-		}
+		Outcome outcome = new Outcome(true, null, null, ok.get(), failed.get(), skipped, stopped.get(), notStopped.get(),
+			notStarted.get(), pending, failures);
+		if (outcome.notStopped > 0) listener.warned(outcome.describeCancel());
+		else if (outcome.cancelled > 0) listener.said(outcome.describeCancel());
 		if (!failures.isEmpty()) {
 			listener.warned("Failed (" + failures.size() + "):");
 			failures.forEach(f -> listener.warned("  " + f));
 		}
-		return new Outcome(true, null, null, ok.get(), failed.get(), skipped, cancelled.get(), pending, failures);
+		return outcome;
 	}
 
 	/** What decides whether an earlier result answers this run's request; see {@link BatchLog#REQUEST_FIELDS}. */
@@ -379,6 +429,34 @@ public final class BatchRun {
 			String.valueOf(options.outputs()), options.seed().map(String::valueOf).orElse("random"),
 			options.size().map(ImageSize::toString).orElse("as input"), String.valueOf(options.promptExtend()),
 			String.valueOf(options.watermark()));
+	}
+
+	/** {@code asked}, and the fingerprint of the item's source file when it has one. */
+	private Map<String, String> withFingerprint(Map<String, String> asked, Item item) {
+		Optional<String> fingerprint = fingerprint(item);
+		if (!fingerprint.isPresent()) return asked;
+		Map<String, String> all = new java.util.LinkedHashMap<>(asked);
+		all.put(BatchLog.SOURCE_FILE_SHA256, fingerprint.get());
+		return all;
+	}
+
+	/** Per source file, so that the planes of a stack read it once. */
+	private final Map<String, Optional<String>> fingerprints = new java.util.concurrent.ConcurrentHashMap<>();
+
+	/**
+	 * The SHA-256 of the item's source file ({@link BatchLog#SOURCE_FILE_SHA256}); empty for an open
+	 * image without a file, or a file that cannot be read, which its edit then reports.
+	 */
+	private Optional<String> fingerprint(Item item) {
+		return fingerprints.computeIfAbsent(item.source(), source -> new BatchJournal.SourceKey(source, 0).file()
+			.flatMap(file -> {
+				try {
+					return Optional.of(io.github.qwenedit.core.Hashing.sha256Hex(file));
+				}
+				catch (IOException unreadable) {
+					return Optional.empty();
+				}
+			}));
 	}
 
 	/**
@@ -394,6 +472,21 @@ public final class BatchRun {
 			throw new EditException(ErrorKind.INVALID_INPUT, "The cost ceiling must be an amount of US dollars, 0 or " +
 				"more, not " + maxCostUsd + ": nothing was sent.");
 		}
+	}
+
+	/**
+	 * The sources whose job for another provider is in the journal, with that provider's name: only
+	 * a recovery with that provider's key can settle them (Recover Unfinished Edits fetches every
+	 * provider's), so a batch for this provider leaves them alone.
+	 */
+	private Map<String, String> otherProvidersJobs(BatchJournal journal) {
+		Map<String, String> others = new java.util.HashMap<>();
+		for (BatchJournal.Entry entry : journal.entries(p -> listener.warned(config.redact(p)))) {
+			if (!entry.provider.equals(descriptor.id())) {
+				others.putIfAbsent(entry.key(), JournalRecovery.displayName(entry.provider));
+			}
+		}
+		return others;
 	}
 
 	/** @return the keys of jobs still in the journal afterwards (running, or not reachable now) */
@@ -423,7 +516,30 @@ public final class BatchRun {
 	}
 
 	private enum Result {
-		DONE, FAILED, CANCELLED
+		DONE, FAILED,
+		/** Cancelled, and nothing of it is left at the provider. */
+		STOPPED,
+		/** Cancelled, but the provider finished or still runs it: its entry stays in the journal. */
+		NOT_STOPPED,
+		/** Cancelled before it began. */
+		NOT_STARTED
+	}
+
+	private static AtomicInteger counter(Result r, AtomicInteger done, AtomicInteger failed, AtomicInteger stopped,
+		AtomicInteger notStopped, AtomicInteger notStarted)
+	{
+		switch (r) {
+			case DONE:
+				return done;
+			case FAILED:
+				return failed;
+			case STOPPED:
+				return stopped;
+			case NOT_STOPPED:
+				return notStopped;
+			default:
+				return notStarted;
+		}
 	}
 
 	private Result editOne(Item item, BatchLog log, BatchJournal journal, List<String> failures) {
@@ -436,6 +552,8 @@ public final class BatchRun {
 		line.put("model", options.model());
 		line.put("instruction", instruction);
 		requestFields().forEach(line::put);
+		// Before the request reads the file: the log records the content that was edited.
+		fingerprint(item).ifPresent(f -> line.put(BatchLog.SOURCE_FILE_SHA256, f));
 		BatchJournal.Pending[] entry = new BatchJournal.Pending[1];
 		try {
 			EditRequest request = item.request(instruction, options);
@@ -450,6 +568,7 @@ public final class BatchRun {
 				throw e.charge() == EditException.Charge.NONE ? e.leaving(EditException.Charge.UNSAVED_RESULT, null,
 					List.of()) : e;
 			}
+			entry[0].saved(saved);
 			var files = line.putArray("results");
 			saved.forEach(files::add);
 			Provenance p = result.provenance();
@@ -472,8 +591,8 @@ public final class BatchRun {
 			line.put("error", error);
 			if (e.kind() == ErrorKind.CANCELLED) {
 				line.put("status", "cancelled");
-				listener.warned("cancelled " + item.label());
-				return Result.CANCELLED;
+				listener.warned("cancelled " + item.label() + (kept ? " (not stopped: it stays in the journal)" : ""));
+				return kept ? Result.NOT_STOPPED : Result.STOPPED;
 			}
 			line.put("status", "failed");
 			listener.warned("failed " + item.label() + ": " + error);
@@ -531,7 +650,7 @@ public final class BatchRun {
 		Deadline deadline = Deadline.after(session.deadline());
 		for (int attempt = 1;; attempt++) {
 			BatchJournal.Pending journalled = journal.pending(new BatchJournal.SourceKey(item.source(), item.plane()),
-				item.title(), descriptor.id(), request, false);
+				item.title(), descriptor.id(), request, false).sourceFingerprint(fingerprint(item).orElse(null));
 			entry[0] = journalled;
 			EditSession.SubmissionListener pacedAndJournalled = new EditSession.SubmissionListener() {
 				@Override

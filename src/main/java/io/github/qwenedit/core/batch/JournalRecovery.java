@@ -233,6 +233,10 @@ public final class JournalRecovery {
 				journal.setAside(entry.file, "it could not be followed (" + unusable + ")", report.problems::add);
 				continue;
 			}
+			catch (BatchJournal.MalformedEntry unusable) {
+				journal.setAside(entry.file, unusable.getMessage(), report.problems::add);
+				continue;
+			}
 			if (outcome.keptInJournal && cancellation.isCancelled()) {
 				// Stopped while looking at this job: it is as untouched as the ones after it.
 				report.cancelled = true;
@@ -261,12 +265,22 @@ public final class JournalRecovery {
 		}
 	}
 
+	/**
+	 * @throws BatchJournal.MalformedEntry when the entry names links this program never follows, so
+	 *           that no later recovery could fetch its job either
+	 */
 	private Outcome recoverOne(BatchJournal.Entry entry, Optional<EditProvider> configured, Path output, Duration wait,
-		ProgressListener progress, Cancellation cancellation)
+		ProgressListener progress, Cancellation cancellation) throws BatchJournal.MalformedEntry
 	{
 		if (entry.writerIsRunning()) {
 			return new Outcome(entry, Kind.IN_PROGRESS, "The program that sent it is still running and saves the result " +
 				"itself; recover once it has stopped if the result does not arrive.", List.of(), true);
+		}
+		if (!entry.savedResults.isEmpty() && entry.savedResults.stream().allMatch(name -> java.nio.file.Files.isRegularFile(
+			output.resolve(name), java.nio.file.LinkOption.NOFOLLOW_LINKS)))
+		{
+			// Saved whole by the run that sent it, which then could not log it: logged now, not saved twice.
+			return new Outcome(entry, Kind.RECOVERED, "Saved by the run that sent it.", entry.savedResults, false);
 		}
 		if (entry.job == null) {
 			return new Outcome(entry, Kind.NOT_CONFIRMED, "It was being sent to " + displayName(entry.provider) + " when " +
@@ -283,6 +297,17 @@ public final class JournalRecovery {
 		try {
 			Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(wait.plus(EditSession.deadline(config))),
 				EditSession.plainHttpHosts(ProviderRegistry.get(entry.provider), config, StagingChoice.AUTO));
+			List<String> links = new ArrayList<>(entry.outputUrls);
+			entry.job.pollUrl().ifPresent(links::add);
+			entry.job.resultUrl().ifPresent(links::add);
+			for (String link : links) {
+				// Kept, such an entry would be reported pending on every run, forever.
+				if (!http.follows(link)) {
+					throw new BatchJournal.MalformedEntry("its job's link " + config.redact(link) + " is neither https " +
+						"nor an address you configured, so this program never follows it and its result cannot be fetched; " +
+						"a batch edits the image again");
+				}
+			}
 			JobState state;
 			if (linksKnown) {
 				// Journalled before the download: the job succeeded, and its links are all that is needed.
@@ -317,7 +342,7 @@ public final class JournalRecovery {
 			}
 		}
 		catch (EditException e) {
-			if (expired(e)) {
+			if (causedBy(e, ExpiredLinkException.class)) {
 				return new Outcome(entry, Kind.EXPIRED, "The result links of job " + entry.job.id() + " at " + name +
 					" have expired, so the result can no longer be fetched; edit the image again to get one.", List.of(),
 					false);
@@ -335,14 +360,14 @@ public final class JournalRecovery {
 		}
 	}
 
-	private static boolean expired(Throwable e) {
+	private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
 		for (Throwable t = e; t != null; t = t.getCause()) {
-			if (t instanceof ExpiredLinkException) return true;
+			if (type.isInstance(t)) return true;
 		}
 		return false;
 	}
 
-	private static String displayName(String providerId) {
+	static String displayName(String providerId) {
 		try {
 			return ProviderRegistry.get(providerId).displayName();
 		}
@@ -441,6 +466,7 @@ public final class JournalRecovery {
 		BatchLog.requestFields(entry.provider, entry.model, entry.instruction, entry.negativePrompt,
 			asked.get(Provenance.OUTPUTS), entry.seed, entry.size, asked.get(Provenance.PROMPT_EXTEND),
 			asked.get(Provenance.WATERMARK)).forEach(line::put);
+		if (entry.sourceFileSha256 != null) line.put(BatchLog.SOURCE_FILE_SHA256, entry.sourceFileSha256);
 		if (entry.job != null) line.put("requestId", entry.job.id());
 		line.put("recovered", true);
 		if (!outcome.files.isEmpty()) outcome.files.forEach(line.putArray("results")::add);

@@ -111,7 +111,7 @@ public final class OutputFolderLock implements AutoCloseable {
 	}
 
 	private static EditException busy(Path folder) {
-		return new EditException(ErrorKind.INVALID_INPUT, "Another run is writing into " + folder + " (it holds " + FILE +
+		return new EditException(ErrorKind.OUTPUT_FOLDER, "Another run is writing into " + folder + " (it holds " + FILE +
 			" there): nothing was sent. Wait for it to end, or choose another output folder.");
 	}
 

@@ -68,6 +68,32 @@ class BatchJournalTest {
 		assertFalse(Files.exists(out.resolve(BatchJournal.FOLDER)), "an empty journal folder was left among the results");
 	}
 
+	/**
+	 * An entry is one provider's job: a second provider's entry for the same source lives beside it
+	 * instead of overwriting it, and an entry written under the earlier name (the source alone) is
+	 * still read.
+	 */
+	@Test
+	void entriesOfTwoProvidersForOneSourceLiveSideBySideWithOnesOfTheEarlierName() throws Exception {
+		BatchJournal journal = new BatchJournal(out);
+		BatchJournal.SourceKey source = new BatchJournal.SourceKey("/data/cells.tif", 0);
+		journal.pending(source, "cells", "replicate", request(), false).accepted(
+			JobState.running(new JobHandle("pred-1", null, null, null)), List.of("staging/inputs/a.png"));
+		journal.pending(source, "cells", "fal", request(), false).aboutToSubmit(List.of("staging/inputs/b.png"),
+			Provenance.ofAiEdit());
+		Path earlierName = out.resolve(BatchJournal.FOLDER).resolve(io.github.qwenedit.core.Hashing.sha256Hex(
+			"/data/other.tif".getBytes(java.nio.charset.StandardCharsets.UTF_8)).substring(0, 32) + ".json");
+		Files.writeString(earlierName, "{\"version\": 1, \"phase\": \"ACCEPTED\", \"source\": \"/data/other.tif\", " +
+			"\"provider\": \"eachlabs\", \"jobId\": \"e-7\"}");
+		Map<String, String> providers = new java.util.TreeMap<>();
+		for (BatchJournal.Entry e : journal.entries()) providers.put(e.provider, e.key());
+		assertEquals(Map.of("replicate", "/data/cells.tif", "fal", "/data/cells.tif", "eachlabs", "/data/other.tif"),
+			providers);
+		BatchJournal.Entry replicate = journal.entries().stream().filter(e -> e.provider.equals("replicate")).findFirst()
+			.get();
+		assertEquals("pred-1", replicate.job.id());
+	}
+
 	@Test
 	void oneRuleKeepsWhatCanStillBeFetchedOrMustStillBeReported() {
 		EditException plain = new EditException(ErrorKind.PROVIDER_FAILURE, "failed");
