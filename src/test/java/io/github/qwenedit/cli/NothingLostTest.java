@@ -541,6 +541,38 @@ class NothingLostTest {
 		assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
 	}
 
+	/**
+	 * A 2xx answer to a create means the provider took it: one cut short in transit (not JSON) or
+	 * without the job's id is not "no job". The run says it may have been charged, and the entry
+	 * stays, so the next run says so again rather than nothing.
+	 */
+	@Test
+	void aCreateAnswerCutShortIsReportedAsPossiblyChargedAndKept() throws Exception {
+		try (io.github.qwenedit.emulator.ReplicateEmulator replicate = new io.github.qwenedit.emulator.ReplicateEmulator(
+			"r8_cut_short_7d21"); io.github.qwenedit.emulator.FalEmulator fal = new io.github.qwenedit.emulator.FalEmulator(
+				"fal-cut-short-19b4"))
+		{
+			replicate.failNextWith(201, "{\"id\":\"abc\",\"status\":\"starting\",\"urls\":{\"get\":\"", Map.of());
+			fal.failNextWith(200, "{\"status\":\"IN_QUEUE\"}", Map.of());
+			Path in = folderOfImages(1);
+			for (String[] provider : new String[][] { { "replicate", "REPLICATE_API_TOKEN", "r8_cut_short_7d21",
+				"REPLICATE_BASE_URL" }, { "fal", "FAL_KEY", "fal-cut-short-19b4", "FAL_QUEUE_BASE_URL" } })
+			{
+				Path out = work.resolve("out-" + provider[0]);
+				Map<String, String> env = bed.env(provider[1], provider[2], provider[3],
+					provider[0].equals("fal") ? fal : replicate);
+				Outcome cut = runInProcess(env, "--provider", provider[0], "--instruction", INSTRUCTION, "--output",
+					out.toString(), in.toString());
+				String printed = cut.out() + cut.err();
+				assertEquals(1, cut.code(), printed);
+				assertTrue(printed.contains("may have been created and charged"), provider[0] + ": " + printed);
+				List<BatchJournal.Entry> left = journal(out);
+				assertEquals(1, left.size(), provider[0] + ": the entry of a job that may be charged was dropped: " + printed);
+				assertEquals(BatchJournal.Phase.STAGED, left.get(0).phase);
+			}
+		}
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}
