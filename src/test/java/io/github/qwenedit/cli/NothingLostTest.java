@@ -573,6 +573,42 @@ class NothingLostTest {
 		}
 	}
 
+	/**
+	 * A journal copied in from elsewhere (or edited) must not choose where the key goes: a job link
+	 * on a host that is not the configured provider's is not called; the entry is set aside with a
+	 * sentence and the run goes on. The other host here is one the user allowed plain http for (fal's
+	 * upload host), so only the new check stands between it and the key.
+	 */
+	@Test
+	void aJournalledJobLinkOnAnotherHostNeverGetsTheKey() throws Exception {
+		String key = "fal-foreign-link-3a9c";
+		try (io.github.qwenedit.emulator.FalEmulator fal = new io.github.qwenedit.emulator.FalEmulator(key);
+			io.github.qwenedit.emulator.FalEmulator elsewhere = new io.github.qwenedit.emulator.FalEmulator("other-key"))
+		{
+			String foreign = elsewhere.baseUrl().replace("127.0.0.1", "localhost");
+			Map<String, String> env = bed.env("FAL_KEY", key, "FAL_QUEUE_BASE_URL", fal);
+			env.put("FAL_REST_BASE_URL", foreign);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Path entries = Files.createDirectories(out.resolve(BatchJournal.FOLDER));
+			String job = foreign + "/fal-ai/qwen-image-2/requests/planted-1";
+			Files.writeString(entries.resolve("planted.json"), "{\"version\":2,\"phase\":\"ACCEPTED\",\"source\":\"" +
+				in.resolve("cell0.tif").toAbsolutePath() + "\",\"provider\":\"fal\",\"model\":\"fal-ai/qwen-image-2/edit\"," +
+				"\"instruction\":\"" + INSTRUCTION + "\",\"jobId\":\"planted-1\",\"pollUrl\":\"" + job + "/status\"," +
+				"\"resultUrl\":\"" + job + "\",\"cancelUrl\":\"" + job + "/cancel\",\"stagedKeys\":[]}");
+			Outcome run = runInProcess(env, "--provider", "fal", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString());
+			String printed = run.out() + run.err();
+			for (io.github.qwenedit.emulator.RecordedRequest r : elsewhere.requests()) {
+				String auth = String.valueOf(r.header("Authorization"));
+				assertFalse(auth.contains(key), "the key went to another host: " + r.path());
+			}
+			assertTrue(printed.contains("set aside") && printed.contains("localhost"), printed);
+			assertEquals(0, run.code(), printed);
+			assertTrue(Files.isRegularFile(entries.resolve("planted.json" + BatchJournal.SET_ASIDE)));
+		}
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}
