@@ -321,7 +321,7 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	 * what it left.
 	 */
 	private void settle(Optional<BatchJournal.Pending> journal, Throwable failure) {
-		if (journal.isPresent() && journal.get().settle(failure)) {
+		if (journal.isPresent() && journal.get().settle(failure) && journal.get().phase() == BatchJournal.Phase.ACCEPTED) {
 			log.warn("Qwen Image Edit: the job stays in the journal of " + outputFolder + ": run Plugins > Qwen Image " +
 				"Edit > Recover Unfinished Edits... on that folder to fetch what it left.");
 		}
