@@ -731,6 +731,26 @@ class NothingLostTest {
 		}
 	}
 
+	/**
+	 * Result files get the mode any file the user makes gets (a lab's shared folder stays readable
+	 * to the group), not the owner-only mode of temporary files.
+	 */
+	@Test
+	void aResultFileHasTheUsersNormalMode() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Outcome run = runInProcess(dashscopeEnv(dashscope), "--provider", "dashscope", "--instruction", INSTRUCTION,
+				"--output", out.toString(), in.toString());
+			assertEquals(0, run.code(), run.out() + run.err());
+			Path probe = Files.createFile(out.resolve("probe"));
+			var normal = Files.getPosixFilePermissions(probe);
+			assertTrue(normal.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ),
+				"this test needs a umask that lets the group read new files: " + normal);
+			assertEquals(normal, Files.getPosixFilePermissions(out.resolve("AI-edit_1_of_cell0.tif")));
+		}
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}
