@@ -293,6 +293,18 @@ class DashScopeEditTest {
 		}
 	}
 
+	/** A 200 that carries DashScope's error code and message instead of an image says what DashScope said. */
+	@Test
+	void anAnswerWithAnErrorCodeInsteadOfAnImageSaysWhatDashScopeSaid() throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
+			dashscope.failNextWith(200, "{\"request_id\":\"r-200-error\",\"code\":\"InternalError\",\"message\":\"boom\"}",
+				Map.of());
+			String failure = runner.run(inputs(cells, "remove the scale bar")).failure();
+			assertTrue(failure.startsWith("Provider failure: ") && failure.contains("InternalError") &&
+				failure.contains("boom"), failure);
+		}
+	}
+
 	@Test
 	void brokenOrNonImageOutputsAreExplained() throws Exception {
 		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
