@@ -751,6 +751,29 @@ class NothingLostTest {
 		}
 	}
 
+	/**
+	 * A job still running at the deadline that the provider did not stop stays in the journal, and
+	 * the run says so: that the next run or Recover fetches it without paying again, not only that it
+	 * may still be charged.
+	 */
+	@Test
+	void aJobTimedOutAndNotStoppedIsToldToBeFetchedByTheNextRun() throws Exception {
+		String key = "fal-timed-out-6b0d";
+		try (io.github.qwenedit.emulator.FalEmulator fal = new io.github.qwenedit.emulator.FalEmulator(key)) {
+			fal.processingDelay(Duration.ofSeconds(20));
+			Map<String, String> env = bed.env("FAL_KEY", key, "FAL_QUEUE_BASE_URL", fal);
+			env.put("QWEN_EDIT_DEADLINE_SECONDS", "4");
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Outcome run = runInProcess(env, "--provider", "fal", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString());
+			String printed = run.out() + run.err();
+			assertEquals(1, run.code(), printed);
+			assertEquals(1, journal(out).size(), "the running job was dropped: " + printed);
+			assertTrue(printed.contains("Timed out") && printed.contains("fetches it without paying again"), printed);
+		}
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}
