@@ -317,13 +317,20 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	}
 
 	/**
-	 * Ends the edit's journal entry by the journal's one rule; when it stays, says where to fetch
-	 * what it left.
+	 * Ends the edit's journal entry by the journal's one rule; when it stays, says what Recover can
+	 * do with it: fetch what a job with a journalled id left, or only report a job whose id was never
+	 * recorded (and delete what it staged).
 	 */
 	private void settle(Optional<BatchJournal.Pending> journal, Throwable failure) {
-		if (journal.isPresent() && journal.get().settle(failure) && journal.get().phase() == BatchJournal.Phase.ACCEPTED) {
+		if (!journal.isPresent() || !journal.get().settle(failure)) return;
+		if (journal.get().phase() == BatchJournal.Phase.ACCEPTED) {
 			log.warn("Qwen Image Edit: the job stays in the journal of " + outputFolder + ": run Plugins > Qwen Image " +
 				"Edit > Recover Unfinished Edits... on that folder to fetch what it left.");
+		}
+		else {
+			log.warn("Qwen Image Edit: the job's id was not recorded, so its result cannot be fetched; its entry stays in " +
+				"the journal of " + outputFolder + " so that Plugins > Qwen Image Edit > Recover Unfinished Edits... on " +
+				"that folder reports it and deletes the inputs it staged.");
 		}
 	}
 
