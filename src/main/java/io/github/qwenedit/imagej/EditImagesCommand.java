@@ -285,6 +285,10 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 				}
 			}
 			catch (EditException e) {
+				// What the edit warned of (a job the journal could not record) matters most now.
+				for (String warning : result.warnings()) {
+					log.warn(config.redact(warning));
+				}
 				// Paid for, and its links are in the journal: Recover Unfinished Edits fetches it again.
 				EditException unsaved = e.charge() == EditException.Charge.NONE ? e.leaving(
 					EditException.Charge.UNSAVED_RESULT, null, List.of()) : e;

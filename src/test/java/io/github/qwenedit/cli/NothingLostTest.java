@@ -728,6 +728,7 @@ class NothingLostTest {
 			assertTrue(printed.contains("Could not write the result"), printed);
 			assertTrue(printed.contains("Cannot write the journal") && printed.contains(pixeldojo.lastJob().id), printed);
 			assertFalse(printed.contains("without paying again"), printed);
+			assertTrue(printed.contains("this paid result is lost"), printed);
 		}
 	}
 

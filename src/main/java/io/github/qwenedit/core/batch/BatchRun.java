@@ -451,8 +451,12 @@ public final class BatchRun {
 				}
 				// The result was paid for and its links are in the journal: unless the failure says the
 				// result can never be opened, it stays there for the next run or a recovery.
-				throw e.charge() == EditException.Charge.NONE ? e.leaving(EditException.Charge.UNSAVED_RESULT, null,
-					List.of()) : e;
+				EditException unsaved = e.charge() == EditException.Charge.NONE ? e.leaving(
+					EditException.Charge.UNSAVED_RESULT, null, List.of()) : e;
+				if (entry[0].phase() == BatchJournal.Phase.ACCEPTED) throw unsaved;
+				// The journal could not record the job (the edit warned of it): nothing can fetch it again.
+				throw unsaved.followedBy("The journal does not hold job " + result.provenance().get(Provenance.REQUEST_ID) +
+					", so this paid result is lost; run again to edit the image anew.");
 			}
 			var files = line.putArray("results");
 			saved.forEach(files::add);
