@@ -266,6 +266,9 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			}
 			catch (EditException e) {
 				settle(journal, e);
+				if (!journal.isPresent() && e.charge() == EditException.Charge.UNSAVED_RESULT) {
+					throw e.followedBy(NOT_JOURNALLED);
+				}
 				throw e;
 			}
 			try {
@@ -295,8 +298,7 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 				settle(journal, unsaved);
 				if (!journal.isPresent() && unsaved.charge() == EditException.Charge.UNSAVED_RESULT) {
 					// Without an output folder nothing was journalled: Recover has nothing to fetch.
-					throw unsaved.followedBy("This edit had no output folder, so it was not journalled and cannot be " +
-						"recovered: set one to make results recoverable.");
+					throw unsaved.followedBy(NOT_JOURNALLED);
 				}
 				throw unsaved;
 			}
@@ -319,6 +321,10 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			if (folderLock != null) folderLock.close();
 		}
 	}
+
+	/** Said of a paid result an edit could not download or save when no output folder journalled it. */
+	private static final String NOT_JOURNALLED = "This edit had no output folder, so it was not journalled and " +
+		"cannot be recovered: set one to make results recoverable.";
 
 	/**
 	 * Ends the edit's journal entry by the journal's one rule; when it stays, says what Recover can

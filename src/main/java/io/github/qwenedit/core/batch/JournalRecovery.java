@@ -32,6 +32,7 @@ import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobPoller;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
@@ -41,6 +42,7 @@ import io.github.qwenedit.staging.Staging;
 import io.github.qwenedit.staging.StagingChoice;
 import io.github.qwenedit.staging.S3Bucket;
 import io.github.qwenedit.staging.S3Staging;
+import okhttp3.HttpUrl;
 
 /**
  * Fetches what the jobs journalled in an output folder produced while the program that sent them
@@ -266,15 +268,15 @@ public final class JournalRecovery {
 	 */
 	private static Optional<String> foreignJobLink(BatchJournal.Entry entry, EditProvider provider) {
 		if (entry.job == null) return Optional.empty();
-		okhttp3.HttpUrl configured = okhttp3.HttpUrl.parse(provider.serviceAddress());
+		HttpUrl configured = HttpUrl.parse(provider.serviceAddress());
 		List<Optional<String>> links = List.of(entry.job.pollUrl(), entry.job.resultUrl(), entry.job.cancelUrl());
 		for (Optional<String> link : links) {
 			if (!link.isPresent()) continue;
-			okhttp3.HttpUrl url = okhttp3.HttpUrl.parse(link.get());
+			HttpUrl url = HttpUrl.parse(link.get());
 			if (url == null) return Optional.of("an address that is not http(s)");
-			boolean samePlace = configured != null && io.github.qwenedit.provider.JobCalls.onConfiguredHost(configured,
+			boolean samePlace = configured != null && JobCalls.onConfiguredHost(configured,
 				link.get()).isPresent() && (!url.host().equalsIgnoreCase(configured.host()) || url.port() == configured.port());
-			if (!samePlace) return Optional.of(url.host() + (url.port() == okhttp3.HttpUrl.defaultPort(url.scheme()) ? ""
+			if (!samePlace) return Optional.of(url.host() + (url.port() == HttpUrl.defaultPort(url.scheme()) ? ""
 				: ":" + url.port()));
 		}
 		return Optional.empty();
