@@ -707,7 +707,7 @@ class NothingLostTest {
 	@Test
 	void aJobNeitherJournalledNorSavedIsToldAsSuchWithNoFalsePromise() throws Exception {
 		try (io.github.qwenedit.emulator.PixelDojoEmulator pixeldojo = new io.github.qwenedit.emulator.PixelDojoEmulator(
-			"pd_full_disk_8c3e").createReplyDelay(Duration.ofSeconds(3)).processingDelay(Duration.ofSeconds(1))
+			"pd_full_disk_8c3e").createReplyDelay(Duration.ofSeconds(8)).processingDelay(Duration.ofSeconds(1))
 				.credits(10))
 		{
 			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd_full_disk_8c3e", "PIXELDOJO_BASE_URL", pixeldojo);
