@@ -28,6 +28,8 @@ public final class Configuration {
 
 	public static final String CONFIG_DIR = "QWEN_EDIT_CONFIG_DIR";
 	public static final String DEADLINE_SECONDS = "QWEN_EDIT_DEADLINE_SECONDS";
+	/** The largest result image downloaded, in MiB. */
+	public static final String DOWNLOAD_CAP_MB = "QWEN_EDIT_DOWNLOAD_CAP_MB";
 	public static final String DEFAULT_PROVIDER = "QWEN_EDIT_DEFAULT_PROVIDER";
 	public static final String SETTINGS_FILE = "settings.properties";
 	public static final String SECRETS_FILE = "secrets.properties";

@@ -100,8 +100,6 @@ public final class EditSession {
 		return hosts;
 	}
 
-	public static final String DOWNLOAD_CAP_MB = "QWEN_EDIT_DOWNLOAD_CAP_MB";
-
 	/** The overall deadline of one edit, from {@code QWEN_EDIT_DEADLINE_SECONDS}. */
 	public static Duration deadline(Configuration config) throws EditException {
 		int seconds = config.getInt(Configuration.DEADLINE_SECONDS, (int) DEFAULT_DEADLINE.getSeconds());
@@ -111,8 +109,8 @@ public final class EditSession {
 
 	/** The largest result image downloaded, from {@code QWEN_EDIT_DOWNLOAD_CAP_MB} (default 64 MiB). */
 	public static long downloadCapBytes(Configuration config) throws EditException {
-		int mib = config.getInt(DOWNLOAD_CAP_MB, (int) (Http.DEFAULT_DOWNLOAD_CAP_BYTES / (1024 * 1024)));
-		if (mib < 1) throw new EditException(ErrorKind.INVALID_INPUT, DOWNLOAD_CAP_MB + " must be at least 1.");
+		int mib = config.getInt(Configuration.DOWNLOAD_CAP_MB, (int) (Http.DEFAULT_DOWNLOAD_CAP_BYTES / (1024 * 1024)));
+		if (mib < 1) throw new EditException(ErrorKind.INVALID_INPUT, Configuration.DOWNLOAD_CAP_MB + " must be at least 1.");
 		return mib * 1024L * 1024L;
 	}
 
@@ -205,6 +203,8 @@ public final class EditSession {
 		Staging stage = plan.staging();
 		EditException failure = null;
 		Provenance before = null;
+		// The last journal write that failed once the provider had the job; null when it was recorded.
+		Unjournalled unjournalled = null;
 		try {
 			List<String> links = new ArrayList<>();
 			for (int i = 0; i < sent.size(); i++) {
@@ -219,7 +219,7 @@ public final class EditSession {
 			listener.aboutToSubmit(stage.objectKeys(), before.copy());
 			JobState submitted = submit(prepared, links, http);
 			times.lap("submit");
-			if (submitted.status() != JobState.Status.FAILED) accepted(listener, submitted, stage).ifPresent(warnings::add);
+			if (submitted.status() != JobState.Status.FAILED) unjournalled = accepted(listener, submitted, stage);
 			finalState = JobPoller.awaitFinal(provider, submitted, http, progress,
 				model.id() + "|" + request.options().outputs() + " outputs");
 			times.lap("wait");
@@ -239,13 +239,14 @@ public final class EditSession {
 				}
 				finalState = trimmed;
 			}
-			if (!submitted.status().isFinal()) accepted(listener, finalState, stage).ifPresent(warnings::add);
+			if (!submitted.status().isFinal()) unjournalled = accepted(listener, finalState, stage);
 			outputs = download(provider.displayName(), finalState, http, downloadCapBytes, progress);
 			times.lap("download");
 		}
 		catch (EditException e) {
 			// Uploads that cannot be deleted outlive a failed edit too, and the user must hear of them.
 			failure = stage.notice().map(e::followedBy).orElse(e);
+			if (unjournalled != null) failure = failure.followedBy(unjournalled.afterFailure());
 			throw failure;
 		}
 		finally {
@@ -260,6 +261,7 @@ public final class EditSession {
 			times.lap("cleanup");
 		}
 
+		if (unjournalled != null) warnings.add(unjournalled.afterSuccess());
 		Provenance provenance = finish(before, finalState);
 		stage.notice().ifPresent(note -> provenance.put(Provenance.STAGING_NOTE, note));
 		warnings.addAll(finalState.notices());
@@ -270,26 +272,51 @@ public final class EditSession {
 		return new EditResult(outputs, provenance, warnings, times);
 	}
 
+	/** A job the journal could not record once the provider had taken it: why, and which job. */
+	private static final class Unjournalled {
+		final EditException why;
+		final String jobId;
+
+		Unjournalled(EditException why, String jobId) {
+			this.why = why;
+			this.jobId = jobId;
+		}
+
+		String afterSuccess() {
+			return why.getMessage() + " The edit went on with job " + jobId + ", but had it stopped before its result " +
+				"was saved, the job could not have been fetched later.";
+		}
+
+		/** Whatever the failure says of the journal, this job is not in it: nothing can fetch it later. */
+		String afterFailure() {
+			return why.getMessage() + " So job " + jobId + " is not in the journal, and what it left cannot be fetched " +
+				"later.";
+		}
+	}
+
 	/**
 	 * Tells {@code listener} of the job. A job the listener could not record (a journal on a full
 	 * disk) is paid for and running: the edit goes on to fetch it rather than abandon it, and only a
-	 * stop before its result is saved loses track of it, as the returned warning says.
+	 * stop before its result is saved loses track of it, as the edit then says.
+	 *
+	 * @return null when the job was recorded
 	 */
-	private static Optional<String> accepted(SubmissionListener listener, JobState state, Staging stage) {
+	private static Unjournalled accepted(SubmissionListener listener, JobState state, Staging stage) {
 		try {
 			listener.accepted(state, stage.objectKeys());
-			return Optional.empty();
+			return null;
 		}
 		catch (EditException e) {
-			return Optional.of(e.getMessage() + " The edit went on with job " + state.handle().id() + ", but had it " +
-				"stopped before its result was saved, the job could not have been fetched later.");
+			return new Unjournalled(e, state.handle().id());
 		}
 	}
 
 	/**
 	 * Downloads every result of a job that succeeded, the same for an edit and for a recovery. A
-	 * failure says what it left: a result that can still be fetched (the download broke off, was
-	 * cancelled or timed out), or one that cannot (links expired, not an image).
+	 * failure says what it left: a result that may still be fetched, whenever a link could not be
+	 * downloaded (a link that answers 404 now may work later, one over the download cap works once the
+	 * cap is raised; a recovery gives up on links that still answer 403 or 404 after its own tries),
+	 * or one that cannot (no link at all, or what was downloaded is not an image).
 	 *
 	 * @param providerName as messages name the provider
 	 */
@@ -312,12 +339,10 @@ public final class EditSession {
 			}
 			catch (io.github.qwenedit.http.ExpiredLinkException e) {
 				// Kept as the cause: a recovery tells an expired result from a broken one.
-				throw new EditException(e.kind(), e.getMessage(), e).leaving(EditException.Charge.LOST_RESULT, job, urls);
+				throw new EditException(e.kind(), e.getMessage(), e).leaving(EditException.Charge.UNSAVED_RESULT, job, urls);
 			}
 			catch (EditException e) {
-				throw e.leaving(e.kind() == ErrorKind.NETWORK || e.kind() == ErrorKind.CANCELLED ||
-					e.kind() == ErrorKind.TIMED_OUT ? EditException.Charge.UNSAVED_RESULT : EditException.Charge.LOST_RESULT,
-					job, urls);
+				throw e.leaving(EditException.Charge.UNSAVED_RESULT, job, urls);
 			}
 			String mime = MimeTypes.sniff(bytes);
 			if (mime == null) {

@@ -88,6 +88,8 @@ public final class Http {
 	/** API answers are short JSON documents; a larger one is not what the API returns and is not read. */
 	static final long MAX_ANSWER_BYTES = 16L * 1024 * 1024;
 	private static final int MAX_REDIRECTS = 3;
+	/** Tries of a result link that answers 403 or 404, within the deadline: some seconds in all with the default back-off. */
+	static final int MISSING_RESULT_ATTEMPTS = 5;
 	private static final Duration CLEANUP_TIME = Duration.ofSeconds(30);
 	private static final Duration STREAM_END_GRACE = Duration.ofMillis(100);
 
@@ -335,12 +337,19 @@ public final class Http {
 						}
 					}
 					if (response.code() == 403 || response.code() == 404) {
+						// An object store or CDN may not serve a result yet in the first seconds after the job
+						// ended; a few tries spread over some seconds tell that from a link that is gone.
+						Duration wait = retry.delayAfter(attempt, Optional.empty());
+						if (attempt < MISSING_RESULT_ATTEMPTS && wait.compareTo(deadline.remaining()) < 0) {
+							pause(wait);
+							continue;
+						}
 						throw new ExpiredLinkException("The result image could not be downloaded from " + serviceName +
-							" (HTTP " + response.code() + ", the link has expired or was removed). Run the edit again.");
+							" (HTTP " + response.code() + ", the link has expired or was removed; tried " + attempt + " times).");
 					}
 					if (!response.isSuccessful()) {
 						throw new EditException(ErrorKind.PROVIDER_FAILURE, "The result image could not be downloaded from " +
-							serviceName + " (HTTP " + response.code() + "). Run the edit again.");
+							serviceName + " (HTTP " + response.code() + ").");
 					}
 					ResponseBody body = response.body();
 					long declared = body == null ? -1 : body.contentLength();
@@ -388,7 +397,9 @@ public final class Http {
 
 	private static EditException tooLarge(String serviceName, long maxBytes) {
 		return new EditException(ErrorKind.PROVIDER_FAILURE, "The result from " + serviceName + " is larger than " +
-			(maxBytes / (1024 * 1024)) + " MiB, the download limit, so it was not downloaded.");
+			(maxBytes / (1024 * 1024)) + " MiB, the download limit, so it was not downloaded; raise " +
+			io.github.qwenedit.core.Configuration.DOWNLOAD_CAP_MB + " (in Plugins > Qwen Image Edit > Settings, the " +
+			"settings file or the environment) to fetch it.");
 	}
 
 	private static EditException networkFailure(HttpUrl url, String serviceName, IOException e) {

@@ -263,6 +263,9 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			}
 			catch (EditException e) {
 				settle(journal, e);
+				if (!journal.isPresent() && e.charge() == EditException.Charge.UNSAVED_RESULT) {
+					throw e.followedBy(NOT_JOURNALLED);
+				}
 				throw e;
 			}
 			try {
@@ -282,14 +285,17 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 				}
 			}
 			catch (EditException e) {
+				// What the edit warned of (a job the journal could not record) matters most now.
+				for (String warning : result.warnings()) {
+					log.warn(config.redact(warning));
+				}
 				// Paid for, and its links are in the journal: Recover Unfinished Edits fetches it again.
 				EditException unsaved = e.charge() == EditException.Charge.NONE ? e.leaving(
 					EditException.Charge.UNSAVED_RESULT, null, List.of()) : e;
 				settle(journal, unsaved);
 				if (!journal.isPresent() && unsaved.charge() == EditException.Charge.UNSAVED_RESULT) {
 					// Without an output folder nothing was journalled: Recover has nothing to fetch.
-					throw unsaved.followedBy("This edit had no output folder, so it was not journalled and cannot be " +
-						"recovered: set one to make results recoverable.");
+					throw unsaved.followedBy(NOT_JOURNALLED);
 				}
 				throw unsaved;
 			}
@@ -313,14 +319,25 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 		}
 	}
 
+	/** Said of a paid result an edit could not download or save when no output folder journalled it. */
+	private static final String NOT_JOURNALLED = "This edit had no output folder, so it was not journalled and " +
+		"cannot be recovered: set one to make results recoverable.";
+
 	/**
-	 * Ends the edit's journal entry by the journal's one rule; when it stays, says where to fetch
-	 * what it left.
+	 * Ends the edit's journal entry by the journal's one rule; when it stays, says what Recover can
+	 * do with it: fetch what a job with a journalled id left, or only report a job whose id was never
+	 * recorded (and delete what it staged).
 	 */
 	private void settle(Optional<BatchJournal.Pending> journal, Throwable failure) {
-		if (journal.isPresent() && journal.get().settle(failure)) {
+		if (!journal.isPresent() || !journal.get().settle(failure)) return;
+		if (journal.get().phase() == BatchJournal.Phase.ACCEPTED) {
 			log.warn("Qwen Image Edit: the job stays in the journal of " + outputFolder + ": run Plugins > Qwen Image " +
 				"Edit > Recover Unfinished Edits... on that folder to fetch what it left.");
+		}
+		else {
+			log.warn("Qwen Image Edit: the job's id was not recorded, so its result cannot be fetched; its entry stays in " +
+				"the journal of " + outputFolder + " so that Plugins > Qwen Image Edit > Recover Unfinished Edits... on " +
+				"that folder reports it and deletes the inputs it staged.");
 		}
 	}
 

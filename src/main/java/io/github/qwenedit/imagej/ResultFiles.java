@@ -78,8 +78,7 @@ public final class ResultFiles {
 					? ((FileSystemException) e).getReason() : e.getMessage();
 			throw new EditException(ErrorKind.LOCAL_FILES, "Could not write the result " + file.getFileName() + " in " +
 				file.getParent() + " (" + reason + "), so it was not saved and no part of it was left there. Free some " +
-				"space or choose a folder you can write to; the job stays in the folder's journal of jobs in flight, so " +
-				"running again or Recover Unfinished Edits fetches it without paying again.", e);
+				"space or choose a folder you can write to.", e);
 		}
 	}
 

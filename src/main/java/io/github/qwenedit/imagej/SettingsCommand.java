@@ -115,6 +115,9 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	@Parameter(label = "Deadline of one edit (seconds)", persist = false, required = false)
 	private String deadline;
 
+	@Parameter(label = "Largest result downloaded (MiB)", persist = false, required = false)
+	private String downloadCap;
+
 	@Parameter(label = "Then", choices = { SAVE, TEST_PROVIDER, TEST_BUCKET }, persist = false)
 	private String action = SAVE;
 
@@ -123,7 +126,10 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	/** The page of settings for the bucket that stages inputs, next to one page per provider. */
 	static final String BUCKET_PAGE = "the bucket (staging)";
 
-	/** The settings one page of the dialog shows: a provider's, or the bucket's; the deadline on each. */
+	/**
+	 * The settings one page of the dialog shows: a provider's, or the bucket's; the deadline on each,
+	 * and on a provider's the download cap of its results.
+	 */
 	static List<String> settingsOf(String page) throws EditException {
 		if (BUCKET_PAGE.equals(page)) {
 			return List.of("QWEN_EDIT_BUCKET", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "QWEN_EDIT_S3_ADDRESSING",
@@ -131,7 +137,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		}
 		ProviderDescriptor provider = ProviderRegistry.get(page);
 		return List.of(Configuration.DEFAULT_PROVIDER, provider.keyVariable(), provider.baseUrlVariable(),
-			Configuration.DEADLINE_SECONDS);
+			Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB);
 	}
 
 	/**
@@ -182,6 +188,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		m.put("AWS_SECRET_ACCESS_KEY", bucketSecret);
 		m.put("QWEN_EDIT_URL_TTL_SECONDS", linkLifetime);
 		m.put(Configuration.DEADLINE_SECONDS, deadline);
+		m.put(Configuration.DOWNLOAD_CAP_MB, downloadCap);
 		return m;
 	}
 
@@ -199,7 +206,8 @@ public class SettingsCommand extends AttributedDynamicCommand {
 				setIfEmpty(p.baseUrlVariable(), config.get(p.baseUrlVariable(), ""));
 			}
 			for (String plain : new String[] { "QWEN_EDIT_BUCKET", "AWS_ENDPOINT_URL_S3", "AWS_REGION",
-				"QWEN_EDIT_S3_ADDRESSING", "QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS })
+				"QWEN_EDIT_S3_ADDRESSING", "QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS,
+				Configuration.DOWNLOAD_CAP_MB })
 			{
 				setIfEmpty(plain, config.get(plain, ""));
 			}
@@ -220,7 +228,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		String[] names = { "defaultProvider", "dashscopeKey", "dashscopeBaseUrl", "eachlabsKey", "eachlabsBaseUrl",
 			"pixeldojoKey", "pixeldojoBaseUrl", "falKey", "falBaseUrl", "replicateToken", "replicateBaseUrl", "bucket",
 			"bucketEndpoint", "bucketRegion", "bucketAddressing", "bucketAccessKeyId", "bucketSecret", "linkLifetime",
-			"deadline" };
+			"deadline", "downloadCap" };
 		List<String> settings = new ArrayList<>(fieldsBySetting().keySet());
 		int i = settings.indexOf(setting);
 		return i < 0 ? null : names[i];
@@ -248,7 +256,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		"DASHSCOPE_BASE_URL", "EACHLABS_API_KEY", "EACHLABS_BASE_URL", "PIXELDOJO_API_KEY", "PIXELDOJO_BASE_URL",
 		"FAL_KEY", "FAL_QUEUE_BASE_URL", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "QWEN_EDIT_BUCKET",
 		"AWS_ENDPOINT_URL_S3", "AWS_REGION", "QWEN_EDIT_S3_ADDRESSING", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-		"QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS);
+		"QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB);
 
 	@Override
 	public void run() {

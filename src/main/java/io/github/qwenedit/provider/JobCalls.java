@@ -37,6 +37,29 @@ public final class JobCalls {
 		return Json.parse(reply.body(), service);
 	}
 
+	/**
+	 * The answer to a create the provider took (a 2xx status). Taken means a job may exist and be
+	 * charged, so an answer that cannot be read (cut short, not JSON) is not "no job": the failure
+	 * says so, and the journal keeps the entry.
+	 */
+	public static JsonNode acceptedAnswer(HttpReply reply, String service) throws EditException {
+		try {
+			return Json.parse(reply.body(), service);
+		}
+		catch (EditException unreadable) {
+			throw withoutHandle(unreadable, service);
+		}
+	}
+
+	/**
+	 * A create the provider took (a 2xx status) whose answer lacks what finds the job again (its id,
+	 * its links): the job may run and be charged, and nothing can fetch it.
+	 */
+	public static EditException withoutHandle(EditException failure, String service) {
+		return failure.followedBy(service + " took the request, so a job may have been created and charged that cannot " +
+			"be fetched without its id.").leaving(EditException.Charge.UNIDENTIFIED_JOB, null, List.of());
+	}
+
 	/** Asks to stop a job; true only when the provider confirmed it. */
 	public static boolean requestCancel(Http http, Request request, String service) {
 		try {

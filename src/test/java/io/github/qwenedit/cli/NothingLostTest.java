@@ -732,6 +732,240 @@ class NothingLostTest {
 		assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
 	}
 
+	private static long downloads(io.github.qwenedit.emulator.EmulatorServer<?> emulator) {
+		return emulator.requests().stream().filter(r -> r.path().startsWith("/outputs/")).count();
+	}
+
+	/**
+	 * A result link that answers 404 for a moment after the job ended (an object store or CDN that
+	 * does not have the object yet) is tried again within the edit's deadline: the result is saved.
+	 */
+	@Test
+	void aResultLinkThatAnswers404JustAfterTheJobIsFetchedOnALaterTry() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.missingOutputsFor(2);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Outcome run = runInProcess(dashscopeEnv(dashscope), "--provider", "dashscope", "--instruction", INSTRUCTION,
+				"--output", out.toString(), in.toString());
+			assertEquals(0, run.code(), run.out() + run.err());
+			assertEquals(1, dashscope.edits().size());
+			assertEquals(3, downloads(dashscope), "the link was not tried again after its 404s");
+			assertNotNull(IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString()));
+			assertTrue(journal(out).isEmpty());
+		}
+	}
+
+	/**
+	 * A result link that still answers 404 after the edit's tries does not throw the paid result
+	 * away: the entry stays with its links, the message says so, and the next run's recovery (which
+	 * tries again too, here past one more 404) saves it without sending the image again.
+	 */
+	@Test
+	void aResultLinkThatStaysMissingKeepsThePaidResultForTheNextRun() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.missingOutputsFor(1000);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Outcome failed = runInProcess(dashscopeEnv(dashscope), args);
+			String printed = failed.out() + failed.err();
+			assertEquals(1, failed.code(), printed);
+			assertTrue(printed.contains("HTTP 404"), printed);
+			assertTrue(printed.contains("fetches it without paying again"), printed);
+			assertTrue(downloads(dashscope) > 1, "the link was tried once only");
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the paid result was dropped: " + printed);
+			assertEquals(1, left.get(0).outputUrls.size());
+
+			dashscope.missingOutputsFor(1);
+			Outcome next = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertTrue(next.out().contains("recovered "), next.out());
+			assertEquals(1, dashscope.edits().size(), "the image was paid for twice");
+			assertNotNull(IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString()));
+			assertTrue(journal(out).isEmpty());
+		}
+	}
+
+	/**
+	 * A result larger than the download cap is paid for: its links stay in the journal, the message
+	 * names the setting to raise, and a run with a higher cap saves it without sending the image again.
+	 */
+	@Test
+	void aResultOverTheDownloadCapIsKeptUntilTheCapIsRaised() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.oversizedOutputs(2_000_000);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Map<String, String> env = dashscopeEnv(dashscope);
+			env.put(io.github.qwenedit.core.Configuration.DOWNLOAD_CAP_MB, "1");
+			Outcome capped = runInProcess(env, args);
+			String printed = capped.out() + capped.err();
+			assertEquals(1, capped.code(), printed);
+			assertTrue(printed.contains("larger than 1 MiB") && printed.contains("QWEN_EDIT_DOWNLOAD_CAP_MB"), printed);
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the paid result over the cap was dropped: " + printed);
+			assertEquals(1, left.get(0).outputUrls.size());
+
+			dashscope.oversizedOutputs(0);
+			env.put(io.github.qwenedit.core.Configuration.DOWNLOAD_CAP_MB, "3");
+			Outcome raised = runInProcess(env, args);
+			assertEquals(0, raised.code(), raised.out() + raised.err());
+			assertEquals(1, dashscope.edits().size(), "the image was paid for twice");
+			assertNotNull(IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString()));
+			assertTrue(journal(out).isEmpty());
+		}
+	}
+
+	/**
+	 * A 2xx answer to a create means the provider took it: one cut short in transit (not JSON) or
+	 * without the job's id is not "no job". The run says it may have been charged, and the entry
+	 * stays, so the next run says so again rather than nothing.
+	 */
+	@Test
+	void aCreateAnswerCutShortIsReportedAsPossiblyChargedAndKept() throws Exception {
+		try (io.github.qwenedit.emulator.ReplicateEmulator replicate = new io.github.qwenedit.emulator.ReplicateEmulator(
+			"r8_cut_short_7d21"); io.github.qwenedit.emulator.FalEmulator fal = new io.github.qwenedit.emulator.FalEmulator(
+				"fal-cut-short-19b4"))
+		{
+			replicate.failNextWith(201, "{\"id\":\"abc\",\"status\":\"starting\",\"urls\":{\"get\":\"", Map.of());
+			fal.failNextWith(200, "{\"status\":\"IN_QUEUE\"}", Map.of());
+			Path in = folderOfImages(1);
+			for (String[] provider : new String[][] { { "replicate", "REPLICATE_API_TOKEN", "r8_cut_short_7d21",
+				"REPLICATE_BASE_URL" }, { "fal", "FAL_KEY", "fal-cut-short-19b4", "FAL_QUEUE_BASE_URL" } })
+			{
+				Path out = work.resolve("out-" + provider[0]);
+				Map<String, String> env = bed.env(provider[1], provider[2], provider[3],
+					provider[0].equals("fal") ? fal : replicate);
+				Outcome cut = runInProcess(env, "--provider", provider[0], "--instruction", INSTRUCTION, "--output",
+					out.toString(), in.toString());
+				String printed = cut.out() + cut.err();
+				assertEquals(1, cut.code(), printed);
+				assertTrue(printed.contains("may have been created and charged"), provider[0] + ": " + printed);
+				List<BatchJournal.Entry> left = journal(out);
+				assertEquals(1, left.size(), provider[0] + ": the entry of a job that may be charged was dropped: " + printed);
+				assertEquals(BatchJournal.Phase.STAGED, left.get(0).phase);
+			}
+		}
+	}
+
+	/**
+	 * A journal copied in from elsewhere (or edited) must not choose where the key goes: a job link
+	 * on a host that is not the configured provider's is not called; the entry is set aside with a
+	 * sentence and the run goes on. The other host here is one the user allowed plain http for (fal's
+	 * upload host), so only the new check stands between it and the key.
+	 */
+	@Test
+	void aJournalledJobLinkOnAnotherHostNeverGetsTheKey() throws Exception {
+		String key = "fal-foreign-link-3a9c";
+		try (io.github.qwenedit.emulator.FalEmulator fal = new io.github.qwenedit.emulator.FalEmulator(key);
+			io.github.qwenedit.emulator.FalEmulator elsewhere = new io.github.qwenedit.emulator.FalEmulator("other-key"))
+		{
+			String foreign = elsewhere.baseUrl().replace("127.0.0.1", "localhost");
+			Map<String, String> env = bed.env("FAL_KEY", key, "FAL_QUEUE_BASE_URL", fal);
+			env.put("FAL_REST_BASE_URL", foreign);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Path entries = Files.createDirectories(out.resolve(BatchJournal.FOLDER));
+			String job = foreign + "/fal-ai/qwen-image-2/requests/planted-1";
+			Files.writeString(entries.resolve("planted.json"), "{\"version\":2,\"phase\":\"ACCEPTED\",\"source\":\"" +
+				in.resolve("cell0.tif").toAbsolutePath() + "\",\"provider\":\"fal\",\"model\":\"fal-ai/qwen-image-2/edit\"," +
+				"\"instruction\":\"" + INSTRUCTION + "\",\"jobId\":\"planted-1\",\"pollUrl\":\"" + job + "/status\"," +
+				"\"resultUrl\":\"" + job + "\",\"cancelUrl\":\"" + job + "/cancel\",\"stagedKeys\":[]}");
+			Outcome run = runInProcess(env, "--provider", "fal", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString());
+			String printed = run.out() + run.err();
+			for (io.github.qwenedit.emulator.RecordedRequest r : elsewhere.requests()) {
+				String auth = String.valueOf(r.header("Authorization"));
+				assertFalse(auth.contains(key), "the key went to another host: " + r.path());
+			}
+			assertTrue(printed.contains("set aside") && printed.contains("localhost"), printed);
+			assertEquals(0, run.code(), printed);
+			assertTrue(Files.isRegularFile(entries.resolve("planted.json" + BatchJournal.SET_ASIDE)));
+		}
+	}
+
+	/**
+	 * The disk fills up once the create went out: the journal cannot record the job, and then the
+	 * result cannot be written either. The run says that the job was not journalled and never claims
+	 * that a later run fetches it without paying again. (A file in the journal folder's place makes
+	 * the journal write fail; the process's file-size limit makes the result's fail.)
+	 */
+	@Test
+	void aJobNeitherJournalledNorSavedIsToldAsSuchWithNoFalsePromise() throws Exception {
+		try (io.github.qwenedit.emulator.PixelDojoEmulator pixeldojo = new io.github.qwenedit.emulator.PixelDojoEmulator(
+			"pd_full_disk_8c3e").createReplyDelay(Duration.ofSeconds(8)).processingDelay(Duration.ofSeconds(1))
+				.credits(10))
+		{
+			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd_full_disk_8c3e", "PIXELDOJO_BASE_URL", pixeldojo);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Process batch = startChild(env, "ulimit -f 100", "--provider", "pixeldojo", "--instruction", INSTRUCTION,
+				"--output", out.toString(), in.toString());
+			await(() -> pixeldojo.jobs().size() == 1, "the job was made");
+			Path journalFolder = out.resolve(BatchJournal.FOLDER);
+			try (java.util.stream.Stream<Path> entries = Files.list(journalFolder)) {
+				for (Path entry : entries.collect(java.util.stream.Collectors.toList())) Files.delete(entry);
+			}
+			Files.delete(journalFolder);
+			Files.writeString(journalFolder, "not a folder");
+			assertTrue(batch.waitFor(60, TimeUnit.SECONDS), "the batch did not end");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(1, batch.exitValue(), printed);
+			assertTrue(printed.contains("Could not write the result"), printed);
+			assertTrue(printed.contains("Cannot write the journal") && printed.contains(pixeldojo.lastJob().id), printed);
+			assertFalse(printed.contains("without paying again"), printed);
+			assertTrue(printed.contains("this paid result is lost"), printed);
+		}
+	}
+
+	/**
+	 * Result files get the mode any file the user makes gets (a lab's shared folder stays readable
+	 * to the group), not the owner-only mode of temporary files.
+	 */
+	@Test
+	void aResultFileHasTheUsersNormalMode() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Outcome run = runInProcess(dashscopeEnv(dashscope), "--provider", "dashscope", "--instruction", INSTRUCTION,
+				"--output", out.toString(), in.toString());
+			assertEquals(0, run.code(), run.out() + run.err());
+			Path probe = Files.createFile(out.resolve("probe"));
+			var normal = Files.getPosixFilePermissions(probe);
+			assertTrue(normal.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ),
+				"this test needs a umask that lets the group read new files: " + normal);
+			assertEquals(normal, Files.getPosixFilePermissions(out.resolve("AI-edit_1_of_cell0.tif")));
+		}
+	}
+
+	/**
+	 * A job still running at the deadline that the provider did not stop stays in the journal, and
+	 * the run says so: that the next run or Recover fetches it without paying again, not only that it
+	 * may still be charged.
+	 */
+	@Test
+	void aJobTimedOutAndNotStoppedIsToldToBeFetchedByTheNextRun() throws Exception {
+		String key = "fal-timed-out-6b0d";
+		try (io.github.qwenedit.emulator.FalEmulator fal = new io.github.qwenedit.emulator.FalEmulator(key)) {
+			fal.processingDelay(Duration.ofSeconds(20));
+			Map<String, String> env = bed.env("FAL_KEY", key, "FAL_QUEUE_BASE_URL", fal);
+			env.put("QWEN_EDIT_DEADLINE_SECONDS", "4");
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Outcome run = runInProcess(env, "--provider", "fal", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString());
+			String printed = run.out() + run.err();
+			assertEquals(1, run.code(), printed);
+			assertEquals(1, journal(out).size(), "the running job was dropped: " + printed);
+			assertTrue(printed.contains("Timed out") && printed.contains("fetches it without paying again"), printed);
+		}
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}

@@ -100,6 +100,7 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	private volatile Duration outputLifetime = Duration.ofHours(24);
 	private volatile Duration inputFetchTimeout = Duration.ofSeconds(10);
 	private volatile boolean outputLinksBroken;
+	private final java.util.concurrent.atomic.AtomicInteger outputsMissingFor = new java.util.concurrent.atomic.AtomicInteger();
 	private volatile boolean outputsNotImages;
 	private volatile int oversizedOutputBytes;
 	private volatile boolean bombOutputs;
@@ -228,6 +229,15 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	/** Every output link, published or to come, answers 404, as a link of a deleted object does. */
 	public SELF breakOutputLinks() {
 		outputLinksBroken = true;
+		return self();
+	}
+
+	/**
+	 * The next {@code downloads} output downloads answer 404, then the links work: an object store or
+	 * CDN that does not have the object yet just after the job ended.
+	 */
+	public SELF missingOutputsFor(int downloads) {
+		outputsMissingFor.set(downloads);
 		return self();
 	}
 
@@ -511,7 +521,7 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	/** Expired links answer like an expired signed OSS/S3 URL (403 AccessDenied), unknown ones like a missing key. */
 	private Reply serveOutput(String name) {
 		PublishedOutput output = outputs.get(name);
-		if (output == null || outputLinksBroken) {
+		if (output == null || outputLinksBroken || outputsMissingFor.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
 			return objectStoreError(404, "NoSuchKey", "The specified key does not exist.");
 		}
 		if (!Instant.now().isBefore(output.expiresAt())) {

@@ -35,6 +35,9 @@ import io.github.qwenedit.staging.S3TestServer;
  */
 class DashScopeEditTest {
 
+	@org.junit.jupiter.api.io.TempDir
+	java.nio.file.Path work;
+
 	private static final String KEY = "sk-dashscope-test-7f3a9c";
 
 	@RegisterExtension
@@ -293,12 +296,35 @@ class DashScopeEditTest {
 		}
 	}
 
+	/** A 200 that carries DashScope's error code and message instead of an image says what DashScope said. */
+	@Test
+	void anAnswerWithAnErrorCodeInsteadOfAnImageSaysWhatDashScopeSaid() throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
+			dashscope.failNextWith(200, "{\"request_id\":\"r-200-error\",\"code\":\"InternalError\",\"message\":\"boom\"}",
+				Map.of());
+			String failure = runner.run(inputs(cells, "remove the scale bar")).failure();
+			assertTrue(failure.startsWith("Provider failure: ") && failure.contains("InternalError") &&
+				failure.contains("boom"), failure);
+		}
+	}
+
 	@Test
 	void brokenOrNonImageOutputsAreExplained() throws Exception {
 		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
 			dashscope.breakOutputLinks();
-			String broken = runner.run(inputs(cells, "remove the scale bar")).failure();
+			Map<String, Object> unsaved = inputs(cells, "remove the scale bar");
+			unsaved.put("outputFolder", new java.io.File(""));
+			String broken = runner.run(unsaved).failure();
 			assertTrue(broken.contains("could not be downloaded"), broken);
+			// Kept in no journal: the user is told this paid result cannot be recovered, and why.
+			assertTrue(broken.contains("had no output folder"), broken);
+			// With an output folder, the paid result's links stay in its journal for Recover.
+			java.nio.file.Path folder = work.resolve("broken-links");
+			Map<String, Object> saved = inputs(cells, "remove the scale bar");
+			saved.put("outputFolder", folder.toFile());
+			runner.run(saved);
+			assertEquals(1, new io.github.qwenedit.core.batch.BatchJournal(folder).entries().size(), runner.log().toString());
+			assertTrue(runner.log().stream().anyMatch(l -> l.contains("Recover Unfinished Edits")), runner.log().toString());
 		}
 		try (DashScopeEmulator html = new DashScopeEmulator(KEY)) {
 			html.nonImageOutputs();

@@ -338,6 +338,24 @@ class RecoverUnfinishedEditsCommandTest {
 		assertEquals(1, s3.countObjects(s3.prefix()));
 	}
 
+	/**
+	 * A result link that answers 404 for a moment (an object store that does not serve the result
+	 * yet) is tried again by the recovery too: the result is recovered, not reported as expired.
+	 */
+	@Test
+	void aResultLinkThatAnswers404OnceIsRecoveredNotGivenUp() throws Exception {
+		startEachlabs(Duration.ofMillis(100));
+		Path out = Files.createDirectories(work.resolve("out"));
+		leaveBehind(out, "cells.tif", true);
+		assertTrue(eachlabs.awaitLastJobIn(Phase.SUCCEEDED));
+		eachlabs.missingOutputsFor(2);
+
+		JournalRecovery.Report report = recover(out, 0);
+		assertEquals(1, report.of(Kind.RECOVERED).size(), report.describe());
+		assertTrue(journal(out).isEmpty(), report.describe());
+		assertEquals(1, eachlabs.jobs().size(), "the image was sent again");
+	}
+
 	/** Documented: an expired result cannot come back, so its entry is dropped and the log says "expired". */
 	@Test
 	void anExpiredResultLinkIsReportedAndItsEntryDropped() throws Exception {

@@ -86,6 +86,34 @@ class SettingsCommandTest {
 		}
 	}
 
+	/** The download cap is a setting of the dialog, stored in the settings file, and the edit follows it. */
+	@Test
+	void theDownloadCapIsSetInTheDialogAndTheEditFollowsIt() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.oversizedOutputs(2_000_000);
+			Map<String, String> env = Map.of(Configuration.CONFIG_DIR, configDir.toString());
+			try (EditCommandRunner runner = new EditCommandRunner(env)) {
+				Context context = contextOf(runner);
+				Map<String, Object> in = new HashMap<>();
+				in.put("defaultProvider", "dashscope");
+				in.put("dashscopeKey", KEY);
+				in.put("dashscopeBaseUrl", dashscope.baseUrl());
+				in.put("downloadCap", "1");
+				in.put("action", SettingsCommand.SAVE);
+				runSettings(context, in);
+				assertTrue(Files.readString(configDir.resolve(Configuration.SETTINGS_FILE))
+					.contains(Configuration.DOWNLOAD_CAP_MB + "=1"));
+				assertTrue(SettingsCommand.settingsOf("dashscope").contains(Configuration.DOWNLOAD_CAP_MB));
+
+				EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(DashScopeEditTest.pattern("a.tif", 400, 400),
+					"dashscope", "qwen-image-2.0", "sharpen"));
+				assertTrue(run.failed());
+				assertTrue(run.failure().contains("larger than 1 MiB") && run.failure().contains(Configuration.DOWNLOAD_CAP_MB),
+					run.failure());
+			}
+		}
+	}
+
 	@Test
 	void aWrongKeyAndTheBucketAreTestedInPlainSentences() throws Exception {
 		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {

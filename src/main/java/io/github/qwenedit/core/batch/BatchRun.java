@@ -563,10 +563,18 @@ public final class BatchRun {
 				saved = item.save(result);
 			}
 			catch (EditException e) {
+				// What the edit warned of (a job the journal could not record) matters most now.
+				for (String warning : result.warnings()) {
+					listener.warned("warning " + item.label() + ": " + config.redact(warning));
+				}
 				// The result was paid for and its links are in the journal: unless the failure says the
 				// result can never be opened, it stays there for the next run or a recovery.
-				throw e.charge() == EditException.Charge.NONE ? e.leaving(EditException.Charge.UNSAVED_RESULT, null,
-					List.of()) : e;
+				EditException unsaved = e.charge() == EditException.Charge.NONE ? e.leaving(
+					EditException.Charge.UNSAVED_RESULT, null, List.of()) : e;
+				if (entry[0].phase() == BatchJournal.Phase.ACCEPTED) throw unsaved;
+				// The journal could not record the job (the edit warned of it): nothing can fetch it again.
+				throw unsaved.followedBy("The journal does not hold job " + result.provenance().get(Provenance.REQUEST_ID) +
+					", so this paid result is lost; run again to edit the image anew.");
 			}
 			entry[0].saved(saved);
 			var files = line.putArray("results");
@@ -587,7 +595,7 @@ public final class BatchRun {
 		catch (EditException e) {
 			boolean kept = entry[0] != null && entry[0].settle(e);
 			if (kept) line.put("journal", "kept");
-			String error = config.redact(e.describe());
+			String error = config.redact(e.describe()) + (kept ? whatTheJournalKeeps(entry[0]) : "");
 			line.put("error", error);
 			if (e.kind() == ErrorKind.CANCELLED) {
 				line.put("status", "cancelled");
@@ -602,7 +610,7 @@ public final class BatchRun {
 		catch (OutOfMemoryError e) {
 			// Decoding a result outside the plugin's own decoder: the job was paid for, and its entry
 			// (past the create) stays for a run with more memory.
-			boolean kept = entry[0] != null && entry[0].settle(e);
+			boolean kept = entry[0] != null && entry[0].settle(e) && entry[0].phase() == BatchJournal.Phase.ACCEPTED;
 			String error = "There is not enough memory for this result; give the program more memory (java -Xmx, or " +
 				"Edit > Options > Memory in Fiji)" + (kept ? " and run again: the job stays in the journal and is " +
 				"fetched without paying again." : ".");
@@ -637,6 +645,16 @@ public final class BatchRun {
 					"journal, so the next run saves its result again rather than paying for it again." : "."));
 			}
 		}
+	}
+
+	/**
+	 * What a kept entry lets a later run do, said only as far as the entry holds it: a job recorded
+	 * with its handle is fetched without paying again; one whose acceptance could not be recorded is
+	 * not (the edit's own message says why and what may be charged).
+	 */
+	private static String whatTheJournalKeeps(BatchJournal.Pending entry) {
+		return entry.phase() == BatchJournal.Phase.ACCEPTED ? " The job stays in the folder's journal of jobs in " +
+			"flight, so running the batch again or Recover Unfinished Edits fetches it without paying again." : "";
 	}
 
 	/**

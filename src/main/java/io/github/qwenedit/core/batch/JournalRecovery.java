@@ -32,6 +32,7 @@ import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.EditProvider;
+import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.JobPoller;
 import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
@@ -41,6 +42,7 @@ import io.github.qwenedit.staging.Staging;
 import io.github.qwenedit.staging.StagingChoice;
 import io.github.qwenedit.staging.S3Bucket;
 import io.github.qwenedit.staging.S3Staging;
+import okhttp3.HttpUrl;
 
 /**
  * Fetches what the jobs journalled in an output folder produced while the program that sent them
@@ -222,10 +224,18 @@ public final class JournalRecovery {
 			}
 			progress.progress("Recovering " + (i + 1) + " of " + entries.size() + ": " + entry.source,
 				(double) i / entries.size());
+			Optional<EditProvider> provider = providers.computeIfAbsent(entry.provider, this::providerIfConfigured);
+			Optional<String> foreign = provider.flatMap(p -> foreignJobLink(entry, p));
+			if (foreign.isPresent()) {
+				journal.setAside(entry.file, "it names job links on " + foreign.get() + ", which is not the configured " +
+					"address of " + displayName(entry.provider) + ", and calling them would send your key there (a journal " +
+					"copied from elsewhere or edited)", report.problems::add);
+				continue;
+			}
 			Outcome outcome;
 			try {
-				outcome = recoverOne(entry, providers.computeIfAbsent(entry.provider, this::providerIfConfigured),
-					output, Duration.ofNanos(Math.max(0, windowEnds - System.nanoTime())), progress, cancellation);
+				outcome = recoverOne(entry, provider, output, Duration.ofNanos(Math.max(0, windowEnds - System.nanoTime())),
+					progress, cancellation);
 			}
 			catch (RuntimeException unusable) {
 				// An entry this code cannot follow (edited by hand, or of a shape not foreseen) must not
@@ -252,6 +262,28 @@ public final class JournalRecovery {
 		}
 		progress.progress("Recovery done", 1);
 		return report;
+	}
+
+	/**
+	 * The host of a journalled job link (status, result, cancel) that is not on the provider's
+	 * configured address: the provider is called there with the key, so a journal copied in from
+	 * elsewhere or edited by hand must not choose where the key goes. Result images are downloaded
+	 * without credentials, from any https host, as in the edit itself.
+	 */
+	private static Optional<String> foreignJobLink(BatchJournal.Entry entry, EditProvider provider) {
+		if (entry.job == null) return Optional.empty();
+		HttpUrl configured = HttpUrl.parse(provider.serviceAddress());
+		List<Optional<String>> links = List.of(entry.job.pollUrl(), entry.job.resultUrl(), entry.job.cancelUrl());
+		for (Optional<String> link : links) {
+			if (!link.isPresent()) continue;
+			HttpUrl url = HttpUrl.parse(link.get());
+			if (url == null) return Optional.of("an address that is not http(s)");
+			boolean samePlace = configured != null && JobCalls.onConfiguredHost(configured,
+				link.get()).isPresent() && (!url.host().equalsIgnoreCase(configured.host()) || url.port() == configured.port());
+			if (!samePlace) return Optional.of(url.host() + (url.port() == HttpUrl.defaultPort(url.scheme()) ? ""
+				: ":" + url.port()));
+		}
+		return Optional.empty();
 	}
 
 	private Optional<EditProvider> providerIfConfigured(String id) {
@@ -283,9 +315,10 @@ public final class JournalRecovery {
 			return new Outcome(entry, Kind.RECOVERED, "Saved by the run that sent it.", entry.savedResults, false);
 		}
 		if (entry.job == null) {
-			return new Outcome(entry, Kind.NOT_CONFIRMED, "It was being sent to " + displayName(entry.provider) + " when " +
-				"the program stopped, so the job may have been created (and charged) but cannot be fetched without its id; " +
-				"edit the image again to get a result.", List.of(), false);
+			return new Outcome(entry, Kind.NOT_CONFIRMED, "It was sent to " + displayName(entry.provider) + ", but the " +
+				"job's id was never recorded (the program stopped before the answer came, the answer was unusable, or the " +
+				"journal could not be written), so a job may have been created (and charged) that cannot be fetched; edit " +
+				"the image again to get a result.", List.of(), false);
 		}
 		boolean linksKnown = !entry.outputUrls.isEmpty();
 		if (!linksKnown && !configured.isPresent()) {

@@ -21,6 +21,7 @@ public final class WholeFiles {
 
 	/** The ending of the temporary files, which are hidden: {@code .<name>.<random>.part}. */
 	static final String PART = ".part";
+	private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
 	/** Writes the bytes of a file; the stream is closed by the caller. */
 	@FunctionalInterface
@@ -35,7 +36,11 @@ public final class WholeFiles {
 	 * {@code target} when complete; on failure the temporary file is removed.
 	 */
 	public static void write(Path target, Content content) throws IOException {
-		Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", PART);
+		// Created as any new file is, with the user's usual mode (a temporary file would be owner-only,
+		// and the rename would keep that): results are images to share, unlike the journal.
+		Path temp = target.resolveSibling("." + target.getFileName() + "." +
+			Long.toUnsignedString(RANDOM.nextLong()) + PART);
+		Files.createFile(temp);
 		try {
 			try (OutputStream out = Files.newOutputStream(temp)) {
 				content.writeTo(out);

@@ -136,7 +136,17 @@ public final class DashScopeProvider implements EditProvider {
 			facts.put("OutputSize", usage.path("width").asInt() + "*" + usage.path("height").asInt());
 		}
 		if (usage.has("image_count")) facts.put("ImageCount", usage.path("image_count").asText());
-		return JobState.succeeded(JobHandle.finishedAtOnce(Json.text(answer, "request_id")), urls, facts);
+		JobHandle job = JobHandle.finishedAtOnce(Json.text(answer, "request_id"));
+		String code = Json.text(answer, "code");
+		if (urls.isEmpty() && code != null && !code.isBlank()) {
+			// An error in a 200 answer (its usual shape, request_id, code and message): the job failed,
+			// and what DashScope said is the only clue the user gets.
+			String message = Json.text(answer, "message");
+			return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "DashScope returned no image and " +
+				"said: " + ProviderErrors.clip(code + (message == null ? "" : ": " + message)) + ". Try again later; if " +
+				"it persists, report it to DashScope."));
+		}
+		return JobState.succeeded(job, urls, facts);
 	}
 
 	/**

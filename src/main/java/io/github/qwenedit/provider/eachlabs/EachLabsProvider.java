@@ -128,12 +128,13 @@ public final class EachLabsProvider implements EditProvider {
 		HttpReply reply = http.send(authorised(create).post(RequestBody.create(Json.bytes(body), JSON)).build(),
 			CallKind.CREATE, CALL_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);
-		JsonNode answer = Json.parse(reply.body(), displayName());
+		JsonNode answer = JobCalls.acceptedAnswer(reply, displayName());
 		String id = Json.text(answer, "predictionID");
 		if (id == null || id.isBlank()) {
 			String detail = explanation(answer);
-			throw new EditException(ErrorKind.PROVIDER_FAILURE, "eachlabs accepted the edit but sent no prediction id, " +
-				"so its result cannot be fetched." + (detail == null ? "" : " eachlabs said: " + ProviderErrors.clip(detail)));
+			throw JobCalls.withoutHandle(new EditException(ErrorKind.PROVIDER_FAILURE, "eachlabs accepted the edit but " +
+				"sent no prediction id, so its result cannot be fetched." + (detail == null ? "" : " eachlabs said: " +
+					ProviderErrors.clip(detail))), displayName());
 		}
 		// The documented links (docs/providers.md §2.4) until a status answer gives its urls.cancel.
 		HttpUrl poll = base.newBuilder().addPathSegments("v1/prediction").addPathSegment(id).build();

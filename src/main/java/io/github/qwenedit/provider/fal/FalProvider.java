@@ -128,11 +128,11 @@ public final class FalProvider implements EditProvider {
 		HttpReply reply = http.send(authorised(url).post(RequestBody.create(Json.bytes(input), JSON)).build(),
 			CallKind.CREATE, CALL_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);
-		JsonNode answer = Json.parse(reply.body(), displayName());
+		JsonNode answer = JobCalls.acceptedAnswer(reply, displayName());
 		String id = Json.text(answer, "request_id");
 		if (id == null || Json.text(answer, "status_url") == null || Json.text(answer, "response_url") == null) {
-			throw new EditException(ErrorKind.PROVIDER_FAILURE, "fal.ai accepted the edit but sent no status links, so " +
-				"its result cannot be fetched.");
+			throw JobCalls.withoutHandle(new EditException(ErrorKind.PROVIDER_FAILURE, "fal.ai accepted the edit but " +
+				"sent no status links, so its result cannot be fetched."), displayName());
 		}
 		// A link to another host would hand it the key: the documented path on the configured host instead.
 		HttpUrl requestUrl = base.resolve(FalProvider.app(model.id()) + "/requests/" + id);

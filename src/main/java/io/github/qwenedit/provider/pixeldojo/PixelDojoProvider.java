@@ -149,11 +149,11 @@ public final class PixelDojoProvider implements EditProvider {
 		HttpReply reply = http.send(authorised(run).post(RequestBody.create(Json.bytes(body), JSON))
 			.build(), CallKind.CREATE, CALL_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);
-		JsonNode answer = Json.parse(reply.body(), displayName());
+		JsonNode answer = JobCalls.acceptedAnswer(reply, displayName());
 		String jobId = Json.text(answer, "jobId");
 		if (jobId == null || jobId.isBlank()) {
-			throw new EditException(ErrorKind.PROVIDER_FAILURE, "PixelDojo accepted the edit but sent no job id, so " +
-				"its result cannot be fetched.");
+			throw JobCalls.withoutHandle(new EditException(ErrorKind.PROVIDER_FAILURE, "PixelDojo accepted the edit but " +
+				"sent no job id, so its result cannot be fetched."), displayName());
 		}
 		// statusUrl is followed as given (docs/providers.md §3.3), but the key only goes to PixelDojo itself;
 		// otherwise the documented job path on the configured address is asked instead.

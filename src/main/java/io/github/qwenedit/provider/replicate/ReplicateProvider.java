@@ -196,7 +196,7 @@ public final class ReplicateProvider implements EditProvider {
 		HttpReply reply = http.send(authorised(url).header("Prefer", "wait=" + wait)
 			.post(RequestBody.create(Json.bytes(body), JSON)).build(), CallKind.CREATE, CREATE_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);
-		return state(Json.parse(reply.body(), displayName()), null);
+		return state(JobCalls.acceptedAnswer(reply, displayName()), null);
 	}
 
 	static ObjectNode input(EditRequest request, List<String> imageUrls) {
@@ -234,10 +234,15 @@ public final class ReplicateProvider implements EditProvider {
 			String id = Json.text(prediction, "id");
 			String get = Json.text(prediction.path("urls"), "get");
 			if (id == null || get == null) {
-				throw new EditException(ErrorKind.PROVIDER_FAILURE, "Replicate accepted the edit but sent no prediction " +
-					"link, so its result cannot be fetched.");
+				throw JobCalls.withoutHandle(new EditException(ErrorKind.PROVIDER_FAILURE, "Replicate accepted the edit but " +
+					"sent no prediction link, so its result cannot be fetched."), displayName());
 			}
-			job = new JobHandle(id, get, Json.text(prediction.path("urls"), "cancel"), null);
+			// The key goes only to Replicate itself: links to another host give way to the documented paths.
+			HttpUrl documented = base.newBuilder().addPathSegments("v1/predictions").addPathSegment(id).build();
+			String cancel = Json.text(prediction.path("urls"), "cancel");
+			job = new JobHandle(id, JobCalls.onConfiguredHost(base, get).orElse(documented).toString(),
+				JobCalls.onConfiguredHost(base, cancel).orElse(documented.newBuilder().addPathSegment("cancel").build())
+					.toString(), null);
 		}
 		String status = String.valueOf(Json.text(prediction, "status")).toLowerCase(Locale.ROOT);
 		switch (status) {
