@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -64,7 +63,7 @@ class BatchParametersTest {
 		"concurrency, 0, edits at once", "concurrency, -5, edits at once" })
 	void theFijiBatchCommandRefusesBeforeAnyCall(String parameter, String value, String words) throws Exception {
 		EachLabsEmulator eachlabs = bed.serve(new EachLabsEmulator(KEY));
-		Map<String, Object> inputs = new HashMap<>();
+		Map<String, Object> inputs = BatchTestData.batchInputsWithDefaultOptions();
 		inputs.put("batchSource", "folder");
 		inputs.put("inputFolder", oneImage().toFile());
 		inputs.put("outputFolder", work.resolve("out").toFile());

@@ -35,7 +35,7 @@ public final class BatchCommandProcess {
 	public static Map<String, Object> stackInputs(ImagePlus stack, File output, String provider, String model,
 		String instruction)
 	{
-		Map<String, Object> inputs = new java.util.HashMap<>();
+		Map<String, Object> inputs = BatchTestData.batchInputsWithDefaultOptions();
 		inputs.put("batchSource", EditImagesBatchCommand.ACTIVE_STACK);
 		inputs.put("image", stack);
 		inputs.put("outputFolder", output);

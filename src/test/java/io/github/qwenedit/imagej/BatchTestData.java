@@ -4,13 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
 import ij.ImagePlus;
 import ij.ImageStack;
 import ij.process.ByteProcessor;
+import io.github.qwenedit.core.OptionText;
 import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.http.Json;
@@ -22,6 +25,24 @@ public final class BatchTestData {
 	public static final int SIDE = 384;
 
 	private BatchTestData() {}
+
+	/**
+	 * Inputs of the batch command with every option the dialog remembers set to its default: SciJava
+	 * saves each run's values in the preferences (target/java-prefs here), so a test that tried a bad
+	 * seed would otherwise hand it to every later test in the same JVM.
+	 */
+	public static Map<String, Object> batchInputsWithDefaultOptions() {
+		Map<String, Object> inputs = new HashMap<>();
+		inputs.put("size", OptionText.AS_INPUT);
+		inputs.put("outputs", 1);
+		inputs.put("seed", OptionText.RANDOM_SEED);
+		inputs.put("promptExtend", true);
+		inputs.put("staging", "auto");
+		inputs.put("negativePrompt", "");
+		inputs.put("fileFilter", BatchImages.DEFAULT_FILTER);
+		inputs.put("maxCost", 0.0);
+		return inputs;
+	}
 
 	/** The grey value of plane {@code plane} (1-based) of {@link #stack}: every plane differs. */
 	public static int greyOf(int plane) {

@@ -89,7 +89,7 @@ class CancelDuringCreateTest {
 		}
 		Path out = work.resolve("out");
 		try (EachLabsEmulator eachlabs = slowToAnswerCreates(); EditCommandRunner runner = runner(eachlabs)) {
-			Map<String, Object> inputs = new HashMap<>();
+			Map<String, Object> inputs = BatchTestData.batchInputsWithDefaultOptions();
 			inputs.put("batchSource", EditImagesBatchCommand.FOLDER);
 			inputs.put("inputFolder", in.toFile());
 			inputs.put("outputFolder", out.toFile());

@@ -62,15 +62,14 @@ class EditImagesBatchCommandTest {
 	}
 
 	private Map<String, Object> inputs(Path in, Path out) {
-		Map<String, Object> inputs = new HashMap<>();
+		Map<String, Object> inputs = BatchTestData.batchInputsWithDefaultOptions();
 		inputs.put("batchSource", EditImagesBatchCommand.FOLDER);
 		inputs.put("inputFolder", in == null ? null : in.toFile());
 		inputs.put("outputFolder", out.toFile());
 		inputs.put("provider", "eachlabs");
 		inputs.put("model", "alibaba-qwen-image-2-0-image-edit");
 		inputs.put("concurrency", 20);
-		inputs.put("maxCost", 0.0); // given every time: the dialog remembers the last value
-		inputs.put("assembleStack", false);
+				inputs.put("assembleStack", false);
 		inputs.put("instruction", "remove the scale bar");
 		return inputs;
 	}
