@@ -333,4 +333,61 @@ class PublishedSchemaEditTest {
 			assertTrue(said.get(0).contains("built-in table"), said.get(0));
 		}
 	}
+
+	/**
+	 * Point 2 of the brief on issue 18: once an edit of this session has read a model's schema, the
+	 * Edit Images dialog offers the sizes it lists and at most the outputs it allows, instead of the
+	 * built-in table's; it asks the provider nothing itself, and before any schema is known it shows the
+	 * built-in table's free size field and output limit.
+	 */
+	@Test
+	void theDialogOffersTheSizesAndOutputCountsOfTheSchemasReadEarlierInTheSession() throws Exception {
+		pixeldojo.schema().replaceWith(EmulatedSchema.maximum(PixelDojoEmulator.defaultSchema(), "n", 3));
+		fal.schema().replaceWith(falSchemaOfTwoOutputsWithoutSeed());
+		Map<String, Object> remembered = Map.of("provider", "pixeldojo", "model", "qwen-image-2.0", "size", "2048*1024",
+			"outputs", 4);
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			org.scijava.module.Module unknown = runner.beforeTheDialog(cells, remembered);
+			assertTrue(choices(unknown, "size").isEmpty(), "a size list offered with no schema read");
+			assertEquals(EditImagesCommand.MAX_OUTPUTS, maximum(unknown, "outputs"));
+			assertEquals(0, pixeldojo.schemaReads(), "the dialog asked the provider");
+
+			assertFalse(runner.run(pixeldojoEdit("qwen-image-2.0")).failed());
+			assertFalse(runner.run(falEdit()).failed());
+
+			org.scijava.module.Module dialog = runner.beforeTheDialog(cells, remembered);
+			List<String> offered = new java.util.ArrayList<>(List.of("as input"));
+			PixelDojoEmulator.defaultSchema().path("properties").path("size").path("enum").forEach(v -> offered.add(v.asText()));
+			assertEquals(offered, choices(dialog, "size"));
+			assertEquals("as input", dialog.getInput("size"), "a size the schema does not list stayed chosen");
+			assertEquals(3, maximum(dialog, "outputs"));
+			assertEquals(3, dialog.getInput("outputs"), "more outputs than the schema allows stayed chosen");
+
+			// Choosing fal.ai in the dialog: its endpoint's document caps the outputs at 2 and lists no sizes.
+			dialog.setInput("provider", "fal");
+			dialog.getInfo().getInput("provider").callback(dialog);
+			assertEquals(FAL_MODEL, dialog.getInput("model"));
+			assertTrue(choices(dialog, "size").isEmpty(), choices(dialog, "size").toString());
+			assertEquals(2, maximum(dialog, "outputs"));
+			assertEquals(2, dialog.getInput("outputs"));
+
+			// Another fal model, whose document no edit has read: the built-in table again.
+			dialog.setInput("model", "fal-ai/qwen-image-edit-plus");
+			dialog.getInfo().getInput("model").callback(dialog);
+			assertEquals(EditImagesCommand.MAX_OUTPUTS, maximum(dialog, "outputs"));
+			assertEquals(1, pixeldojo.schemaReads());
+			assertEquals(1, fal.schemaReads().size(), "the dialog asked fal.ai");
+		}
+	}
+
+	private static List<String> choices(org.scijava.module.Module module, String input) {
+		List<?> choices = module.getInfo().getInput(input).getChoices();
+		List<String> names = new java.util.ArrayList<>();
+		if (choices != null) choices.forEach(c -> names.add(String.valueOf(c)));
+		return names;
+	}
+
+	private static int maximum(org.scijava.module.Module module, String input) {
+		return ((Number) module.getInfo().getInput(input).getMaximumValue()).intValue();
+	}
 }
