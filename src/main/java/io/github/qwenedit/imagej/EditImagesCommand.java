@@ -41,6 +41,7 @@ import io.github.qwenedit.core.batch.OutputFolderLock;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderRegistry;
+import io.github.qwenedit.provider.PublishedChoices;
 import io.github.qwenedit.staging.StagingChoice;
 
 /**
@@ -54,6 +55,8 @@ import io.github.qwenedit.staging.StagingChoice;
 public class EditImagesCommand extends AttributedDynamicCommand {
 
 	static final String NONE = "none";
+	/** The most outputs any built-in model makes; a model's own limit is checked when the edit runs. */
+	static final int MAX_OUTPUTS = 6;
 	/** The inputs only an edit of an area selection uses. */
 	static final List<String> SELECTION_OPTIONS = List.of("contextMargin", "featherWidth");
 
@@ -91,13 +94,13 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	@Parameter(label = "Provider", callback = "providerChanged")
 	private String provider = ProviderRegistry.ids().get(0);
 
-	@Parameter(label = "Model")
+	@Parameter(label = "Model", callback = "modelChanged")
 	private String model = ProviderRegistry.all().get(0).defaultModel();
 
 	@Parameter(label = "Output size (W*H)", description = "'as input', or width*height in pixels such as 1024*1024")
 	private String size = OptionText.AS_INPUT;
 
-	@Parameter(label = "Number of outputs", min = "1", max = "6")
+	@Parameter(label = "Number of outputs", min = "1", max = "" + MAX_OUTPUTS)
 	private int outputs = 1;
 
 	@Parameter(label = "Seed (-1 = random)")
@@ -158,7 +161,57 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			}
 		}
 		model = initialModel(this, provider, model, editService);
+		offerPublishedChoices();
 		askSelectionOptionsOnlyForAnAreaSelection();
+	}
+
+	/**
+	 * Where the chosen model's published schema, read by an earlier edit of this session, lists the
+	 * sizes it takes or caps the number of outputs, the dialog offers those instead of the built-in
+	 * table's (issue 18). Nothing is asked of the provider here, so the dialog never waits for one; an
+	 * input the call gave is left as it is, to be checked against the schema when the edit runs.
+	 */
+	void offerPublishedChoices() {
+		Optional<PublishedChoices> published = publishedChoices(provider, model, editService);
+		MutableModuleItem<String> sizeItem = getInfo().getMutableInput("size", String.class);
+		if (sizeItem != null && !isInputResolved("size")) {
+			List<String> sizes = published.map(PublishedChoices::sizes).orElse(List.of());
+			List<String> offered = new ArrayList<>();
+			if (!sizes.isEmpty()) {
+				offered.add(OptionText.AS_INPUT);
+				offered.addAll(sizes);
+				if (!offered.contains(size)) size = OptionText.AS_INPUT;
+			}
+			// No choices leaves the free W*H field of the built-in table.
+			sizeItem.setChoices(offered);
+		}
+		MutableModuleItem<Integer> outputsItem = getInfo().getMutableInput("outputs", Integer.class);
+		if (outputsItem != null && !isInputResolved("outputs")) {
+			int most = published.map(PublishedChoices::maxOutputs).orElse(MAX_OUTPUTS);
+			outputsItem.setMaximumValue(most);
+			if (outputs > most) outputs = most;
+		}
+	}
+
+	/** The choices {@code model}'s schema allows, if this session has read it; empty when unknown or not set up. */
+	static Optional<PublishedChoices> publishedChoices(String provider, String model, QwenEditService service) {
+		try {
+			return ProviderRegistry.get(provider).create(service.configuration()).publishedChoices(model);
+		}
+		catch (EditException notSetUpOrUnknown) {
+			return Optional.empty(); // a missing key or an unknown model is reported when the command runs
+		}
+	}
+
+	/** The provider's models and the model's published choices, for the values the dialog opens with. */
+	void offerChoicesForTheValuesShown() {
+		model = initialModel(this, provider, model, editService);
+		offerPublishedChoices();
+	}
+
+	/** Offers what the chosen model's published schema allows. */
+	protected void modelChanged() {
+		offerPublishedChoices();
 	}
 
 	/**
@@ -187,6 +240,7 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	/** Offers the chosen provider's models, keeping the current one when it belongs to it. */
 	protected void providerChanged() {
 		model = offerModels(getInfo().getMutableInput("model", String.class), provider, model, editService);
+		offerPublishedChoices();
 	}
 
 	/**

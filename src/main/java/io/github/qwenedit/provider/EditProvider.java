@@ -100,6 +100,15 @@ public interface EditProvider {
 	}
 
 	/**
+	 * What the model's published schema allows, for the dialog to offer, when this program has read
+	 * it already: no call is made, so the dialog never waits for a provider. Empty when no schema was
+	 * read, or the provider publishes none.
+	 */
+	default Optional<PublishedChoices> publishedChoices(String model) throws EditException {
+		return Optional.empty();
+	}
+
+	/**
 	 * Sends the job. A synchronous API returns a final state at once; a queue returns a handle.
 	 *
 	 * @param imageUrls one link (https or data URI) per request image, in order

@@ -27,10 +27,13 @@ public final class ProviderDescriptor {
 		EditProvider create(String baseUrl, String key) throws EditException;
 	}
 
-	/** Creates a provider whose uploads go to a host of their own (fal's REST host beside its queue). */
+	/**
+	 * Creates a provider whose uploads and published schemas are on hosts of their own (fal's REST
+	 * host and fal.ai beside its queue).
+	 */
 	@FunctionalInterface
 	public interface UploadingFactory {
-		EditProvider create(String baseUrl, String uploadBaseUrl, String key) throws EditException;
+		EditProvider create(String baseUrl, String uploadBaseUrl, String schemaBaseUrl, String key) throws EditException;
 	}
 
 	private final String id;
@@ -43,6 +46,8 @@ public final class ProviderDescriptor {
 	private final Factory factory;
 	private final String uploadBaseUrlVariable;
 	private final String defaultUploadBaseUrl;
+	private final String schemaBaseUrlVariable;
+	private final String defaultSchemaBaseUrl;
 	private final UploadingFactory uploadingFactory;
 	/**
 	 * The models of each provider made from a configuration with user-added models. Providers are
@@ -64,13 +69,18 @@ public final class ProviderDescriptor {
 		this.factory = factory;
 		this.uploadBaseUrlVariable = null;
 		this.defaultUploadBaseUrl = null;
+		this.schemaBaseUrlVariable = null;
+		this.defaultSchemaBaseUrl = null;
 		this.uploadingFactory = null;
 	}
 
-	/** A provider that uploads inputs to its own host, configured by {@code uploadBaseUrlVariable}. */
+	/**
+	 * A provider that uploads inputs to its own host, configured by {@code uploadBaseUrlVariable}, and
+	 * publishes its schemas on another, configured by {@code schemaBaseUrlVariable}.
+	 */
 	public ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
-		String defaultBaseUrl, String uploadBaseUrlVariable, String defaultUploadBaseUrl, String keyVariable,
-		String keyDescription, UploadingFactory factory)
+		String defaultBaseUrl, String uploadBaseUrlVariable, String defaultUploadBaseUrl, String schemaBaseUrlVariable,
+		String defaultSchemaBaseUrl, String keyVariable, String keyDescription, UploadingFactory factory)
 	{
 		this.id = id;
 		this.displayName = displayName;
@@ -82,6 +92,8 @@ public final class ProviderDescriptor {
 		this.factory = null;
 		this.uploadBaseUrlVariable = uploadBaseUrlVariable;
 		this.defaultUploadBaseUrl = defaultUploadBaseUrl;
+		this.schemaBaseUrlVariable = schemaBaseUrlVariable;
+		this.defaultSchemaBaseUrl = defaultSchemaBaseUrl;
 		this.uploadingFactory = factory;
 	}
 
@@ -154,7 +166,7 @@ public final class ProviderDescriptor {
 	public EditProvider create(Configuration config) throws EditException {
 		String key = config.require(keyVariable, keyDescription);
 		EditProvider provider = uploadingFactory != null
-			? uploadingFactory.create(baseUrl(config), uploadBaseUrl(config), key)
+			? uploadingFactory.create(baseUrl(config), uploadBaseUrl(config), schemaBaseUrl(config), key)
 			: factory.create(baseUrl(config), key);
 		List<ModelSpec> offered = models(config);
 		if (offered.size() > models.size()) {
@@ -169,6 +181,10 @@ public final class ProviderDescriptor {
 		return config.get(uploadBaseUrlVariable, defaultUploadBaseUrl);
 	}
 
+	private String schemaBaseUrl(Configuration config) {
+		return config.get(schemaBaseUrlVariable, defaultSchemaBaseUrl);
+	}
+
 	/**
 	 * Hosts the user configured with plain {@code http://}: only to those does the plugin speak
 	 * unencrypted (local gateways, test servers).
@@ -180,6 +196,8 @@ public final class ProviderDescriptor {
 		if (uploadingFactory != null) {
 			HttpUrl upload = resolve(uploadBaseUrl(config), uploadBaseUrlVariable, "");
 			if (!upload.isHttps()) hosts.add(Http.hostKey(upload));
+			HttpUrl schemas = resolve(schemaBaseUrl(config), schemaBaseUrlVariable, "");
+			if (!schemas.isHttps()) hosts.add(Http.hostKey(schemas));
 		}
 		return Set.copyOf(hosts);
 	}

@@ -5,6 +5,7 @@ import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -81,6 +82,31 @@ public final class PublishedSchema {
 		return values;
 	}
 
+	/** The largest value the field allows ({@code maximum}), or empty when the schema sets none. */
+	public OptionalInt maximum(String field) {
+		JsonNode max = properties.path(field).path("maximum");
+		return max.isNumber() ? OptionalInt.of((int) Math.floor(max.asDouble())) : OptionalInt.empty();
+	}
+
+	/**
+	 * The most outputs one edit may ask for under this schema: none beyond 1 without {@code countField},
+	 * else its {@code maximum}, or {@code builtIn} when it sets none.
+	 */
+	public int maxOutputs(String countField, int builtIn) {
+		return has(countField) ? maximum(countField).orElse(builtIn) : 1;
+	}
+
+	/** Refuses more outputs than {@link #maxOutputs} allows, naming how many may be asked for. */
+	public void requireOutputs(String where, String countField, int outputs) throws EditException {
+		if (outputs <= 1) return;
+		requireField(where, countField, "more than 1 output", "set outputs to 1");
+		OptionalInt max = maximum(countField);
+		if (max.isPresent() && outputs > max.getAsInt()) {
+			throw new EditException(ErrorKind.INVALID_INPUT, where + " allows at most " + max.getAsInt() + " outputs (" +
+				countField + "): set outputs to " + max.getAsInt() + " or fewer, then run the edit again.");
+		}
+	}
+
 	/**
 	 * Refuses the options the user set that the schema has no field for, or a value outside a
 	 * field's enum, so that nothing the model would reject is paid for. The field names are the
@@ -94,7 +120,7 @@ public final class PublishedSchema {
 		if (options.watermark()) requireField(where, "watermark", "a watermark", "untick 'watermark'");
 		if (!options.promptExtend()) requireField(where, "prompt_extend", "turning prompt extension off",
 			"tick 'prompt extend'");
-		if (options.outputs() > 1) requireField(where, "n", "more than 1 output", "set outputs to 1");
+		requireOutputs(where, "n", options.outputs());
 		if (options.size().isPresent()) {
 			requireField(where, "size", "a custom size", "choose the size 'as input'");
 			requireValue(where, "size", options.size().get().toString());

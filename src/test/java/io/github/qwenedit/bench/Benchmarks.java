@@ -174,7 +174,7 @@ public final class Benchmarks {
 		Map<String, String> env = new LinkedHashMap<>(s3.env());
 		env.put(d.keyVariable(), KEY);
 		env.put(d.baseUrlVariable(), emulator.baseUrl());
-		return env;
+		return io.github.qwenedit.emulator.ProviderTestBed.publishedBy(emulator, env);
 	}
 
 	private static ProviderDescriptor descriptor(String id) {

@@ -710,6 +710,44 @@ class NothingLostTest {
 	}
 
 	/**
+	 * Issue 15 F5: a Replicate create that waited for the result ({@code Prefer: wait}) kept the
+	 * prediction's id off the disk for as long as it waited, so a kill in those seconds left a paid
+	 * prediction the next run could not find, and that run paid again. The create now returns the id
+	 * at once: a kill while the prediction runs leaves it journalled by its id, and the next run
+	 * fetches it without a second create.
+	 */
+	@Test
+	void aKillWhileAReplicatePredictionRunsLeavesItsIdAndTheNextRunPaysNothingMore() throws Exception {
+		String token = "r8_nothing_lost_f5c1";
+		try (io.github.qwenedit.emulator.ReplicateEmulator replicate = new io.github.qwenedit.emulator.ReplicateEmulator(
+			token).processingDelay(Duration.ofSeconds(4)))
+		{
+			Map<String, String> env = bed.env("REPLICATE_API_TOKEN", token, "REPLICATE_BASE_URL", replicate);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "replicate", "--model", "qwen-image-edit-plus", "--instruction", INSTRUCTION,
+				"--output", out.toString(), in.toString() };
+			Process batch = startChild(env, null, args);
+			await(() -> !replicate.jobs().isEmpty(), "the create was sent");
+			// Inside the seconds a waiting create used to hold the answer, well before the prediction ends.
+			Thread.sleep(1500);
+			assertFalse(replicate.lastJob().isFinal(), "the prediction ended before the kill");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(30, TimeUnit.SECONDS));
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), Files.readString(work.resolve("child.txt")));
+			assertEquals(BatchJournal.Phase.ACCEPTED, left.get(0).phase, "the prediction's id was not journalled");
+			assertEquals(replicate.lastJob().id, left.get(0).job.id());
+
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, replicate.jobs().size(), "the image was paid for twice: " + next.out() + next.err());
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
+			assertTrue(journal(out).isEmpty());
+		}
+	}
+
+	/**
 	 * A create whose connection was refused never reached the provider: its entry goes, and no later
 	 * run says that it may have been charged.
 	 */

@@ -52,6 +52,12 @@ public final class EmulatedSchema {
 		return schema;
 	}
 
+	/** Sets the largest value {@code name} of {@code schema} allows. */
+	public static ObjectNode maximum(ObjectNode schema, String name, int maximum) {
+		((ObjectNode) schema.get("properties").get(name)).put("maximum", maximum);
+		return schema;
+	}
+
 	public ObjectNode schema() {
 		return schema;
 	}
@@ -84,6 +90,10 @@ public final class EmulatedSchema {
 		for (Iterator<String> names = input.fieldNames(); names.hasNext();) {
 			String name = names.next();
 			if (!properties.has(name)) return "Unrecognized key in body: '" + name + "'";
+			JsonNode maximum = properties.path(name).path("maximum");
+			if (maximum.isNumber() && input.get(name).isNumber() && input.get(name).asDouble() > maximum.asDouble()) {
+				return name + ": Input should be less than or equal to " + maximum.asText();
+			}
 			JsonNode allowed = properties.path(name).path("enum");
 			if (allowed.isArray() && allowed.size() > 0) {
 				boolean listed = false;

@@ -70,10 +70,84 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 	private final Map<String, byte[]> storedFiles = new java.util.concurrent.ConcurrentHashMap<>();
 	private final Map<String, String> storedTypes = new java.util.concurrent.ConcurrentHashMap<>();
 	private final List<String> askedLifecycles = new java.util.concurrent.CopyOnWriteArrayList<>();
+	/** The input every endpoint publishes in its OpenAPI document and enforces on submit. */
+	private final EmulatedSchema schema = new EmulatedSchema(defaultSchema());
+	static final String SCHEMA_PATH = "/api/openapi/queue/openapi.json";
 
 	public FalEmulator(String key) {
 		this.key = key;
 		limitRunning(2); // new accounts: 2 concurrent (docs/providers.md §4.1)
+	}
+
+	/**
+	 * The inputs of the Qwen endpoints together (docs/providers.md §4.2): each endpoint's own document
+	 * lists its subset, but one that lists them all accepts whatever the built-in table sends.
+	 */
+	public static ObjectNode defaultSchema() {
+		ObjectNode s = EmulatedSchema.objectSchema();
+		EmulatedSchema.field(s, "prompt", "string");
+		EmulatedSchema.field(s, "image_urls", "array");
+		EmulatedSchema.maximum(EmulatedSchema.field(s, "num_images", "integer"), "num_images", 4);
+		// A size object or a preset name, as fal's documents write it.
+		ObjectNode size = ((ObjectNode) s.get("properties")).putObject("image_size");
+		size.putArray("anyOf").add(JSON.createObjectNode().put("$ref", "#/components/schemas/ImageSize"))
+			.add(JSON.createObjectNode().put("type", "string").set("enum", JSON.valueToTree(PRESETS.keySet())));
+		EmulatedSchema.field(s, "enable_prompt_expansion", "boolean");
+		EmulatedSchema.field(s, "negative_prompt", "string");
+		EmulatedSchema.field(s, "seed", "integer");
+		EmulatedSchema.field(s, "output_format", "string", "jpeg", "png", "webp");
+		EmulatedSchema.field(s, "enable_safety_checker", "boolean");
+		return s;
+	}
+
+	/** The input schema each endpoint's OpenAPI document holds, enforced on submit. */
+	public EmulatedSchema schema() {
+		return schema;
+	}
+
+	/** The requests for an endpoint's OpenAPI document. */
+	public List<RecordedRequest> schemaReads() {
+		return requests(SCHEMA_PATH);
+	}
+
+	/**
+	 * {@code GET https://fal.ai/api/openapi/queue/openapi.json?endpoint_id=<endpoint>}, public: the submit
+	 * as the path's {@code post}, its body a reference to the input under {@code components.schemas}, as
+	 * fal's documents are written (docs/providers.md §6.2).
+	 */
+	@Override
+	protected Reply published(RecordedRequest request) throws Exception {
+		if (!request.path().equals(SCHEMA_PATH) || !request.method().equals("GET")) return null;
+		String endpoint = null;
+		for (String pair : String.valueOf(request.query()).split("&")) {
+			if (pair.startsWith("endpoint_id=")) {
+				endpoint = java.net.URLDecoder.decode(pair.substring("endpoint_id=".length()),
+					java.nio.charset.StandardCharsets.UTF_8);
+			}
+		}
+		if (endpoint == null || !MODELS.containsKey(endpoint)) {
+			return Reply.json(404, Map.of("detail", "Endpoint not found"));
+		}
+		String model = endpoint;
+		return schema.answer(this, input -> {
+			String name = "QwenEmulatedInput";
+			ObjectNode document = JSON.createObjectNode();
+			document.put("openapi", "3.0.4");
+			document.putObject("info").put("title", "Queue OpenAPI for " + model);
+			ObjectNode paths = document.putObject("paths");
+			paths.putObject("/" + appOf(model) + "/requests/{request_id}/status").putObject("get")
+				.put("operationId", "getRequestStatus");
+			paths.putObject("/" + model).putObject("post").putObject("requestBody").put("required", true)
+				.putObject("content").putObject("application/json").putObject("schema")
+				.put("$ref", "#/components/schemas/" + name);
+			ObjectNode schemas = document.putObject("components").putObject("schemas");
+			schemas.set(name, input);
+			ObjectNode size = schemas.putObject("ImageSize");
+			size.put("type", "object");
+			size.putObject("properties").set("width", JSON.createObjectNode().put("type", "integer"));
+			((ObjectNode) size.get("properties")).set("height", JSON.createObjectNode().put("type", "integer"));
+			return document;
+		});
 	}
 
 	/** The {@code type} failed jobs report on the result fetch. */
@@ -208,6 +282,8 @@ public final class FalEmulator extends AsyncJobEmulator<FalEmulator> {
 		if (body.has("output_format") && !Set.of("png", "jpeg", "webp").contains(body.path("output_format").asText())) {
 			return invalid("output_format", "Input should be 'jpeg', 'png' or 'webp'", "enum");
 		}
+		String unlisted = schema.problem(body);
+		if (unlisted != null) return invalid("body", unlisted, "extra_forbidden");
 		List<String> links = new ArrayList<>();
 		urls.forEach(u -> links.add(u.asText()));
 		Job job = submit(request, links, n, width, height);

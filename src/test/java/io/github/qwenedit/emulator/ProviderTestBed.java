@@ -81,6 +81,15 @@ public final class ProviderTestBed implements BeforeAllCallback, AfterAllCallbac
 		Map<String, String> env = new java.util.HashMap<>();
 		env.put(keyVariable, key);
 		env.put(baseUrlVariable, emulator.baseUrl());
+		return publishedBy(emulator, env);
+	}
+
+	/**
+	 * {@code env} with the addresses of what {@code emulator} publishes beside its API: fal's schemas
+	 * are on a host of their own, which would otherwise be the real fal.ai.
+	 */
+	public static Map<String, String> publishedBy(EmulatorServer<?> emulator, Map<String, String> env) {
+		if (emulator instanceof FalEmulator) env.put("FAL_SCHEMA_BASE_URL", emulator.baseUrl());
 		return env;
 	}
 
@@ -88,6 +97,6 @@ public final class ProviderTestBed implements BeforeAllCallback, AfterAllCallbac
 		Map<String, String> env = s3.env();
 		env.put(keyVariable, key);
 		env.put(baseUrlVariable, emulator.baseUrl());
-		return env;
+		return publishedBy(emulator, env);
 	}
 }

@@ -34,6 +34,7 @@ public final class RunEmulators {
 		env.put("PIXELDOJO_BASE_URL", pixeldojo.baseUrl());
 		env.put("FAL_KEY", KEY);
 		env.put("FAL_QUEUE_BASE_URL", fal.baseUrl());
+		env.put("FAL_SCHEMA_BASE_URL", fal.baseUrl());
 		env.put("REPLICATE_API_TOKEN", KEY);
 		env.put("REPLICATE_BASE_URL", replicate.baseUrl());
 		env.forEach((k, v) -> System.out.println("export " + k + "='" + v + "'"));

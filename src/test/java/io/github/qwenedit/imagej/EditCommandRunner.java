@@ -116,6 +116,41 @@ public final class EditCommandRunner implements AutoCloseable {
 		return startCommand(command, inputs).get(120, TimeUnit.SECONDS);
 	}
 
+	/**
+	 * The Edit Images command as its dialog would open on {@code image}: made by the ModuleService,
+	 * after every preprocessing step before the dialog, its initializer among them, with
+	 * {@code remembered} as the values the last dialog left (stored as Fiji stores them, and forgotten
+	 * again afterwards).
+	 */
+	@SuppressWarnings("unchecked")
+	public Module beforeTheDialog(ImagePlus image, Map<String, Object> remembered) {
+		CommandInfo info = context.service(CommandService.class).getCommand(EditImagesCommand.class);
+		ModuleService modules = context.service(ModuleService.class);
+		remembered.forEach((name, value) -> modules.save((org.scijava.module.ModuleItem<Object>) info.getInput(name), value));
+		try {
+			Module module = modules.createModule(info);
+			module.setInput("image", image);
+			module.resolveInput("image");
+			org.scijava.plugin.PluginService plugins = context.service(org.scijava.plugin.PluginService.class);
+			for (org.scijava.plugin.PluginInfo<org.scijava.module.process.PreprocessorPlugin> step : plugins
+				.getPluginsOfType(org.scijava.module.process.PreprocessorPlugin.class))
+			{
+				if (step.getPriority() <= org.scijava.widget.InputHarvester.PRIORITY) break; // the dialog, and what follows it
+				org.scijava.module.process.PreprocessorPlugin preprocessor = plugins.createInstance(step);
+				preprocessor.process(module);
+				if (preprocessor.isCanceled()) throw new IllegalStateException(preprocessor.getCancelReason());
+			}
+			return module;
+		}
+		finally {
+			// The default is not stored: saving it forgets the remembered value for the tests that follow.
+			remembered.keySet().forEach(name -> {
+				org.scijava.module.ModuleItem<Object> item = (org.scijava.module.ModuleItem<Object>) info.getInput(name);
+				modules.save(item, item.getDefaultValue());
+			});
+		}
+	}
+
 	public Run run(Map<String, Object> inputs) throws Exception {
 		return new Run(start(inputs).get(120, TimeUnit.SECONDS));
 	}

@@ -29,6 +29,7 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.PublishedChoices;
 import io.github.qwenedit.provider.PublishedSchemas;
 import io.github.qwenedit.provider.StatusWords;
 import io.github.qwenedit.staging.Staging;
@@ -114,6 +115,13 @@ public final class EachLabsProvider implements EditProvider {
 			h -> EachLabsSchema.parse(PublishedSchemas.fetch(authorised(EachLabsSchema.address(base, model)), h, displayName())));
 		if (lookup.schema().isPresent()) lookup.schema().get().check(displayName(), model, request.options());
 		return lookup.notice();
+	}
+
+	@Override
+	public Optional<PublishedChoices> publishedChoices(String model) throws EditException {
+		int builtIn = model(model).maxOutputs();
+		return PublishedSchemas.known(displayName(), model, base.toString())
+			.map(schema -> PublishedChoices.of(schema, "size", "n", builtIn));
 	}
 
 	@Override

@@ -34,6 +34,9 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.PublishedChoices;
+import io.github.qwenedit.provider.PublishedSchema;
+import io.github.qwenedit.provider.PublishedSchemas;
 import io.github.qwenedit.staging.Staging;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
@@ -56,6 +59,9 @@ public final class FalProvider implements EditProvider {
 	/** fal's REST host, where its storage takes uploads (getRestApiUrl in https://github.com/fal-ai/fal-js/blob/main/libs/client/src/config.ts). */
 	public static final String REST_BASE_URL_VARIABLE = "FAL_REST_BASE_URL";
 	public static final String DEFAULT_REST_BASE_URL = "https://rest.fal.ai";
+	/** Where fal publishes each endpoint's OpenAPI document (see {@link FalSchema}). */
+	public static final String SCHEMA_BASE_URL_VARIABLE = "FAL_SCHEMA_BASE_URL";
+	public static final String DEFAULT_SCHEMA_BASE_URL = "https://fal.ai";
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 	/**
@@ -75,22 +81,27 @@ public final class FalProvider implements EditProvider {
 	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of());
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "fal.ai", MODELS, BASE_URL_VARIABLE,
-		DEFAULT_BASE_URL, REST_BASE_URL_VARIABLE, DEFAULT_REST_BASE_URL, KEY_VARIABLE, "fal key", FalProvider::new);
+		DEFAULT_BASE_URL, REST_BASE_URL_VARIABLE, DEFAULT_REST_BASE_URL, SCHEMA_BASE_URL_VARIABLE, DEFAULT_SCHEMA_BASE_URL,
+		KEY_VARIABLE, "fal key", FalProvider::new);
 
 	private final HttpUrl base;
 	private final HttpUrl restBase;
+	private final HttpUrl schemaBase;
 	private final String key;
 	private final Duration streamWindow;
 	/** Jobs whose status stream failed once: they are polled from then on. */
 	private final Set<String> polledJobs = ConcurrentHashMap.newKeySet();
 
-	public FalProvider(String baseUrl, String restBaseUrl, String key) throws EditException {
-		this(baseUrl, restBaseUrl, key, STREAM_WINDOW);
+	public FalProvider(String baseUrl, String restBaseUrl, String schemaBaseUrl, String key) throws EditException {
+		this(baseUrl, restBaseUrl, schemaBaseUrl, key, STREAM_WINDOW);
 	}
 
-	FalProvider(String baseUrl, String restBaseUrl, String key, Duration streamWindow) throws EditException {
+	FalProvider(String baseUrl, String restBaseUrl, String schemaBaseUrl, String key, Duration streamWindow)
+		throws EditException
+	{
 		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
 		this.restBase = ProviderDescriptor.resolve(restBaseUrl, REST_BASE_URL_VARIABLE, "");
+		this.schemaBase = ProviderDescriptor.resolve(schemaBaseUrl, SCHEMA_BASE_URL_VARIABLE, "");
 		this.key = key;
 		this.streamWindow = streamWindow;
 	}
@@ -120,11 +131,45 @@ public final class FalProvider implements EditProvider {
 		return new Request.Builder().url(url).header("Authorization", "Key " + key);
 	}
 
+	/**
+	 * Each endpoint's OpenAPI document is the source of truth over the built-in table (issue 18): an
+	 * option it has no field for, or more outputs than its {@code num_images} allows, is refused
+	 * before any upload or paid call, and fields it does not list are not sent.
+	 */
+	@Override
+	public Optional<String> checkPublishedSchema(EditRequest request, Http http) throws EditException {
+		String model = request.options().model();
+		PublishedSchemas.Lookup lookup = PublishedSchemas.lookup(displayName(), model, base.toString(), http,
+			h -> FalSchema.read(schemaBase, model, h, displayName()));
+		if (lookup.schema().isPresent()) {
+			PublishedSchema schema = lookup.schema().get();
+			String where = displayName() + "'s schema for " + model;
+			EditOptions o = request.options();
+			if (!o.negativePrompt().isBlank()) {
+				schema.requireField(where, "negative_prompt", "a negative prompt", "leave the negative prompt empty");
+			}
+			if (o.seed().isPresent()) schema.requireField(where, "seed", "a seed", "leave the seed empty (or -1)");
+			if (o.size().isPresent()) schema.requireField(where, "image_size", "a custom size", "choose the size 'as input'");
+			schema.requireOutputs(where, "num_images", o.outputs());
+		}
+		return lookup.notice();
+	}
+
+	/** fal takes a size as width and height, or one of its presets: the dialog keeps its free field. */
+	@Override
+	public Optional<PublishedChoices> publishedChoices(String model) throws EditException {
+		int builtIn = model(model).maxOutputs();
+		return PublishedSchemas.known(displayName(), model, base.toString())
+			.map(schema -> PublishedChoices.of(schema, null, "num_images", builtIn));
+	}
+
 	@Override
 	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
 		ModelSpec model = model(request.options().model());
 		HttpUrl url = ProviderDescriptor.resolve(base.toString(), BASE_URL_VARIABLE, model.id());
 		ObjectNode input = input(request, model, imageUrls);
+		PublishedSchemas.known(displayName(), model.id(), base.toString())
+			.ifPresent(schema -> schema.keepListed(input, "prompt", "image_urls"));
 		HttpReply reply = http.send(authorised(url).post(RequestBody.create(Json.bytes(input), JSON)).build(),
 			CallKind.CREATE, CALL_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);

@@ -28,6 +28,7 @@ import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.PollSchedule;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.PublishedChoices;
 import io.github.qwenedit.provider.PublishedSchema;
 import io.github.qwenedit.provider.PublishedSchemas;
 import io.github.qwenedit.provider.RequestWindow;
@@ -138,6 +139,14 @@ public final class PixelDojoProvider implements EditProvider {
 			schema.check(displayName(), request.options().model(), request.options());
 		}
 		return lookup.notice();
+	}
+
+	/** One schema serves both variants, so the choices are the same for each. */
+	@Override
+	public Optional<PublishedChoices> publishedChoices(String model) throws EditException {
+		int builtIn = model(model).maxOutputs();
+		return PublishedSchemas.known(displayName(), SCHEMA_SUBJECT, base.toString())
+			.map(schema -> PublishedChoices.of(schema, "size", "n", builtIn));
 	}
 
 	@Override

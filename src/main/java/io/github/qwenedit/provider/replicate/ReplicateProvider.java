@@ -14,7 +14,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
-import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.ModelSpec;
@@ -41,9 +40,9 @@ import okhttp3.RequestBody;
 
 /**
  * Replicate's predictions API for the official Qwen models
- * (https://replicate.com/docs/topics/predictions/create-a-prediction). {@code Prefer: wait=N} makes the
- * create call return as soon as the outputs exist, so quick edits need no polling at all; a longer
- * one returns after N seconds with the prediction's id, and is polled from there.
+ * (https://replicate.com/docs/topics/predictions/create-a-prediction), in its asynchronous mode: the
+ * create returns at once with the prediction's id, which is journalled before anything else
+ * happens, and the prediction is polled from there.
  */
 public final class ReplicateProvider implements EditProvider {
 
@@ -51,18 +50,10 @@ public final class ReplicateProvider implements EditProvider {
 	public static final String KEY_VARIABLE = "REPLICATE_API_TOKEN";
 	public static final String BASE_URL_VARIABLE = "REPLICATE_BASE_URL";
 	public static final String DEFAULT_BASE_URL = "https://api.replicate.com";
-	/**
-	 * How long a create may block waiting for the result. Replicate allows up to 60 s, but while a
-	 * create blocks the prediction's id is unknown: a cancel or a deadline then could only cut the
-	 * call off, leaving a running, paid prediction that nothing can fetch or stop. Kept inside
-	 * {@link EditSession#CREATE_GRACE}, the id always arrives within the time a cancelled create is
-	 * given, and the prediction is then cancelled or journalled by its id.
-	 */
-	static final int WAIT_SECONDS = (int) EditSession.CREATE_GRACE.getSeconds() - 2;
 	/** "Use a data URL when ... small file <= 256kb" (docs/providers.md §5.1). */
 	static final long MAX_INLINE_BYTES = 256 * 1024;
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
-	private static final Duration CREATE_TIMEOUT = Duration.ofSeconds(WAIT_SECONDS + 30);
+	private static final Duration CREATE_TIMEOUT = Duration.ofSeconds(30);
 
 	/** The aspect ratios the models take; a size is sent as the one it matches (docs/providers.md §5.2). */
 	static final Map<String, double[]> ASPECT_RATIOS = new LinkedHashMap<>();
@@ -191,10 +182,14 @@ public final class ReplicateProvider implements EditProvider {
 		PublishedSchemas.known(displayName(), request.options().model(), base.toString())
 			.ifPresent(schema -> schema.keepListed(input, "prompt", "image"));
 		body.set("input", input);
-		// Nor past the deadline, which would cut the call off before the id arrives.
-		long wait = Math.max(1, Math.min(WAIT_SECONDS, http.deadline().remaining().getSeconds() - 2));
-		HttpReply reply = http.send(authorised(url).header("Prefer", "wait=" + wait)
-			.post(RequestBody.create(Json.bytes(body), JSON)).build(), CallKind.CREATE, CREATE_TIMEOUT, displayName());
+		// No "Prefer: wait" (sync mode): while a create blocks for the result, the prediction exists and
+		// is paid for at Replicate but its id is nowhere on this machine, so a kill, a cancel or a
+		// deadline in those seconds left a prediction the next run could neither fetch nor stop, and that
+		// run paid again (issue 15). "Async mode (default) ... returns immediately with a prediction ID"
+		// (https://replicate.com/docs/topics/predictions/create-a-prediction): the id reaches the journal
+		// within the create's round trip, and a quick edit costs a poll or two instead.
+		HttpReply reply = http.send(authorised(url).post(RequestBody.create(Json.bytes(body), JSON)).build(),
+			CallKind.CREATE, CREATE_TIMEOUT, displayName());
 		if (!reply.isSuccessful()) throw error(reply);
 		return state(JobCalls.acceptedAnswer(reply, displayName()), null);
 	}

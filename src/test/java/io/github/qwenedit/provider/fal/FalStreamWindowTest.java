@@ -33,7 +33,7 @@ class FalStreamWindowTest {
 	@Test
 	void aLongJobIsFollowedThroughSuccessiveStreamsWithoutPolling() throws Exception {
 		try (FalEmulator fal = new FalEmulator("k").processingDelay(Duration.ofMillis(1600))) {
-			FalProvider provider = new FalProvider(fal.baseUrl(), fal.baseUrl(), "k", Duration.ofMillis(400));
+			FalProvider provider = new FalProvider(fal.baseUrl(), fal.baseUrl(), fal.baseUrl(), "k", Duration.ofMillis(400));
 			BufferedImage image = new BufferedImage(64, 48, BufferedImage.TYPE_INT_RGB);
 			ByteArrayOutputStream png = new ByteArrayOutputStream();
 			ImageIO.write(image, "png", png);
