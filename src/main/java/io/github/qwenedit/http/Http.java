@@ -301,6 +301,15 @@ public final class Http {
 	 * each checked for its scheme, and refusing more than {@code maxBytes}.
 	 */
 	public byte[] download(String url, long maxBytes, String serviceName) throws EditException {
+		return download(url, maxBytes, serviceName, okhttp3.Headers.of());
+	}
+
+	/**
+	 * As {@link #download(String, long, String)}, with {@code headers} on the first request only: a
+	 * result on the user's own server behind an authenticating proxy needs them, and a redirect may
+	 * lead elsewhere, where they must not go.
+	 */
+	public byte[] download(String url, long maxBytes, String serviceName, okhttp3.Headers headers) throws EditException {
 		HttpUrl current = HttpUrl.parse(url);
 		if (current == null) {
 			throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName +
@@ -311,7 +320,8 @@ public final class Http {
 			for (int attempt = 1;; attempt++) {
 				cancellation.throwIfCancelled();
 				deadline.throwIfExpired();
-				Request request = new Request.Builder().url(current).get().build();
+				Request request = new Request.Builder().url(current).headers(hop == 0 ? headers : okhttp3.Headers.of()).get()
+					.build();
 				Call call = client.newBuilder().callTimeout(min(Duration.ofMinutes(5), deadline.remaining()).toMillis(),
 					TimeUnit.MILLISECONDS).build().newCall(request);
 				try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);

@@ -47,7 +47,7 @@ public final class ModelCatalogue {
 	private static final Set<String> PRICE_FIELDS = Set.of("amount", "currency");
 	private static final Set<String> CURRENCIES = Set.of(ModelSpec.USD, ModelSpec.CNY, ModelSpec.CREDIT);
 	/** The providers the registry lists; spelled here so that parsing needs no provider class loaded. */
-	static final List<String> PROVIDERS = List.of("dashscope", "eachlabs", "pixeldojo", "fal", "replicate");
+	static final List<String> PROVIDERS = List.of("dashscope", "eachlabs", "pixeldojo", "fal", "replicate", "comfyui");
 
 	/** One model as the catalogue describes it. */
 	public static final class Entry {
