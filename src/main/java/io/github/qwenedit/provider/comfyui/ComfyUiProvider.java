@@ -279,9 +279,9 @@ public final class ComfyUiProvider implements EditProvider {
 			String kind = message.path(0).asText();
 			JsonNode data = message.path(1);
 			if ("execution_error".equals(kind)) {
+				String reason = ProviderErrors.clip(data.path("exception_message").asText("no reason given").strip());
 				return new EditException(ErrorKind.PROVIDER_FAILURE, "ComfyUI failed in its " +
-					data.path("node_type").asText("?") + " node: " + ProviderErrors.clip(data.path("exception_message")
-						.asText("no reason given").strip()));
+					data.path("node_type").asText("?") + " node: " + reason + (reason.matches(".*[.!?]$") ? "" : "."));
 			}
 			if ("execution_interrupted".equals(kind)) {
 				return new EditException(ErrorKind.CANCELLED, "The edit was interrupted on the ComfyUI server.");
@@ -336,9 +336,6 @@ public final class ComfyUiProvider implements EditProvider {
 		StringBuilder said = new StringBuilder();
 		try {
 			JsonNode body = Json.parse(reply.body(), displayName());
-			JsonNode error = body.path("error");
-			if (error.isTextual()) said.append(error.asText());
-			else if (error.isObject()) said.append(error.path("message").asText(""));
 			for (Iterator<Map.Entry<String, JsonNode>> it = body.path("node_errors").fields(); it.hasNext();) {
 				Map.Entry<String, JsonNode> node = it.next();
 				for (JsonNode e : node.getValue().path("errors")) {
@@ -347,6 +344,14 @@ public final class ComfyUiProvider implements EditProvider {
 					String details = e.path("details").asText("");
 					if (!details.isEmpty()) said.append(" (").append(details).append(')');
 				}
+			}
+			// The nodes' own errors say what is wrong; the overall one only that validation failed.
+			JsonNode error = body.path("error");
+			if (said.length() == 0 && error.isTextual()) said.append(error.asText());
+			if (said.length() == 0 && error.isObject()) {
+				said.append(error.path("message").asText(""));
+				String details = error.path("details").asText("");
+				if (!details.isEmpty()) said.append(" (").append(details).append(')');
 			}
 		}
 		catch (EditException notJson) {
@@ -359,7 +364,8 @@ public final class ComfyUiProvider implements EditProvider {
 				"Edit > Settings.");
 		}
 		if (code == 400 && said.length() > 0) {
-			return new EditException(ErrorKind.INVALID_INPUT, what + ": " + ProviderErrors.clip(said.toString()) + ".");
+			String reason = ProviderErrors.clip(said.toString());
+			return new EditException(ErrorKind.INVALID_INPUT, what + ": " + reason + (reason.matches(".*[.!?]$") ? "" : "."));
 		}
 		return ProviderErrors.fromStatus(reply, displayName(), AUTH_HEADER_VARIABLE, said.toString());
 	}
