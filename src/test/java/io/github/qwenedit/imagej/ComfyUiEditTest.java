@@ -240,6 +240,37 @@ class ComfyUiEditTest {
 		}
 	}
 
+	@Test
+	void aPromptLostInARestartOfTheServerFailsWithASentence() throws Exception {
+		comfy.processingDelay(Duration.ofSeconds(30));
+		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
+			Future<Module> running = runner.start(inputs("qwen-image-edit-2509", "x"));
+			await(() -> !comfy.prompts().isEmpty() && comfy.isRunning(comfy.lastPrompt().id), "the prompt runs");
+			comfy.restart();
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
+			assertTrue(run.failed());
+			assertTrue(run.failure().contains("no longer knows the edit " + comfy.lastPrompt().id), run.failure());
+		}
+	}
+
+	@Test
+	void inputsGoToTheServerEvenWhenABucketIsConfigured() throws Exception {
+		Map<String, String> env = bed.s3().env();
+		env.putAll(env(comfy));
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(inputs("qwen-image-edit-2509", "x"));
+			assertFalse(run.failed(), run.failure());
+			assertEquals(1, comfy.requestCount("/upload/image"));
+			assertEquals(0, bed.s3().countObjects(bed.s3().prefix()));
+			Map<String, Object> viaBucket = inputs("qwen-image-edit-2509", "x");
+			viaBucket.put("staging", "bucket");
+			EditCommandRunner.Run refused = runner.run(viaBucket);
+			assertTrue(refused.failed());
+			assertTrue(refused.failure().contains("reads input images only from its own upload folder"), refused.failure());
+			assertEquals(1, comfy.requestCount("/upload/image"));
+		}
+	}
+
 	private static void await(BooleanSupplier condition, String what) throws InterruptedException {
 		long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
 		while (!condition.getAsBoolean()) {
