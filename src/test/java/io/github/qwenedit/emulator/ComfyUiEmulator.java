@@ -233,7 +233,7 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 			return Reply.raw(200, "text/plain", new byte[0]);
 		}
 		if (path.equals("/interrupt") && method.equals("POST")) {
-			// ComfyUI since 0.3.4x interrupts only the given prompt_id when one is sent, and anything without.
+			// Newer ComfyUI interrupts only the given prompt_id when one is sent, and whatever runs without one.
 			JsonNode body = request.json();
 			String only = body == null ? null : body.path("prompt_id").asText(null);
 			Prompt now = running;
