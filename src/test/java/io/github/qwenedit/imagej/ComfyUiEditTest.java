@@ -123,6 +123,34 @@ class ComfyUiEditTest {
 	}
 
 	@Test
+	void aSizeIsSentInComfyUisStepsOf16AndTheSizeSentIsRecorded() throws Exception {
+		Map<String, Object> in = inputs("qwen-image-edit-2509", "sharpen");
+		in.put("size", "1000*750");
+		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
+			EditCommandRunner.Run run = runner.run(in);
+			assertFalse(run.failed(), run.failure());
+			JsonNode latent = node(comfy.lastPrompt().graph, "EmptySD3LatentImage").path("inputs");
+			assertEquals(1008, latent.path("width").asInt());
+			assertEquals(752, latent.path("height").asInt());
+			assertEquals("1008*752", run.results().get(0).getProp(Provenance.PREFIX + "SizeSent"));
+			assertEquals(1008, run.results().get(0).getWidth());
+		}
+	}
+
+	@Test
+	void aServerThatIsNotRunningIsOneSentenceNamingTheAddress() throws Exception {
+		String address = comfy.baseUrl();
+		comfy.close();
+		Map<String, String> env = new HashMap<>();
+		env.put("COMFYUI_BASE_URL", address);
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(inputs("qwen-image-edit-2509", "x"));
+			assertTrue(run.failed());
+			assertTrue(run.failure().contains("Cannot reach ComfyUI") && run.failure().contains("refused"), run.failure());
+		}
+	}
+
+	@Test
 	void aSeedLeftRandomIsChosenByThePluginAndRecorded() throws Exception {
 		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
 			EditCommandRunner.Run run = runner.run(inputs("qwen-image-edit-2509", "sharpen"));

@@ -205,6 +205,10 @@ final class QwenEditWorkflow {
 				case VAE_LOADER:
 					facts.put("ComfyUIVae", inputs.path("vae_name").asText());
 					break;
+				case EMPTY_LATENT:
+					// As fal's "SizeSent": the size made, which ComfyUI's steps of 16 may round.
+					facts.put("SizeSent", inputs.path("width").asText() + "*" + inputs.path("height").asText());
+					break;
 				case SAMPLER:
 					facts.put("Seed", inputs.path("seed").asText());
 					facts.put("ComfyUISteps", inputs.path("steps").asText());
