@@ -517,11 +517,31 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		}
 	}
 
+	/**
+	 * Runs a prompt: the outputs are made first and the rest of the processing delay waited out after,
+	 * so that the emulator's own drawing counts as the server's processing time, not the plugin's.
+	 */
 	private void run(Prompt prompt) {
-		long started = System.nanoTime();
+		long deadline = System.nanoTime() + currentProcessingDelay().toNanos();
 		ArrayNode messages = JSON.createArrayNode();
 		messages.addArray().add("execution_start").addObject().put("prompt_id", prompt.id);
-		long deadline = started + currentProcessingDelay().toNanos();
+		ObjectNode outputs = JSON.createObjectNode();
+		Map<String, byte[]> made = new LinkedHashMap<>();
+		String failedNode = null;
+		String failure = nextExecutionError;
+		if (failure != null) {
+			nextExecutionError = null;
+			failedNode = "KSampler";
+		}
+		else {
+			try {
+				render(prompt, outputs, made);
+			}
+			catch (IOException | RuntimeException e) {
+				failedNode = "LoadImage";
+				failure = String.valueOf(e);
+			}
+		}
 		while (System.nanoTime() < deadline && !interruptRequested && !closed) {
 			try {
 				TimeUnit.MILLISECONDS.sleep(Math.max(1, Math.min(20, (deadline - System.nanoTime()) / 1_000_000)));
@@ -535,61 +555,51 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 			messages.addArray().add("execution_interrupted").addObject().put("prompt_id", prompt.id)
 				.put("node_id", samplerId(prompt.graph)).put("node_type", "KSampler");
 			record(prompt, "error", messages, JSON.createObjectNode());
-			markCompleted();
-			return;
 		}
-		String failure = nextExecutionError;
-		if (failure != null) {
-			nextExecutionError = null;
+		else if (failure != null) {
 			messages.addArray().add("execution_error").addObject().put("prompt_id", prompt.id)
-				.put("node_id", samplerId(prompt.graph)).put("node_type", "KSampler").put("exception_message", failure)
-				.put("exception_type", "torch.OutOfMemoryError");
+				.put("node_id", samplerId(prompt.graph)).put("node_type", failedNode).put("exception_message", failure)
+				.put("exception_type", "RuntimeError");
 			record(prompt, "error", messages, JSON.createObjectNode());
-			markCompleted();
-			return;
 		}
-		ObjectNode outputs = JSON.createObjectNode();
-		try {
-			for (String saveId : prompt.outputNodes) {
-				JsonNode decode = prompt.graph.get(prompt.graph.get(saveId).path("inputs").path("images").path(0).asText());
-				JsonNode sampler = prompt.graph.get(decode.path("inputs").path("samples").path(0).asText());
-				JsonNode latent = prompt.graph.get(sampler.path("inputs").path("latent_image").path(0).asText());
-				JsonNode positive = prompt.graph.get(sampler.path("inputs").path("positive").path(0).asText());
-				List<BufferedImage> images = new ArrayList<>();
-				for (int i = 1; i <= 3; i++) {
-					JsonNode link = positive.path("inputs").path("image" + i);
-					if (!link.isArray()) continue;
-					String file = prompt.graph.get(link.path(0).asText()).path("inputs").path("image").asText();
-					images.add(ImageIO.read(new ByteArrayInputStream(inputFiles.get(file))));
+		else {
+			outputFiles.putAll(made);
+			messages.addArray().add("execution_success").addObject().put("prompt_id", prompt.id);
+			record(prompt, "success", messages, outputs);
+		}
+		markCompleted();
+	}
+
+	/** Draws each SaveImage's images ({@link FakeEdit} of the encoder's images at the latent's size, batch_size of them). */
+	private void render(Prompt prompt, ObjectNode outputs, Map<String, byte[]> made) throws IOException {
+		for (String saveId : prompt.outputNodes) {
+			JsonNode decode = prompt.graph.get(prompt.graph.get(saveId).path("inputs").path("images").path(0).asText());
+			JsonNode sampler = prompt.graph.get(decode.path("inputs").path("samples").path(0).asText());
+			JsonNode latent = prompt.graph.get(sampler.path("inputs").path("latent_image").path(0).asText());
+			JsonNode positive = prompt.graph.get(sampler.path("inputs").path("positive").path(0).asText());
+			List<BufferedImage> images = new ArrayList<>();
+			for (int i = 1; i <= 3; i++) {
+				JsonNode link = positive.path("inputs").path("image" + i);
+				if (!link.isArray()) continue;
+				String file = prompt.graph.get(link.path(0).asText()).path("inputs").path("image").asText();
+				images.add(ImageIO.read(new ByteArrayInputStream(inputFiles.get(file))));
+			}
+			int width = latent.path("inputs").path("width").asInt();
+			int height = latent.path("inputs").path("height").asInt();
+			String prefix = prompt.graph.get(saveId).path("inputs").path("filename_prefix").asText("ComfyUI");
+			int slash = prefix.lastIndexOf('/');
+			String subfolder = slash < 0 ? "" : prefix.substring(0, slash);
+			String stem = prefix.substring(slash + 1);
+			ArrayNode saved = outputs.putObject(saveId).putArray("images");
+			for (int i = 0; i < latent.path("inputs").path("batch_size").asInt(1); i++) {
+				String name;
+				synchronized (this) {
+					name = String.format("%s_%05d_.png", stem, ++outputCounter);
 				}
-				int width = latent.path("inputs").path("width").asInt();
-				int height = latent.path("inputs").path("height").asInt();
-				String prefix = prompt.graph.get(saveId).path("inputs").path("filename_prefix").asText("ComfyUI");
-				int slash = prefix.lastIndexOf('/');
-				String subfolder = slash < 0 ? "" : prefix.substring(0, slash);
-				String stem = prefix.substring(slash + 1);
-				ArrayNode saved = outputs.putObject(saveId).putArray("images");
-				for (int i = 0; i < latent.path("inputs").path("batch_size").asInt(1); i++) {
-					String name;
-					synchronized (this) {
-						name = String.format("%s_%05d_.png", stem, ++outputCounter);
-					}
-					outputFiles.put(subfolder.isEmpty() ? name : subfolder + "/" + name, FakeEdit.renderPng(images, width,
-						height, i));
-					saved.addObject().put("filename", name).put("subfolder", subfolder).put("type", "output");
-				}
+				made.put(subfolder.isEmpty() ? name : subfolder + "/" + name, FakeEdit.renderPng(images, width, height, i));
+				saved.addObject().put("filename", name).put("subfolder", subfolder).put("type", "output");
 			}
 		}
-		catch (IOException | RuntimeException e) {
-			messages.addArray().add("execution_error").addObject().put("prompt_id", prompt.id)
-				.put("node_type", "LoadImage").put("exception_message", String.valueOf(e));
-			record(prompt, "error", messages, JSON.createObjectNode());
-			markCompleted();
-			return;
-		}
-		messages.addArray().add("execution_success").addObject().put("prompt_id", prompt.id);
-		record(prompt, "success", messages, outputs);
-		markCompleted();
 	}
 
 	private static String samplerId(ObjectNode graph) {
