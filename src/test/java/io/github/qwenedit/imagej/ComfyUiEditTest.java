@@ -151,6 +151,23 @@ class ComfyUiEditTest {
 	}
 
 	@Test
+	void aPasswordInTheServerAddressIsNeverRecordedOrShown() throws Exception {
+		Map<String, String> env = new HashMap<>();
+		env.put("COMFYUI_BASE_URL", comfy.baseUrl().replace("http://", "http://lab:pw-in-address-9d2e@"));
+		try (EditCommandRunner runner = new EditCommandRunner(env)) {
+			EditCommandRunner.Run run = runner.run(inputs("qwen-image-edit-2509", "x"));
+			assertFalse(run.failed(), run.failure());
+			assertEquals(comfy.baseUrl() + "/", run.results().get(0).getProp(Provenance.PREFIX + "ComfyUIServer"));
+			assertKeyNowhere(run, runner, "pw-in-address-9d2e");
+			comfy.diffusionModels(List.of());
+			EditCommandRunner.Run refused = runner.run(inputs("qwen-image-edit-2509", "x"));
+			assertTrue(refused.failed());
+			assertTrue(refused.failure().contains("The ComfyUI server at " + comfy.baseUrl() + "/ lacks"), refused.failure());
+			assertKeyNowhere(refused, runner, "pw-in-address-9d2e");
+		}
+	}
+
+	@Test
 	void aSeedLeftRandomIsChosenByThePluginAndRecorded() throws Exception {
 		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
 			EditCommandRunner.Run run = runner.run(inputs("qwen-image-edit-2509", "sharpen"));

@@ -68,6 +68,8 @@ public final class ComfyUiProvider implements EditProvider {
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, AUTH_HEADER_VARIABLE, "ComfyUI authentication header", ComfyUiProvider::new);
 
 	private final HttpUrl base;
+	/** The address without a user name or password it may have been given with, for messages and provenance. */
+	private final String shownAddress;
 	private final String authName;
 	private final String authValue;
 	/** Tells ComfyUI which of its clients sent a prompt; its WebSocket messages go to that client only. */
@@ -78,6 +80,7 @@ public final class ComfyUiProvider implements EditProvider {
 	/** @param authHeader one whole header line, or null when the server needs none */
 	public ComfyUiProvider(String baseUrl, String authHeader) throws EditException {
 		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
+		this.shownAddress = base.newBuilder().username("").password("").build().toString();
 		if (authHeader == null) {
 			authName = null;
 			authValue = null;
@@ -142,7 +145,7 @@ public final class ComfyUiProvider implements EditProvider {
 	 */
 	@Override
 	public Optional<String> checkPublishedSchema(EditRequest request, Http http) throws EditException {
-		QwenEditWorkflow.modelFiles(serverNodes(http), request.options().model(), base.toString());
+		QwenEditWorkflow.modelFiles(serverNodes(http), request.options().model(), shownAddress);
 		return Optional.empty();
 	}
 
@@ -170,7 +173,7 @@ public final class ComfyUiProvider implements EditProvider {
 	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
 		ServerNodes server = serverNodes(http);
 		EditOptions o = request.options();
-		QwenEditWorkflow.ModelFiles files = QwenEditWorkflow.modelFiles(server, o.model(), base.toString());
+		QwenEditWorkflow.ModelFiles files = QwenEditWorkflow.modelFiles(server, o.model(), shownAddress);
 		InputImage first = request.images().get(0);
 		ImageSize size = o.size().orElse(new ImageSize(first.width(), first.height()));
 		// KSampler takes seeds up to 2^64-1; a seed chosen here is recorded, so the edit can be repeated.
@@ -212,7 +215,7 @@ public final class ComfyUiProvider implements EditProvider {
 		// It may have finished between the two calls.
 		entry = historyEntry(job, http);
 		if (entry.isPresent()) return finished(job, entry.get());
-		return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "The ComfyUI server at " + base +
+		return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "The ComfyUI server at " + shownAddress +
 			" no longer knows the edit " + job.id() + " (it was restarted, or its history cleared), so its result is lost."));
 	}
 
@@ -268,7 +271,7 @@ public final class ComfyUiProvider implements EditProvider {
 			}
 		}
 		Map<String, String> facts = new LinkedHashMap<>();
-		facts.put("ComfyUIServer", base.toString());
+		facts.put("ComfyUIServer", shownAddress);
 		if (graph.isObject()) facts.putAll(QwenEditWorkflow.facts(graph));
 		return JobState.succeeded(job, links, facts);
 	}
@@ -296,7 +299,7 @@ public final class ComfyUiProvider implements EditProvider {
 		JsonNode stats = JobCalls.fetch(http, request("system_stats").get().build(), displayName(),
 			reply -> error(reply, "ComfyUI did not answer"));
 		String version = stats.path("system").path("comfyui_version").asText("");
-		return "The ComfyUI server at " + base + " answers" + (version.isEmpty() ? "" : " (version " + version + ")") + ".";
+		return "The ComfyUI server at " + shownAddress + " answers" + (version.isEmpty() ? "" : " (version " + version + ")") + ".";
 	}
 
 	/**
@@ -359,7 +362,7 @@ public final class ComfyUiProvider implements EditProvider {
 		}
 		int code = reply.code();
 		if (code == 401 || code == 403) {
-			return new EditException(ErrorKind.UNAUTHORIZED, "The ComfyUI server at " + base + " refused the request " +
+			return new EditException(ErrorKind.UNAUTHORIZED, "The ComfyUI server at " + shownAddress + " refused the request " +
 				"(HTTP " + code + "): check " + AUTH_HEADER_VARIABLE + " in the environment or in Plugins > Qwen Image " +
 				"Edit > Settings.");
 		}
