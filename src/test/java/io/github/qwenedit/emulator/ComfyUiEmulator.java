@@ -76,7 +76,8 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 	private final String authName;
 	private final String authValue;
 	private final Map<String, byte[]> inputFiles = new ConcurrentHashMap<>();
-	private final Map<String, byte[]> outputFiles = new ConcurrentHashMap<>();
+	/** ComfyUI's output files by {@code subfolder/name}, each the name under which {@link #publishPng} keeps it. */
+	private final Map<String, String> outputFiles = new ConcurrentHashMap<>();
 	private final List<Prompt> pending = new ArrayList<>();
 	private final Map<String, ObjectNode> history = new ConcurrentHashMap<>();
 	private final List<Prompt> submitted = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -197,22 +198,48 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 
 	// ---- the API ----
 
+	private static String path(RecordedRequest request) {
+		return request.path().startsWith("/api/") ? request.path().substring(4) : request.path();
+	}
+
+	private Reply unauthorised(RecordedRequest request) {
+		boolean denied = authName != null && !authValue.equals(request.header(authName));
+		return denied ? Reply.text(401, "text/plain", "401 Unauthorized") : null;
+	}
+
+	/**
+	 * The server's descriptions of its nodes, the uploads and the result files, answered before the
+	 * one-shot faults: those stand for failures of the job's own calls (prompt, history, queue), as
+	 * the fault matrix aims them at the other providers' job APIs, while the uploads take the place
+	 * the bucket has elsewhere and the results are served with the output switches of every emulator.
+	 */
 	@Override
-	protected Reply respond(RecordedRequest request) throws Exception {
-		if (authName != null && !authValue.equals(request.header(authName))) {
-			return Reply.text(401, "text/plain", "401 Unauthorized");
-		}
-		String path = request.path().startsWith("/api/") ? request.path().substring(4) : request.path();
+	protected Reply published(RecordedRequest request) throws Exception {
+		String path = path(request);
 		String method = request.method();
-		if (path.equals("/object_info") && method.equals("GET")) return Reply.json(200, objectInfo());
-		if (path.startsWith("/object_info/") && method.equals("GET")) {
+		boolean document = method.equals("GET") && (path.equals("/object_info") || path.startsWith("/object_info/") ||
+			path.equals("/view")) || method.equals("POST") && path.equals("/upload/image");
+		if (!document) return null;
+		Reply denied = unauthorised(request);
+		if (denied != null) return denied;
+		if (path.equals("/object_info")) return Reply.json(200, objectInfo());
+		if (path.startsWith("/object_info/")) {
 			String type = path.substring("/object_info/".length());
 			ObjectNode all = objectInfo();
 			ObjectNode one = JSON.createObjectNode();
 			if (all.has(type)) one.set(type, all.get(type));
 			return Reply.json(200, one);
 		}
-		if (path.equals("/upload/image") && method.equals("POST")) return upload(request);
+		if (path.equals("/view")) return view(request);
+		return upload(request);
+	}
+
+	@Override
+	protected Reply respond(RecordedRequest request) throws Exception {
+		Reply denied = unauthorised(request);
+		if (denied != null) return denied;
+		String path = path(request);
+		String method = request.method();
 		if (path.equals("/prompt") && method.equals("POST")) return submit(request);
 		if (path.startsWith("/history/") && method.equals("GET")) {
 			String id = path.substring("/history/".length());
@@ -240,7 +267,6 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 			if (now != null && (only == null || only.equals(now.id))) interruptRequested = true;
 			return Reply.raw(200, "text/plain", new byte[0]);
 		}
-		if (path.equals("/view") && method.equals("GET")) return view(request);
 		if (path.equals("/system_stats") && method.equals("GET")) {
 			ObjectNode stats = JSON.createObjectNode();
 			stats.putObject("system").put("comfyui_version", "0.3.75").put("os", "posix");
@@ -302,9 +328,9 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		if (filename.startsWith("/") || filename.contains("..")) return Reply.raw(400, "text/plain", new byte[0]);
 		if (!"output".equals(query.getOrDefault("type", "output"))) return Reply.text(404, "text/plain", "404: Not Found");
 		String subfolder = query.getOrDefault("subfolder", "");
-		byte[] bytes = outputFiles.get(subfolder.isEmpty() ? filename : subfolder + "/" + filename);
-		if (bytes == null) return Reply.text(404, "text/plain", "404: Not Found");
-		return Reply.raw(200, "image/png", bytes);
+		String published = outputFiles.get(subfolder.isEmpty() ? filename : subfolder + "/" + filename);
+		if (published == null) return Reply.text(404, "text/plain", "404: Not Found");
+		return serveOutput(published);
 	}
 
 	private ObjectNode queue() {
@@ -563,7 +589,11 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 			record(prompt, "error", messages, JSON.createObjectNode());
 		}
 		else {
-			outputFiles.putAll(made);
+			made.forEach((file, png) -> {
+				String link = publishPng(png);
+				String stored = link.substring(link.indexOf("/outputs/") + "/outputs/".length(), link.indexOf('?'));
+				outputFiles.put(file, stored);
+			});
 			messages.addArray().add("execution_success").addObject().put("prompt_id", prompt.id);
 			record(prompt, "success", messages, outputs);
 		}

@@ -534,7 +534,12 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	}
 
 	/** Expired links answer like an expired signed OSS/S3 URL (403 AccessDenied), unknown ones like a missing key. */
-	private Reply serveOutput(String name) {
+	/**
+	 * An output stored by {@link #publishPng}, by the name in its link, with every output switch applied
+	 * (broken, expired, not an image, oversized, a bomb, short of its length); for emulators whose
+	 * outputs are fetched by a route of their own.
+	 */
+	protected Reply serveOutput(String name) {
 		PublishedOutput output = outputs.get(name);
 		if (output == null || outputLinksBroken) {
 			return objectStoreError(404, "NoSuchKey", "The specified key does not exist.");
