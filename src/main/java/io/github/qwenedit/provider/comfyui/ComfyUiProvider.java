@@ -208,6 +208,7 @@ public final class ComfyUiProvider implements EditProvider {
 	 */
 	@Override
 	public JobState poll(JobHandle job, Http http) throws EditException {
+		requireSameServer(job);
 		Optional<JsonNode> entry = historyEntry(job, http);
 		if (entry.isPresent()) return finished(job, entry.get());
 		Optional<JobState> queued = inQueue(job, http);
@@ -217,6 +218,19 @@ public final class ComfyUiProvider implements EditProvider {
 		if (entry.isPresent()) return finished(job, entry.get());
 		return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "The ComfyUI server at " + shownAddress +
 			" no longer knows the edit " + job.id() + " (it was restarted, or its history cleared), so its result is lost."));
+	}
+
+	/**
+	 * A prompt is known only to the server it was queued on: a journal's job from another address (the
+	 * setting changed since) is left for when that server is configured again, rather than asked of this
+	 * one, which would not know it and so lose it.
+	 */
+	private void requireSameServer(JobHandle job) throws EditException {
+		HttpUrl queuedOn = job.pollUrl().map(HttpUrl::parse).orElse(null);
+		if (queuedOn == null || queuedOn.host().equalsIgnoreCase(base.host()) && queuedOn.port() == base.port()) return;
+		String other = queuedOn.newBuilder().encodedPath("/").username("").password("").build().toString();
+		throw new EditException(ErrorKind.INVALID_INPUT, "The edit " + job.id() + " was queued on the ComfyUI server at " +
+			other + ", not on " + shownAddress + ": set " + BASE_URL_VARIABLE + " to " + other + " to fetch its result.");
 	}
 
 	private Optional<JsonNode> historyEntry(JobHandle job, Http http) throws EditException {
