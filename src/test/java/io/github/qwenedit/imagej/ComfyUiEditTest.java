@@ -168,6 +168,22 @@ class ComfyUiEditTest {
 	}
 
 	@Test
+	void theReadmesComfyUiMacroLineRunsOnTheServer() throws Exception {
+		String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+		java.util.regex.Matcher line = java.util.regex.Pattern
+			.compile("run\\(\"Edit Images\\.\\.\\.\", \"([^\"]*provider=comfyui[^\"]*)\"\\);").matcher(readme);
+		assertTrue(line.find(), "no Edit Images line with provider=comfyui in the README");
+		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
+			EditCommandRunner.Run run = runner.run(MacroReplayTest.replay(line.group(1), cells));
+			assertFalse(run.failed(), run.failure());
+			JsonNode graph = comfy.lastPrompt().graph;
+			assertEquals(42, node(graph, "KSampler").path("inputs").path("seed").asLong());
+			assertEquals("remove the scale bar", node(graph, "TextEncodeQwenImageEditPlus").path("inputs").path("prompt")
+				.asText());
+		}
+	}
+
+	@Test
 	void aSeedLeftRandomIsChosenByThePluginAndRecorded() throws Exception {
 		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
 			EditCommandRunner.Run run = runner.run(inputs("qwen-image-edit-2509", "sharpen"));
