@@ -228,7 +228,8 @@ public final class ComfyUiProvider implements EditProvider {
 	private void requireSameServer(JobHandle job) throws EditException {
 		HttpUrl queuedOn = job.pollUrl().map(HttpUrl::parse).orElse(null);
 		if (queuedOn == null || queuedOn.host().equalsIgnoreCase(base.host()) && queuedOn.port() == base.port()) return;
-		String other = queuedOn.newBuilder().encodedPath("/").username("").password("").build().toString();
+		String link = queuedOn.newBuilder().username("").password("").build().toString();
+		String other = link.contains("history/") ? link.substring(0, link.lastIndexOf("history/")) : link;
 		throw new EditException(ErrorKind.INVALID_INPUT, "The edit " + job.id() + " was queued on the ComfyUI server at " +
 			other + ", not on " + shownAddress + ": set " + BASE_URL_VARIABLE + " to " + other + " to fetch its result.");
 	}
