@@ -67,8 +67,11 @@ class ComfyUiBatchTest {
 	void aFolderIsEditedOnTheServer() throws Exception {
 		Path in = folderOfImages(2);
 		Path out = work.resolve("out");
-		Outcome run = QwenEditCliRunner.run(env(), work.resolve("config"), args(in, out));
+		List<String> withCeiling = new java.util.ArrayList<>(List.of(args(in, out)));
+		withCeiling.addAll(0, List.of("--max-cost", "0.01"));
+		Outcome run = QwenEditCliRunner.run(env(), work.resolve("config"), withCeiling.toArray(new String[0]));
 		assertEquals(0, run.code(), run.out() + run.err());
+		assertTrue((run.out() + run.err()).contains("estimated cost none per image (your own server)"), run.out() + run.err());
 		assertEquals(2, comfy.prompts().size());
 		for (int i = 0; i < 2; i++) {
 			Path result = out.resolve("AI-edit_1_of_cell" + i + ".tif");
