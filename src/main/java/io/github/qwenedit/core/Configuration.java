@@ -213,7 +213,7 @@ public final class Configuration {
 
 		/** Settings that are secrets: kept in the owner-only file, never shown. */
 		static final Set<String> SECRET_NAMES = Set.of("DASHSCOPE_API_KEY", "EACHLABS_API_KEY", "PIXELDOJO_API_KEY",
-			"FAL_KEY", "REPLICATE_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID");
+			"FAL_KEY", "REPLICATE_API_TOKEN", "COMFYUI_AUTH_HEADER", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID");
 
 		private SettingsFiles() {}
 

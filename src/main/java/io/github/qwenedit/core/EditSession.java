@@ -240,7 +240,7 @@ public final class EditSession {
 				finalState = trimmed;
 			}
 			if (!submitted.status().isFinal()) unjournalled = accepted(listener, finalState, stage);
-			outputs = download(provider.displayName(), finalState, http, downloadCapBytes, progress);
+			outputs = download(provider.displayName(), finalState, http, downloadCapBytes, progress, provider::downloadHeaders);
 			times.lap("download");
 		}
 		catch (EditException e) {
@@ -323,6 +323,13 @@ public final class EditSession {
 	public static List<OutputImage> download(String providerName, JobState succeeded, Http http, long capBytes,
 		ProgressListener progress) throws EditException
 	{
+		return download(providerName, succeeded, http, capBytes, progress, url -> okhttp3.Headers.of());
+	}
+
+	/** As {@link #download(String, JobState, Http, long, ProgressListener)}, each link with the headers it needs. */
+	public static List<OutputImage> download(String providerName, JobState succeeded, Http http, long capBytes,
+		ProgressListener progress, java.util.function.Function<String, okhttp3.Headers> headers) throws EditException
+	{
 		List<String> urls = succeeded.outputUrls();
 		JobHandle job = succeeded.handle();
 		if (urls.isEmpty()) {
@@ -335,7 +342,7 @@ public final class EditSession {
 			progress.progress("Downloading result " + (i + 1) + " of " + urls.size(), 0.8 + 0.15 * i / urls.size());
 			byte[] bytes;
 			try {
-				bytes = http.download(urls.get(i), capBytes, providerName);
+				bytes = http.download(urls.get(i), capBytes, providerName, headers.apply(urls.get(i)));
 			}
 			catch (io.github.qwenedit.http.ExpiredLinkException e) {
 				// Kept as the cause: a recovery tells an expired result from a broken one.

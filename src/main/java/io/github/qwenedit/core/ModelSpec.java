@@ -23,6 +23,7 @@ public final class ModelSpec {
 	private final boolean sizeOnlyWithOneOutput;
 	private final long maxImageBytes;
 	private final boolean defaultSizeFollowsInput;
+	private final boolean selfHosted;
 
 	private ModelSpec(Builder b) {
 		this.id = b.id;
@@ -37,6 +38,12 @@ public final class ModelSpec {
 		this.sizeOnlyWithOneOutput = b.sizeOnlyWithOneOutput;
 		this.maxImageBytes = b.maxImageBytes;
 		this.defaultSizeFollowsInput = b.defaultSizeFollowsInput;
+		this.selfHosted = b.selfHosted;
+	}
+
+	/** Whether the model runs on the user's own server, where an edit has no price per image. */
+	public boolean selfHosted() {
+		return selfHosted;
 	}
 
 	public static Builder builder(String id) {
@@ -120,6 +127,7 @@ public final class ModelSpec {
 			return java.math.BigDecimal.valueOf(credits).stripTrailingZeros().toPlainString() +
 				(credits == 1 ? " credit" : " credits") + " (no dollar price)";
 		}
+		if (selfHosted) return "none per image (your own server)";
 		return "unknown (no list price for this model)";
 	}
 
@@ -162,6 +170,7 @@ public final class ModelSpec {
 		private boolean sizeOnlyWithOneOutput;
 		private long maxImageBytes;
 		private boolean defaultSizeFollowsInput = true;
+		private boolean selfHosted;
 
 		private Builder(String id) {
 			this.id = id;
@@ -220,6 +229,11 @@ public final class ModelSpec {
 
 		public Builder defaultSizeFollowsInput(boolean value) {
 			defaultSizeFollowsInput = value;
+			return this;
+		}
+
+		public Builder selfHosted(boolean value) {
+			selfHosted = value;
 			return this;
 		}
 

@@ -169,7 +169,7 @@ public final class Http {
 			deadline.throwIfExpired();
 			HttpReply reply;
 			try {
-				reply = execute(request, callTimeout);
+				reply = execute(request, kind, callTimeout);
 			}
 			catch (CappedException e) {
 				throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName + " answered with more than " +
@@ -196,14 +196,18 @@ public final class Http {
 		}
 	}
 
-	private HttpReply execute(Request request, Duration callTimeout) throws IOException, EditException {
+	private HttpReply execute(Request request, CallKind kind, Duration callTimeout) throws IOException, EditException {
 		Duration remaining = deadline.remaining();
 		Duration timeout = min(callTimeout, remaining);
 		if (timeout.isZero()) throw deadline.timedOut();
 		// When the deadline is what cuts the call short, its time-out is the deadline's, not a network fault.
 		boolean deadlineBound = timeout.equals(remaining);
+		// OkHttp silently sends a request again when a kept-alive ("stale pooled") connection breaks after
+		// it went out, a POST included (https://square.github.io/okhttp/4.x/okhttp/okhttp3/-ok-http-client/-builder/retry-on-connection-failure.html):
+		// a create could then run and bill the job twice, so it goes once, and only send() decides on a repeat.
 		Call call = client.newBuilder().callTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-			.readTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).build().newCall(request);
+			.readTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).retryOnConnectionFailure(kind != CallKind.CREATE).build()
+			.newCall(request);
 		try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);
 			Response response = call.execute())
 		{
@@ -303,6 +307,15 @@ public final class Http {
 	 * each checked for its scheme, and refusing more than {@code maxBytes}.
 	 */
 	public byte[] download(String url, long maxBytes, String serviceName) throws EditException {
+		return download(url, maxBytes, serviceName, okhttp3.Headers.of());
+	}
+
+	/**
+	 * As {@link #download(String, long, String)}, with {@code headers} on the first request only: a
+	 * result on the user's own server behind an authenticating proxy needs them, and a redirect may
+	 * lead elsewhere, where they must not go.
+	 */
+	public byte[] download(String url, long maxBytes, String serviceName, okhttp3.Headers headers) throws EditException {
 		HttpUrl current = HttpUrl.parse(url);
 		if (current == null) {
 			throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName +
@@ -313,7 +326,8 @@ public final class Http {
 			for (int attempt = 1;; attempt++) {
 				cancellation.throwIfCancelled();
 				deadline.throwIfExpired();
-				Request request = new Request.Builder().url(current).get().build();
+				Request request = new Request.Builder().url(current).headers(hop == 0 ? headers : okhttp3.Headers.of()).get()
+					.build();
 				Call call = client.newBuilder().callTimeout(min(Duration.ofMinutes(5), deadline.remaining()).toMillis(),
 					TimeUnit.MILLISECONDS).build().newCall(request);
 				try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);

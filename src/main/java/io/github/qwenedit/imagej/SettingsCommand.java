@@ -91,6 +91,13 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	@Parameter(label = "Replicate base URL", persist = false, required = false)
 	private String replicateBaseUrl;
 
+	@Parameter(label = "ComfyUI server address", persist = false, required = false)
+	private String comfyuiBaseUrl;
+
+	@Parameter(label = "ComfyUI auth header (only behind a proxy)", style = TextWidget.PASSWORD_STYLE, persist = false,
+		required = false)
+	private String comfyuiAuthHeader;
+
 	@Parameter(label = "Bucket (s3://bucket/prefix)", persist = false, required = false)
 	private String bucket;
 
@@ -180,6 +187,8 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		m.put("FAL_QUEUE_BASE_URL", falBaseUrl);
 		m.put("REPLICATE_API_TOKEN", replicateToken);
 		m.put("REPLICATE_BASE_URL", replicateBaseUrl);
+		m.put("COMFYUI_AUTH_HEADER", comfyuiAuthHeader);
+		m.put("COMFYUI_BASE_URL", comfyuiBaseUrl);
 		m.put("QWEN_EDIT_BUCKET", bucket);
 		m.put("AWS_ENDPOINT_URL_S3", bucketEndpoint);
 		m.put("AWS_REGION", bucketRegion);
@@ -226,7 +235,8 @@ public class SettingsCommand extends AttributedDynamicCommand {
 
 	private String fieldName(String setting) {
 		String[] names = { "defaultProvider", "dashscopeKey", "dashscopeBaseUrl", "eachlabsKey", "eachlabsBaseUrl",
-			"pixeldojoKey", "pixeldojoBaseUrl", "falKey", "falBaseUrl", "replicateToken", "replicateBaseUrl", "bucket",
+			"pixeldojoKey", "pixeldojoBaseUrl", "falKey", "falBaseUrl", "replicateToken", "replicateBaseUrl", "comfyuiAuthHeader",
+			"comfyuiBaseUrl", "bucket",
 			"bucketEndpoint", "bucketRegion", "bucketAddressing", "bucketAccessKeyId", "bucketSecret", "linkLifetime",
 			"deadline", "downloadCap" };
 		List<String> settings = new ArrayList<>(fieldsBySetting().keySet());
@@ -254,7 +264,8 @@ public class SettingsCommand extends AttributedDynamicCommand {
 
 	static final List<String> SETTINGS = List.of(Configuration.DEFAULT_PROVIDER, "DASHSCOPE_API_KEY",
 		"DASHSCOPE_BASE_URL", "EACHLABS_API_KEY", "EACHLABS_BASE_URL", "PIXELDOJO_API_KEY", "PIXELDOJO_BASE_URL",
-		"FAL_KEY", "FAL_QUEUE_BASE_URL", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "QWEN_EDIT_BUCKET",
+		"FAL_KEY", "FAL_QUEUE_BASE_URL", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "COMFYUI_AUTH_HEADER",
+		"COMFYUI_BASE_URL", "QWEN_EDIT_BUCKET",
 		"AWS_ENDPOINT_URL_S3", "AWS_REGION", "QWEN_EDIT_S3_ADDRESSING", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
 		"QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB);
 

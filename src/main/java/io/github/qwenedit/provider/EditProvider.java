@@ -76,6 +76,14 @@ public interface EditProvider {
 	}
 
 	/**
+	 * Whether input images reach the provider only through {@link #uploadStaging()}: a server of the
+	 * user's own reads files from its own input folder, never links or data URIs.
+	 */
+	default boolean readsOnlyOwnUploads() {
+		return false;
+	}
+
+	/**
 	 * The uploads an earlier run staged with {@link #uploadStaging()} and recorded in its journal
 	 * ({@link Staging#objectKeys()}), as a staging whose {@link Staging#close()} deletes them; empty
 	 * when none of {@code journalKeys} is such an upload.
@@ -114,6 +122,14 @@ public interface EditProvider {
 	 * @param imageUrls one link (https or data URI) per request image, in order
 	 */
 	JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException;
+
+	/**
+	 * Headers the download of one of this provider's result links needs (a proxy's authentication in
+	 * front of the user's own server); none for the cloud providers, whose links are signed.
+	 */
+	default okhttp3.Headers downloadHeaders(String outputUrl) {
+		return okhttp3.Headers.of();
+	}
 
 	/** How often {@link #poll} may be called; providers with a tight request limit ask less often. */
 	default PollSchedule pollSchedule() {

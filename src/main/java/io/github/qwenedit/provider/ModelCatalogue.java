@@ -43,11 +43,11 @@ public final class ModelCatalogue {
 	private static final Set<String> SIZE_RULES = Set.of(PER_SIDE, TOTAL_PIXELS, AS_INPUT, ASPECT_RATIO);
 	private static final Set<String> FIELDS = Set.of("id", "source", "note", "max_outputs", "max_images", "size_rule",
 		"min_side", "max_side", "max_image_bytes", "negative_prompt", "prompt_extend", "watermark",
-		"size_only_with_one_output", "default_size_follows_input", "price");
+		"size_only_with_one_output", "default_size_follows_input", "price", "self_hosted");
 	private static final Set<String> PRICE_FIELDS = Set.of("amount", "currency");
 	private static final Set<String> CURRENCIES = Set.of(ModelSpec.USD, ModelSpec.CNY, ModelSpec.CREDIT);
 	/** The providers the registry lists; spelled here so that parsing needs no provider class loaded. */
-	static final List<String> PROVIDERS = List.of("dashscope", "eachlabs", "pixeldojo", "fal", "replicate");
+	static final List<String> PROVIDERS = List.of("dashscope", "eachlabs", "pixeldojo", "fal", "replicate", "comfyui");
 
 	/** One model as the catalogue describes it. */
 	public static final class Entry {
@@ -99,7 +99,8 @@ public final class ModelCatalogue {
 				.promptExtend(node.path("prompt_extend").asBoolean(true))
 				.watermark(node.path("watermark").asBoolean(true))
 				.sizeOnlyWithOneOutput(node.path("size_only_with_one_output").asBoolean(false))
-				.defaultSizeFollowsInput(node.path("default_size_follows_input").asBoolean(true));
+				.defaultSizeFollowsInput(node.path("default_size_follows_input").asBoolean(true))
+				.selfHosted(node.path("self_hosted").asBoolean(false));
 			JsonNode price = node.path("price");
 			if (price.isObject()) b.price(price.path("amount").asDouble(), price.path("currency").asText());
 			return b.build();
@@ -317,9 +318,12 @@ public final class ModelCatalogue {
 			if (node.has(text) && !node.get(text).isTextual()) return "has a \"" + text + "\" that is not text";
 		}
 		for (String flag : List.of("negative_prompt", "prompt_extend", "watermark", "size_only_with_one_output",
-			"default_size_follows_input"))
+			"default_size_follows_input", "self_hosted"))
 		{
 			if (node.has(flag) && !node.get(flag).isBoolean()) return "has a \"" + flag + "\" that is not true or false";
+		}
+		if (node.path("self_hosted").asBoolean(false) && node.has("price")) {
+			return "is self_hosted and has a price: a model on your own server has no price per image";
 		}
 		for (String number : List.of("max_outputs", "max_images", "min_side", "max_side", "max_image_bytes")) {
 			if (node.has(number) && !node.get(number).canConvertToLong()) return "has a \"" + number + "\" that is not a whole number";

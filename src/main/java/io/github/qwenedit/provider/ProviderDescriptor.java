@@ -49,6 +49,8 @@ public final class ProviderDescriptor {
 	private final String schemaBaseUrlVariable;
 	private final String defaultSchemaBaseUrl;
 	private final UploadingFactory uploadingFactory;
+	/** False for a self-hosted server, which runs without a key unless a proxy in front of it asks for one. */
+	private final boolean keyRequired;
 	/**
 	 * The models of each provider made from a configuration with user-added models. Providers are
 	 * built by their own constructors from a base URL and key; keeping their models here leaves those
@@ -58,6 +60,12 @@ public final class ProviderDescriptor {
 
 	public ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
+	{
+		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, factory, true);
+	}
+
+	private ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
+		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory, boolean keyRequired)
 	{
 		this.id = id;
 		this.displayName = displayName;
@@ -72,6 +80,18 @@ public final class ProviderDescriptor {
 		this.schemaBaseUrlVariable = null;
 		this.defaultSchemaBaseUrl = null;
 		this.uploadingFactory = null;
+		this.keyRequired = keyRequired;
+	}
+
+	/**
+	 * A provider that works without a key (a server of the user's own); {@code keyVariable} is an optional
+	 * secret, handed to {@code factory} as null when not set.
+	 */
+	public static ProviderDescriptor withOptionalKey(String id, String displayName, List<ModelSpec> models,
+		String baseUrlVariable, String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
+	{
+		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
+			keyDescription, factory, false);
 	}
 
 	/**
@@ -95,6 +115,7 @@ public final class ProviderDescriptor {
 		this.schemaBaseUrlVariable = schemaBaseUrlVariable;
 		this.defaultSchemaBaseUrl = defaultSchemaBaseUrl;
 		this.uploadingFactory = factory;
+		this.keyRequired = true;
 	}
 
 	/** How hard one key may drive this provider. */
@@ -158,13 +179,19 @@ public final class ProviderDescriptor {
 		return keyVariable;
 	}
 
+	/** Whether the provider can be created from {@code config}: its key is set, or it needs none. */
+	public boolean isConfigured(Configuration config) {
+		return !keyRequired || config.get(keyVariable).isPresent();
+	}
+
 	public String baseUrl(Configuration config) {
 		return config.get(baseUrlVariable, defaultBaseUrl);
 	}
 
 	/** Creates the provider, or says exactly which setting is missing. */
 	public EditProvider create(Configuration config) throws EditException {
-		String key = config.require(keyVariable, keyDescription);
+		String key = keyRequired ? config.require(keyVariable, keyDescription) : config.get(keyVariable).orElse(null);
+		if (key != null) Configuration.checkSendableInHeader(keyVariable, key);
 		EditProvider provider = uploadingFactory != null
 			? uploadingFactory.create(baseUrl(config), uploadBaseUrl(config), schemaBaseUrl(config), key)
 			: factory.create(baseUrl(config), key);

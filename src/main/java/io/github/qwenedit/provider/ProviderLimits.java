@@ -2,6 +2,7 @@ package io.github.qwenedit.provider;
 
 import java.util.Map;
 
+import io.github.qwenedit.provider.comfyui.ComfyUiProvider;
 import io.github.qwenedit.provider.dashscope.DashScopeProvider;
 import io.github.qwenedit.provider.eachlabs.EachLabsProvider;
 import io.github.qwenedit.provider.fal.FalProvider;
@@ -31,7 +32,10 @@ public final class ProviderLimits {
 		// New accounts run 2 at once and up to 40 later; more only wait in fal's queue, never refused (§4).
 		FalProvider.ID, new ProviderLimits(Integer.MAX_VALUE, UNDOCUMENTED_CREATES_PER_MINUTE),
 		// "create prediction 600 req/min" (§5).
-		ReplicateProvider.ID, new ProviderLimits(Integer.MAX_VALUE, 600));
+		ReplicateProvider.ID, new ProviderLimits(Integer.MAX_VALUE, 600),
+		// One GPU runs one prompt at a time and queues the rest; a few queued keep it busy between jobs
+		// without parking a whole batch in a queue that a restart of the server empties.
+		ComfyUiProvider.ID, new ProviderLimits(3, 600));
 
 	private final int maxConcurrentJobs;
 	private final int createsPerMinute;

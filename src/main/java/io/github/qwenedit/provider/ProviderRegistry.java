@@ -5,6 +5,7 @@ import java.util.List;
 
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.provider.comfyui.ComfyUiProvider;
 import io.github.qwenedit.provider.dashscope.DashScopeProvider;
 import io.github.qwenedit.provider.eachlabs.EachLabsProvider;
 import io.github.qwenedit.provider.fal.FalProvider;
@@ -15,7 +16,7 @@ import io.github.qwenedit.provider.replicate.ReplicateProvider;
 public final class ProviderRegistry {
 
 	private static final List<ProviderDescriptor> PROVIDERS = List.of(DashScopeProvider.DESCRIPTOR, EachLabsProvider.DESCRIPTOR,
-		PixelDojoProvider.DESCRIPTOR, FalProvider.DESCRIPTOR, ReplicateProvider.DESCRIPTOR);
+		PixelDojoProvider.DESCRIPTOR, FalProvider.DESCRIPTOR, ReplicateProvider.DESCRIPTOR, ComfyUiProvider.DESCRIPTOR);
 
 	private ProviderRegistry() {}
 

@@ -86,6 +86,14 @@ public final class StagingPlanner {
 	}
 
 	public Plan plan(EditProvider provider, List<InputImage> images) throws EditException {
+		if (provider.readsOnlyOwnUploads()) {
+			if (choice == StagingChoice.BUCKET || choice == StagingChoice.INLINE) {
+				throw new EditException(ErrorKind.INVALID_INPUT, provider.displayName() + " reads input images only from " +
+					"its own upload folder: choose staging 'auto' or 'provider_upload'.");
+			}
+			Optional<Staging> own = provider.uploadStaging();
+			if (own.isPresent()) return new Plan(own.get(), images, List.of());
+		}
 		if (choice == StagingChoice.BUCKET || choice == StagingChoice.AUTO) {
 			Optional<Staging> opened = bucket.open();
 			if (opened.isPresent()) return new Plan(opened.get(), images, List.of());

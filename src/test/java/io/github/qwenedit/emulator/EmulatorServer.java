@@ -313,6 +313,31 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 
 	// ---- for the concrete emulators ----
 
+	/** The bytes of the part named {@code field}, its headers (lower-case names) put in {@code headers}. */
+	protected static byte[] multipartPart(byte[] body, String boundary, String field, Map<String, String> headers) {
+		String text = new String(body, java.nio.charset.StandardCharsets.ISO_8859_1);
+		String delimiter = "--" + boundary;
+		int at = text.indexOf(delimiter);
+		for (int parts = 0; at >= 0 && parts < 100; parts++) {
+			int headersStart = at + delimiter.length() + 2;
+			int headersEnd = text.indexOf("\r\n\r\n", headersStart);
+			int next = text.indexOf("\r\n" + delimiter, headersEnd < 0 ? headersStart : headersEnd);
+			if (headersEnd < 0 || next < 0) return null;
+			Map<String, String> partHeaders = new java.util.HashMap<>();
+			for (String line : text.substring(headersStart, headersEnd).split("\r\n")) {
+				int colon = line.indexOf(':');
+				if (colon > 0) partHeaders.put(line.substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT), line.substring(colon + 1).trim());
+			}
+			if (partHeaders.getOrDefault("content-disposition", "").contains("name=\"" + field + "\"")) {
+				headers.putAll(partHeaders);
+				return java.util.Arrays.copyOfRange(body, headersEnd + 4, next);
+			}
+			at = next + 2;
+		}
+		return null;
+	}
+
+
 	/**
 	 * Waits until the configured processing delay has passed since {@code startedNanos} (a
 	 * {@link System#nanoTime()}), cut short when the emulator closes. The delay covers the emulator's
@@ -519,7 +544,12 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	}
 
 	/** Expired links answer like an expired signed OSS/S3 URL (403 AccessDenied), unknown ones like a missing key. */
-	private Reply serveOutput(String name) {
+	/**
+	 * An output stored by {@link #publishPng}, by the name in its link, with every output switch applied
+	 * (broken, expired, not an image, oversized, a bomb, short of its length); for emulators whose
+	 * outputs are fetched by a route of their own.
+	 */
+	protected Reply serveOutput(String name) {
 		PublishedOutput output = outputs.get(name);
 		if (output == null || outputLinksBroken || outputsMissingFor.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
 			return objectStoreError(404, "NoSuchKey", "The specified key does not exist.");

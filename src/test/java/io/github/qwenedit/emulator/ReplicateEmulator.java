@@ -265,30 +265,6 @@ public final class ReplicateEmulator extends AsyncJobEmulator<ReplicateEmulator>
 		return o;
 	}
 
-	/** The bytes of the part named {@code field}, its headers (lower-case names) put in {@code headers}. */
-	private static byte[] multipartPart(byte[] body, String boundary, String field, Map<String, String> headers) {
-		String text = new String(body, java.nio.charset.StandardCharsets.ISO_8859_1);
-		String delimiter = "--" + boundary;
-		int at = text.indexOf(delimiter);
-		for (int parts = 0; at >= 0 && parts < 100; parts++) {
-			int headersStart = at + delimiter.length() + 2;
-			int headersEnd = text.indexOf("\r\n\r\n", headersStart);
-			int next = text.indexOf("\r\n" + delimiter, headersEnd < 0 ? headersStart : headersEnd);
-			if (headersEnd < 0 || next < 0) return null;
-			Map<String, String> partHeaders = new java.util.HashMap<>();
-			for (String line : text.substring(headersStart, headersEnd).split("\r\n")) {
-				int colon = line.indexOf(':');
-				if (colon > 0) partHeaders.put(line.substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT), line.substring(colon + 1).trim());
-			}
-			if (partHeaders.getOrDefault("content-disposition", "").contains("name=\"" + field + "\"")) {
-				headers.putAll(partHeaders);
-				return java.util.Arrays.copyOfRange(body, headersEnd + 4, next);
-			}
-			at = next + 2;
-		}
-		return null;
-	}
-
 	/**
 	 * A file link is read by Replicate itself, with the rights of the prediction's owner: another
 	 * account's file, a deleted or expired one, is a failed download as for any unreachable input.

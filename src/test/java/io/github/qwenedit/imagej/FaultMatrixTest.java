@@ -19,6 +19,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import io.github.qwenedit.emulator.AsyncJobEmulator;
+import io.github.qwenedit.emulator.ComfyUiEmulator;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.EmulatorServer;
@@ -44,9 +45,19 @@ class FaultMatrixTest {
 
 	private final S3TestServer s3 = bed.s3();
 
-	/** One provider as the matrix drives it. */
+	/**
+	 * One provider as the matrix drives it; {@code keySetting} makes the value of {@code keyVariable}
+	 * from the key (ComfyUI's is a whole header).
+	 */
 	record Provider(String id, String model, String keyVariable, String baseVariable,
-		Function<String, EmulatorServer<?>> start, String createPath, boolean async) {
+		Function<String, EmulatorServer<?>> start, String createPath, boolean async,
+		java.util.function.UnaryOperator<String> keySetting) {
+
+		Provider(String id, String model, String keyVariable, String baseVariable,
+			Function<String, EmulatorServer<?>> start, String createPath, boolean async)
+		{
+			this(id, model, keyVariable, baseVariable, start, createPath, async, key -> key);
+		}
 
 		@Override
 		public String toString() {
@@ -76,7 +87,11 @@ class FaultMatrixTest {
 			"/fal-ai/qwen-image-2/edit", true),
 		new Provider("replicate", "qwen-image-edit-plus", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL",
 			k -> new ReplicateEmulator(k).processingDelay(Duration.ofMillis(100)),
-			"/v1/models/qwen/qwen-image-edit-plus/predictions", true));
+			"/v1/models/qwen/qwen-image-edit-plus/predictions", true),
+		// Behind a proxy that wants the key as a header; its "failed job" is ComfyUiEditTest's, its queue no AsyncJobEmulator.
+		new Provider("comfyui", "qwen-image-edit-2509", "COMFYUI_AUTH_HEADER", "COMFYUI_BASE_URL",
+			k -> new ComfyUiEmulator("X-Matrix-Key: " + k).processingDelay(Duration.ofMillis(100)), "/prompt", false,
+			key -> "X-Matrix-Key: " + key));
 
 	static final List<Fault> FAULTS = List.of(
 		new Fault("400", e -> e.failNextWith(400, "{\"error\":\"bad request\"}", Map.of()), "Invalid input: ", null, 1, false),
@@ -136,7 +151,8 @@ class FaultMatrixTest {
 	void eachFaultIsOneClearSentenceWithNothingLeftBehind(Provider provider, Fault fault) throws Exception {
 		try (EmulatorServer<?> emulator = provider.start().apply(KEY)) {
 			fault.inject().accept(emulator);
-			Map<String, String> env = bed.env(provider.keyVariable(), KEY, provider.baseVariable(), emulator);
+			Map<String, String> env = bed.env(provider.keyVariable(), provider.keySetting().apply(KEY), provider.baseVariable(),
+				emulator);
 			env.put("QWEN_EDIT_DEADLINE_SECONDS", String.valueOf(deadlineSeconds(fault)));
 			env.put("QWEN_EDIT_DOWNLOAD_CAP_MB", "1");
 			try (EditCommandRunner runner = new EditCommandRunner(env)) {

@@ -169,6 +169,31 @@ class SettingsCommandTest {
 	}
 
 	@Test
+	void theComfyUiServerIsSetUpAndTestedWithItsAuthHeaderKeptSecret() throws Exception {
+		String header = "Authorization: Bearer comfy-settings-token-31c7";
+		try (io.github.qwenedit.emulator.ComfyUiEmulator comfy = new io.github.qwenedit.emulator.ComfyUiEmulator(header)) {
+			Map<String, String> env = Map.of(Configuration.CONFIG_DIR, configDir.toString());
+			try (EditCommandRunner runner = new EditCommandRunner(env)) {
+				Map<String, Object> in = new HashMap<>();
+				in.put("defaultProvider", "comfyui");
+				in.put("comfyuiBaseUrl", comfy.baseUrl());
+				in.put("comfyuiAuthHeader", header);
+				in.put("action", SettingsCommand.TEST_PROVIDER);
+				String report = runSettings(contextOf(runner), in).report();
+				assertTrue(report.contains("The ComfyUI server at " + comfy.baseUrl() + "/ answers (version 0.3.75)"), report);
+				assertTrue(Files.readString(configDir.resolve(Configuration.SECRETS_FILE)).contains("comfy-settings-token-31c7"));
+				assertFalse(Files.readString(configDir.resolve(Configuration.SETTINGS_FILE)).contains("comfy-settings-token"));
+				assertFalse(SettingsCommand.describe(runner.editService().configuration()).contains("comfy-settings-token"));
+				assertEquals(List.of(Configuration.DEFAULT_PROVIDER, "COMFYUI_AUTH_HEADER", "COMFYUI_BASE_URL",
+					Configuration.DEADLINE_SECONDS), SettingsCommand.settingsOf("comfyui"));
+				for (String line : runner.log()) {
+					assertFalse(line.contains("comfy-settings-token"), line);
+				}
+			}
+		}
+	}
+
+	@Test
 	void eachPageShowsOnlyTheFieldsOfTheProviderOrBucketBeingSetUp() throws Exception {
 		try (Context context = new Context()) {
 			CommandInfo info = context.service(CommandService.class).getCommand(SettingsCommand.class);
@@ -186,7 +211,9 @@ class SettingsCommandTest {
 			assertFalse(bucketPage.isInputResolved("bucketSecret"));
 			assertTrue(bucketPage.isInputResolved("falKey") && bucketPage.isInputResolved("defaultProvider"));
 			// The 19 fields of five providers and the bucket: no page asks for more than 8 of them.
-			for (String page : List.of("dashscope", "eachlabs", "pixeldojo", "fal", "replicate", SettingsCommand.BUCKET_PAGE)) {
+			for (String page : List.of("dashscope", "eachlabs", "pixeldojo", "fal", "replicate", "comfyui",
+				SettingsCommand.BUCKET_PAGE))
+			{
 				assertTrue(SettingsCommand.settingsOf(page).size() <= 8, page);
 			}
 		}

@@ -122,6 +122,7 @@ class ReadmeCatalogueTablesTest {
 	}
 
 	private static String price(ModelSpec m) {
+		if (m.selfHosted()) return "none: runs on your own server";
 		if (m.priceAmount() <= 0) return "unknown: none found";
 		String amount = BigDecimal.valueOf(m.priceAmount()).stripTrailingZeros().toPlainString();
 		switch (m.priceCurrency()) {

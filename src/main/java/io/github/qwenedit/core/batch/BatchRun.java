@@ -350,7 +350,8 @@ public final class BatchRun {
 		String estimate = todo.size() + " edits with " + descriptor.displayName() + " " + model + ", estimated cost " +
 			spec.describeCost(options.outputs() * todo.size(), rate);
 		listener.said(estimate);
-		if (maxCostUsd != null) {
+		// A model on the user's own server costs nothing per image, so it is within any ceiling.
+		if (maxCostUsd != null && !spec.selfHosted()) {
 			if (!price.isPresent()) {
 				return Outcome.refused("The cost ceiling cannot be checked: " + model + " has no list price. Nothing was sent.",
 					Refusal.UNPRICED);

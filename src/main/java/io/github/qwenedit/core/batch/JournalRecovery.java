@@ -289,7 +289,7 @@ public final class JournalRecovery {
 	private Optional<EditProvider> providerIfConfigured(String id) {
 		try {
 			ProviderDescriptor descriptor = ProviderRegistry.get(id);
-			if (!config.get(descriptor.keyVariable()).isPresent()) return Optional.empty();
+			if (!descriptor.isConfigured(config)) return Optional.empty();
 			return Optional.of(descriptor.create(config));
 		}
 		catch (EditException unknownOrUnconfigured) {
@@ -358,7 +358,7 @@ public final class JournalRecovery {
 					.orElse(name + " reported that the edit failed, without a reason."), List.of(), false);
 			}
 			List<OutputImage> images = EditSession.download(name, state, http, EditSession.downloadCapBytes(config),
-				progress);
+				progress, url -> configured.map(p -> p.downloadHeaders(url)).orElse(okhttp3.Headers.of()));
 			// What the edit recorded before its create, where the entry holds it; the entry's own fields
 			// for the rest, and for entries of the first format.
 			Provenance before = firstFormatProvenance(entry, name, started);

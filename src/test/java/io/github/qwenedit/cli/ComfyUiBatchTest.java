@@ -1,0 +1,131 @@
+package io.github.qwenedit.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import ij.IJ;
+import ij.ImagePlus;
+import ij.io.FileSaver;
+import io.github.qwenedit.ChildJvm;
+import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
+import io.github.qwenedit.core.batch.BatchJournal;
+import io.github.qwenedit.emulator.ComfyUiEmulator;
+import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.imagej.TestImages;
+
+/**
+ * The shell command against a ComfyUI server: a folder edited on the lab's own server, and a run
+ * killed with SIGKILL while the server still works, whose result the next run fetches by the prompt
+ * id in the journal without queueing the edit again.
+ */
+class ComfyUiBatchTest {
+
+	private static final String INSTRUCTION = "remove the scale bar";
+
+	@RegisterExtension
+	static final ProviderTestBed bed = new ProviderTestBed();
+
+	@TempDir
+	Path work;
+
+	private final ComfyUiEmulator comfy = bed.serve(new ComfyUiEmulator().processingDelay(Duration.ofMillis(100)));
+
+	private Map<String, String> env() {
+		Map<String, String> env = new HashMap<>();
+		env.put("COMFYUI_BASE_URL", comfy.baseUrl());
+		return env;
+	}
+
+	private Path folderOfImages(int count) throws Exception {
+		Path in = Files.createDirectories(work.resolve("in"));
+		for (int i = 0; i < count; i++) {
+			new FileSaver(TestImages.pattern("cell" + i, 480, 400)).saveAsTiff(in.resolve("cell" + i + ".tif").toString());
+		}
+		return in;
+	}
+
+	private String[] args(Path in, Path out) {
+		return new String[] { "--provider", "comfyui", "--model", "qwen-image-edit-2509", "--instruction", INSTRUCTION,
+			"--seed", "11", "--output", out.toString(), in.toString() };
+	}
+
+	@Test
+	void aFolderIsEditedOnTheServer() throws Exception {
+		Path in = folderOfImages(2);
+		Path out = work.resolve("out");
+		List<String> withCeiling = new java.util.ArrayList<>(List.of(args(in, out)));
+		withCeiling.addAll(0, List.of("--max-cost", "0.01"));
+		Outcome run = QwenEditCliRunner.run(env(), work.resolve("config"), withCeiling.toArray(new String[0]));
+		assertEquals(0, run.code(), run.out() + run.err());
+		assertTrue((run.out() + run.err()).contains("estimated cost none per image (your own server)"), run.out() + run.err());
+		assertEquals(2, comfy.prompts().size());
+		for (int i = 0; i < 2; i++) {
+			Path result = out.resolve("AI-edit_1_of_cell" + i + ".tif");
+			assertTrue(Files.isRegularFile(result), run.out() + run.err());
+			ImagePlus image = IJ.openImage(result.toString());
+			assertEquals(480, image.getWidth());
+			assertEquals(400, image.getHeight());
+		}
+		assertTrue(new BatchJournal(out).entries().isEmpty());
+		assertEquals(2, comfy.inputFiles().size());
+	}
+
+	@Test
+	void aRunKilledWhileTheServerWorksIsFetchedByTheNextWithoutQueueingAgain() throws Exception {
+		comfy.pause();
+		Path in = folderOfImages(1);
+		Path out = work.resolve("out");
+		List<String> command = new java.util.ArrayList<>(List.of(ChildJvm.JAVA, ChildJvm.PREFERENCES, "-cp",
+			System.getProperty("java.class.path"), QwenEditCli.class.getName()));
+		command.addAll(List.of(args(in, out)));
+		ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+			.redirectOutput(work.resolve("child.txt").toFile());
+		pb.environment().putAll(env());
+		pb.environment().put(io.github.qwenedit.core.Configuration.CONFIG_DIR, work.resolve("config").toString());
+		Process batch = pb.start();
+		try {
+			await(() -> !comfy.prompts().isEmpty() && comfy.isPending(comfy.lastPrompt().id) &&
+				new BatchJournal(out).entries().stream().anyMatch(e -> e.job != null), "the prompt is queued and journalled");
+		}
+		finally {
+			batch.destroyForcibly();
+		}
+		assertTrue(batch.waitFor(30, TimeUnit.SECONDS));
+		List<BatchJournal.Entry> left = new BatchJournal(out).entries();
+		assertEquals(1, left.size(), Files.readString(work.resolve("child.txt")));
+		String promptId = comfy.lastPrompt().id;
+		assertEquals(promptId, left.get(0).job.id(), "the journal does not hold the prompt id");
+		assertFalse(Files.exists(out.resolve("AI-edit_1_of_cell0.tif")));
+
+		comfy.resume();
+		Outcome next = QwenEditCliRunner.run(env(), work.resolve("config"), args(in, out));
+		assertEquals(0, next.code(), next.out() + next.err());
+		assertEquals(1, comfy.prompts().size(), "the edit was queued again");
+		assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out() + next.err());
+		assertTrue(new BatchJournal(out).entries().isEmpty());
+		String log = Files.readString(out.resolve(QwenEditCli.LOG_FILE));
+		assertTrue(log.contains(promptId), log);
+	}
+
+	private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+		long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+		while (!condition.getAsBoolean()) {
+			assertTrue(System.nanoTime() < until, "timed out waiting until " + what);
+			Thread.sleep(50);
+		}
+	}
+}
