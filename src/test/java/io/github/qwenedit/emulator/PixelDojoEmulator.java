@@ -220,7 +220,7 @@ public final class PixelDojoEmulator extends AsyncJobEmulator<PixelDojoEmulator>
 		answer.put("creditCost", n);
 		answer.put("creditsRemaining", left);
 		answer.put("expiresAt", java.time.Instant.now().plusSeconds(86400).toString());
-		return Reply.json(202, answer);
+		return answerCreate(Reply.json(202, answer));
 	}
 
 	private String status(Job job) {

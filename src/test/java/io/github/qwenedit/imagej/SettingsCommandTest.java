@@ -185,7 +185,7 @@ class SettingsCommandTest {
 				assertFalse(Files.readString(configDir.resolve(Configuration.SETTINGS_FILE)).contains("comfy-settings-token"));
 				assertFalse(SettingsCommand.describe(runner.editService().configuration()).contains("comfy-settings-token"));
 				assertEquals(List.of(Configuration.DEFAULT_PROVIDER, "COMFYUI_AUTH_HEADER", "COMFYUI_BASE_URL",
-					Configuration.DEADLINE_SECONDS), SettingsCommand.settingsOf("comfyui"));
+					Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB), SettingsCommand.settingsOf("comfyui"));
 				for (String line : runner.log()) {
 					assertFalse(line.contains("comfy-settings-token"), line);
 				}
