@@ -18,19 +18,19 @@ import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
-import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.OptionText;
-import io.github.qwenedit.core.batch.BatchLog;
-import io.github.qwenedit.core.batch.BatchRun;
-import io.github.qwenedit.imagej.BatchImages;
-import io.github.qwenedit.imagej.ImageEncoder;
-import io.github.qwenedit.imagej.ResultFiles;
-import io.github.qwenedit.imagej.SelectionEdit;
+import io.github.qwenedit.engine.BatchLog;
+import io.github.qwenedit.engine.BatchRun;
+import io.github.qwenedit.engine.EditSession;
+import io.github.qwenedit.images.BatchImages;
+import io.github.qwenedit.images.ImageEncoder;
+import io.github.qwenedit.images.ResultFiles;
+import io.github.qwenedit.images.SelectionEdit;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
-import io.github.qwenedit.provider.ProviderRegistry;
+import io.github.qwenedit.provider.registry.ProviderRegistry;
 import io.github.qwenedit.staging.StagingChoice;
 
 /**

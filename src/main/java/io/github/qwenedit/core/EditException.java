@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
-import io.github.qwenedit.provider.JobHandle;
 
 /**
  * A failure the user can act on. The message is one plain sentence (or two) that says what happened

@@ -35,7 +35,7 @@ public final class InputImage {
 	}
 
 	/** A PNG of an image that was {@code sourceSize} where it came from and was scaled before encoding. */
-	static InputImage scaledPng(byte[] bytes, ImageSize size, String sourceTitle, ImageSize sourceSize) {
+	public static InputImage scaledPng(byte[] bytes, ImageSize size, String sourceTitle, ImageSize sourceSize) {
 		return new InputImage(bytes, "image/png", size.width(), size.height(), sourceTitle, sourceSize);
 	}
 

@@ -1,16 +1,16 @@
 package io.github.qwenedit.imagej;
 
 import java.io.File;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.nio.file.Path;
 
 import org.scijava.app.StatusService;
 import org.scijava.command.Command;
-import org.scijava.plugin.Attr;
 import org.scijava.command.DynamicCommand;
 import org.scijava.log.LogService;
 import org.scijava.module.MutableModuleItem;
+import org.scijava.plugin.Attr;
 import org.scijava.plugin.Parameter;
 import org.scijava.plugin.Plugin;
 import org.scijava.ui.DialogPrompt;
@@ -24,15 +24,19 @@ import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
-import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.OptionText;
-import io.github.qwenedit.core.batch.BatchLog;
-import io.github.qwenedit.core.batch.BatchRun;
+import io.github.qwenedit.engine.BatchLog;
+import io.github.qwenedit.engine.BatchRun;
+import io.github.qwenedit.engine.EditSession;
+import io.github.qwenedit.images.BatchImages;
+import io.github.qwenedit.images.ImageEncoder;
+import io.github.qwenedit.images.ResultFiles;
+import io.github.qwenedit.images.SelectionEdit;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
-import io.github.qwenedit.provider.ProviderRegistry;
+import io.github.qwenedit.provider.registry.ProviderRegistry;
 import io.github.qwenedit.staging.StagingChoice;
 
 /**

@@ -16,9 +16,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.provider.ProviderDescriptor;
-import io.github.qwenedit.core.EditException;
 
 /**
  * Where the commands get their configuration. By default it is read fresh on every run from the

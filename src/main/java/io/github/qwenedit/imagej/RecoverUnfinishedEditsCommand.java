@@ -23,10 +23,11 @@ import ij.ImagePlus;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
-import io.github.qwenedit.core.batch.BatchLog;
-import io.github.qwenedit.core.batch.JournalRecovery;
-import io.github.qwenedit.core.batch.OutputFolderLock;
-import io.github.qwenedit.core.batch.PlantedLinks;
+import io.github.qwenedit.engine.BatchLog;
+import io.github.qwenedit.engine.JournalRecovery;
+import io.github.qwenedit.engine.OutputFolderLock;
+import io.github.qwenedit.engine.PlantedLinks;
+import io.github.qwenedit.images.ResultFiles;
 
 /**
  * Fetches the results of edits that were still running at the provider when Fiji (or a batch) was

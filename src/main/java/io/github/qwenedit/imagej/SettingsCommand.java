@@ -28,7 +28,7 @@ import io.github.qwenedit.core.SettingsStore;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.ProviderDescriptor;
-import io.github.qwenedit.provider.ProviderRegistry;
+import io.github.qwenedit.provider.registry.ProviderRegistry;
 import io.github.qwenedit.staging.BucketConfig;
 import io.github.qwenedit.staging.S3Bucket;
 

@@ -1,21 +1,32 @@
 package io.github.qwenedit.provider;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.JobHandle;
+import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.http.Http;
+import io.github.qwenedit.staging.ImageRecipient;
 import io.github.qwenedit.staging.Staging;
 
 /**
  * One cloud service that runs Qwen image edits. Providers differ only in how they spell requests
  * and statuses: validation, staging, polling, downloading and clean-up live once, in
- * {@link io.github.qwenedit.core.EditSession} and {@link JobPoller}.
+ * the edit session and {@link JobPoller}.
  */
-public interface EditProvider {
+public interface EditProvider extends ImageRecipient {
+
+	/**
+	 * How long a create already on its way may still take after a cancel: its answer names the job,
+	 * which can then be stopped before it is charged; cut off, the job may exist with no id known.
+	 * A provider whose create call may block (Replicate's {@code Prefer: wait}) keeps it shorter.
+	 */
+	Duration CREATE_GRACE = Duration.ofSeconds(5);
 
 	/** Its identity, models and settings, the same ones the dialog lists before any provider is created. */
 	ProviderDescriptor descriptor();
@@ -25,7 +36,7 @@ public interface EditProvider {
 		return descriptor().id();
 	}
 
-	/** Name shown to the user, such as {@code DashScope}. */
+	@Override
 	default String displayName() {
 		return descriptor().displayName();
 	}
@@ -51,36 +62,6 @@ public interface EditProvider {
 		}
 		throw new EditException(ErrorKind.INVALID_INPUT, displayName() + " has no model \"" + id +
 			"\". Choose one of: " + names + ".");
-	}
-
-	/**
-	 * The largest total length of the data URIs that may travel inline in one request (the images'
-	 * share of the provider's body limit); 0 when the provider only fetches links.
-	 */
-	long maxInlineBytes();
-
-	/**
-	 * Whether images too large to travel inline may be re-encoded and scaled down until they fit;
-	 * when false, they must go through a bucket instead.
-	 */
-	default boolean shrinksToFitInline() {
-		return true;
-	}
-
-	/**
-	 * The provider's own upload service as a staging route, for users without a bucket; empty when
-	 * the provider has none. Objects it creates are deleted on close where the API allows.
-	 */
-	default Optional<Staging> uploadStaging() {
-		return Optional.empty();
-	}
-
-	/**
-	 * Whether input images reach the provider only through {@link #uploadStaging()}: a server of the
-	 * user's own reads files from its own input folder, never links or data URIs.
-	 */
-	default boolean readsOnlyOwnUploads() {
-		return false;
 	}
 
 	/**

@@ -10,6 +10,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.JobHandle;
+import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.http.CallKind;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.HttpReply;

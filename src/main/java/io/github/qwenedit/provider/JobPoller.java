@@ -8,6 +8,8 @@ import java.util.concurrent.TimeUnit;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.JobHandle;
+import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.core.ProgressListener;
 import io.github.qwenedit.http.Http;
 

@@ -7,6 +7,8 @@ import java.util.function.Supplier;
 
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.JobHandle;
+import io.github.qwenedit.core.JobState;
 
 /**
  * How one provider spells the states of its jobs. A provider lists its words, every spelling its

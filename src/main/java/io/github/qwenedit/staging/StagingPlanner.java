@@ -6,12 +6,11 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
+import io.github.qwenedit.codec.InputFitting;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
-import io.github.qwenedit.core.InputFitting;
 import io.github.qwenedit.core.InputImage;
-import io.github.qwenedit.provider.EditProvider;
 
 /** Chooses how this run's images reach the provider, and prepares them for that route. */
 public final class StagingPlanner {
@@ -85,7 +84,7 @@ public final class StagingPlanner {
 		return new StagingPlanner(StagingChoice.INLINE, Optional::empty);
 	}
 
-	public Plan plan(EditProvider provider, List<InputImage> images) throws EditException {
+	public Plan plan(ImageRecipient provider, List<InputImage> images) throws EditException {
 		if (provider.readsOnlyOwnUploads()) {
 			if (choice == StagingChoice.BUCKET || choice == StagingChoice.INLINE) {
 				throw new EditException(ErrorKind.INVALID_INPUT, provider.displayName() + " reads input images only from " +

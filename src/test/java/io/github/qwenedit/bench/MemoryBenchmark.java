@@ -19,11 +19,11 @@ import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.EditResult;
-import io.github.qwenedit.core.EditSession;
 import io.github.qwenedit.core.InputImage;
+import io.github.qwenedit.engine.EditSession;
 import io.github.qwenedit.http.Json;
-import io.github.qwenedit.imagej.ImageEncoder;
-import io.github.qwenedit.imagej.ResultImages;
+import io.github.qwenedit.images.ImageEncoder;
+import io.github.qwenedit.images.ResultImages;
 
 /**
  * P3, in a JVM of its own with a fixed heap (started by {@link Benchmarks}, whose JVM runs the

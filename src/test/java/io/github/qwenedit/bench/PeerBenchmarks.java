@@ -36,6 +36,7 @@ import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.InputImage;
+import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.core.ProgressListener;
 import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.FalEmulator;
@@ -45,9 +46,8 @@ import io.github.qwenedit.http.Json;
 import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobPoller;
-import io.github.qwenedit.provider.JobState;
 import io.github.qwenedit.provider.ProviderDescriptor;
-import io.github.qwenedit.provider.ProviderRegistry;
+import io.github.qwenedit.provider.registry.ProviderRegistry;
 import okhttp3.HttpUrl;
 
 /**

@@ -22,9 +22,9 @@ import ij.ImagePlus;
 import ij.io.FileSaver;
 import io.github.qwenedit.ChildJvm;
 import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
-import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.emulator.ComfyUiEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.imagej.TestImages;
 
 /**

@@ -27,9 +27,9 @@ import ij.ImagePlus;
 import ij.io.FileSaver;
 import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.core.Provenance;
-import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.imagej.BatchTestData;
 import io.github.qwenedit.imagej.TestImages;
 
@@ -503,7 +503,7 @@ class NothingLostTest {
 
 	/**
 	 * A run killed while writing a result leaves the empty file that held the result's name and a
-	 * hidden, half-written temporary file ({@link io.github.qwenedit.core.batch.WholeFiles}). The job
+	 * hidden, half-written temporary file ({@link io.github.qwenedit.engine.WholeFiles}). The job
 	 * stays in the journal; the next run takes both away and saves the fetched result under the name.
 	 * The kill is real (after the job was accepted); the two files are the ones such a write leaves,
 	 * planted, since no test can time a kill into the milliseconds of a write.

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import ij.io.FileSaver;
 import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
-import io.github.qwenedit.core.batch.OutputFolderLock;
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.engine.OutputFolderLock;
 import io.github.qwenedit.imagej.EditCommandRunner;
 import io.github.qwenedit.imagej.RecoverUnfinishedEditsCommand;
 import io.github.qwenedit.imagej.TestImages;

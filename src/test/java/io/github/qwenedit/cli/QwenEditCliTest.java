@@ -26,9 +26,9 @@ import ij.io.FileSaver;
 import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.Provenance;
-import io.github.qwenedit.core.batch.BatchJournal;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.imagej.TestImages;
 import io.github.qwenedit.staging.S3TestServer;
 

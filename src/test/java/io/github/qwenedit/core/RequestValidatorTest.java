@@ -10,7 +10,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-import io.github.qwenedit.provider.ProviderRegistry;
+import io.github.qwenedit.provider.registry.ProviderRegistry;
 
 class RequestValidatorTest {
 

@@ -292,7 +292,7 @@ class DashScopeEmulatorTest {
 		for (int i = 0; i < pixels.length; i++) {
 			pixels[i] = random.nextInt(0x1000000);
 		}
-		byte[] large = io.github.qwenedit.core.PngEncoder.encode(noise);
+		byte[] large = io.github.qwenedit.codec.PngEncoder.encode(noise);
 		assertTrue(large.length > DashScopeEmulator.MAX_IMAGE_BYTES, large.length + " bytes");
 		try (DashScopeEmulator bucket = new DashScopeEmulator("other")) {
 			HttpResponse<String> response = post(editBody("qwen-image-2.0", bucket.publishPng(large)), KEY);

@@ -14,9 +14,10 @@ import ij.ImagePlus;
 import ij.ImageStack;
 import ij.process.ByteProcessor;
 import io.github.qwenedit.core.OptionText;
-import io.github.qwenedit.core.batch.BatchJournal;
-import io.github.qwenedit.core.batch.BatchLog;
+import io.github.qwenedit.engine.BatchJournal;
+import io.github.qwenedit.engine.BatchLog;
 import io.github.qwenedit.http.Json;
+import io.github.qwenedit.images.BatchImages;
 
 /** Images and checks shared by the batch tests of the shell and the Fiji command. */
 public final class BatchTestData {

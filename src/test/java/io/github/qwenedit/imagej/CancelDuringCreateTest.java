@@ -141,10 +141,10 @@ class CancelDuringCreateTest {
 			assertEquals(1, runner.editService().cancelAll());
 			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
 			assertTrue(run.failed());
-			java.util.List<io.github.qwenedit.core.batch.BatchJournal.Entry> left =
-				new io.github.qwenedit.core.batch.BatchJournal(out).entries();
+			java.util.List<io.github.qwenedit.engine.BatchJournal.Entry> left =
+				new io.github.qwenedit.engine.BatchJournal(out).entries();
 			assertEquals(1, left.size(), "the entry of a create that may have made a job was dropped: " + run.failure());
-			assertEquals(io.github.qwenedit.core.batch.BatchJournal.Phase.STAGED, left.get(0).phase);
+			assertEquals(io.github.qwenedit.engine.BatchJournal.Phase.STAGED, left.get(0).phase);
 			assertTrue(runner.log().stream().anyMatch(l -> l.contains("Recover Unfinished Edits")), runner.log().toString());
 		}
 	}

@@ -323,7 +323,7 @@ class DashScopeEditTest {
 			Map<String, Object> saved = inputs(cells, "remove the scale bar");
 			saved.put("outputFolder", folder.toFile());
 			runner.run(saved);
-			assertEquals(1, new io.github.qwenedit.core.batch.BatchJournal(folder).entries().size(), runner.log().toString());
+			assertEquals(1, new io.github.qwenedit.engine.BatchJournal(folder).entries().size(), runner.log().toString());
 			assertTrue(runner.log().stream().anyMatch(l -> l.contains("Recover Unfinished Edits")), runner.log().toString());
 		}
 		try (DashScopeEmulator html = new DashScopeEmulator(KEY)) {

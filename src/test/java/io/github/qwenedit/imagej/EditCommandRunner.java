@@ -12,14 +12,14 @@ import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import org.scijava.Cancelable;
 import org.scijava.Context;
 import org.scijava.app.StatusService;
-import org.scijava.Cancelable;
 import org.scijava.command.CommandInfo;
-import org.scijava.module.Module;
-import org.scijava.module.ModuleService;
 import org.scijava.command.CommandService;
 import org.scijava.log.LogService;
+import org.scijava.module.Module;
+import org.scijava.module.ModuleService;
 
 import ij.ImagePlus;
 import io.github.qwenedit.core.Configuration;

@@ -30,10 +30,10 @@ import ij.IJ;
 import ij.ImagePlus;
 import ij.io.FileSaver;
 import io.github.qwenedit.core.Provenance;
-import io.github.qwenedit.core.batch.BatchLog;
 import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.engine.BatchLog;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**

@@ -33,14 +33,14 @@ import io.github.qwenedit.cli.QwenEditCli;
 import io.github.qwenedit.cli.QwenEditCliRunner;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.Provenance;
-import io.github.qwenedit.core.batch.BatchJournal;
-import io.github.qwenedit.core.batch.BatchLog;
-import io.github.qwenedit.core.batch.JournalRecovery;
-import io.github.qwenedit.core.batch.JournalRecovery.Kind;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Phase;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.EmulatedSchema;
 import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.engine.BatchJournal;
+import io.github.qwenedit.engine.BatchLog;
+import io.github.qwenedit.engine.JournalRecovery;
+import io.github.qwenedit.engine.JournalRecovery.Kind;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**

@@ -19,6 +19,8 @@ import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.JobHandle;
+import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
 

@@ -20,6 +20,7 @@ import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.core.UsdPerCny;
+import io.github.qwenedit.provider.registry.ProviderRegistry;
 
 /** The catalogue file: every built-in entry passes, and each kind of bad entry is named and left out alone. */
 class ModelCatalogueTest {

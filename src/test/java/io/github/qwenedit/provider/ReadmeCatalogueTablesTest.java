@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 
 import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.core.UsdPerCny;
+import io.github.qwenedit.provider.registry.ProviderRegistry;
 
 /**
  * The README's model and cost tables are written from the catalogue file, so what the README

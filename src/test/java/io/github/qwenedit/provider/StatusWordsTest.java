@@ -14,6 +14,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.JobHandle;
+import io.github.qwenedit.core.JobState;
 
 /** One provider's status words turn into the plugin's states and messages, whatever their case. */
 class StatusWordsTest {

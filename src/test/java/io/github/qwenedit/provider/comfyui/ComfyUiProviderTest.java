@@ -13,10 +13,10 @@ import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
+import io.github.qwenedit.core.JobHandle;
 import io.github.qwenedit.emulator.ComfyUiEmulator;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
-import io.github.qwenedit.provider.JobHandle;
 
 /** What the provider does with a job of another server, and with the auth header's shape. */
 class ComfyUiProviderTest {

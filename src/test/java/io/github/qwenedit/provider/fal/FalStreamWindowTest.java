@@ -20,11 +20,11 @@ import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.InputImage;
+import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.emulator.FalEmulator;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.JobPoller;
-import io.github.qwenedit.provider.JobState;
 import okhttp3.HttpUrl;
 
 /** A job that outlasts one status stream: the stream is opened again at once, and the progress shown stays fresh. */

@@ -1,0 +1,108 @@
+package io.github.qwenedit.engine;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Result files are written whole or not at all: an empty file first holds the name (so nothing is
+ * written through a link planted there), the bytes go to a hidden temporary sibling, and the
+ * temporary file is renamed over the empty one once complete. A process killed in between leaves
+ * both behind; {@link #removeWhatAKilledWriteLeft} takes them away.
+ */
+public final class WholeFiles {
+
+	/** The ending of the temporary files, which are hidden: {@code .<name>.<random>.part}. */
+	static final String PART = ".part";
+	private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+	/** Writes the bytes of a file; the stream is closed by the caller. */
+	@FunctionalInterface
+	public interface Content {
+		void writeTo(OutputStream out) throws IOException;
+	}
+
+	private WholeFiles() {}
+
+	/**
+	 * Writes {@code content} to a temporary file beside {@code target} and renames it to
+	 * {@code target} when complete; on failure the temporary file is removed.
+	 */
+	public static void write(Path target, Content content) throws IOException {
+		// Created as any new file is, with the user's usual mode (a temporary file would be owner-only,
+		// and the rename would keep that): results are images to share, unlike the journal.
+		Path temp = target.resolveSibling("." + target.getFileName() + "." +
+			Long.toUnsignedString(RANDOM.nextLong()) + PART);
+		Files.createFile(temp);
+		try {
+			try (OutputStream out = Files.newOutputStream(temp)) {
+				content.writeTo(out);
+			}
+			Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+		}
+		catch (IOException | RuntimeException e) {
+			try {
+				Files.deleteIfExists(temp);
+			}
+			catch (IOException alsoFailed) {
+				e.addSuppressed(alsoFailed);
+			}
+			throw e;
+		}
+	}
+
+	/**
+	 * Removes the temporary files of writes that never finished in {@code folder}, and the empty file
+	 * each one's name was held by. Only for a run that has the folder alone
+	 * ({@link OutputFolderLock#claim}): another writer's files would look the same. An empty file with
+	 * no temporary file beside it is left alone: it may be the user's.
+	 *
+	 * @return the names removed
+	 */
+	public static List<String> removeWhatAKilledWriteLeft(Path folder) {
+		List<String> removed = new ArrayList<>();
+		try (DirectoryStream<Path> parts = Files.newDirectoryStream(folder, "." + "*" + PART)) {
+			for (Path part : parts) {
+				if (!Files.isRegularFile(part, LinkOption.NOFOLLOW_LINKS)) continue;
+				String name = part.getFileName().toString();
+				String middle = name.substring(1, name.length() - PART.length());
+				int random = middle.lastIndexOf('.');
+				if (random <= 0) continue;
+				Path held = folder.resolve(middle.substring(0, random));
+				if (!removeQuietly(part)) continue;
+				removed.add(name);
+				if (isEmptyFile(held) && removeQuietly(held)) removed.add(held.getFileName().toString());
+			}
+		}
+		catch (IOException | java.nio.file.DirectoryIteratorException unreadable) {
+			// The run goes on; what is left is only hidden temporary files and empty ones.
+		}
+		return removed;
+	}
+
+	private static boolean isEmptyFile(Path file) {
+		try {
+			BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+			return a.isRegularFile() && a.size() == 0;
+		}
+		catch (IOException absent) {
+			return false;
+		}
+	}
+
+	private static boolean removeQuietly(Path file) {
+		try {
+			return Files.deleteIfExists(file);
+		}
+		catch (IOException e) {
+			return false;
+		}
+	}
+}
