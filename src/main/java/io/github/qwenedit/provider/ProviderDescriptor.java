@@ -51,6 +51,7 @@ public final class ProviderDescriptor {
 	private final UploadingFactory uploadingFactory;
 	/** False for a self-hosted server, which runs without a key unless a proxy in front of it asks for one. */
 	private final boolean keyRequired;
+	private final ProviderLimits limits;
 	/**
 	 * The models of each provider made from a configuration with user-added models. Providers are
 	 * built by their own constructors from a base URL and key; keeping their models here leaves those
@@ -61,37 +62,8 @@ public final class ProviderDescriptor {
 	public ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
 	{
-		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, factory, true);
-	}
-
-	private ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
-		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory, boolean keyRequired)
-	{
-		this.id = id;
-		this.displayName = displayName;
-		this.models = List.copyOf(models);
-		this.baseUrlVariable = baseUrlVariable;
-		this.defaultBaseUrl = defaultBaseUrl;
-		this.keyVariable = keyVariable;
-		this.keyDescription = keyDescription;
-		this.factory = factory;
-		this.uploadBaseUrlVariable = null;
-		this.defaultUploadBaseUrl = null;
-		this.schemaBaseUrlVariable = null;
-		this.defaultSchemaBaseUrl = null;
-		this.uploadingFactory = null;
-		this.keyRequired = keyRequired;
-	}
-
-	/**
-	 * A provider that works without a key (a server of the user's own); {@code keyVariable} is an optional
-	 * secret, handed to {@code factory} as null when not set.
-	 */
-	public static ProviderDescriptor withOptionalKey(String id, String displayName, List<ModelSpec> models,
-		String baseUrlVariable, String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
-	{
-		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
-			keyDescription, factory, false);
+		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, factory, null,
+			null, null, null, null, true, ProviderLimits.UNDOCUMENTED);
 	}
 
 	/**
@@ -102,6 +74,16 @@ public final class ProviderDescriptor {
 		String defaultBaseUrl, String uploadBaseUrlVariable, String defaultUploadBaseUrl, String schemaBaseUrlVariable,
 		String defaultSchemaBaseUrl, String keyVariable, String keyDescription, UploadingFactory factory)
 	{
+		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, null,
+			uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable, defaultSchemaBaseUrl, factory, true,
+			ProviderLimits.UNDOCUMENTED);
+	}
+
+	private ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
+		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory, String uploadBaseUrlVariable,
+		String defaultUploadBaseUrl, String schemaBaseUrlVariable, String defaultSchemaBaseUrl,
+		UploadingFactory uploadingFactory, boolean keyRequired, ProviderLimits limits)
+	{
 		this.id = id;
 		this.displayName = displayName;
 		this.models = List.copyOf(models);
@@ -109,18 +91,41 @@ public final class ProviderDescriptor {
 		this.defaultBaseUrl = defaultBaseUrl;
 		this.keyVariable = keyVariable;
 		this.keyDescription = keyDescription;
-		this.factory = null;
+		this.factory = factory;
 		this.uploadBaseUrlVariable = uploadBaseUrlVariable;
 		this.defaultUploadBaseUrl = defaultUploadBaseUrl;
 		this.schemaBaseUrlVariable = schemaBaseUrlVariable;
 		this.defaultSchemaBaseUrl = defaultSchemaBaseUrl;
-		this.uploadingFactory = factory;
-		this.keyRequired = true;
+		this.uploadingFactory = uploadingFactory;
+		this.keyRequired = keyRequired;
+		this.limits = limits;
+	}
+
+	/**
+	 * A provider that works without a key (a server of the user's own); {@code keyVariable} is an optional
+	 * secret, handed to {@code factory} as null when not set.
+	 */
+	public static ProviderDescriptor withOptionalKey(String id, String displayName, List<ModelSpec> models,
+		String baseUrlVariable, String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
+	{
+		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
+			keyDescription, factory, null, null, null, null, null, false, ProviderLimits.UNDOCUMENTED);
+	}
+
+	/**
+	 * This descriptor with the pace one key may drive the provider at; each provider states its own,
+	 * beside the documentation it comes from, and one that states none gets
+	 * {@link ProviderLimits#UNDOCUMENTED}.
+	 */
+	public ProviderDescriptor withLimits(ProviderLimits limits) {
+		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
+			keyDescription, factory, uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable,
+			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits);
 	}
 
 	/** How hard one key may drive this provider. */
 	public ProviderLimits limits() {
-		return ProviderLimits.of(id);
+		return limits;
 	}
 
 	public String id() {

@@ -32,6 +32,7 @@ import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
+import io.github.qwenedit.provider.ProviderLimits;
 import io.github.qwenedit.provider.ProviderErrors;
 import io.github.qwenedit.staging.Staging;
 import okhttp3.Headers;
@@ -65,7 +66,10 @@ public final class ComfyUiProvider implements EditProvider {
 	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of());
 
 	public static final ProviderDescriptor DESCRIPTOR = ProviderDescriptor.withOptionalKey(ID, "ComfyUI", MODELS,
-		BASE_URL_VARIABLE, DEFAULT_BASE_URL, AUTH_HEADER_VARIABLE, "ComfyUI authentication header", ComfyUiProvider::new);
+		BASE_URL_VARIABLE, DEFAULT_BASE_URL, AUTH_HEADER_VARIABLE, "ComfyUI authentication header", ComfyUiProvider::new)
+		// One GPU runs one prompt at a time and queues the rest; a few queued keep it busy between jobs
+		// without parking a whole batch in a queue that a restart of the server empties.
+		.withLimits(new ProviderLimits(3, 600));
 
 	private final HttpUrl base;
 	/** The address without a user name or password it may have been given with, for messages and provenance. */

@@ -26,6 +26,7 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.ProviderLimits;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.Request;
@@ -65,7 +66,10 @@ public final class DashScopeProvider implements EditProvider {
 	/** What the registry needs to list DashScope and create it from the configuration. */
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "DashScope", MODELS,
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "DashScope API key",
-		(baseUrl, key) -> new DashScopeProvider(baseUrl, key));
+		(baseUrl, key) -> new DashScopeProvider(baseUrl, key))
+		// No figure for qwen-image-edit (docs/providers.md §1.6); the neighbouring wanx2.1-imageedit page
+		// allows 2 concurrent tasks and 2 submissions a second, the most conservative documented figure.
+		.withLimits(new ProviderLimits(2, 120));
 
 	public DashScopeProvider(String baseUrl, String apiKey) throws EditException {
 		this.endpoint = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, PATH);

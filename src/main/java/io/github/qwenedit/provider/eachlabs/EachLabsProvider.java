@@ -29,6 +29,7 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.ProviderLimits;
 import io.github.qwenedit.provider.PublishedChoices;
 import io.github.qwenedit.provider.PublishedSchemas;
 import io.github.qwenedit.provider.StatusWords;
@@ -67,7 +68,9 @@ public final class EachLabsProvider implements EditProvider {
 		.cancelled("cancelled", "canceled").build();
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "eachlabs", MODELS,
-		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "eachlabs API key", EachLabsProvider::new);
+		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "eachlabs API key", EachLabsProvider::new)
+		// Per-key limits from the project's issue tracker; docs/providers.md §2 found none published.
+		.withLimits(new ProviderLimits(10, 100));
 
 	private final HttpUrl create;
 	private final HttpUrl base;

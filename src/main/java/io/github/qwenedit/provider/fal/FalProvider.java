@@ -34,6 +34,7 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.ProviderLimits;
 import io.github.qwenedit.provider.PublishedChoices;
 import io.github.qwenedit.provider.PublishedSchema;
 import io.github.qwenedit.provider.PublishedSchemas;
@@ -82,7 +83,10 @@ public final class FalProvider implements EditProvider {
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "fal.ai", MODELS, BASE_URL_VARIABLE,
 		DEFAULT_BASE_URL, REST_BASE_URL_VARIABLE, DEFAULT_REST_BASE_URL, SCHEMA_BASE_URL_VARIABLE, DEFAULT_SCHEMA_BASE_URL,
-		KEY_VARIABLE, "fal key", FalProvider::new);
+		KEY_VARIABLE, "fal key", FalProvider::new)
+		// New accounts run 2 at once and up to 40 later; more only wait in fal's queue, never refused
+		// (docs/providers.md §4).
+		.withLimits(new ProviderLimits(Integer.MAX_VALUE, ProviderLimits.UNDOCUMENTED.createsPerMinute()));
 
 	private final HttpUrl base;
 	private final HttpUrl restBase;

@@ -28,6 +28,7 @@ import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.PollSchedule;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.ProviderLimits;
 import io.github.qwenedit.provider.PublishedChoices;
 import io.github.qwenedit.provider.PublishedSchema;
 import io.github.qwenedit.provider.PublishedSchemas;
@@ -76,7 +77,12 @@ public final class PixelDojoProvider implements EditProvider {
 		Duration.ofMillis(100), 3);
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "PixelDojo", MODELS,
-		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "PixelDojo API key", PixelDojoProvider::new);
+		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "PixelDojo API key", PixelDojoProvider::new)
+		// "60 requests per minute" in its legacy docs (docs/providers.md §3), status requests included;
+		// another source says 10, but 60 is PixelDojo's own. A job polled every 2 s takes half of that:
+		// one job at once, and the other half for creates. Every request also waits for its turn in the
+		// key's window.
+		.withLimits(new ProviderLimits(ProviderLimits.jobsWithin(60, POLL_SCHEDULE), 30, 60));
 
 	private final HttpUrl base;
 	private final HttpUrl run;

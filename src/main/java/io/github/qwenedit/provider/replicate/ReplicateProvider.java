@@ -30,6 +30,7 @@ import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.ProviderLimits;
 import io.github.qwenedit.provider.PublishedSchema;
 import io.github.qwenedit.provider.PublishedSchemas;
 import io.github.qwenedit.staging.Staging;
@@ -86,7 +87,9 @@ public final class ReplicateProvider implements EditProvider {
 	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of(ModelCatalogue.ASPECT_RATIO, ASPECT_ONLY));
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "Replicate", MODELS,
-		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "Replicate API token", ReplicateProvider::new);
+		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "Replicate API token", ReplicateProvider::new)
+		// "create prediction 600 req/min" (docs/providers.md §5).
+		.withLimits(new ProviderLimits(Integer.MAX_VALUE, 600));
 
 	private final HttpUrl base;
 	private final String token;
