@@ -45,7 +45,7 @@ public final class QwenEditCli {
 	static final String USAGE = String.join("\n",
 		"Usage: QwenEditCli --provider NAME --instruction TEXT --output FOLDER [options] INPUT...",
 		"  INPUT                  image files, or folders of images; each plane of a stack is one edit",
-		"  --provider NAME        dashscope, eachlabs, pixeldojo, fal, replicate or comfyui",
+		"  --provider NAME        " + String.join(", ", ProviderRegistry.ids()),
 		"  --model ID             the provider's model (default: its first)",
 		"  --instruction TEXT     the edit, 1-800 characters",
 		"  --output FOLDER        where results and " + LOG_FILE + " go",
