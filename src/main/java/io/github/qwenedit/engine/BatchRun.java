@@ -661,6 +661,7 @@ public final class BatchRun {
 	 * Runs the edit; its create waits, once the inputs are staged, for a free place in the provider's
 	 * window, so the pace the provider sees is the pace the limiter grants. A 429 that still comes on
 	 * create was a refusal, not a job: it is waited out and the job sent again, never counted a failure.
+	 * A 429 once the provider has taken the job is never answered by sending the image again.
 	 */
 	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal, BatchJournal.Pending[] entry)
 		throws EditException
@@ -670,6 +671,7 @@ public final class BatchRun {
 			BatchJournal.Pending journalled = journal.pending(new BatchJournal.SourceKey(item.source(), item.plane()),
 				item.title(), descriptor.id(), request, false).sourceFingerprint(fingerprint(item).orElse(null));
 			entry[0] = journalled;
+			java.util.concurrent.atomic.AtomicBoolean tookTheJob = new java.util.concurrent.atomic.AtomicBoolean();
 			EditSession.SubmissionListener pacedAndJournalled = new EditSession.SubmissionListener() {
 				@Override
 				public void aboutToSubmit(List<String> stagedKeys, Provenance provenance) throws EditException {
@@ -681,6 +683,7 @@ public final class BatchRun {
 				public void accepted(io.github.qwenedit.core.JobState state, List<String> stagedKeys)
 					throws EditException
 				{
+					tookTheJob.set(true);
 					journalled.accepted(state, stagedKeys);
 				}
 			};
@@ -688,7 +691,9 @@ public final class BatchRun {
 				return session.run(request, (m, f) -> {}, cancellation, pacedAndJournalled, deadline);
 			}
 			catch (EditException e) {
-				if (e.kind() != ErrorKind.RATE_LIMITED || attempt >= RATE_LIMITED_ATTEMPTS) throw e;
+				// A 429 after the provider took the job came from following it: that job is paid for and
+				// stays in the journal; sending the image again would pay twice.
+				if (e.kind() != ErrorKind.RATE_LIMITED || tookTheJob.get() || attempt >= RATE_LIMITED_ATTEMPTS) throw e;
 				Duration wait = e.retryAfter().orElse(RATE_LIMITED_PAUSE);
 				Duration left = deadline.remaining();
 				if (wait.compareTo(left) >= 0) {

@@ -1004,6 +1004,34 @@ class NothingLostTest {
 		}
 	}
 
+	/**
+	 * A burst of 429s on the result of an accepted job is not a refused create, nor the job's own
+	 * failure: the image is not sent again (that would pay twice), and the result is asked for again
+	 * until it comes.
+	 */
+	@Test
+	void aRateLimitWhileFollowingAnAcceptedJobNeverSendsTheImageAgain() throws Exception {
+		String key = "fal-429-burst-4e1a";
+		try (io.github.qwenedit.emulator.FalEmulator fal = new io.github.qwenedit.emulator.FalEmulator(key)) {
+			fal.processingDelay(Duration.ofSeconds(2));
+			Map<String, String> env = bed.env("FAL_KEY", key, "FAL_QUEUE_BASE_URL", fal);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Process batch = startChild(env, null, "--provider", "fal", "--instruction", INSTRUCTION, "--output",
+				out.toString(), in.toString());
+			// Once the status stream is open, the next request is the result's: that is where the 429s go.
+			await(() -> fal.requests().stream().anyMatch(r -> r.path().endsWith("/status/stream")), "the job is followed");
+			for (int i = 0; i < 12; i++) {
+				fal.failNextWith(429, "{\"detail\":\"rate limited\"}", Map.of("Retry-After", "1"));
+			}
+			assertTrue(batch.waitFor(90, TimeUnit.SECONDS), "the batch did not end");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(1, fal.jobs().size(), "the image was sent again: " + printed);
+			assertEquals(0, batch.exitValue(), "the paid result was not saved: " + printed);
+			assertEquals(0, journal(out).size(), printed);
+		}
+	}
+
 	static int journalSize(Path out) throws Exception {
 		return BatchTestData.journalSize(out);
 	}

@@ -305,7 +305,12 @@ public final class FalProvider implements EditProvider {
 	private JobState result(JobHandle job, Http http, JsonNode metrics) throws EditException {
 		HttpReply reply = http.send(authorised(HttpUrl.get(job.resultUrl().orElseThrow())).get().build(),
 			CallKind.IDEMPOTENT, CALL_TIMEOUT, displayName());
-		if (!reply.isSuccessful()) return JobState.failed(job, error(reply));
+		if (!reply.isSuccessful()) {
+			// A rate limit or a server error says nothing of the job, which is done and paid for: it is
+			// asked again (or kept for a later run), never taken as the job's own failure.
+			if (reply.code() == 429 || reply.code() >= 500) throw error(reply);
+			return JobState.failed(job, error(reply));
+		}
 		JsonNode answer = Json.parse(reply.body(), displayName());
 		List<String> urls = new ArrayList<>();
 		int returned = 0;
