@@ -50,6 +50,12 @@ public final class EditSession {
 
 	public static final Duration DEFAULT_DEADLINE = Duration.ofMinutes(10);
 
+	/**
+	 * How long a create already on its way may still take after a cancel: its answer names the job,
+	 * which can then be stopped before it is charged; cut off, the job may exist with no id known.
+	 */
+	static final Duration CREATE_GRACE = Duration.ofSeconds(5);
+
 	private final EditProvider provider;
 	private final StagingPlanner staging;
 	private final Set<String> plainHttpHosts;
@@ -332,14 +338,8 @@ public final class EditSession {
 	 * or one that cannot (no link at all, or what was downloaded is not an image).
 	 *
 	 * @param providerName as messages name the provider
+	 * @param headers the headers each link needs ({@link EditProvider#downloadHeaders})
 	 */
-	public static List<OutputImage> download(String providerName, JobState succeeded, Http http, long capBytes,
-		ProgressListener progress) throws EditException
-	{
-		return download(providerName, succeeded, http, capBytes, progress, url -> okhttp3.Headers.of());
-	}
-
-	/** As {@link #download(String, JobState, Http, long, ProgressListener)}, each link with the headers it needs. */
 	public static List<OutputImage> download(String providerName, JobState succeeded, Http http, long capBytes,
 		ProgressListener progress, java.util.function.Function<String, okhttp3.Headers> headers) throws EditException
 	{
@@ -402,14 +402,14 @@ public final class EditSession {
 
 	/**
 	 * A cancel while the create call is in flight lets the call finish, for at most
-	 * {@link #EditProvider.CREATE_GRACE} and within the deadline: with the job's id in hand the job is journalled
+	 * {@link #CREATE_GRACE} and within the deadline: with the job's id in hand the job is journalled
 	 * and then stopped at the provider by {@link JobPoller#awaitFinal}, which sees the cancel at once.
 	 * A create cut off all the same cannot tell whether the provider already took the job, so the
 	 * user is told it may still be charged.
 	 */
 	private JobState submit(EditRequest prepared, List<String> links, Http http) throws EditException {
 		Cancellation afterGrace = new Cancellation();
-		try (Cancellation.Registration passedOn = http.cancellation().passOnAfter(afterGrace, EditProvider.CREATE_GRACE)) {
+		try (Cancellation.Registration passedOn = http.cancellation().passOnAfter(afterGrace, CREATE_GRACE)) {
 			return provider.submit(prepared, links, http.withCancellation(afterGrace));
 		}
 		catch (EditException e) {

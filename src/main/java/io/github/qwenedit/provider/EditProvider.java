@@ -1,6 +1,5 @@
 package io.github.qwenedit.provider;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -20,13 +19,6 @@ import io.github.qwenedit.staging.Staging;
  * the edit session and {@link JobPoller}.
  */
 public interface EditProvider extends ImageRecipient {
-
-	/**
-	 * How long a create already on its way may still take after a cancel: its answer names the job,
-	 * which can then be stopped before it is charged; cut off, the job may exist with no id known.
-	 * A provider whose create call may block (Replicate's {@code Prefer: wait}) keeps it shorter.
-	 */
-	Duration CREATE_GRACE = Duration.ofSeconds(5);
 
 	/** Its identity, models and settings, the same ones the dialog lists before any provider is created. */
 	ProviderDescriptor descriptor();

@@ -86,7 +86,7 @@ public final class FalProvider implements EditProvider {
 		KEY_VARIABLE, "fal key", FalProvider::new)
 		// New accounts run 2 at once and up to 40 later; more only wait in fal's queue, never refused
 		// (docs/providers.md §4).
-		.withLimits(new ProviderLimits(Integer.MAX_VALUE, ProviderLimits.UNDOCUMENTED.createsPerMinute()));
+		.withLimits(ProviderLimits.UNDOCUMENTED);
 
 	private final HttpUrl base;
 	private final HttpUrl restBase;
