@@ -426,6 +426,11 @@ public final class BatchJournal {
 			}
 		}
 
+		@Override
+		public boolean keepsJobs() {
+			return true;
+		}
+
 		/** How far the job got; null before anything was written. */
 		public Phase phase() {
 			return phase;

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -298,7 +299,7 @@ public final class BatchRun {
 		BatchLog log = new BatchLog(output);
 		PlantedLinks.refuse(log.file());
 		BatchJournal journal = new BatchJournal(output);
-		Set<String> leftInJournal = recoverUnfinished();
+		Map<String, EarlierJob> unsettled = recoverUnfinished();
 		Map<String, String> otherProviders = otherProvidersJobs(journal);
 		Map<String, BatchLog.Done> done = log.done();
 		Map<String, String> asked = requestFields();
@@ -311,6 +312,7 @@ public final class BatchRun {
 		List<Runnable> notes = new ArrayList<>();
 		int skipped = 0;
 		int pending = 0;
+		List<String> lostEarlier = new ArrayList<>();
 		for (Item item : unique.values()) {
 			BatchLog.Done earlier = done.get(item.key());
 			String differs = earlier == null ? null : earlier.differsFrom(withFingerprint(asked, item));
@@ -323,11 +325,20 @@ public final class BatchRun {
 					"is still in the journal; run Plugins > Qwen Image Edit > Recover Unfinished Edits, or a batch with " +
 					other + " into this folder, to fetch it first)"));
 			}
-			else if (leftInJournal.contains(item.key())) {
-				// Sent by an earlier run and still at the provider: sending it again would pay twice.
+			else if (unsettled.get(item.key()) == EarlierJob.RUNNING || unsettled.get(item.key()) == EarlierJob.KEPT) {
+				// Sent by an earlier run and still in the journal: sending it again would pay twice.
 				pending++;
-				notes.add(() -> listener.warned("pending " + item.label() + " (job still running at the provider; run " +
-					"again later to fetch it)"));
+				String why = unsettled.get(item.key()) == EarlierJob.RUNNING
+					? "job still running at the provider; run again later to fetch it"
+					: "an earlier run's job for it is still in the journal and was not fetched now";
+				notes.add(() -> listener.warned("pending " + item.label() + " (" + why + ")"));
+			}
+			else if (unsettled.get(item.key()) == EarlierJob.LOST) {
+				// Its earlier job was paid for and its result is gone: a new edit is a new charge, which the
+				// user decides on by running again, not this run on its own.
+				lostEarlier.add(item.label() + ": the result of an earlier run's job for it was paid for but could not " +
+					"be fetched (said above). It was not sent again in this run, so that nothing is paid twice unasked; " +
+					"run again to edit it anew, at a new charge.");
 			}
 			else if (earlier != null && differs == null) {
 				skipped++;
@@ -370,12 +381,12 @@ public final class BatchRun {
 				" at once per key: using " + workers + ".");
 		}
 		AtomicInteger ok = new AtomicInteger();
-		AtomicInteger failed = new AtomicInteger();
+		AtomicInteger failed = new AtomicInteger(lostEarlier.size());
 		AtomicInteger stopped = new AtomicInteger();
 		AtomicInteger notStopped = new AtomicInteger();
 		AtomicInteger notStarted = new AtomicInteger();
 		AtomicInteger finished = new AtomicInteger();
-		List<String> failures = Collections.synchronizedList(new ArrayList<>());
+		List<String> failures = Collections.synchronizedList(new ArrayList<>(lostEarlier));
 		ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
 			Thread t = new Thread(r, "Qwen Image Edit batch");
 			t.setDaemon(true);
@@ -489,14 +500,24 @@ public final class BatchRun {
 		return others;
 	}
 
-	/** @return the keys of jobs still in the journal afterwards (running, or not reachable now) */
-	private Set<String> recoverUnfinished() throws EditException {
-		Set<String> left = new HashSet<>();
+	/** What became of an earlier run's job for a source that this run's recovery did not settle. */
+	private enum EarlierJob {
+		/** Still running at the provider, or being followed by another program: the journal keeps it. */
+		RUNNING,
+		/** Kept in the journal for another reason (not reachable now, a result too large, another program's). */
+		KEPT,
+		/** Paid for, and its result can no longer be fetched. */
+		LOST
+	}
+
+	/** @return by source key, the earlier jobs this run's recovery left unsettled */
+	private Map<String, EarlierJob> recoverUnfinished() throws EditException {
+		Map<String, EarlierJob> unsettled = new HashMap<>();
 		if (recoverySaver == null) {
 			for (BatchJournal.Entry entry : new BatchJournal(output).entries(p -> listener.warned(config.redact(p)))) {
-				if (entry.provider.equals(descriptor.id())) left.add(entry.key());
+				if (entry.provider.equals(descriptor.id())) unsettled.put(entry.key(), EarlierJob.KEPT);
 			}
-			return left;
+			return unsettled;
 		}
 		JournalRecovery.Report recovered = new JournalRecovery(config, recoverySaver).recover(output,
 			Optional.of(descriptor.id()), EditSession.deadline(config), (m, f) -> {}, cancellation);
@@ -510,9 +531,17 @@ public final class BatchRun {
 			else {
 				listener.warned("could not recover " + outcome.entry.source + ": " + outcome.reason);
 			}
+			if (outcome.keptInJournal) {
+				boolean inFlight = outcome.kind == JournalRecovery.Kind.STILL_RUNNING ||
+					outcome.kind == JournalRecovery.Kind.IN_PROGRESS;
+				unsettled.put(outcome.entry.key(), inFlight ? EarlierJob.RUNNING : EarlierJob.KEPT);
+			}
+			else if (outcome.kind == JournalRecovery.Kind.EXPIRED) {
+				unsettled.put(outcome.entry.key(), EarlierJob.LOST);
+			}
 		}
 		recovered.problems().forEach(p -> listener.warned(config.redact(p)));
-		return recovered.sourcesLeftInJournal();
+		return unsettled;
 	}
 
 	private enum Result {
@@ -572,9 +601,15 @@ public final class BatchRun {
 				EditException unsaved = e.charge() == EditException.Charge.NONE ? e.leaving(
 					EditException.Charge.UNSAVED_RESULT, null, List.of()) : e;
 				if (entry[0].phase() == BatchJournal.Phase.ACCEPTED) throw unsaved;
-				// The journal could not record the job (the edit warned of it): nothing can fetch it again.
-				throw unsaved.followedBy("The journal does not hold job " + result.provenance().get(Provenance.REQUEST_ID) +
-					", so this paid result is lost; run again to edit the image anew.");
+				// The journal could not record the job (the edit warned of it): nothing can fetch it again,
+				// and the downloaded result in memory is the only copy of what was paid for.
+				String job = result.provenance().get(Provenance.REQUEST_ID);
+				Optional<Path> elsewhere = keepOutsideTheFolder(item, result);
+				throw unsaved.followedBy("The journal does not hold job " + job + (elsewhere.isPresent()
+					? ", so the result was written as " + descriptor.displayName() + " sent it, with a provenance.json, to " +
+						elsewhere.get() + " instead: move it where it belongs (a later run does not know of it)."
+					: ", and no other folder could take the result either, so this paid result is lost; run again to " +
+						"edit the image anew."));
 			}
 			entry[0].saved(saved);
 			var files = line.putArray("results");
@@ -648,6 +683,34 @@ public final class BatchRun {
 	}
 
 	/**
+	 * Writes a paid result that neither the output folder nor its journal could take into a new
+	 * folder under the system's temporary directory (often another disk), as the provider sent it
+	 * and with its provenance beside it, readable by the user only.
+	 *
+	 * @return that folder, or empty when it could not be written either
+	 */
+	private static Optional<Path> keepOutsideTheFolder(Item item, EditResult result) {
+		try {
+			Path folder = Files.createTempDirectory("qwen-edit-unsaved-");
+			// Only for a name in a fresh folder: anything but plain characters becomes "_".
+			String base = item.title().replaceAll("\\.[A-Za-z0-9]{1,5}$", "").replaceAll("[^A-Za-z0-9._-]", "_");
+			List<io.github.qwenedit.core.OutputImage> images = result.images();
+			for (int i = 0; i < images.size(); i++) {
+				io.github.qwenedit.core.OutputImage image = images.get(i);
+				Files.write(folder.resolve("AI-edit_" + (i + 1) + "_of_" + base + "." +
+					io.github.qwenedit.core.MimeTypes.extension(image.mimeType())), image.bytes());
+			}
+			ObjectNode provenance = Json.object();
+			result.provenance().entries().forEach(provenance::put);
+			Files.write(folder.resolve("provenance.json"), Json.bytes(provenance));
+			return Optional.of(folder);
+		}
+		catch (IOException | RuntimeException full) {
+			return Optional.empty();
+		}
+	}
+
+	/**
 	 * What a kept entry lets a later run do, said only as far as the entry holds it: a job recorded
 	 * with its handle is fetched without paying again; one whose acceptance could not be recorded is
 	 * not (the edit's own message says why and what may be charged).
@@ -685,6 +748,11 @@ public final class BatchRun {
 				{
 					tookTheJob.set(true);
 					journalled.accepted(state, stagedKeys);
+				}
+
+				@Override
+				public boolean keepsJobs() {
+					return journalled.keepsJobs();
 				}
 			};
 			try {

@@ -140,7 +140,12 @@ public final class EditSession {
 	 * staged objects of a job cut short are still deleted.
 	 */
 	public interface SubmissionListener {
-		SubmissionListener NONE = new SubmissionListener() {};
+		SubmissionListener NONE = new SubmissionListener() {
+			@Override
+			public boolean keepsJobs() {
+				return false;
+			}
+		};
 
 		/**
 		 * The inputs are staged and the create is about to go out.
@@ -155,6 +160,13 @@ public final class EditSession {
 		 * job final in the create's answer). Told again when a job that was running has succeeded.
 		 */
 		default void accepted(JobState state, List<String> stagedKeys) throws EditException {}
+
+		/**
+		 * Whether a job this listener recorded outlives the program, so that a later run can fetch it:
+		 * a job whose status cannot be read is then left running rather than stopped. Not a default, so
+		 * that a listener wrapping another must pass its answer on.
+		 */
+		boolean keepsJobs();
 	}
 
 	/** Runs the edit; any failure arrives as an {@link EditException} with a sentence for the user. */
@@ -240,7 +252,7 @@ public final class EditSession {
 			times.lap("submit");
 			if (submitted.status() != JobState.Status.FAILED) unjournalled = accepted(listener, submitted, stage);
 			finalState = JobPoller.awaitFinal(provider, submitted, http, progress,
-				model.id() + "|" + request.options().outputs() + " outputs");
+				model.id() + "|" + request.options().outputs() + " outputs", listener.keepsJobs() && unjournalled == null);
 			times.lap("wait");
 			if (finalState.status() == JobState.Status.FAILED) {
 				throw finalState.error().orElseGet(() -> new EditException(ErrorKind.PROVIDER_FAILURE,

@@ -78,7 +78,7 @@ public final class ResultFiles {
 					? ((FileSystemException) e).getReason() : e.getMessage();
 			throw new EditException(ErrorKind.LOCAL_FILES, "Could not write the result " + file.getFileName() + " in " +
 				file.getParent() + " (" + reason + "), so it was not saved and no part of it was left there. Free some " +
-				"space or choose a folder you can write to.", e);
+				"space, lift a limit on file sizes if one is set (ulimit -f), or choose a folder you can write to.", e);
 		}
 	}
 

@@ -125,11 +125,14 @@ public final class JobPoller {
 
 	private JobPoller() {}
 
-	/** As {@link #awaitFinal(EditProvider, JobState, Http, ProgressListener, String)}, learning per service address. */
+	/**
+	 * As {@link #awaitFinal(EditProvider, JobState, Http, ProgressListener, String, boolean)}, learning
+	 * per service address, for a job nothing keeps.
+	 */
 	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress)
 		throws EditException
 	{
-		return awaitFinal(provider, submitted, http, progress, provider.id());
+		return awaitFinal(provider, submitted, http, progress, provider.id(), false);
 	}
 
 	/**
@@ -137,25 +140,35 @@ public final class JobPoller {
 	 * before, a first look soon, the steady interval for a minute, then less often up to a cap; for a
 	 * kind seen before, a few close looks within the span in which the last such job ended. A provider
 	 * may ask for later ({@code Retry-After}, also on a 429 to a status request, which only slows the
-	 * polling down). When the polling ends without a final state (cancel,
-	 * time-out, a status that cannot be read) it asks the provider to stop the job, since its result
-	 * would be lost anyway, and rethrows, saying whether the provider may still charge.
+	 * polling down). On a cancel or the deadline it asks the provider to stop the job, since nobody
+	 * waits for its result any more, and rethrows, saying whether the provider may still charge. A
+	 * status that cannot be read (a 5xx, a broken connection, an odd answer, after {@link Http}'s own
+	 * retries) says nothing about the job, which most likely runs on and will be charged: when
+	 * something keeps the job (a journal), it is left running for a later run or a recovery to fetch;
+	 * when nothing does, its result would be lost, so it is stopped as on a cancel.
 	 *
 	 * @param kind what makes jobs take alike long, such as model and number of outputs (the service address is added)
+	 * @param jobIsKept whether the job's handle outlives this program, so that its result can be fetched later
 	 */
 	public static JobState awaitFinal(EditProvider provider, JobState submitted, Http http, ProgressListener progress,
-		String kind) throws EditException
+		String kind, boolean jobIsKept) throws EditException
 	{
 		JobState[] last = { submitted };
 		try {
 			return follow(provider, submitted, http, progress, kind, null, last);
 		}
 		catch (EditException e) {
-			JobState state = last[0];
-			boolean stopped = provider.cancel(state.handle(), http.forCleanup());
+			JobHandle job = last[0].handle();
 			String name = provider.displayName();
+			boolean unreadable = e.kind() != ErrorKind.CANCELLED && e.kind() != ErrorKind.TIMED_OUT;
+			if (unreadable && jobIsKept) {
+				throw new EditException(e.kind(), EditException.followedBy(e.getMessage(), "The job was left running at " +
+					name + ", and its result can still be fetched later."), e.retryAfter().orElse(null), e)
+						.leaving(EditException.Charge.RUNNING_JOB, job, java.util.List.of());
+			}
+			boolean stopped = provider.cancel(job, http.forCleanup());
 			String outcome;
-			if (e.kind() == ErrorKind.CANCELLED || e.kind() == ErrorKind.TIMED_OUT) {
+			if (!unreadable) {
 				outcome = stopped ? name + " confirmed that the job was stopped."
 					: name + " did not confirm that the job stopped, so it may still charge for it.";
 			}
@@ -167,7 +180,7 @@ public final class JobPoller {
 			// that the journal keeps it for a later run or a recovery to fetch what was paid for.
 			throw new EditException(e.kind(), EditException.followedBy(e.getMessage(), outcome),
 				e.retryAfter().orElse(null), e).leaving(stopped ? EditException.Charge.NONE
-					: EditException.Charge.RUNNING_JOB, state.handle(), java.util.List.of());
+					: EditException.Charge.RUNNING_JOB, job, java.util.List.of());
 		}
 	}
 
@@ -181,8 +194,16 @@ public final class JobPoller {
 	public static JobState lookUntil(EditProvider provider, JobHandle job, Http http, ProgressListener progress,
 		Duration window) throws EditException
 	{
-		return follow(provider, provider.poll(job, http), http, progress, null, System.nanoTime() + window.toNanos(),
-			new JobState[1]);
+		JobState first;
+		try {
+			first = provider.poll(job, http);
+		}
+		catch (EditException e) {
+			if (e.kind() != ErrorKind.RATE_LIMITED) throw e;
+			// Waited out like a 429 to any later look, within the window.
+			first = JobState.queued(job, null).withPollAfter(e.retryAfter().orElse(MAX_INTERVAL));
+		}
+		return follow(provider, first, http, progress, null, System.nanoTime() + window.toNanos(), new JobState[1]);
 	}
 
 	/**

@@ -30,6 +30,7 @@ import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.engine.BatchJournal;
+import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.imagej.BatchTestData;
 import io.github.qwenedit.imagej.TestImages;
 
@@ -828,6 +829,37 @@ class NothingLostTest {
 	}
 
 	/**
+	 * A kept result whose links still answer 404 when the next run tries them is lost, and paid for:
+	 * that run says so and does not send the image again on its own (every rerun used to pay once
+	 * more); the run after it, which the user starts knowing this, edits the image anew.
+	 */
+	@Test
+	void aPaidResultFoundGoneIsNotPaidForAgainUnasked() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.missingOutputsFor(1000);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Outcome first = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(1, journal(out).size(), first.out() + first.err());
+
+			Outcome second = runInProcess(dashscopeEnv(dashscope), args);
+			String printed = second.out() + second.err();
+			assertEquals(1, dashscope.edits().size(), "the image was sent again unasked: " + printed);
+			assertEquals(1, second.code(), printed);
+			assertTrue(printed.contains("was not sent again in this run"), printed);
+			assertTrue(journal(out).isEmpty(), "a lost result stays pending forever: " + printed);
+
+			dashscope.missingOutputsFor(0);
+			Outcome third = runInProcess(dashscopeEnv(dashscope), args);
+			assertEquals(0, third.code(), third.out() + third.err());
+			assertEquals(2, dashscope.edits().size());
+			assertNotNull(IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString()));
+		}
+	}
+
+	/**
 	 * A result larger than the download cap is paid for: its links stay in the journal, the message
 	 * names the setting to raise, and a run with a higher cap saves it without sending the image again.
 	 */
@@ -929,9 +961,11 @@ class NothingLostTest {
 
 	/**
 	 * The disk fills up once the create went out: the journal cannot record the job, and then the
-	 * result cannot be written either. The run says that the job was not journalled and never claims
-	 * that a later run fetches it without paying again. (A file in the journal folder's place makes
-	 * the journal write fail; the process's file-size limit makes the result's fail.)
+	 * result cannot be written either. The run says that the job was not journalled, never claims
+	 * that a later run fetches it without paying again, and writes the paid result it holds in
+	 * memory to a folder elsewhere (the system's temporary folder), with its provenance, and names
+	 * it. (A file in the journal folder's place makes the journal write fail; the process's
+	 * file-size limit makes the result's TIFF fail, while the smaller PNG as sent still fits.)
 	 */
 	@Test
 	void aJobNeitherJournalledNorSavedIsToldAsSuchWithNoFalsePromise() throws Exception {
@@ -942,8 +976,10 @@ class NothingLostTest {
 			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd_full_disk_8c3e", "PIXELDOJO_BASE_URL", pixeldojo);
 			Path in = folderOfImages(1);
 			Path out = work.resolve("out");
-			Process batch = startChild(env, "ulimit -f 100", "--provider", "pixeldojo", "--instruction", INSTRUCTION,
-				"--output", out.toString(), in.toString());
+			Path temporary = Files.createDirectories(work.resolve("tmp"));
+			// 400 KiB: the result's 480 KB TIFF does not fit, its PNG as sent (about 300 KB) does.
+			Process batch = startChild(env, "ulimit -f 400", List.of("-Djava.io.tmpdir=" + temporary), "--provider",
+				"pixeldojo", "--instruction", INSTRUCTION, "--output", out.toString(), in.toString());
 			await(() -> pixeldojo.jobs().size() == 1, "the job was made");
 			Path journalFolder = out.resolve(BatchJournal.FOLDER);
 			try (java.util.stream.Stream<Path> entries = Files.list(journalFolder)) {
@@ -957,7 +993,15 @@ class NothingLostTest {
 			assertTrue(printed.contains("Could not write the result"), printed);
 			assertTrue(printed.contains("Cannot write the journal") && printed.contains(pixeldojo.lastJob().id), printed);
 			assertFalse(printed.contains("without paying again"), printed);
-			assertTrue(printed.contains("this paid result is lost"), printed);
+			List<Path> kept;
+			try (java.util.stream.Stream<Path> folders = Files.list(temporary)) {
+				kept = folders.filter(f -> f.getFileName().toString().startsWith("qwen-edit-unsaved-"))
+					.collect(java.util.stream.Collectors.toList());
+			}
+			assertEquals(1, kept.size(), printed);
+			assertTrue(printed.contains(kept.get(0).toString()), "the message does not say where the result is: " + printed);
+			assertNotNull(IJ.openImage(kept.get(0).resolve("AI-edit_1_of_cell0.png").toString()), printed);
+			assertTrue(Files.readString(kept.get(0).resolve("provenance.json")).contains(pixeldojo.lastJob().id));
 		}
 	}
 
@@ -1005,6 +1049,36 @@ class NothingLostTest {
 	}
 
 	/**
+	 * A rate limit on the next run's first look at a journalled job is waited out as the provider
+	 * asks: the job is fetched in that run, not reported pending after one 429.
+	 */
+	@Test
+	void aRecoveryWaitsOutARateLimitOnItsFirstLook() throws Exception {
+		String key = "fal-recover-429-2c8e";
+		try (io.github.qwenedit.emulator.FalEmulator fal = new io.github.qwenedit.emulator.FalEmulator(key)) {
+			fal.processingDelay(Duration.ofSeconds(5));
+			Map<String, String> env = bed.env("FAL_KEY", key, "FAL_QUEUE_BASE_URL", fal);
+			env.put("QWEN_EDIT_DEADLINE_SECONDS", "2");
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "fal", "--instruction", INSTRUCTION, "--output", out.toString(), in.toString() };
+			Outcome first = runInProcess(env, args);
+			assertEquals(1, journal(out).size(), first.out() + first.err());
+
+			env.remove("QWEN_EDIT_DEADLINE_SECONDS");
+			for (int i = 0; i < RetryPolicy.DEFAULT.maxAttempts() + 2; i++) {
+				fal.failNextWith(429, "{\"detail\":\"rate limited\"}", Map.of("Retry-After", "1"));
+			}
+			Outcome next = runInProcess(env, args);
+			String printed = next.out() + next.err();
+			assertEquals(0, next.code(), printed);
+			assertTrue(next.out().contains("recovered "), printed);
+			assertEquals(1, fal.jobs().size(), "the image was paid for twice: " + printed);
+			assertTrue(journal(out).isEmpty(), printed);
+		}
+	}
+
+	/**
 	 * A burst of 429s on the result of an accepted job is not a refused create, nor the job's own
 	 * failure: the image is not sent again (that would pay twice), and the result is asked for again
 	 * until it comes.
@@ -1029,6 +1103,43 @@ class NothingLostTest {
 			assertEquals(1, fal.jobs().size(), "the image was sent again: " + printed);
 			assertEquals(0, batch.exitValue(), "the paid result was not saved: " + printed);
 			assertEquals(0, journal(out).size(), printed);
+		}
+	}
+
+	/**
+	 * A few 503s while an accepted Replicate prediction is followed say nothing about the prediction,
+	 * which runs on and is billed: it is neither stopped (Replicate bills the seconds used) nor
+	 * dropped from the journal, and the next run fetches it without a second prediction.
+	 */
+	@Test
+	void aPassing503WhileFollowingAJobNeitherStopsNorDropsIt() throws Exception {
+		String token = "r8_passing_503_7c2d";
+		try (io.github.qwenedit.emulator.ReplicateEmulator replicate = new io.github.qwenedit.emulator.ReplicateEmulator(
+			token).processingDelay(Duration.ofSeconds(3)))
+		{
+			Map<String, String> env = bed.env("REPLICATE_API_TOKEN", token, "REPLICATE_BASE_URL", replicate);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "replicate", "--model", "qwen-image-edit-plus", "--instruction", INSTRUCTION,
+				"--output", out.toString(), in.toString() };
+			Process batch = startChild(env, null, args);
+			await(() -> !replicate.jobs().isEmpty() && replicate.requests().stream().anyMatch(r ->
+				r.method().equals("GET") && r.path().endsWith("/predictions/" + replicate.lastJob().id)),
+				"the prediction is followed");
+			// One status read with all of its retries answered 503: the job itself is fine.
+			for (int i = 0; i < RetryPolicy.DEFAULT.maxAttempts(); i++) {
+				replicate.failNextWith(503, "{\"detail\":\"overloaded\"}", Map.of());
+			}
+			assertTrue(batch.waitFor(90, TimeUnit.SECONDS), "the batch did not end");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertFalse(replicate.lastJob().cancelRequested(), "a paid prediction was stopped over a 503: " + printed);
+			assertEquals(1, journal(out).size(), "the prediction was dropped from the journal: " + printed);
+
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), printed + next.out() + next.err());
+			assertEquals(1, replicate.jobs().size(), "the image was paid for twice: " + printed + next.out());
+			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
+			assertTrue(journal(out).isEmpty());
 		}
 	}
 

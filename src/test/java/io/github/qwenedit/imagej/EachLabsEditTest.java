@@ -182,7 +182,7 @@ class EachLabsEditTest {
 		}
 	}
 
-	/** When the status cannot be read any more, the job would run on unseen: it is cancelled. */
+	/** Without a folder to journal it in, a job whose status cannot be read would be lost unseen: it is cancelled. */
 	@Test
 	void aStatusThatCannotBeReadCancelsTheJob() throws Exception {
 		eachlabs.jobsNeverFinish();
@@ -197,6 +197,34 @@ class EachLabsEditTest {
 				run.failure().endsWith("asked eachlabs to stop it: eachlabs confirmed."), run.failure());
 			assertTrue(eachlabs.lastJob().cancelRequested());
 			assertEquals(0, s3.countObjects(s3.prefix()));
+		}
+	}
+
+	/**
+	 * With a folder, the journal keeps the job: a status that cannot be read says nothing about it, so
+	 * the paid job is left running for Recover Unfinished Edits to fetch, not stopped.
+	 */
+	@Test
+	void aStatusThatCannotBeReadLeavesAJournalledJobRunning(@org.junit.jupiter.api.io.TempDir java.nio.file.Path folder)
+		throws Exception
+	{
+		eachlabs.jobsNeverFinish();
+		Map<String, Object> in = inputs("x");
+		in.put("outputFolder", folder.toFile());
+		try (EditCommandRunner runner = new EditCommandRunner(env())) {
+			Future<Module> running = runner.start(in);
+			assertTrue(eachlabs.awaitLastJobIn(AsyncJobEmulator.Phase.PROCESSING));
+			for (int i = 0; i < 4; i++) {
+				eachlabs.failNextWith(500, "{\"error\": \"Internal server error\"}", Map.of());
+			}
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(60, TimeUnit.SECONDS));
+			assertTrue(run.failure().startsWith("Provider failure: eachlabs had an internal problem (HTTP 500)") &&
+				run.failure().contains("The job was left running at eachlabs"), run.failure());
+			assertFalse(eachlabs.lastJob().cancelRequested());
+			java.util.List<io.github.qwenedit.engine.BatchJournal.Entry> kept =
+				new io.github.qwenedit.engine.BatchJournal(folder).entries();
+			assertEquals(1, kept.size());
+			assertEquals(eachlabs.lastJob().id, kept.get(0).job.id());
 		}
 	}
 

@@ -91,6 +91,8 @@ public final class EditCommandRunner implements AutoCloseable {
 		inputs.put("staging", "auto");
 		inputs.put("negativePrompt", "");
 		inputs.put("instruction", instruction);
+		// No folder unless a test gives one: a folder another test used would otherwise be remembered.
+		inputs.put("outputFolder", new java.io.File(""));
 		return inputs;
 	}
 

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
@@ -134,12 +135,12 @@ class JobPollerTest {
 		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
 		Object[] slow = runningThen(10, done);
 		JobPoller.awaitFinal(new ScriptedProvider(true, slow), JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
-			(message, fraction) -> {}, "five-second kind");
+			(message, fraction) -> {}, "five-second kind", false);
 
 		ScriptedProvider quick = new ScriptedProvider(true, done);
 		long start = System.nanoTime();
 		assertEquals(done, JobPoller.awaitFinal(quick, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
-			(message, fraction) -> {}, "five-second kind"));
+			(message, fraction) -> {}, "five-second kind", false));
 		Duration took = Duration.ofNanos(System.nanoTime() - start);
 		assertEquals(1, quick.polls);
 		assertTrue(took.compareTo(Duration.ofMillis(2900)) >= 0 && took.compareTo(Duration.ofMillis(4500)) < 0,
@@ -155,12 +156,12 @@ class JobPollerTest {
 		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
 		Object[] slow = runningThen(10, done);
 		JobPoller.awaitFinal(new ScriptedProvider(true, slow).at("https://slow.example"), JobState.queued(JOB, null),
-			http(Duration.ofMinutes(1)), (message, fraction) -> {}, "shared kind");
+			http(Duration.ofMinutes(1)), (message, fraction) -> {}, "shared kind", false);
 
 		ScriptedProvider elsewhere = new ScriptedProvider(true, done).at("https://other.example");
 		long start = System.nanoTime();
 		assertEquals(done, JobPoller.awaitFinal(elsewhere, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
-			(message, fraction) -> {}, "shared kind"));
+			(message, fraction) -> {}, "shared kind", false));
 		Duration took = Duration.ofNanos(System.nanoTime() - start);
 		assertEquals(1, elsewhere.polls);
 		assertTrue(took.compareTo(Duration.ofMillis(1500)) < 0, "first look after " + took.toMillis() + " ms");
@@ -195,8 +196,27 @@ class JobPollerTest {
 		assertTrue(shown.get(1).endsWith(", asking less often at Scripted's request"), shown.get(1));
 	}
 
+	/**
+	 * An unreadable status says nothing about the job, which most likely runs on and is paid for:
+	 * when a journal keeps the job, stopping it over a passing 5xx would throw that away.
+	 */
 	@Test
-	void aStatusThatCannotBeReadStopsTheJob() {
+	void aStatusThatCannotBeReadLeavesAKeptJobRunningWithItsHandle() {
+		ScriptedProvider provider = new ScriptedProvider(false, new EditException(ErrorKind.PROVIDER_FAILURE,
+			"Scripted had an internal problem (HTTP 500). Scripted said: boom"));
+		EditException e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(provider, JobState.queued(JOB, null),
+			http(Duration.ofMinutes(1)), (message, fraction) -> {}, "kept", true));
+		assertEquals(ErrorKind.PROVIDER_FAILURE, e.kind());
+		assertEquals(0, provider.cancels);
+		assertEquals(EditException.Charge.RUNNING_JOB, e.charge());
+		assertEquals(Optional.of(JOB), e.job());
+		assertEquals("Scripted had an internal problem (HTTP 500). Scripted said: boom. The job was left running at " +
+			"Scripted, and its result can still be fetched later.", e.getMessage());
+	}
+
+	/** When nothing keeps the job, its result would be lost unseen: it is stopped rather than paid for. */
+	@Test
+	void aStatusThatCannotBeReadStopsAJobNothingKeeps() {
 		ScriptedProvider provider = new ScriptedProvider(false, new EditException(ErrorKind.PROVIDER_FAILURE,
 			"Scripted had an internal problem (HTTP 500). Scripted said: boom"));
 		EditException e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(provider, JobState.queued(JOB, null),
@@ -254,13 +274,13 @@ class JobPollerTest {
 			var firstJob = pool.submit(() -> {
 				firstStarted.countDown();
 				return JobPoller.awaitFinal(first, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
-					(message, fraction) -> {}, "side by side");
+					(message, fraction) -> {}, "side by side", false);
 			});
 			assertTrue(firstStarted.await(10, java.util.concurrent.TimeUnit.SECONDS));
 			Thread.sleep(20);
 			long start = System.nanoTime();
 			var secondJob = pool.submit(() -> JobPoller.awaitFinal(second, JobState.queued(JOB, null),
-				http(Duration.ofMinutes(1)), (message, fraction) -> {}, "side by side"));
+				http(Duration.ofMinutes(1)), (message, fraction) -> {}, "side by side", false));
 			assertEquals(done, secondJob.get(30, java.util.concurrent.TimeUnit.SECONDS));
 			Duration took = Duration.ofNanos(System.nanoTime() - start);
 			assertEquals(done, firstJob.get(30, java.util.concurrent.TimeUnit.SECONDS));
@@ -285,7 +305,7 @@ class JobPollerTest {
 		try {
 			later.schedule(cancellation::cancel, 300, java.util.concurrent.TimeUnit.MILLISECONDS);
 			e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(provider, JobState.queued(JOB, null), http,
-				(message, fraction) -> {}, "cancelled kind"));
+				(message, fraction) -> {}, "cancelled kind", false));
 		}
 		finally {
 			later.shutdownNow();
