@@ -126,7 +126,10 @@ public final class EditCommandRunner implements AutoCloseable {
 		return beforeTheDialog(EditImagesCommand.class, image, remembered);
 	}
 
-	/** As {@link #beforeTheDialog(ImagePlus, Map)}, for {@code command}; a null {@code image} leaves its image input as it is. */
+	/**
+	 * As {@link #beforeTheDialog(ImagePlus, Map)}, for {@code command}; a null {@code image} leaves its
+	 * image input as it is.
+	 */
 	@SuppressWarnings("unchecked")
 	public Module beforeTheDialog(Class<? extends org.scijava.command.Command> command, ImagePlus image,
 		Map<String, Object> remembered)
