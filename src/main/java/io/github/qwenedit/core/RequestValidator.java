@@ -21,7 +21,17 @@ public final class RequestValidator {
 			throw invalid(model.id() + " takes at most " + model.maxImages() + (model.maxImages() == 1 ? " image" : " images") +
 				", but " + images + " were given: remove " + (images - model.maxImages()) + ".");
 		}
-		String instruction = request.instruction().strip();
+		validateInstructionAndOptions(request.instruction(), request.options(), model);
+	}
+
+	/**
+	 * The checks of {@link #validate} that do not depend on the images: a batch makes them once,
+	 * before it asks to start, for the instruction and options every one of its edits sends.
+	 */
+	public static void validateInstructionAndOptions(String requested, EditOptions options, ModelSpec model)
+		throws EditException
+	{
+		String instruction = requested == null ? "" : requested.strip();
 		if (instruction.isEmpty()) {
 			throw invalid("The instruction is empty: describe the edit, for example \"remove the scale bar\".");
 		}
@@ -30,7 +40,6 @@ public final class RequestValidator {
 			throw invalid("The instruction has " + length + " characters; the limit is " + MAX_INSTRUCTION_CHARS +
 				". Shorten it by " + (length - MAX_INSTRUCTION_CHARS) + ".");
 		}
-		EditOptions options = request.options();
 		String negative = options.negativePrompt();
 		int negativeLength = negative.codePointCount(0, negative.length());
 		if (negativeLength > MAX_NEGATIVE_PROMPT_CHARS) {

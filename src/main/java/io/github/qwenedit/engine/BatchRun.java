@@ -353,6 +353,7 @@ public final class BatchRun {
 				}
 			}
 		}
+		if (!todo.isEmpty()) session.checkOptions(instruction, options, cancellation).ifPresent(listener::warned);
 		String model = options.model();
 		ModelSpec spec = session.provider().model(model);
 		UsdPerCny rate = UsdPerCny.from(config);

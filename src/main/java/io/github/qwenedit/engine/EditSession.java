@@ -169,6 +169,23 @@ public final class EditSession {
 		boolean keepsJobs();
 	}
 
+	/**
+	 * The checks {@link #run} makes before it stages anything that do not depend on the images: the
+	 * model's built-in limits, then its published schema, read at most once per session and within
+	 * {@link io.github.qwenedit.provider.PublishedSchemas#READ_TIME}. A batch makes them before it asks
+	 * to start, so that an option none of its edits could be sent with is refused once, before any
+	 * upload or paid call, instead of failing every image.
+	 *
+	 * @return the sentence for the log when the schema could not be read and the built-in table was used
+	 */
+	public Optional<String> checkOptions(String instruction, EditOptions options, Cancellation cancellation)
+		throws EditException
+	{
+		RequestValidator.validateInstructionAndOptions(instruction, options, provider.model(options.model()));
+		Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(deadline), plainHttpHosts);
+		return provider.checkPublishedSchema(new EditRequest(List.of(), instruction, options), http);
+	}
+
 	/** Runs the edit; any failure arrives as an {@link EditException} with a sentence for the user. */
 	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation)
 		throws EditException

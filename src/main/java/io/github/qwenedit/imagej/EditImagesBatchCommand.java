@@ -88,13 +88,13 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 	@Parameter(label = "Provider", callback = "providerChanged")
 	private String provider = ProviderRegistry.ids().get(0);
 
-	@Parameter(label = "Model")
+	@Parameter(label = "Model", callback = "modelChanged")
 	private String model = ProviderRegistry.all().get(0).defaultModel();
 
 	@Parameter(label = "Output size (W*H)")
 	private String size = OptionText.AS_INPUT;
 
-	@Parameter(label = "Outputs per image", min = "1", max = "6")
+	@Parameter(label = "Outputs per image", min = "1", max = "" + EditImagesCommand.MAX_OUTPUTS)
 	private int outputs = 1;
 
 	@Parameter(label = "Seed (-1 = random)")
@@ -130,11 +130,25 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 	protected void initChoices() {
 		MutableModuleItem<String> providerItem = getInfo().getMutableInput("provider", String.class);
 		if (providerItem != null) providerItem.setChoices(ProviderRegistry.ids());
+		offerChoicesForTheValuesShown();
+	}
+
+	/**
+	 * The provider's models, and the sizes and outputs the model's published schema allows, as the
+	 * Edit Images dialog offers them (see {@link DialogChoicesPreprocessor}).
+	 */
+	void offerChoicesForTheValuesShown() {
 		model = EditImagesCommand.initialModel(this, provider, model, editService);
+		EditImagesCommand.offerPublishedChoices(this, provider, model, editService);
 	}
 
 	protected void providerChanged() {
 		model = EditImagesCommand.offerModels(getInfo().getMutableInput("model", String.class), provider, model, editService);
+		EditImagesCommand.offerPublishedChoices(this, provider, model, editService);
+	}
+
+	protected void modelChanged() {
+		EditImagesCommand.offerPublishedChoices(this, provider, model, editService);
 	}
 
 	@Override

@@ -169,31 +169,38 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 		askSelectionOptionsOnlyForAnAreaSelection();
 	}
 
-	/**
-	 * Where the chosen model's published schema, read by an earlier edit of this session, lists the
-	 * sizes it takes or caps the number of outputs, the dialog offers those instead of the built-in
-	 * table's (issue 18). Nothing is asked of the provider here, so the dialog never waits for one; an
-	 * input the call gave is left as it is, to be checked against the schema when the edit runs.
-	 */
+	/** Offers what the chosen model's published schema allows. */
 	void offerPublishedChoices() {
-		Optional<PublishedChoices> published = publishedChoices(provider, model, editService);
-		MutableModuleItem<String> sizeItem = getInfo().getMutableInput("size", String.class);
-		if (sizeItem != null && !isInputResolved("size")) {
+		offerPublishedChoices(this, provider, model, editService);
+	}
+
+	/**
+	 * Where {@code model}'s published schema, read by an earlier edit of this session, lists the sizes
+	 * it takes or caps the number of outputs, the dialog of {@code command} (Edit Images, or its batch)
+	 * offers those instead of the built-in table's (issue 18). Nothing is asked of the provider here, so
+	 * the dialog never waits for one; an input the call gave is left as it is, to be checked against the
+	 * schema when the edit runs.
+	 */
+	static void offerPublishedChoices(DynamicCommand command, String provider, String model, QwenEditService service) {
+		Optional<PublishedChoices> published = publishedChoices(provider, model, service);
+		MutableModuleItem<String> sizeItem = command.getInfo().getMutableInput("size", String.class);
+		if (sizeItem != null && !command.isInputResolved("size")) {
 			List<String> sizes = published.map(PublishedChoices::sizes).orElse(List.of());
 			List<String> offered = new ArrayList<>();
 			if (!sizes.isEmpty()) {
 				offered.add(OptionText.AS_INPUT);
 				offered.addAll(sizes);
-				if (!offered.contains(size)) size = OptionText.AS_INPUT;
+				if (!offered.contains(command.getInput("size"))) command.setInput("size", OptionText.AS_INPUT);
 			}
 			// No choices leaves the free W*H field of the built-in table.
 			sizeItem.setChoices(offered);
 		}
-		MutableModuleItem<Integer> outputsItem = getInfo().getMutableInput("outputs", Integer.class);
-		if (outputsItem != null && !isInputResolved("outputs")) {
+		MutableModuleItem<Integer> outputsItem = command.getInfo().getMutableInput("outputs", Integer.class);
+		if (outputsItem != null && !command.isInputResolved("outputs")) {
 			int most = published.map(PublishedChoices::maxOutputs).orElse(MAX_OUTPUTS);
 			outputsItem.setMaximumValue(most);
-			if (outputs > most) outputs = most;
+			Object shown = command.getInput("outputs");
+			if (shown instanceof Integer && (Integer) shown > most) command.setInput("outputs", most);
 		}
 	}
 

@@ -124,15 +124,27 @@ public final class EditCommandRunner implements AutoCloseable {
 	 * {@code remembered} as the values the last dialog left (stored as Fiji stores them, and forgotten
 	 * again afterwards).
 	 */
-	@SuppressWarnings("unchecked")
 	public Module beforeTheDialog(ImagePlus image, Map<String, Object> remembered) {
-		CommandInfo info = context.service(CommandService.class).getCommand(EditImagesCommand.class);
+		return beforeTheDialog(EditImagesCommand.class, image, remembered);
+	}
+
+	/**
+	 * As {@link #beforeTheDialog(ImagePlus, Map)}, for {@code command}; a null {@code image} leaves its
+	 * image input as it is.
+	 */
+	@SuppressWarnings("unchecked")
+	public Module beforeTheDialog(Class<? extends org.scijava.command.Command> command, ImagePlus image,
+		Map<String, Object> remembered)
+	{
+		CommandInfo info = context.service(CommandService.class).getCommand(command);
 		ModuleService modules = context.service(ModuleService.class);
 		remembered.forEach((name, value) -> modules.save((org.scijava.module.ModuleItem<Object>) info.getInput(name), value));
 		try {
 			Module module = modules.createModule(info);
-			module.setInput("image", image);
-			module.resolveInput("image");
+			if (image != null) {
+				module.setInput("image", image);
+				module.resolveInput("image");
+			}
 			org.scijava.plugin.PluginService plugins = context.service(org.scijava.plugin.PluginService.class);
 			for (org.scijava.plugin.PluginInfo<org.scijava.module.process.PreprocessorPlugin> step : plugins
 				.getPluginsOfType(org.scijava.module.process.PreprocessorPlugin.class))

@@ -25,6 +25,7 @@ import org.scijava.module.Module;
 import org.scijava.module.ModuleService;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import ij.IJ;
 import ij.ImagePlus;
@@ -32,6 +33,7 @@ import ij.io.FileSaver;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
+import io.github.qwenedit.emulator.EmulatedSchema;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.engine.BatchLog;
 import io.github.qwenedit.staging.S3TestServer;
@@ -335,5 +337,94 @@ class EditImagesBatchCommandTest {
 				assertEquals(2, files.count(), "something was written among the sources");
 			}
 		}
+	}
+
+	/**
+	 * Issue 18: the batch dialog offers what the model's published schema allows, by the same route as
+	 * the Edit Images dialog (and, like it, asks the provider nothing: the built-in table until a run
+	 * has read the schema); a size the schema refuses stops the whole batch, with one sentence naming
+	 * the allowed sizes, before any upload or paid call.
+	 */
+	@Test
+	void theBatchDialogOffersThePublishedSchemasSizesAndASizeItRefusesStopsTheBatchBeforeAnyCall() throws Exception {
+		Path in = folderOfImages(2);
+		// The built-in table takes any size of 512*512 to 2048*2048 pixels and up to 6 outputs for this model.
+		ObjectNode disagreeing = EachLabsEmulator.defaultSchema();
+		EmulatedSchema.maximum(EmulatedSchema.field(disagreeing, "size", "string", "1664*928", "928*1664"), "n", 2);
+		Map<String, Object> remembered = Map.of("provider", "eachlabs", "model", "alibaba-qwen-image-2-0-image-edit",
+			"size", "2048*1024", "outputs", 4);
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			eachlabs.processingDelay(Duration.ofMillis(100)).schema().replaceWith(disagreeing);
+			Module unknown = runner.beforeTheDialog(EditImagesBatchCommand.class, null, remembered);
+			assertEquals(List.of(), choices(unknown, "size"), "a size list offered with no schema read");
+			assertEquals(EditImagesCommand.MAX_OUTPUTS, maximum(unknown, "outputs"));
+			assertEquals(0, eachlabs.schemaReads(), "the dialog asked the provider");
+
+			Map<String, Object> refused = inputs(in, work.resolve("out"));
+			refused.put("size", "2048*1024"); // within the built-in table
+			Module stopped = run(runner, refused);
+			String reason = ((Cancelable) stopped).getCancelReason();
+			assertEquals(2, ((EditImagesBatchCommand) stopped.getDelegateObject()).exitCode(), reason);
+			assertTrue(reason.startsWith("Invalid input: ") && reason.contains("\"2048*1024\"") &&
+				reason.contains("choose one of 1664*928, 928*1664."), reason);
+			assertEquals(0, eachlabs.jobs().size(), "a refused size reached a paid call");
+			assertEquals(0, eachlabs.uploadCount());
+			assertEquals(0, s3.countObjects(s3.prefix()));
+			assertEquals(1, eachlabs.schemaReads());
+
+			Module dialog = runner.beforeTheDialog(EditImagesBatchCommand.class, null, remembered);
+			assertEquals(List.of("as input", "1664*928", "928*1664"), choices(dialog, "size"));
+			assertEquals("as input", dialog.getInput("size"), "a size the schema does not list stayed chosen");
+			assertEquals(2, maximum(dialog, "outputs"));
+			assertEquals(2, dialog.getInput("outputs"), "more outputs than the schema allows stayed chosen");
+
+			Map<String, Object> listed = inputs(in, work.resolve("out"));
+			listed.put("size", "928*1664");
+			Module batch = run(runner, listed);
+			assertEquals(0, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode(),
+				((Cancelable) batch).getCancelReason());
+			assertEquals(2, eachlabs.jobs().size());
+			for (AsyncJobEmulator.Job job : eachlabs.jobs()) {
+				assertEquals("928*1664", job.request.json().path("input").path("size").asText());
+			}
+			assertEquals(1, eachlabs.schemaReads(), "the schema is read once per session");
+		}
+	}
+
+	/**
+	 * A schema that does not answer holds a batch up for the schema read's bound alone, once: the batch
+	 * goes ahead with the built-in table and says so once, not once per image.
+	 */
+	@Test
+	void aBatchGoesAheadWithTheBuiltInTableWhenTheSchemaDoesNotAnswer() throws Exception {
+		Path in = folderOfImages(3);
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY); EditCommandRunner runner = runner(eachlabs)) {
+			eachlabs.processingDelay(Duration.ofMillis(100)).schema().serve(EmulatedSchema.Served.HANGS);
+			Map<String, Object> sized = inputs(in, work.resolve("out"));
+			sized.put("size", "2048*1024");
+			long started = System.nanoTime();
+			Module batch = run(runner, sized);
+			Duration took = Duration.ofNanos(System.nanoTime() - started);
+			assertEquals(0, ((EditImagesBatchCommand) batch.getDelegateObject()).exitCode(),
+				((Cancelable) batch).getCancelReason());
+			assertTrue(took.compareTo(Duration.ofSeconds(20)) < 0, "took " + took);
+			assertEquals(3, eachlabs.jobs().size());
+			List<String> said = runner.log().stream().filter(l -> l.contains("published schema")).collect(
+				java.util.stream.Collectors.toList());
+			assertEquals(1, said.size(), runner.log().toString());
+			assertTrue(said.get(0).contains("within 4 s") && said.get(0).contains("built-in table"), said.get(0));
+			assertEquals(1, eachlabs.schemaReads());
+		}
+	}
+
+	private static List<String> choices(Module module, String input) {
+		List<?> choices = module.getInfo().getInput(input).getChoices();
+		List<String> names = new java.util.ArrayList<>();
+		if (choices != null) choices.forEach(c -> names.add(String.valueOf(c)));
+		return names;
+	}
+
+	private static int maximum(Module module, String input) {
+		return ((Number) module.getInfo().getInput(input).getMaximumValue()).intValue();
 	}
 }
