@@ -30,8 +30,8 @@ import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.engine.BatchJournal;
-import io.github.qwenedit.imagej.BatchTestData;
-import io.github.qwenedit.imagej.TestImages;
+import io.github.qwenedit.fixtures.BatchTestData;
+import io.github.qwenedit.fixtures.TestImages;
 
 /**
  * Paid results are neither lost nor paid twice when the shell command is killed, runs out of disk or
