@@ -187,7 +187,10 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		return Optional.ofNullable((String) chosen);
 	}
 
-	/** The value of each setting's field, by the setting's environment variable name. */
+	/**
+	 * The value of each setting's field, by the setting's environment variable name; read through
+	 * {@code getInput}, which reads the declared fields and those added from the descriptors alike.
+	 */
 	private Map<String, String> fieldsBySetting() {
 		Map<String, String> m = new LinkedHashMap<>();
 		for (String setting : SETTINGS) {
