@@ -211,11 +211,30 @@ public final class Configuration {
 	 */
 	static final class SettingsFiles {
 
-		/** Settings that are secrets: kept in the owner-only file, never shown. */
-		static final Set<String> SECRET_NAMES = Set.of("DASHSCOPE_API_KEY", "EACHLABS_API_KEY", "PIXELDOJO_API_KEY",
-			"FAL_KEY", "REPLICATE_API_TOKEN", "COMFYUI_AUTH_HEADER", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID");
+		/**
+		 * Settings that are secrets, kept in the owner-only file and never shown: the bucket's credentials,
+		 * and those the layers above name ({@link SecretSettings}: each provider's key).
+		 */
+		static final Set<String> SECRET_NAMES = secretNames();
 
 		private SettingsFiles() {}
+
+		private static Set<String> secretNames() {
+			Set<String> names = new java.util.HashSet<>(Set.of("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+				"AWS_ACCESS_KEY_ID"));
+			int named = 0;
+			// The loader of this class, not the thread's: in Fiji the thread's may not see the plugin's jar.
+			for (SecretSettings declared : java.util.ServiceLoader.load(SecretSettings.class,
+				SecretSettings.class.getClassLoader()))
+			{
+				names.addAll(declared.names());
+				named++;
+			}
+			// Without them, provider keys would be stored in the shared file and shown unmasked.
+			if (named == 0) throw new IllegalStateException("The plugin lacks META-INF/services/" +
+				SecretSettings.class.getName() + ", which names the providers' keys as secrets.");
+			return Set.copyOf(names);
+		}
 
 		static Map<String, String> read(Path dir, Map<String, String> ignoredSecrets) throws EditException {
 			Map<String, String> values = new HashMap<>();

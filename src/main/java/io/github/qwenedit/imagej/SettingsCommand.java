@@ -2,6 +2,7 @@ package io.github.qwenedit.imagej;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,8 +11,10 @@ import java.util.Set;
 
 import org.scijava.ItemVisibility;
 import org.scijava.command.Command;
-import org.scijava.command.DynamicCommand;
+import org.scijava.command.DynamicCommandInfo;
 import org.scijava.log.LogService;
+import org.scijava.module.DefaultMutableModuleItem;
+import org.scijava.module.ModuleItem;
 import org.scijava.module.MutableModuleItem;
 import org.scijava.plugin.Attr;
 import org.scijava.plugin.Parameter;
@@ -28,6 +31,7 @@ import io.github.qwenedit.core.SettingsStore;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.ProviderDescriptor;
+import io.github.qwenedit.provider.SettingsField;
 import io.github.qwenedit.provider.registry.ProviderRegistry;
 import io.github.qwenedit.staging.BucketConfig;
 import io.github.qwenedit.staging.S3Bucket;
@@ -61,42 +65,8 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	@Parameter(label = "Default provider", persist = false, required = false)
 	private String defaultProvider;
 
-	@Parameter(label = "DashScope API key", style = TextWidget.PASSWORD_STYLE, persist = false, required = false)
-	private String dashscopeKey;
-
-	@Parameter(label = "DashScope base URL", persist = false, required = false)
-	private String dashscopeBaseUrl;
-
-	@Parameter(label = "eachlabs API key", style = TextWidget.PASSWORD_STYLE, persist = false, required = false)
-	private String eachlabsKey;
-
-	@Parameter(label = "eachlabs base URL", persist = false, required = false)
-	private String eachlabsBaseUrl;
-
-	@Parameter(label = "PixelDojo API key", style = TextWidget.PASSWORD_STYLE, persist = false, required = false)
-	private String pixeldojoKey;
-
-	@Parameter(label = "PixelDojo base URL", persist = false, required = false)
-	private String pixeldojoBaseUrl;
-
-	@Parameter(label = "fal key", style = TextWidget.PASSWORD_STYLE, persist = false, required = false)
-	private String falKey;
-
-	@Parameter(label = "fal queue base URL", persist = false, required = false)
-	private String falBaseUrl;
-
-	@Parameter(label = "Replicate API token", style = TextWidget.PASSWORD_STYLE, persist = false, required = false)
-	private String replicateToken;
-
-	@Parameter(label = "Replicate base URL", persist = false, required = false)
-	private String replicateBaseUrl;
-
-	@Parameter(label = "ComfyUI server address", persist = false, required = false)
-	private String comfyuiBaseUrl;
-
-	@Parameter(label = "ComfyUI auth header (only behind a proxy)", style = TextWidget.PASSWORD_STYLE, persist = false,
-		required = false)
-	private String comfyuiAuthHeader;
+	// Each provider's fields follow here, added from its descriptor (getInfo), so that a provider added to
+	// the registry needs no field of its own in this command.
 
 	@Parameter(label = "Bucket (s3://bucket/prefix)", persist = false, required = false)
 	private String bucket;
@@ -129,6 +99,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	private String action = SAVE;
 
 	private String report = "";
+	private boolean providerFieldsAdded;
 
 	/** The page of settings for the bucket that stages inputs, next to one page per provider. */
 	static final String BUCKET_PAGE = "the bucket (staging)";
@@ -142,9 +113,52 @@ public class SettingsCommand extends AttributedDynamicCommand {
 			return List.of("QWEN_EDIT_BUCKET", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "QWEN_EDIT_S3_ADDRESSING",
 				"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS);
 		}
-		ProviderDescriptor provider = ProviderRegistry.get(page);
-		return List.of(Configuration.DEFAULT_PROVIDER, provider.keyVariable(), provider.baseUrlVariable(),
-			Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB);
+		List<String> settings = new ArrayList<>();
+		settings.add(Configuration.DEFAULT_PROVIDER);
+		settings.addAll(settingsOf(ProviderRegistry.get(page)));
+		settings.add(Configuration.DEADLINE_SECONDS);
+		settings.add(Configuration.DOWNLOAD_CAP_MB);
+		return List.copyOf(settings);
+	}
+
+	/** The settings of a provider's fields: its key, its base URL, then any other its descriptor shows. */
+	private static List<String> settingsOf(ProviderDescriptor provider) {
+		List<String> settings = new ArrayList<>(List.of(provider.keyVariable(), provider.baseUrlVariable()));
+		for (SettingsField field : provider.settingsFields()) {
+			if (!settings.contains(field.setting())) settings.add(field.setting());
+		}
+		return settings;
+	}
+
+	/**
+	 * Adds each provider's fields after the default provider, when SciJava first asks for the
+	 * command's inputs: before it assigns the values a script gives by name, and before the dialog.
+	 */
+	@Override
+	public DynamicCommandInfo getInfo() {
+		DynamicCommandInfo info = super.getInfo();
+		if (!providerFieldsAdded) {
+			providerFieldsAdded = true;
+			List<ModuleItem<?>> after = new ArrayList<>();
+			boolean past = false;
+			for (ModuleItem<?> item : info.inputs()) {
+				if (past) after.add(item);
+				past = past || item.getName().equals(FIELD_NAMES.get(Configuration.DEFAULT_PROVIDER));
+			}
+			after.forEach(info::removeInput);
+			for (ProviderDescriptor provider : ProviderRegistry.all()) {
+				for (SettingsField field : provider.settingsFields()) {
+					DefaultMutableModuleItem<String> item = new DefaultMutableModuleItem<>(info, field.inputName(), String.class);
+					item.setLabel(field.label());
+					item.setPersisted(false);
+					item.setRequired(false);
+					if (SettingsStore.isSecret(field.setting())) item.setWidgetStyle(TextWidget.PASSWORD_STYLE);
+					info.addInput(item);
+				}
+			}
+			after.forEach(info::addInput);
+		}
+		return info;
 	}
 
 	/**
@@ -173,31 +187,15 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		return Optional.ofNullable((String) chosen);
 	}
 
-	/** The field of each setting, by its environment variable name. */
+	/**
+	 * The value of each setting's field, by the setting's environment variable name; read through
+	 * {@code getInput}, which reads the declared fields and those added from the descriptors alike.
+	 */
 	private Map<String, String> fieldsBySetting() {
 		Map<String, String> m = new LinkedHashMap<>();
-		m.put(Configuration.DEFAULT_PROVIDER, defaultProvider);
-		m.put("DASHSCOPE_API_KEY", dashscopeKey);
-		m.put("DASHSCOPE_BASE_URL", dashscopeBaseUrl);
-		m.put("EACHLABS_API_KEY", eachlabsKey);
-		m.put("EACHLABS_BASE_URL", eachlabsBaseUrl);
-		m.put("PIXELDOJO_API_KEY", pixeldojoKey);
-		m.put("PIXELDOJO_BASE_URL", pixeldojoBaseUrl);
-		m.put("FAL_KEY", falKey);
-		m.put("FAL_QUEUE_BASE_URL", falBaseUrl);
-		m.put("REPLICATE_API_TOKEN", replicateToken);
-		m.put("REPLICATE_BASE_URL", replicateBaseUrl);
-		m.put("COMFYUI_AUTH_HEADER", comfyuiAuthHeader);
-		m.put("COMFYUI_BASE_URL", comfyuiBaseUrl);
-		m.put("QWEN_EDIT_BUCKET", bucket);
-		m.put("AWS_ENDPOINT_URL_S3", bucketEndpoint);
-		m.put("AWS_REGION", bucketRegion);
-		m.put("QWEN_EDIT_S3_ADDRESSING", bucketAddressing);
-		m.put("AWS_ACCESS_KEY_ID", bucketAccessKeyId);
-		m.put("AWS_SECRET_ACCESS_KEY", bucketSecret);
-		m.put("QWEN_EDIT_URL_TTL_SECONDS", linkLifetime);
-		m.put(Configuration.DEADLINE_SECONDS, deadline);
-		m.put(Configuration.DOWNLOAD_CAP_MB, downloadCap);
+		for (String setting : SETTINGS) {
+			m.put(setting, (String) getInput(FIELD_NAMES.get(setting)));
+		}
 		return m;
 	}
 
@@ -234,14 +232,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	}
 
 	private String fieldName(String setting) {
-		String[] names = { "defaultProvider", "dashscopeKey", "dashscopeBaseUrl", "eachlabsKey", "eachlabsBaseUrl",
-			"pixeldojoKey", "pixeldojoBaseUrl", "falKey", "falBaseUrl", "replicateToken", "replicateBaseUrl", "comfyuiAuthHeader",
-			"comfyuiBaseUrl", "bucket",
-			"bucketEndpoint", "bucketRegion", "bucketAddressing", "bucketAccessKeyId", "bucketSecret", "linkLifetime",
-			"deadline", "downloadCap" };
-		List<String> settings = new ArrayList<>(fieldsBySetting().keySet());
-		int i = settings.indexOf(setting);
-		return i < 0 ? null : names[i];
+		return FIELD_NAMES.get(setting);
 	}
 
 	/** One line per setting: where its value comes from, never the value of a secret. */
@@ -262,12 +253,35 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		return sb.append("</html>").toString();
 	}
 
-	static final List<String> SETTINGS = List.of(Configuration.DEFAULT_PROVIDER, "DASHSCOPE_API_KEY",
-		"DASHSCOPE_BASE_URL", "EACHLABS_API_KEY", "EACHLABS_BASE_URL", "PIXELDOJO_API_KEY", "PIXELDOJO_BASE_URL",
-		"FAL_KEY", "FAL_QUEUE_BASE_URL", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "COMFYUI_AUTH_HEADER",
-		"COMFYUI_BASE_URL", "QWEN_EDIT_BUCKET",
-		"AWS_ENDPOINT_URL_S3", "AWS_REGION", "QWEN_EDIT_S3_ADDRESSING", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-		"QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB);
+	/**
+	 * Each setting of the dialog and the name of its field, in the dialog's order: the default provider,
+	 * each provider's (as its descriptor names them), the bucket's, then the limits of an edit.
+	 */
+	private static final Map<String, String> FIELD_NAMES = fieldNames();
+
+	static final List<String> SETTINGS = List.copyOf(FIELD_NAMES.keySet());
+
+	private static Map<String, String> fieldNames() {
+		Map<String, String> names = new LinkedHashMap<>();
+		names.put(Configuration.DEFAULT_PROVIDER, "defaultProvider");
+		for (ProviderDescriptor provider : ProviderRegistry.all()) {
+			for (String setting : settingsOf(provider)) {
+				for (SettingsField field : provider.settingsFields()) {
+					if (field.setting().equals(setting)) names.put(setting, field.inputName());
+				}
+			}
+		}
+		names.put("QWEN_EDIT_BUCKET", "bucket");
+		names.put("AWS_ENDPOINT_URL_S3", "bucketEndpoint");
+		names.put("AWS_REGION", "bucketRegion");
+		names.put("QWEN_EDIT_S3_ADDRESSING", "bucketAddressing");
+		names.put("AWS_ACCESS_KEY_ID", "bucketAccessKeyId");
+		names.put("AWS_SECRET_ACCESS_KEY", "bucketSecret");
+		names.put("QWEN_EDIT_URL_TTL_SECONDS", "linkLifetime");
+		names.put(Configuration.DEADLINE_SECONDS, "deadline");
+		names.put(Configuration.DOWNLOAD_CAP_MB, "downloadCap");
+		return Collections.unmodifiableMap(names);
+	}
 
 	@Override
 	public void run() {

@@ -38,16 +38,12 @@ public final class ModelCatalogue {
 	static final String TOTAL_PIXELS = "total_pixels";
 	static final String AS_INPUT = "as_input";
 	public static final String ASPECT_RATIO = "aspect_ratio";
-	/** Where a size travels as an aspect ratio, the provider's code checks it (ReplicateProvider.ASPECT_ONLY). */
-	private static final Set<String> ASPECT_RATIO_PROVIDERS = Set.of("replicate");
 	private static final Set<String> SIZE_RULES = Set.of(PER_SIDE, TOTAL_PIXELS, AS_INPUT, ASPECT_RATIO);
 	private static final Set<String> FIELDS = Set.of("id", "source", "note", "max_outputs", "max_images", "size_rule",
 		"min_side", "max_side", "max_image_bytes", "negative_prompt", "prompt_extend", "watermark",
 		"size_only_with_one_output", "default_size_follows_input", "price", "self_hosted");
 	private static final Set<String> PRICE_FIELDS = Set.of("amount", "currency");
 	private static final Set<String> CURRENCIES = Set.of(ModelSpec.USD, ModelSpec.CNY, ModelSpec.CREDIT);
-	/** The providers the registry lists; spelled here so that parsing needs no provider class loaded. */
-	static final List<String> PROVIDERS = List.of("dashscope", "eachlabs", "pixeldojo", "fal", "replicate", "comfyui");
 
 	/** One model as the catalogue describes it. */
 	public static final class Entry {
@@ -120,14 +116,21 @@ public final class ModelCatalogue {
 		}
 	}
 
-	/** What one file gave: the entries that passed, and a sentence for each one left out. */
+	/** What one file gave: the providers it lists, the entries that passed, and a sentence for each one left out. */
 	public static final class Parsed {
+		private final List<String> providers;
 		private final List<Entry> entries;
 		private final List<String> problems;
 
-		Parsed(List<Entry> entries, List<String> problems) {
+		Parsed(List<String> providers, List<Entry> entries, List<String> problems) {
+			this.providers = Collections.unmodifiableList(providers);
 			this.entries = Collections.unmodifiableList(entries);
 			this.problems = Collections.unmodifiableList(problems);
+		}
+
+		/** The providers whose lists of models passed, in the file's order. */
+		public List<String> providers() {
+			return providers;
 		}
 
 		public List<Entry> entries() {
@@ -171,7 +174,7 @@ public final class ModelCatalogue {
 				catch (IOException e) {
 					throw new IllegalStateException("The model catalogue " + RESOURCE + " cannot be read.", e);
 				}
-				Parsed parsed = parse(RESOURCE, bytes, Set.of());
+				Parsed parsed = parse(RESOURCE, bytes, Set.of(), null);
 				if (!parsed.problems().isEmpty()) throw new IllegalStateException(String.join(" ", parsed.problems()));
 				builtIn = parsed;
 			}
@@ -210,10 +213,10 @@ public final class ModelCatalogue {
 			bytes = Files.readAllBytes(file);
 		}
 		catch (NoSuchFileException absent) {
-			return new Parsed(List.of(), List.of());
+			return new Parsed(List.of(), List.of(), List.of());
 		}
 		catch (IOException e) {
-			return new Parsed(List.of(), List.of(file + " cannot be read (" + e.getClass().getSimpleName() +
+			return new Parsed(List.of(), List.of(), List.of(file + " cannot be read (" + e.getClass().getSimpleName() +
 				"): only the built-in models are offered."));
 		}
 		Set<String> builtInIds = new HashSet<>();
@@ -244,12 +247,41 @@ public final class ModelCatalogue {
 	}
 
 	/**
-	 * Reads one catalogue file. Each entry is checked on its own, and each one that does not pass is
-	 * named with the file in one sentence; the others are kept.
+	 * Reads one catalogue file of the user's. Each entry is checked on its own, and each one that does
+	 * not pass is named with the file in one sentence; the others are kept.
 	 *
 	 * @param reservedIds "provider/id" of models another file already defines
 	 */
 	static Parsed parse(String fileName, byte[] bytes, Set<String> reservedIds) {
+		return parse(fileName, bytes, reservedIds, builtIn());
+	}
+
+	/**
+	 * The providers of the built-in catalogue, in its order: every provider of the registry has its
+	 * models there, so that list is the catalogue's list of providers, and no second one is kept.
+	 */
+	public static List<String> providers() {
+		return builtIn().providers();
+	}
+
+	/**
+	 * Reads one catalogue file against the built-in one, which names the providers and shows, by its
+	 * own models, which provider sends the size rule {@value #ASPECT_RATIO} (a built-in model with that
+	 * rule stops the plugin unless its provider gives the rule, see {@link #builtInModels}).
+	 *
+	 * @param builtIn the built-in catalogue; null when reading the built-in catalogue itself
+	 */
+	private static Parsed parse(String fileName, byte[] bytes, Set<String> reservedIds, Parsed builtIn) {
+		List<String> known = builtIn == null ? null : builtIn.providers();
+		List<String> aspectRatioProviders = new ArrayList<>();
+		if (builtIn != null) {
+			for (Entry e : builtIn.entries()) {
+				if (ASPECT_RATIO.equals(e.sizeRule) && !aspectRatioProviders.contains(e.provider)) {
+					aspectRatioProviders.add(e.provider);
+				}
+			}
+		}
+		List<String> providers = new ArrayList<>();
 		List<Entry> entries = new ArrayList<>();
 		List<String> problems = new ArrayList<>();
 		JsonNode root;
@@ -259,19 +291,19 @@ public final class ModelCatalogue {
 		}
 		catch (IOException e) {
 			problems.add(fileName + " is not valid JSON (" + firstLine(e.getMessage()) + "): none of its models is used.");
-			return new Parsed(entries, problems);
+			return new Parsed(providers, entries, problems);
 		}
 		if (root == null || !root.isObject()) {
 			problems.add(fileName + " must hold one object with a list of models per provider: none of its models is used.");
-			return new Parsed(entries, problems);
+			return new Parsed(providers, entries, problems);
 		}
 		Set<String> seen = new HashSet<>(reservedIds);
 		Iterator<Map.Entry<String, JsonNode>> groups = root.fields();
 		while (groups.hasNext()) {
 			Map.Entry<String, JsonNode> group = groups.next();
 			String provider = group.getKey();
-			if (!PROVIDERS.contains(provider)) {
-				problems.add(fileName + ": \"" + provider + "\" is no provider (choose one of " + String.join(", ", PROVIDERS) +
+			if (known != null && !known.contains(provider)) {
+				problems.add(fileName + ": \"" + provider + "\" is no provider (choose one of " + String.join(", ", known) +
 					"), so its models are left out.");
 				continue;
 			}
@@ -279,12 +311,13 @@ public final class ModelCatalogue {
 				problems.add(fileName + ": the models of " + provider + " must be a list, so they are left out.");
 				continue;
 			}
+			providers.add(provider);
 			int index = 0;
 			for (JsonNode node : group.getValue()) {
 				index++;
 				String where = fileName + ": " + provider + " model " + index +
 					(node.path("id").isTextual() ? " \"" + node.path("id").asText() + "\"" : "");
-				String problem = problem(provider, node);
+				String problem = problem(provider, node, aspectRatioProviders, builtIn == null);
 				if (problem == null) {
 					String key = provider + "/" + node.path("id").asText();
 					if (!seen.add(key)) {
@@ -299,11 +332,16 @@ public final class ModelCatalogue {
 				entries.add(new Entry(provider, node));
 			}
 		}
-		return new Parsed(entries, problems);
+		return new Parsed(providers, entries, problems);
 	}
 
-	/** What is wrong with one entry, as the end of a sentence; null when it passes. */
-	private static String problem(String provider, JsonNode node) {
+	/**
+	 * What is wrong with one entry, as the end of a sentence; null when it passes.
+	 *
+	 * @param anyRule whether any provider may name {@value #ASPECT_RATIO} (the built-in catalogue,
+	 *            checked against each provider's own rules by {@link #builtInModels})
+	 */
+	private static String problem(String provider, JsonNode node, List<String> aspectRatioProviders, boolean anyRule) {
 		if (!node.isObject()) return "is not an object";
 		for (Iterator<String> names = node.fieldNames(); names.hasNext();) {
 			String name = names.next();
@@ -339,8 +377,8 @@ public final class ModelCatalogue {
 		if (!SIZE_RULES.contains(rule)) {
 			return "has the unknown size rule \"" + rule + "\" (one of " + String.join(", ", new java.util.TreeSet<>(SIZE_RULES)) + ")";
 		}
-		if (ASPECT_RATIO.equals(rule) && !ASPECT_RATIO_PROVIDERS.contains(provider)) {
-			return "has the size rule " + ASPECT_RATIO + ", which only " + String.join(", ", ASPECT_RATIO_PROVIDERS) + " can send";
+		if (ASPECT_RATIO.equals(rule) && !anyRule && !aspectRatioProviders.contains(provider)) {
+			return "has the size rule " + ASPECT_RATIO + ", which only " + String.join(", ", aspectRatioProviders) + " can send";
 		}
 		boolean bounded = PER_SIDE.equals(rule) || TOTAL_PIXELS.equals(rule);
 		if (bounded) {
@@ -379,7 +417,7 @@ public final class ModelCatalogue {
 	/** Every built-in entry by provider, in the catalogue's order: for the README's tables. */
 	public static Map<String, List<Entry>> builtInByProvider() {
 		Map<String, List<Entry>> byProvider = new LinkedHashMap<>();
-		for (String p : PROVIDERS) {
+		for (String p : providers()) {
 			byProvider.put(p, builtIn().of(p));
 		}
 		return byProvider;

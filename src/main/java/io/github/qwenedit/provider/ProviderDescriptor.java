@@ -16,8 +16,10 @@ import io.github.qwenedit.http.Http;
 import okhttp3.HttpUrl;
 
 /**
- * What is known about a provider before it is used: its models for the dialog, and the settings
- * that create it (base URL and key, by environment variable name).
+ * What is known about a provider before it is used: its models for the dialog, the settings that
+ * create it (base URL and key, by environment variable name) and the fields the Settings dialog
+ * shows for them. Everything outside the provider's own package learns of it from here, through
+ * {@code provider.registry.ProviderRegistry}.
  */
 public final class ProviderDescriptor {
 
@@ -52,6 +54,7 @@ public final class ProviderDescriptor {
 	/** False for a self-hosted server, which runs without a key unless a proxy in front of it asks for one. */
 	private final boolean keyRequired;
 	private final ProviderLimits limits;
+	private final List<SettingsField> settingsFields;
 	/**
 	 * The models of each provider made from a configuration with user-added models. Providers are
 	 * built by their own constructors from a base URL and key; keeping their models here leaves those
@@ -63,7 +66,7 @@ public final class ProviderDescriptor {
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
 	{
 		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, factory, null,
-			null, null, null, null, true, ProviderLimits.UNDOCUMENTED);
+			null, null, null, null, true, ProviderLimits.UNDOCUMENTED, null);
 	}
 
 	/**
@@ -76,13 +79,13 @@ public final class ProviderDescriptor {
 	{
 		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, null,
 			uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable, defaultSchemaBaseUrl, factory, true,
-			ProviderLimits.UNDOCUMENTED);
+			ProviderLimits.UNDOCUMENTED, null);
 	}
 
 	private ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory, String uploadBaseUrlVariable,
 		String defaultUploadBaseUrl, String schemaBaseUrlVariable, String defaultSchemaBaseUrl,
-		UploadingFactory uploadingFactory, boolean keyRequired, ProviderLimits limits)
+		UploadingFactory uploadingFactory, boolean keyRequired, ProviderLimits limits, List<SettingsField> settingsFields)
 	{
 		this.id = id;
 		this.displayName = displayName;
@@ -99,6 +102,9 @@ public final class ProviderDescriptor {
 		this.uploadingFactory = uploadingFactory;
 		this.keyRequired = keyRequired;
 		this.limits = limits;
+		this.settingsFields = settingsFields != null ? List.copyOf(settingsFields) : List.of(
+			new SettingsField(keyVariable, id + "Key", keyDescription),
+			new SettingsField(baseUrlVariable, id + "BaseUrl", displayName + " base URL"));
 	}
 
 	/**
@@ -109,7 +115,7 @@ public final class ProviderDescriptor {
 		String baseUrlVariable, String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
 	{
 		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
-			keyDescription, factory, null, null, null, null, null, false, ProviderLimits.UNDOCUMENTED);
+			keyDescription, factory, null, null, null, null, null, false, ProviderLimits.UNDOCUMENTED, null);
 	}
 
 	/**
@@ -120,7 +126,31 @@ public final class ProviderDescriptor {
 	public ProviderDescriptor withLimits(ProviderLimits limits) {
 		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
 			keyDescription, factory, uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable,
-			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits);
+			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, settingsFields);
+	}
+
+	/**
+	 * This descriptor with the fields the Settings dialog shows for it, in their order; one that names
+	 * none shows its key as {@code <id>Key}, labelled with the key's description, then its base URL as
+	 * {@code <id>BaseUrl}, labelled "{@code <display name>} base URL".
+	 */
+	public ProviderDescriptor withSettingsFields(SettingsField... fields) {
+		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
+			keyDescription, factory, uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable,
+			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, List.of(fields));
+	}
+
+	/** The fields of the Settings dialog for this provider, in the order it shows them. */
+	public List<SettingsField> settingsFields() {
+		return settingsFields;
+	}
+
+	/**
+	 * The settings of this provider that are secrets: its key. Stored in the owner-only file and masked
+	 * wherever text is shown ({@code core.Configuration}).
+	 */
+	public Set<String> secretSettings() {
+		return Set.of(keyVariable);
 	}
 
 	/** How hard one key may drive this provider. */

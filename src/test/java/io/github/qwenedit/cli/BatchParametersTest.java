@@ -18,10 +18,10 @@ import ij.io.FileSaver;
 import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
-import io.github.qwenedit.imagej.BatchTestData;
+import io.github.qwenedit.fixtures.BatchTestData;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.imagej.EditCommandRunner;
 import io.github.qwenedit.imagej.EditImagesBatchCommand;
-import io.github.qwenedit.imagej.TestImages;
 
 /**
  * A cost ceiling that compares false with every estimate (NaN, infinity, a negative amount) or a

@@ -25,7 +25,7 @@ import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.emulator.ComfyUiEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.engine.BatchJournal;
-import io.github.qwenedit.imagej.TestImages;
+import io.github.qwenedit.fixtures.TestImages;
 
 /**
  * The shell command against a ComfyUI server: a folder edited on the lab's own server, and a run

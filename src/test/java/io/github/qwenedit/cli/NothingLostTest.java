@@ -30,9 +30,9 @@ import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.engine.BatchJournal;
+import io.github.qwenedit.fixtures.BatchTestData;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.http.RetryPolicy;
-import io.github.qwenedit.imagej.BatchTestData;
-import io.github.qwenedit.imagej.TestImages;
 
 /**
  * Paid results are neither lost nor paid twice when the shell command is killed, runs out of disk or

@@ -24,9 +24,9 @@ import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.engine.OutputFolderLock;
-import io.github.qwenedit.imagej.BatchTestData;
+import io.github.qwenedit.fixtures.BatchTestData;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.imagej.EditCommandRunner;
-import io.github.qwenedit.imagej.TestImages;
 
 /**
  * Two programs writing into one output folder at once: the second (another shell run, or Fiji's

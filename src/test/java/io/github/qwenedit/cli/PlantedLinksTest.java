@@ -17,9 +17,9 @@ import ij.io.FileSaver;
 import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.engine.OutputFolderLock;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.imagej.EditCommandRunner;
 import io.github.qwenedit.imagej.RecoverUnfinishedEditsCommand;
-import io.github.qwenedit.imagej.TestImages;
 
 /**
  * An output folder from someone else with symbolic links planted under the names the plugin writes

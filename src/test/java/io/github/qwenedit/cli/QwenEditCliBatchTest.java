@@ -2,10 +2,10 @@ package io.github.qwenedit.cli;
 
 import io.github.qwenedit.ChildJvm;
 
+import static io.github.qwenedit.fixtures.BatchTestData.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static io.github.qwenedit.imagej.BatchTestData.*;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -37,8 +37,8 @@ import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.engine.BatchLog;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.http.Json;
-import io.github.qwenedit.imagej.TestImages;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**

@@ -29,7 +29,7 @@ import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.engine.BatchJournal;
-import io.github.qwenedit.imagej.TestImages;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.staging.S3TestServer;
 
 /** The shell command: a folder in, TIFFs and a log out, configured by environment variables only. */

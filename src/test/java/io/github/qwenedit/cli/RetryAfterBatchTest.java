@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import ij.io.FileSaver;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.emulator.DashScopeEmulator;
-import io.github.qwenedit.imagej.TestImages;
+import io.github.qwenedit.fixtures.TestImages;
 
 /**
  * A provider that answers every create with 429 and an odd Retry-After: the shell command's batch

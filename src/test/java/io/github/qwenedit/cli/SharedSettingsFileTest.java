@@ -17,7 +17,7 @@ import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.SettingsStore;
 import io.github.qwenedit.emulator.DashScopeEmulator;
-import io.github.qwenedit.imagej.TestImages;
+import io.github.qwenedit.fixtures.TestImages;
 
 /**
  * A key written into the plain settings file, which other users of the machine may read, is not

@@ -1,5 +1,6 @@
 package io.github.qwenedit.codec;
 
+import static io.github.qwenedit.fixtures.PngBytes.pngHeaderOnly;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -9,9 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -308,16 +307,5 @@ public class InputFittingTest {
 				assertEquals(expected.getRGB(x, y), actual.getRGB(x, y), "pixel " + x + "," + y);
 			}
 		}
-	}
-
-	/** A PNG that declares {@code width*height} pixels but carries no pixel data at all. */
-	public static byte[] pngHeaderOnly(int width, int height) {
-		ByteArrayOutputStream out = new ByteArrayOutputStream();
-		out.writeBytes(PngBytes.SIGNATURE);
-		ByteBuffer header = ByteBuffer.allocate(13).putInt(width).putInt(height)
-			.put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
-		PngBytes.chunk(out, "IHDR", header.array());
-		PngBytes.chunk(out, "IEND", new byte[0]);
-		return out.toByteArray();
 	}
 }

@@ -27,6 +27,8 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 import org.junit.jupiter.api.Test;
 
+import io.github.qwenedit.fixtures.PngBytes;
+
 /** The fast reader of providers' PNGs gives exactly the pixels the JDK's reader gives, or leaves the PNG to it. */
 public class PngDecoderTest {
 

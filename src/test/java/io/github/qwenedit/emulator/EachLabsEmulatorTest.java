@@ -1,14 +1,10 @@
 package io.github.qwenedit.emulator;
 
+import static io.github.qwenedit.fixtures.PngBytes.smallPngDataUri;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.util.Base64;
 import java.util.concurrent.TimeUnit;
-
-import javax.imageio.ImageIO;
 
 import org.junit.jupiter.api.Test;
 
@@ -23,12 +19,6 @@ class EachLabsEmulatorTest {
 
 	private static final String KEY = "el-key";
 	private final OkHttpClient client = new OkHttpClient.Builder().callTimeout(10, TimeUnit.SECONDS).build();
-
-	static String smallPngDataUri() throws Exception {
-		ByteArrayOutputStream out = new ByteArrayOutputStream();
-		ImageIO.write(new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB), "png", out);
-		return "data:image/png;base64," + Base64.getEncoder().encodeToString(out.toByteArray());
-	}
 
 	private int create(EachLabsEmulator emulator, String image) throws Exception {
 		String body = "{\"model\":\"" + EachLabsEmulator.MODEL + "\",\"version\":\"0.0.1\",\"input\":{\"prompt\":\"x\"," +

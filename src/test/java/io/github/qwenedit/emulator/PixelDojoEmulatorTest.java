@@ -9,6 +9,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
+import io.github.qwenedit.fixtures.PngBytes;
+
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -22,7 +24,7 @@ class PixelDojoEmulatorTest {
 	private final OkHttpClient client = new OkHttpClient.Builder().callTimeout(10, TimeUnit.SECONDS).build();
 
 	private Response run(PixelDojoEmulator emulator, String key, String extraField) throws Exception {
-		String body = "{\"prompt\":\"x\",\"image\":[\"" + EachLabsEmulatorTest.smallPngDataUri() + "\"]" + extraField + "}";
+		String body = "{\"prompt\":\"x\",\"image\":[\"" + PngBytes.smallPngDataUri() + "\"]" + extraField + "}";
 		Request request = new Request.Builder().url(emulator.baseUrl() + PixelDojoEmulator.RUN_PATH)
 			.header("Authorization", "Bearer " + key).post(RequestBody.create(body, MediaType.get("application/json")))
 			.build();

@@ -19,7 +19,7 @@ import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.PixelDojoEmulator;
-import io.github.qwenedit.imagej.TestImages;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.images.BatchImages;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.RequestWindow;

@@ -8,6 +8,7 @@ import org.scijava.module.Module;
 
 import ij.IJ;
 import ij.ImagePlus;
+import io.github.qwenedit.fixtures.BatchTestData;
 
 /**
  * Fiji running Edit Images (Batch) over every plane of a stack opened from a TIFF, in a process of

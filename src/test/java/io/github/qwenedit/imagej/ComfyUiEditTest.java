@@ -1,8 +1,8 @@
 package io.github.qwenedit.imagej;
 
-import static io.github.qwenedit.imagej.DashScopeEditTest.assertEditedPixels;
-import static io.github.qwenedit.imagej.DashScopeEditTest.assertKeyNowhere;
-import static io.github.qwenedit.imagej.DashScopeEditTest.pattern;
+import static io.github.qwenedit.fixtures.EditedResults.assertEditedPixels;
+import static io.github.qwenedit.fixtures.SecretLeaks.assertKeyNowhere;
+import static io.github.qwenedit.fixtures.TestImages.pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -174,7 +174,7 @@ class ComfyUiEditTest {
 			.compile("run\\(\"Edit Images\\.\\.\\.\", \"([^\"]*provider=comfyui[^\"]*)\"\\);").matcher(readme);
 		assertTrue(line.find(), "no Edit Images line with provider=comfyui in the README");
 		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
-			EditCommandRunner.Run run = runner.run(MacroReplayTest.replay(line.group(1), cells));
+			EditCommandRunner.Run run = runner.run(MacroRecording.replay(line.group(1), cells));
 			assertFalse(run.failed(), run.failure());
 			JsonNode graph = comfy.lastPrompt().graph;
 			assertEquals(42, node(graph, "KSampler").path("inputs").path("seed").asLong());

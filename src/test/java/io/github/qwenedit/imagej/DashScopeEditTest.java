@@ -1,5 +1,8 @@
 package io.github.qwenedit.imagej;
 
+import static io.github.qwenedit.fixtures.EditedResults.assertEditedPixels;
+import static io.github.qwenedit.fixtures.SecretLeaks.assertKeyNowhere;
+import static io.github.qwenedit.fixtures.TestImages.pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -25,7 +28,6 @@ import ij.process.ColorProcessor;
 import io.github.qwenedit.core.Hashing;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.DashScopeEmulator;
-import io.github.qwenedit.emulator.FakeEdit;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.staging.S3TestServer;
 
@@ -56,10 +58,6 @@ class DashScopeEditTest {
 	@AfterEach
 	void stop() {
 		dashscope.close();
-	}
-
-	static ImagePlus pattern(String title, int width, int height) {
-		return TestImages.pattern(title, width, height);
 	}
 
 	private Map<String, String> inlineEnv() {
@@ -429,38 +427,5 @@ class DashScopeEditTest {
 			pixels[i] = random.nextInt(0x1000000);
 		}
 		return new ImagePlus(title, cp);
-	}
-
-	/** Away from the index marker, each pixel is the inverse of the input: the emulator's edit. */
-	static void assertEditedPixels(ImagePlus result, java.awt.image.BufferedImage sent, int index) {
-		ColorProcessor cp = (ColorProcessor) result.getProcessor();
-		int w = result.getWidth();
-		int h = result.getHeight();
-		int checked = 0;
-		for (int y = 0; y < h; y += 7) {
-			for (int x = 0; x < w; x += 5) {
-				int expected = FakeEdit.expectedRgb(sent, w, h, index, x, y);
-				assertEquals(expected, cp.get(x, y) & 0xffffff, "pixel " + x + "," + y + " of output " + index);
-				checked++;
-			}
-		}
-		assertTrue(checked > 1000);
-	}
-
-	/** The key must not be in a title, a property, the Info block, the log or the message shown. */
-	static void assertKeyNowhere(EditCommandRunner.Run run, EditCommandRunner runner, String... secrets) {
-		List<String> shown = new ArrayList<>(runner.log());
-		if (run.failure() != null) shown.add(run.failure());
-		for (ImagePlus r : run.results()) {
-			shown.add(r.getTitle());
-			shown.add(String.valueOf(r.getProperty("Info")));
-			String[] props = r.getPropertiesAsArray();
-			if (props != null) shown.addAll(List.of(props));
-		}
-		for (String text : shown) {
-			for (String secret : secrets) {
-				assertFalse(text != null && text.contains(secret), "a secret was shown: " + text);
-			}
-		}
 	}
 }

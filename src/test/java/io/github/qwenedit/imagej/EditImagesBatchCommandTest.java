@@ -36,6 +36,8 @@ import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.EmulatedSchema;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.engine.BatchLog;
+import io.github.qwenedit.fixtures.BatchTestData;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**

@@ -28,6 +28,8 @@ import io.github.qwenedit.emulator.PixelDojoEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.emulator.RecordedRequest;
 import io.github.qwenedit.emulator.ReplicateEmulator;
+import io.github.qwenedit.fixtures.SecretLeaks;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**
@@ -175,7 +177,7 @@ class FaultMatrixTest {
 				long creates = emulator.requests().stream().filter(r -> isCreate(r, provider)).count();
 				assertEquals(fault.expectedCreates(), creates, provider + "/" + fault + ": creates sent");
 				assertEquals(0, s3.countObjects(s3.prefix()), "staged objects left in the bucket");
-				DashScopeEditTest.assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
+				SecretLeaks.assertKeyNowhere(run, runner, KEY, s3.secretAccessKey());
 				synchronized (REPORT) {
 					REPORT.add(String.format("%-10s %-28s %s", provider, fault, failure == null ? "edited after waiting" : failure));
 				}

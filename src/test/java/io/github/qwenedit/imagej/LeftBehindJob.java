@@ -13,6 +13,7 @@ import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.engine.EditSession;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.images.ImageEncoder;

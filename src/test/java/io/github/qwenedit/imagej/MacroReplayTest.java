@@ -1,11 +1,13 @@
 package io.github.qwenedit.imagej;
 
+import static io.github.qwenedit.imagej.MacroRecording.record;
+import static io.github.qwenedit.imagej.MacroRecording.recordedInputs;
+import static io.github.qwenedit.imagej.MacroRecording.replay;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,6 +25,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import ij.ImagePlus;
 import ij.Macro;
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.fixtures.BatchTestData;
+import io.github.qwenedit.fixtures.TestImages;
 
 /**
  * Record and replay: the option string is written the way ImageJ's recorder writes it for this
@@ -39,7 +43,7 @@ class MacroReplayTest {
 	@BeforeEach
 	void start() {
 		dashscope = new DashScopeEmulator(KEY);
-		cells = DashScopeEditTest.pattern("cells.tif", 400, 400);
+		cells = TestImages.pattern("cells.tif", 400, 400);
 	}
 
 	@AfterEach
@@ -49,55 +53,6 @@ class MacroReplayTest {
 
 	private Map<String, String> env() {
 		return Map.of("DASHSCOPE_API_KEY", KEY, "DASHSCOPE_BASE_URL", dashscope.baseUrl());
-	}
-
-	/** The command's recordable inputs, in declaration order: what the recorder walks through. */
-	private static List<ModuleItem<?>> recordedInputs() {
-		return recordedInputs(EditImagesCommand.class);
-	}
-
-	/** The inputs a recorded line carries, in the order it writes them. */
-	private static List<ModuleItem<?>> recordedInputs(Class<? extends org.scijava.command.Command> command) {
-		try (Context context = new Context(CommandService.class)) {
-			return MacroLine.recordedInputs(context.service(CommandService.class).getCommand(command));
-		}
-	}
-
-	/** As ImageJ's Recorder.recordOption: {@code key=value}, the value in brackets when it has a space. */
-	static String record(Map<String, Object> inputs) {
-		StringBuilder options = new StringBuilder();
-		for (ModuleItem<?> item : recordedInputs()) {
-			Object raw = inputs.get(item.getName());
-			if (raw == null) continue; // an optional input left empty is not recorded
-			String value = String.valueOf(raw);
-			if (value.indexOf(' ') > -1) value = "[" + value + "]";
-			if (options.length() > 0) options.append(' ');
-			options.append(Macro.trimKey(item.getName())).append('=').append(value);
-		}
-		return options.toString();
-	}
-
-	/** As the replay does: each input read back from the option string with ImageJ's parser. */
-	static Map<String, Object> replay(String options, ImagePlus active) {
-		return replay(options, active, EditImagesCommand.class);
-	}
-
-	static Map<String, Object> replay(String options, ImagePlus active,
-		Class<? extends org.scijava.command.Command> command)
-	{
-		Map<String, Object> inputs = new HashMap<>();
-		if (active != null) inputs.put("image", active);
-		for (ModuleItem<?> item : recordedInputs(command)) {
-			String value = Macro.getValue(options, item.getName(), null);
-			if (value == null) continue;
-			Class<?> type = item.getType();
-			if (type == int.class || type == Integer.class) inputs.put(item.getName(), Integer.parseInt(value));
-			else if (type == double.class || type == Double.class) inputs.put(item.getName(), Double.parseDouble(value));
-			else if (type == boolean.class || type == Boolean.class) inputs.put(item.getName(), Boolean.parseBoolean(value));
-			else if (type == java.io.File.class) inputs.put(item.getName(), new java.io.File(value));
-			else inputs.put(item.getName(), value);
-		}
-		return inputs;
 	}
 
 	private JsonNode sent(Map<String, Object> inputs) throws Exception {
@@ -212,7 +167,7 @@ class MacroReplayTest {
 		String options = readmeMacro("Edit Images (Batch)...", EditImagesBatchCommand.class, java.util.Set.of());
 		java.nio.file.Path in = java.nio.file.Files.createDirectories(work.resolve("images"));
 		for (int i = 0; i < 2; i++) {
-			new ij.io.FileSaver(DashScopeEditTest.pattern("c" + i, 400, 400)).saveAsTiff(in.resolve("c" + i + ".tif")
+			new ij.io.FileSaver(TestImages.pattern("c" + i, 400, 400)).saveAsTiff(in.resolve("c" + i + ".tif")
 				.toString());
 		}
 		java.nio.file.Path out = work.resolve("results");

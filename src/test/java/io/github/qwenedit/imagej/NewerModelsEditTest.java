@@ -1,6 +1,6 @@
 package io.github.qwenedit.imagej;
 
-import static io.github.qwenedit.imagej.DashScopeEditTest.pattern;
+import static io.github.qwenedit.fixtures.TestImages.pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 

@@ -1,8 +1,8 @@
 package io.github.qwenedit.imagej;
 
-import static io.github.qwenedit.imagej.DashScopeEditTest.assertEditedPixels;
-import static io.github.qwenedit.imagej.DashScopeEditTest.assertKeyNowhere;
-import static io.github.qwenedit.imagej.DashScopeEditTest.pattern;
+import static io.github.qwenedit.fixtures.EditedResults.assertEditedPixels;
+import static io.github.qwenedit.fixtures.SecretLeaks.assertKeyNowhere;
+import static io.github.qwenedit.fixtures.TestImages.pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

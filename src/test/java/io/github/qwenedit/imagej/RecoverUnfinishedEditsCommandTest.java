@@ -41,6 +41,8 @@ import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.engine.BatchLog;
 import io.github.qwenedit.engine.JournalRecovery;
 import io.github.qwenedit.engine.JournalRecovery.Kind;
+import io.github.qwenedit.fixtures.BatchTestData;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**

@@ -1,8 +1,8 @@
 package io.github.qwenedit.imagej;
 
-import static io.github.qwenedit.imagej.DashScopeEditTest.assertEditedPixels;
-import static io.github.qwenedit.imagej.DashScopeEditTest.assertKeyNowhere;
-import static io.github.qwenedit.imagej.DashScopeEditTest.pattern;
+import static io.github.qwenedit.fixtures.EditedResults.assertEditedPixels;
+import static io.github.qwenedit.fixtures.SecretLeaks.assertKeyNowhere;
+import static io.github.qwenedit.fixtures.TestImages.pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,6 +24,7 @@ import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.emulator.ReplicateEmulator;
+import io.github.qwenedit.fixtures.BatchTestData;
 import io.github.qwenedit.staging.S3TestServer;
 
 /** Replicate end to end: a blocking create, polling when it returns early, inline small images when chosen, the bucket. */

@@ -14,6 +14,7 @@ import ij.ImagePlus;
 import ij.WindowManager;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.fixtures.TestImages;
 
 /**
  * A real ImageJ 1.x session on a real display: opens an image, runs Edit Images against the

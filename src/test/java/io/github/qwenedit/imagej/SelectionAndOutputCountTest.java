@@ -19,6 +19,7 @@ import ij.io.FileSaver;
 import io.github.qwenedit.cli.QwenEditCliRunner;
 import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.fixtures.TestImages;
 
 /**
  * A selection that cannot be edited (wholly outside the image, or holding no pixels) is refused

@@ -24,6 +24,7 @@ import ij.process.ByteProcessor;
 import ij.process.FloatProcessor;
 import ij.process.ImageProcessor;
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.fixtures.TestImages;
 
 /** Edits confined to the selection: nothing outside it moves, and the difference map shows where things did. */
 class SelectionEditTest {
@@ -210,7 +211,7 @@ class SelectionEditTest {
 			Map<String, Object> recorded = inputs(image, 4, false);
 			runner.run(recorded);
 			var first = dashscope.lastEdit().body();
-			runner.run(MacroReplayTest.replay(MacroReplayTest.record(recorded), image));
+			runner.run(MacroRecording.replay(MacroRecording.record(recorded), image));
 			assertEquals(first, dashscope.lastEdit().body());
 			assertEquals(new Rectangle(150, 120, 200, 160), image.getRoi().getBounds(), "the run changed the selection");
 		}

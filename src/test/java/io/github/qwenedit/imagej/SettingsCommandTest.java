@@ -26,6 +26,7 @@ import org.scijava.module.ModuleService;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.staging.S3TestServer;
 
 /** The Settings command stores what the user enters where it is safe, and the edit then uses it. */
@@ -67,7 +68,7 @@ class SettingsCommandTest {
 				assertFalse(plain.contains(KEY), "a secret in the plain settings file");
 				assertTrue(plain.contains(dashscope.baseUrl().replace(":", "\\:")), plain);
 
-				EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(DashScopeEditTest.pattern("a.tif", 400, 400),
+				EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(TestImages.pattern("a.tif", 400, 400),
 					"dashscope", "qwen-image-2.0", "sharpen"));
 				assertFalse(run.failed(), run.failure());
 
@@ -105,7 +106,7 @@ class SettingsCommandTest {
 					.contains(Configuration.DOWNLOAD_CAP_MB + "=1"));
 				assertTrue(SettingsCommand.settingsOf("dashscope").contains(Configuration.DOWNLOAD_CAP_MB));
 
-				EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(DashScopeEditTest.pattern("a.tif", 400, 400),
+				EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(TestImages.pattern("a.tif", 400, 400),
 					"dashscope", "qwen-image-2.0", "sharpen"));
 				assertTrue(run.failed());
 				assertTrue(run.failure().contains("larger than 1 MiB") && run.failure().contains(Configuration.DOWNLOAD_CAP_MB),
@@ -150,7 +151,7 @@ class SettingsCommandTest {
 		Files.setPosixFilePermissions(secrets, Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
 			PosixFilePermission.OTHERS_READ));
 		try (EditCommandRunner runner = new EditCommandRunner(Map.of(Configuration.CONFIG_DIR, configDir.toString()))) {
-			EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(DashScopeEditTest.pattern("a.tif", 400, 400),
+			EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(TestImages.pattern("a.tif", 400, 400),
 				"dashscope", "qwen-image-2.0", "sharpen"));
 			assertTrue(run.failure().contains("chmod 600"), run.failure());
 			assertFalse(run.failure().contains(KEY));

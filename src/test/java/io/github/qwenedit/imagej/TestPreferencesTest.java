@@ -12,6 +12,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.fixtures.TestImages;
 
 /**
  * The test suite remembers dialog values as Fiji does, through Java's preferences; they must land in
@@ -29,7 +30,7 @@ class TestPreferencesTest {
 			EditCommandRunner runner = new EditCommandRunner(Map.of("DASHSCOPE_API_KEY", key, "DASHSCOPE_BASE_URL",
 				dashscope.baseUrl())))
 		{
-			Map<String, Object> inputs = EditCommandRunner.inputs(DashScopeEditTest.pattern("prefs.tif", 64, 64),
+			Map<String, Object> inputs = EditCommandRunner.inputs(TestImages.pattern("prefs.tif", 64, 64),
 				"dashscope", "qwen-image-2.0", "remember me");
 			inputs.put("seed", "4242");
 			assertFalse(runner.run(inputs).failed());

@@ -16,7 +16,7 @@ import ij.ImagePlus;
 import ij.io.FileSaver;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
-import io.github.qwenedit.imagej.TestImages;
+import io.github.qwenedit.fixtures.TestImages;
 
 /** Which jobs a stack makes: one per slice and frame, channels kept together, in plane order. */
 class BatchImagesTest {

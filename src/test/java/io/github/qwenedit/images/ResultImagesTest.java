@@ -20,13 +20,13 @@ import org.junit.jupiter.api.Test;
 import ij.ImagePlus;
 import ij.measure.Calibration;
 import ij.process.ByteProcessor;
-import io.github.qwenedit.codec.InputFittingTest;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.Hashing;
 import io.github.qwenedit.core.OutputImage;
 import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.fixtures.PngBytes;
 
 class ResultImagesTest {
 
@@ -143,7 +143,7 @@ class ResultImagesTest {
 
 	@Test
 	void aHugeResultIsRefusedBeforeDecoding() {
-		OutputImage bomb = new OutputImage(InputFittingTest.pngHeaderOnly(30_000, 30_000), "image/png");
+		OutputImage bomb = new OutputImage(PngBytes.pngHeaderOnly(30_000, 30_000), "image/png");
 
 		EditException e = assertThrows(EditException.class,
 			() -> ResultImages.toImagePlus(bomb, 1, 1, "blobs.gif", provenance()));

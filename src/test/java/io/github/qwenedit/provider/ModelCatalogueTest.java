@@ -30,7 +30,7 @@ class ModelCatalogueTest {
 
 	@Test
 	void theBuiltInCatalogueGivesEveryProviderItsModels() {
-		assertEquals(ProviderRegistry.ids(), ModelCatalogue.PROVIDERS, "the catalogue knows the registry's providers");
+		assertEquals(ProviderRegistry.ids(), ModelCatalogue.providers(), "the catalogue knows the registry's providers");
 		assertTrue(ModelCatalogue.builtIn().problems().isEmpty());
 		for (ProviderDescriptor d : ProviderRegistry.all()) {
 			List<String> ids = d.models().stream().map(ModelSpec::id).collect(Collectors.toList());

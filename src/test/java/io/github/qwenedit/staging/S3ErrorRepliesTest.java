@@ -1,7 +1,7 @@
 package io.github.qwenedit.staging;
 
-import static io.github.qwenedit.staging.S3StagingTest.FAST_RETRY;
-import static io.github.qwenedit.staging.S3StagingTest.assertRevealsNothing;
+import static io.github.qwenedit.fixtures.QuickRetries.FAST_RETRY;
+import static io.github.qwenedit.fixtures.SecretLeaks.assertRevealsNothing;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,7 @@
 package io.github.qwenedit.staging;
 
+import static io.github.qwenedit.fixtures.QuickRetries.FAST_RETRY;
+import static io.github.qwenedit.fixtures.SecretLeaks.assertRevealsNothing;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -34,14 +36,12 @@ import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.http.Http;
-import io.github.qwenedit.http.RetryPolicy;
 import okhttp3.Request;
 import okhttp3.Response;
 
 /** Staging against a real S3-compatible server (s3proxy) that checks signatures and expiry. */
 class S3StagingTest {
 
-	static final RetryPolicy FAST_RETRY = new RetryPolicy(3, Duration.ofMillis(20), Duration.ofMillis(100));
 	private static final Pattern STAGED_KEY = Pattern.compile(
 		"staging/inputs/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.png");
 
@@ -366,15 +366,6 @@ class S3StagingTest {
 		List<String> copy = new ArrayList<>(keys);
 		copy.sort(null);
 		return copy;
-	}
-
-	static void assertRevealsNothing(Throwable e, String... secrets) {
-		for (Throwable t = e; t != null; t = t.getCause()) {
-			String text = String.valueOf(t.getMessage());
-			for (String secret : secrets) {
-				assertFalse(text.contains(secret), "message reveals \"" + secret + "\": " + text);
-			}
-		}
 	}
 
 	static final class Fetched {

@@ -34,6 +34,7 @@ import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderLimits;
 import io.github.qwenedit.provider.ProviderErrors;
+import io.github.qwenedit.provider.SettingsField;
 import io.github.qwenedit.staging.Staging;
 import okhttp3.Headers;
 import okhttp3.HttpUrl;
@@ -69,7 +70,10 @@ public final class ComfyUiProvider implements EditProvider {
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, AUTH_HEADER_VARIABLE, "ComfyUI authentication header", ComfyUiProvider::new)
 		// One GPU runs one prompt at a time and queues the rest; a few queued keep it busy between jobs
 		// without parking a whole batch in a queue that a restart of the server empties.
-		.withLimits(new ProviderLimits(3, 600));
+		.withLimits(new ProviderLimits(3, 600))
+		// The address first: most servers need nothing else.
+		.withSettingsFields(new SettingsField(BASE_URL_VARIABLE, "comfyuiBaseUrl", "ComfyUI server address"),
+			new SettingsField(AUTH_HEADER_VARIABLE, "comfyuiAuthHeader", "ComfyUI auth header (only behind a proxy)"));
 
 	private final HttpUrl base;
 	/** The address without a user name or password it may have been given with, for messages and provenance. */

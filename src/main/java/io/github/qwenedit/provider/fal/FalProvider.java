@@ -35,6 +35,7 @@ import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import io.github.qwenedit.provider.ProviderLimits;
+import io.github.qwenedit.provider.SettingsField;
 import io.github.qwenedit.provider.PublishedChoices;
 import io.github.qwenedit.provider.PublishedSchema;
 import io.github.qwenedit.provider.PublishedSchemas;
@@ -86,7 +87,9 @@ public final class FalProvider implements EditProvider {
 		KEY_VARIABLE, "fal key", FalProvider::new)
 		// New accounts run 2 at once and up to 40 later; more only wait in fal's queue, never refused
 		// (docs/providers.md §4).
-		.withLimits(ProviderLimits.UNDOCUMENTED);
+		.withLimits(ProviderLimits.UNDOCUMENTED)
+		.withSettingsFields(new SettingsField(KEY_VARIABLE, "falKey", "fal key"),
+			new SettingsField(BASE_URL_VARIABLE, "falBaseUrl", "fal queue base URL"));
 
 	private final HttpUrl base;
 	private final HttpUrl restBase;

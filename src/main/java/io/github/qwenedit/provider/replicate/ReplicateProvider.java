@@ -31,6 +31,7 @@ import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import io.github.qwenedit.provider.ProviderLimits;
+import io.github.qwenedit.provider.SettingsField;
 import io.github.qwenedit.provider.PublishedSchema;
 import io.github.qwenedit.provider.PublishedSchemas;
 import io.github.qwenedit.staging.Staging;
@@ -89,7 +90,9 @@ public final class ReplicateProvider implements EditProvider {
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "Replicate", MODELS,
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "Replicate API token", ReplicateProvider::new)
 		// "create prediction 600 req/min" (docs/providers.md §5).
-		.withLimits(new ProviderLimits(Integer.MAX_VALUE, 600));
+		.withLimits(new ProviderLimits(Integer.MAX_VALUE, 600))
+		.withSettingsFields(new SettingsField(KEY_VARIABLE, "replicateToken", "Replicate API token"),
+			new SettingsField(BASE_URL_VARIABLE, "replicateBaseUrl", "Replicate base URL"));
 
 	private final HttpUrl base;
 	private final String token;
