@@ -177,10 +177,15 @@ public final class Configuration {
 	public int getInt(String name, int defaultValue) throws EditException {
 		Optional<String> value = get(name);
 		if (!value.isPresent()) return defaultValue;
+		String text = value.get().trim();
 		try {
-			return Integer.parseInt(value.get());
+			return Integer.parseInt(text);
 		}
 		catch (NumberFormatException e) {
+			if (text.matches("[+-]?[0-9]+")) {
+				throw new EditException(ErrorKind.INVALID_INPUT, name + " is too large: \"" + value.get() + "\" is over " +
+					"the largest value it can take, " + Integer.MAX_VALUE + ".");
+			}
 			throw new EditException(ErrorKind.INVALID_INPUT, name + " must be a whole number, not \"" + value.get() + "\".");
 		}
 	}
