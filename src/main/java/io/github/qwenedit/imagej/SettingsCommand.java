@@ -98,6 +98,9 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		required = false)
 	private String comfyuiAuthHeader;
 
+	@Parameter(label = "ComfyUI workflow file (API format, optional)", persist = false, required = false)
+	private String comfyuiWorkflowFile;
+
 	@Parameter(label = "Bucket (s3://bucket/prefix)", persist = false, required = false)
 	private String bucket;
 
@@ -143,8 +146,11 @@ public class SettingsCommand extends AttributedDynamicCommand {
 				"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS);
 		}
 		ProviderDescriptor provider = ProviderRegistry.get(page);
-		return List.of(Configuration.DEFAULT_PROVIDER, provider.keyVariable(), provider.baseUrlVariable(),
-			Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB);
+		List<String> settings = new ArrayList<>(List.of(Configuration.DEFAULT_PROVIDER, provider.keyVariable(),
+			provider.baseUrlVariable()));
+		settings.addAll(provider.otherSettings());
+		settings.addAll(List.of(Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB));
+		return List.copyOf(settings);
 	}
 
 	/**
@@ -189,6 +195,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		m.put("REPLICATE_BASE_URL", replicateBaseUrl);
 		m.put("COMFYUI_AUTH_HEADER", comfyuiAuthHeader);
 		m.put("COMFYUI_BASE_URL", comfyuiBaseUrl);
+		m.put("COMFYUI_WORKFLOW_FILE", comfyuiWorkflowFile);
 		m.put("QWEN_EDIT_BUCKET", bucket);
 		m.put("AWS_ENDPOINT_URL_S3", bucketEndpoint);
 		m.put("AWS_REGION", bucketRegion);
@@ -213,6 +220,9 @@ public class SettingsCommand extends AttributedDynamicCommand {
 			sources = describe(config, page.isPresent() ? settingsOf(page.get()) : SETTINGS);
 			for (ProviderDescriptor p : ProviderRegistry.all()) {
 				setIfEmpty(p.baseUrlVariable(), config.get(p.baseUrlVariable(), ""));
+				for (String other : p.otherSettings()) {
+					setIfEmpty(other, config.get(other, ""));
+				}
 			}
 			for (String plain : new String[] { "QWEN_EDIT_BUCKET", "AWS_ENDPOINT_URL_S3", "AWS_REGION",
 				"QWEN_EDIT_S3_ADDRESSING", "QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS,
@@ -236,7 +246,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	private String fieldName(String setting) {
 		String[] names = { "defaultProvider", "dashscopeKey", "dashscopeBaseUrl", "eachlabsKey", "eachlabsBaseUrl",
 			"pixeldojoKey", "pixeldojoBaseUrl", "falKey", "falBaseUrl", "replicateToken", "replicateBaseUrl", "comfyuiAuthHeader",
-			"comfyuiBaseUrl", "bucket",
+			"comfyuiBaseUrl", "comfyuiWorkflowFile", "bucket",
 			"bucketEndpoint", "bucketRegion", "bucketAddressing", "bucketAccessKeyId", "bucketSecret", "linkLifetime",
 			"deadline", "downloadCap" };
 		List<String> settings = new ArrayList<>(fieldsBySetting().keySet());
@@ -265,7 +275,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	static final List<String> SETTINGS = List.of(Configuration.DEFAULT_PROVIDER, "DASHSCOPE_API_KEY",
 		"DASHSCOPE_BASE_URL", "EACHLABS_API_KEY", "EACHLABS_BASE_URL", "PIXELDOJO_API_KEY", "PIXELDOJO_BASE_URL",
 		"FAL_KEY", "FAL_QUEUE_BASE_URL", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "COMFYUI_AUTH_HEADER",
-		"COMFYUI_BASE_URL", "QWEN_EDIT_BUCKET",
+		"COMFYUI_BASE_URL", "COMFYUI_WORKFLOW_FILE", "QWEN_EDIT_BUCKET",
 		"AWS_ENDPOINT_URL_S3", "AWS_REGION", "QWEN_EDIT_S3_ADDRESSING", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
 		"QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB);
 

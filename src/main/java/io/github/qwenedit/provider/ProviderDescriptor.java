@@ -36,6 +36,15 @@ public final class ProviderDescriptor {
 		EditProvider create(String baseUrl, String uploadBaseUrl, String schemaBaseUrl, String key) throws EditException;
 	}
 
+	/**
+	 * Creates a provider that reads settings of its own beyond its base URL and key (a ComfyUI
+	 * server's workflow file); {@code settings} holds those that are set, by variable name.
+	 */
+	@FunctionalInterface
+	public interface SettingsFactory {
+		EditProvider create(String baseUrl, String key, Map<String, String> settings) throws EditException;
+	}
+
 	private final String id;
 	private final String displayName;
 	private final List<ModelSpec> models;
@@ -52,6 +61,9 @@ public final class ProviderDescriptor {
 	/** False for a self-hosted server, which runs without a key unless a proxy in front of it asks for one. */
 	private final boolean keyRequired;
 	private final ProviderLimits limits;
+	/** The settings beyond base URL and key that {@link #settingsFactory} is given; empty for most providers. */
+	private final List<String> otherSettings;
+	private final SettingsFactory settingsFactory;
 	/**
 	 * The models of each provider made from a configuration with user-added models. Providers are
 	 * built by their own constructors from a base URL and key; keeping their models here leaves those
@@ -63,7 +75,7 @@ public final class ProviderDescriptor {
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
 	{
 		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, factory, null,
-			null, null, null, null, true, ProviderLimits.UNDOCUMENTED);
+			null, null, null, null, true, ProviderLimits.UNDOCUMENTED, List.of(), null);
 	}
 
 	/**
@@ -76,13 +88,14 @@ public final class ProviderDescriptor {
 	{
 		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, null,
 			uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable, defaultSchemaBaseUrl, factory, true,
-			ProviderLimits.UNDOCUMENTED);
+			ProviderLimits.UNDOCUMENTED, List.of(), null);
 	}
 
 	private ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory, String uploadBaseUrlVariable,
 		String defaultUploadBaseUrl, String schemaBaseUrlVariable, String defaultSchemaBaseUrl,
-		UploadingFactory uploadingFactory, boolean keyRequired, ProviderLimits limits)
+		UploadingFactory uploadingFactory, boolean keyRequired, ProviderLimits limits, List<String> otherSettings,
+		SettingsFactory settingsFactory)
 	{
 		this.id = id;
 		this.displayName = displayName;
@@ -99,6 +112,8 @@ public final class ProviderDescriptor {
 		this.uploadingFactory = uploadingFactory;
 		this.keyRequired = keyRequired;
 		this.limits = limits;
+		this.otherSettings = List.copyOf(otherSettings);
+		this.settingsFactory = settingsFactory;
 	}
 
 	/**
@@ -109,7 +124,7 @@ public final class ProviderDescriptor {
 		String baseUrlVariable, String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
 	{
 		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
-			keyDescription, factory, null, null, null, null, null, false, ProviderLimits.UNDOCUMENTED);
+			keyDescription, factory, null, null, null, null, null, false, ProviderLimits.UNDOCUMENTED, List.of(), null);
 	}
 
 	/**
@@ -120,7 +135,22 @@ public final class ProviderDescriptor {
 	public ProviderDescriptor withLimits(ProviderLimits limits) {
 		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
 			keyDescription, factory, uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable,
-			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits);
+			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, otherSettings, settingsFactory);
+	}
+
+	/**
+	 * This descriptor with settings of the provider's own beyond base URL and key, by environment
+	 * variable name, which {@code factory} is given (those set) in place of the plain factory.
+	 */
+	public ProviderDescriptor withSettings(List<String> variables, SettingsFactory factory) {
+		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
+			keyDescription, this.factory, uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable,
+			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, variables, factory);
+	}
+
+	/** The provider's settings beyond base URL and key (the Settings dialog shows them on its page). */
+	public List<String> otherSettings() {
+		return otherSettings;
 	}
 
 	/** How hard one key may drive this provider. */
@@ -197,9 +227,20 @@ public final class ProviderDescriptor {
 	public EditProvider create(Configuration config) throws EditException {
 		String key = keyRequired ? config.require(keyVariable, keyDescription) : config.get(keyVariable).orElse(null);
 		if (key != null) Configuration.checkSendableInHeader(keyVariable, key);
-		EditProvider provider = uploadingFactory != null
-			? uploadingFactory.create(baseUrl(config), uploadBaseUrl(config), schemaBaseUrl(config), key)
-			: factory.create(baseUrl(config), key);
+		EditProvider provider;
+		if (uploadingFactory != null) {
+			provider = uploadingFactory.create(baseUrl(config), uploadBaseUrl(config), schemaBaseUrl(config), key);
+		}
+		else if (settingsFactory != null) {
+			Map<String, String> settings = new java.util.LinkedHashMap<>();
+			for (String variable : otherSettings) {
+				config.get(variable).ifPresent(value -> settings.put(variable, value));
+			}
+			provider = settingsFactory.create(baseUrl(config), key, settings);
+		}
+		else {
+			provider = factory.create(baseUrl(config), key);
+		}
 		List<ModelSpec> offered = models(config);
 		if (offered.size() > models.size()) {
 			synchronized (MODELS_BY_PROVIDER) {

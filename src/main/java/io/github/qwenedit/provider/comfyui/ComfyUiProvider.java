@@ -1,5 +1,7 @@
 package io.github.qwenedit.provider.comfyui;
 
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -58,6 +60,8 @@ public final class ComfyUiProvider implements EditProvider {
 	public static final String DEFAULT_BASE_URL = "http://127.0.0.1:8188";
 	/** One whole header, such as {@code Authorization: Bearer ...}, for a server behind an authenticating proxy. */
 	public static final String AUTH_HEADER_VARIABLE = "COMFYUI_AUTH_HEADER";
+	/** A workflow of the user's own in ComfyUI's API format, with marked inputs ({@link UserWorkflow}), run instead of the built-in graph. */
+	public static final String WORKFLOW_FILE_VARIABLE = "COMFYUI_WORKFLOW_FILE";
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 	/** The node types read once per batch rather than per job; a server's installed nodes rarely change. */
@@ -69,7 +73,9 @@ public final class ComfyUiProvider implements EditProvider {
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, AUTH_HEADER_VARIABLE, "ComfyUI authentication header", ComfyUiProvider::new)
 		// One GPU runs one prompt at a time and queues the rest; a few queued keep it busy between jobs
 		// without parking a whole batch in a queue that a restart of the server empties.
-		.withLimits(new ProviderLimits(3, 600));
+		.withLimits(new ProviderLimits(3, 600))
+		.withSettings(List.of(WORKFLOW_FILE_VARIABLE), (baseUrl, authHeader, settings) ->
+			new ComfyUiProvider(baseUrl, authHeader, settings.get(WORKFLOW_FILE_VARIABLE)));
 
 	private final HttpUrl base;
 	/** The address without a user name or password it may have been given with, for messages and provenance. */
@@ -78,11 +84,23 @@ public final class ComfyUiProvider implements EditProvider {
 	private final String authValue;
 	/** Tells ComfyUI which of its clients sent a prompt; its WebSocket messages go to that client only. */
 	private final String clientId = UUID.randomUUID().toString();
-	private volatile ServerNodes nodes;
-	private volatile Instant nodesRead = Instant.MIN;
+	/** The node types read so far, by class, each with when it was read. */
+	private final Map<String, JsonNode> nodeInfo = new java.util.concurrent.ConcurrentHashMap<>();
+	private final Map<String, Instant> nodeInfoRead = new java.util.concurrent.ConcurrentHashMap<>();
+	/** The user's own workflow file, or null for the built-in graph. */
+	private final Path workflowFile;
 
 	/** @param authHeader one whole header line, or null when the server needs none */
 	public ComfyUiProvider(String baseUrl, String authHeader) throws EditException {
+		this(baseUrl, authHeader, null);
+	}
+
+	/**
+	 * @param workflowFile the path of the user's API-format workflow with marked inputs, or null for the
+	 *          built-in graph
+	 */
+	public ComfyUiProvider(String baseUrl, String authHeader, String workflowFile) throws EditException {
+		this.workflowFile = workflowFile == null || workflowFile.isBlank() ? null : Paths.get(workflowFile.strip());
 		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
 		this.shownAddress = base.newBuilder().username("").password("").build().toString();
 		if (authHeader == null) {
@@ -145,47 +163,79 @@ public final class ComfyUiProvider implements EditProvider {
 
 	/**
 	 * Reads the server's nodes and model files and refuses, before anything is uploaded or queued, a
-	 * server that lacks a node type or a model file, in one sentence naming what to install.
+	 * server that lacks a node type or a model file, in one sentence naming what to install; with the
+	 * user's own workflow, reads and checks that whole graph, filled in as it will be sent.
 	 */
 	@Override
 	public Optional<String> checkPublishedSchema(EditRequest request, Http http) throws EditException {
-		QwenEditWorkflow.modelFiles(serverNodes(http), request.options().model(), shownAddress);
+		if (workflowFile != null) {
+			List<String> placeholders = new ArrayList<>();
+			for (int i = 0; i < request.images().size(); i++) {
+				placeholders.add(ComfyUiUploadStaging.SUBFOLDER + "/image" + (i + 1) + ".png");
+			}
+			userGraph(request, placeholders, http);
+			return Optional.empty();
+		}
+		QwenEditWorkflow.modelFiles(serverNodes(http, QwenEditWorkflow.NODE_TYPES), request.options().model(), shownAddress);
 		return Optional.empty();
 	}
 
-	private ServerNodes serverNodes(Http http) throws EditException {
-		ServerNodes known = nodes;
-		if (known != null && nodesRead.plus(NODES_KEPT).isAfter(Instant.now())) return known;
-		// One node at a time: the whole /object_info of a server with many custom nodes runs to megabytes.
+	/**
+	 * The server's descriptions of {@code classes}, one request per class: the whole {@code /object_info}
+	 * of a server with many custom nodes runs to megabytes. A class read within {@link #NODES_KEPT} is
+	 * not asked again, so a batch asks once; a server's installed nodes rarely change.
+	 */
+	private ServerNodes serverNodes(Http http, java.util.Collection<String> classes) throws EditException {
 		ObjectNode info = Json.object();
-		for (String node : List.of(QwenEditWorkflow.UNET_LOADER, QwenEditWorkflow.CLIP_LOADER, QwenEditWorkflow.VAE_LOADER,
-			QwenEditWorkflow.LOAD_IMAGE, QwenEditWorkflow.TEXT_ENCODE, QwenEditWorkflow.EMPTY_LATENT,
-			QwenEditWorkflow.SAMPLER, QwenEditWorkflow.DECODE, QwenEditWorkflow.SAVE))
-		{
-			JsonNode answer = JobCalls.fetch(http, request("object_info/" + node).get().build(), displayName(),
-				reply -> error(reply, "ComfyUI did not describe its nodes"));
-			// An unknown class answers {} (server.py, get_object_info_node).
-			if (answer.has(node)) info.set(node, answer.get(node));
+		for (String node : classes) {
+			Instant read = nodeInfoRead.get(node);
+			if (read == null || !read.plus(NODES_KEPT).isAfter(Instant.now())) {
+				JsonNode answer = JobCalls.fetch(http, request("object_info/" + node).get().build(), displayName(),
+					reply -> error(reply, "ComfyUI did not describe its nodes"));
+				// An unknown class answers {} (server.py, get_object_info_node).
+				if (answer.has(node)) nodeInfo.put(node, answer.get(node));
+				else nodeInfo.remove(node);
+				nodeInfoRead.put(node, Instant.now());
+			}
+			JsonNode known = nodeInfo.get(node);
+			if (known != null) info.set(node, known);
 		}
-		known = ServerNodes.parse(info);
-		nodes = known;
-		nodesRead = Instant.now();
-		return known;
+		return ServerNodes.parse(info);
 	}
 
-	@Override
-	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
-		ServerNodes server = serverNodes(http);
+	/** The user's workflow filled in for {@code request} with the uploaded {@code images}, checked against the server. */
+	private ObjectNode userGraph(EditRequest request, List<String> images, Http http) throws EditException {
+		UserWorkflow workflow = UserWorkflow.read(workflowFile);
 		EditOptions o = request.options();
-		QwenEditWorkflow.ModelFiles files = QwenEditWorkflow.modelFiles(server, o.model(), shownAddress);
+		workflow.checkAsked(o.seed().isPresent(), o.negativePrompt() != null && !o.negativePrompt().isBlank(),
+			o.size().isPresent(), o.outputs());
+		ServerNodes server = serverNodes(http, workflow.classTypes());
+		return workflow.fill(server, inputs(request, images), shownAddress);
+	}
+
+	private static QwenEditWorkflow.Inputs inputs(EditRequest request, List<String> images) {
+		EditOptions o = request.options();
 		InputImage first = request.images().get(0);
 		ImageSize size = o.size().orElse(new ImageSize(first.width(), first.height()));
 		// KSampler takes seeds up to 2^64-1; a seed chosen here is recorded, so the edit can be repeated.
 		long seed = o.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong(0, 1L << 50));
-		QwenEditWorkflow.Inputs inputs = new QwenEditWorkflow.Inputs(imageUrls, request.instruction().strip(),
+		return new QwenEditWorkflow.Inputs(images, request.instruction().strip(),
 			o.negativePrompt() == null ? "" : o.negativePrompt(), seed, side(size.width()), side(size.height()), o.outputs());
+	}
+
+	@Override
+	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
 		ObjectNode body = Json.object();
-		body.set("prompt", QwenEditWorkflow.build(server, files, inputs));
+		Map<String, String> submitFacts = new LinkedHashMap<>();
+		if (workflowFile != null) {
+			body.set("prompt", userGraph(request, imageUrls, http));
+			submitFacts.put("ComfyUIWorkflowFile", String.valueOf(workflowFile.getFileName()));
+		}
+		else {
+			ServerNodes server = serverNodes(http, QwenEditWorkflow.NODE_TYPES);
+			QwenEditWorkflow.ModelFiles files = QwenEditWorkflow.modelFiles(server, request.options().model(), shownAddress);
+			body.set("prompt", QwenEditWorkflow.build(server, files, inputs(request, imageUrls)));
+		}
 		body.put("client_id", clientId);
 		HttpReply reply = http.send(request("prompt").post(RequestBody.create(Json.bytes(body), JSON)).build(),
 			CallKind.CREATE, CALL_TIMEOUT, displayName());
@@ -195,7 +245,8 @@ public final class ComfyUiProvider implements EditProvider {
 			throw new EditException(ErrorKind.PROVIDER_FAILURE, "ComfyUI queued the edit but sent no prompt id, so its " +
 				"result cannot be fetched.");
 		}
-		return JobState.queued(new JobHandle(promptId, base.resolve("history/" + promptId).toString(), null, null), null);
+		return JobState.queued(new JobHandle(promptId, base.resolve("history/" + promptId).toString(), null, null)
+			.withSubmitFacts(submitFacts), null);
 	}
 
 	/** The nearest multiple of 16 ({@code EmptySD3LatentImage}'s step), at least 16. */
