@@ -84,6 +84,8 @@ public final class ComfyUiProvider implements EditProvider {
 	private final String authValue;
 	/** Tells ComfyUI which of its clients sent a prompt; its WebSocket messages go to that client only. */
 	private final String clientId = UUID.randomUUID().toString();
+	/** The sampler's steps of this client's prompts, from the server's WebSocket; polling does without it. */
+	private final ProgressSocket progressSocket = new ProgressSocket();
 	/** The node types read so far, by class, each with when it was read. */
 	private final Map<String, JsonNode> nodeInfo = new java.util.concurrent.ConcurrentHashMap<>();
 	private final Map<String, Instant> nodeInfoRead = new java.util.concurrent.ConcurrentHashMap<>();
@@ -237,14 +239,26 @@ public final class ComfyUiProvider implements EditProvider {
 			body.set("prompt", QwenEditWorkflow.build(server, files, inputs(request, imageUrls)));
 		}
 		body.put("client_id", clientId);
-		HttpReply reply = http.send(request("prompt").post(RequestBody.create(Json.bytes(body), JSON)).build(),
-			CallKind.CREATE, CALL_TIMEOUT, displayName());
-		if (!reply.isSuccessful()) throw error(reply, "ComfyUI refused the workflow");
-		String promptId = Json.text(Json.parse(reply.body(), displayName()), "prompt_id");
-		if (promptId == null || !promptId.matches("[A-Za-z0-9-]{1,64}")) {
-			throw new EditException(ErrorKind.PROVIDER_FAILURE, "ComfyUI queued the edit but sent no prompt id, so its " +
-				"result cannot be fetched.");
+		// Opened before the prompt is queued: the server sends a prompt's messages only to the sockets
+		// connected under its client_id at that moment (server.py, send_json).
+		HttpUrl socketUrl = base.resolve("ws").newBuilder().addQueryParameter("clientId", clientId).build();
+		if (http.follows(socketUrl.toString())) progressSocket.open(Http.sharedClient(), request("ws").url(socketUrl).build());
+		String promptId;
+		try {
+			HttpReply reply = http.send(request("prompt").post(RequestBody.create(Json.bytes(body), JSON)).build(),
+				CallKind.CREATE, CALL_TIMEOUT, displayName());
+			if (!reply.isSuccessful()) throw error(reply, "ComfyUI refused the workflow");
+			promptId = Json.text(Json.parse(reply.body(), displayName()), "prompt_id");
+			if (promptId == null || !promptId.matches("[A-Za-z0-9-]{1,64}")) {
+				throw new EditException(ErrorKind.PROVIDER_FAILURE, "ComfyUI queued the edit but sent no prompt id, so its " +
+					"result cannot be fetched.");
+			}
 		}
+		catch (EditException | RuntimeException e) {
+			progressSocket.closeIfIdle();
+			throw e;
+		}
+		progressSocket.follow(promptId);
 		return JobState.queued(new JobHandle(promptId, base.resolve("history/" + promptId).toString(), null, null)
 			.withSubmitFacts(submitFacts), null);
 	}
@@ -264,15 +278,33 @@ public final class ComfyUiProvider implements EditProvider {
 	@Override
 	public JobState poll(JobHandle job, Http http) throws EditException {
 		requireSameServer(job);
+		JobState state = look(job, http);
+		if (state.status().isFinal()) progressSocket.forget(job.id());
+		return state;
+	}
+
+	/**
+	 * The history first, always: it alone says how a prompt ended. While the WebSocket says the
+	 * prompt runs, that and its steps stand in for the queue; otherwise the queue is asked.
+	 */
+	private JobState look(JobHandle job, Http http) throws EditException {
 		Optional<JsonNode> entry = historyEntry(job, http);
 		if (entry.isPresent()) return finished(job, entry.get());
+		Optional<ProgressSocket.Seen> seen = progressSocket.seen(job.id());
+		if (seen.isPresent() && seen.get().started && !seen.get().ended) return withSteps(JobState.running(job), seen.get());
 		Optional<JobState> queued = inQueue(job, http);
-		if (queued.isPresent()) return queued.get();
+		if (queued.isPresent()) return seen.isPresent() ? withSteps(queued.get(), seen.get()) : queued.get();
 		// It may have finished between the two calls.
 		entry = historyEntry(job, http);
 		if (entry.isPresent()) return finished(job, entry.get());
 		return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "The ComfyUI server at " + shownAddress +
 			" no longer knows the edit " + job.id() + " (it was restarted, or its history cleared), so its result is lost."));
+	}
+
+	private static JobState withSteps(JobState state, ProgressSocket.Seen seen) {
+		int done = seen.stepsDone;
+		int total = seen.stepsTotal;
+		return state.status() == JobState.Status.RUNNING && done >= 0 && total > 0 ? state.withSteps(done, total) : state;
 	}
 
 	/**
@@ -379,6 +411,7 @@ public final class ComfyUiProvider implements EditProvider {
 	 */
 	@Override
 	public boolean cancel(JobHandle job, Http http) {
+		progressSocket.forget(job.id());
 		try {
 			JsonNode queue = JobCalls.fetch(http, request("queue").get().build(), displayName(),
 				reply -> error(reply, "ComfyUI did not show its queue"));
