@@ -49,7 +49,8 @@ import okhttp3.RequestBody;
  * /object_info/{class}} for the installed nodes and model files, {@code POST /upload/image} for the
  * inputs, {@code POST /prompt} with a {@code client_id}, {@code GET /history/{prompt_id}} until the
  * prompt has run, {@code GET /view} for the results, {@code GET /queue}, {@code POST /interrupt} and
- * {@code POST /queue {"delete": [...]}} to stop it. The prompt id is the job id, so a run killed
+ * {@code POST /queue {"delete": [...]}} to stop it, and its WebSocket {@code /ws?clientId=} for the
+ * sampler's steps while a prompt runs ({@link ProgressSocket}). The prompt id is the job id, so a run killed
  * while the server works is fetched later by a recovery like any cloud job.
  */
 public final class ComfyUiProvider implements EditProvider {
