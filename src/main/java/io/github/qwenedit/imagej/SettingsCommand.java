@@ -101,6 +101,9 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	@Parameter(label = "ComfyUI workflow file (API format, optional)", persist = false, required = false)
 	private String comfyuiWorkflowFile;
 
+	@Parameter(label = "ComfyUI servers for batches (comma-separated, optional)", persist = false, required = false)
+	private String comfyuiBaseUrls;
+
 	@Parameter(label = "Bucket (s3://bucket/prefix)", persist = false, required = false)
 	private String bucket;
 
@@ -196,6 +199,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 		m.put("COMFYUI_AUTH_HEADER", comfyuiAuthHeader);
 		m.put("COMFYUI_BASE_URL", comfyuiBaseUrl);
 		m.put("COMFYUI_WORKFLOW_FILE", comfyuiWorkflowFile);
+		m.put("COMFYUI_BASE_URLS", comfyuiBaseUrls);
 		m.put("QWEN_EDIT_BUCKET", bucket);
 		m.put("AWS_ENDPOINT_URL_S3", bucketEndpoint);
 		m.put("AWS_REGION", bucketRegion);
@@ -246,7 +250,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	private String fieldName(String setting) {
 		String[] names = { "defaultProvider", "dashscopeKey", "dashscopeBaseUrl", "eachlabsKey", "eachlabsBaseUrl",
 			"pixeldojoKey", "pixeldojoBaseUrl", "falKey", "falBaseUrl", "replicateToken", "replicateBaseUrl", "comfyuiAuthHeader",
-			"comfyuiBaseUrl", "comfyuiWorkflowFile", "bucket",
+			"comfyuiBaseUrl", "comfyuiWorkflowFile", "comfyuiBaseUrls", "bucket",
 			"bucketEndpoint", "bucketRegion", "bucketAddressing", "bucketAccessKeyId", "bucketSecret", "linkLifetime",
 			"deadline", "downloadCap" };
 		List<String> settings = new ArrayList<>(fieldsBySetting().keySet());
@@ -275,7 +279,7 @@ public class SettingsCommand extends AttributedDynamicCommand {
 	static final List<String> SETTINGS = List.of(Configuration.DEFAULT_PROVIDER, "DASHSCOPE_API_KEY",
 		"DASHSCOPE_BASE_URL", "EACHLABS_API_KEY", "EACHLABS_BASE_URL", "PIXELDOJO_API_KEY", "PIXELDOJO_BASE_URL",
 		"FAL_KEY", "FAL_QUEUE_BASE_URL", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "COMFYUI_AUTH_HEADER",
-		"COMFYUI_BASE_URL", "COMFYUI_WORKFLOW_FILE", "QWEN_EDIT_BUCKET",
+		"COMFYUI_BASE_URL", "COMFYUI_WORKFLOW_FILE", "COMFYUI_BASE_URLS", "QWEN_EDIT_BUCKET",
 		"AWS_ENDPOINT_URL_S3", "AWS_REGION", "QWEN_EDIT_S3_ADDRESSING", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
 		"QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB);
 

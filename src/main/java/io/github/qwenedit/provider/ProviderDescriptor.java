@@ -63,6 +63,8 @@ public final class ProviderDescriptor {
 	private final ProviderLimits limits;
 	/** The settings beyond base URL and key that {@link #settingsFactory} is given; empty for most providers. */
 	private final List<String> otherSettings;
+	/** Those of {@link #otherSettings} that hold server addresses (comma-separated), for the plain-http rule. */
+	private final List<String> addressSettings;
 	private final SettingsFactory settingsFactory;
 	/**
 	 * The models of each provider made from a configuration with user-added models. Providers are
@@ -75,7 +77,7 @@ public final class ProviderDescriptor {
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
 	{
 		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, factory, null,
-			null, null, null, null, true, ProviderLimits.UNDOCUMENTED, List.of(), null);
+			null, null, null, null, true, ProviderLimits.UNDOCUMENTED, List.of(), List.of(), null);
 	}
 
 	/**
@@ -88,14 +90,14 @@ public final class ProviderDescriptor {
 	{
 		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, null,
 			uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable, defaultSchemaBaseUrl, factory, true,
-			ProviderLimits.UNDOCUMENTED, List.of(), null);
+			ProviderLimits.UNDOCUMENTED, List.of(), List.of(), null);
 	}
 
 	private ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory, String uploadBaseUrlVariable,
 		String defaultUploadBaseUrl, String schemaBaseUrlVariable, String defaultSchemaBaseUrl,
 		UploadingFactory uploadingFactory, boolean keyRequired, ProviderLimits limits, List<String> otherSettings,
-		SettingsFactory settingsFactory)
+		List<String> addressSettings, SettingsFactory settingsFactory)
 	{
 		this.id = id;
 		this.displayName = displayName;
@@ -113,6 +115,7 @@ public final class ProviderDescriptor {
 		this.keyRequired = keyRequired;
 		this.limits = limits;
 		this.otherSettings = List.copyOf(otherSettings);
+		this.addressSettings = List.copyOf(addressSettings);
 		this.settingsFactory = settingsFactory;
 	}
 
@@ -124,7 +127,7 @@ public final class ProviderDescriptor {
 		String baseUrlVariable, String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
 	{
 		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
-			keyDescription, factory, null, null, null, null, null, false, ProviderLimits.UNDOCUMENTED, List.of(), null);
+			keyDescription, factory, null, null, null, null, null, false, ProviderLimits.UNDOCUMENTED, List.of(), List.of(), null);
 	}
 
 	/**
@@ -135,7 +138,7 @@ public final class ProviderDescriptor {
 	public ProviderDescriptor withLimits(ProviderLimits limits) {
 		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
 			keyDescription, factory, uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable,
-			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, otherSettings, settingsFactory);
+			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, otherSettings, addressSettings, settingsFactory);
 	}
 
 	/**
@@ -143,9 +146,20 @@ public final class ProviderDescriptor {
 	 * variable name, which {@code factory} is given (those set) in place of the plain factory.
 	 */
 	public ProviderDescriptor withSettings(List<String> variables, SettingsFactory factory) {
+		return withSettings(variables, List.of(), factory);
+	}
+
+	/**
+	 * As {@link #withSettings(List, SettingsFactory)}, where {@code addressVariables}, some of
+	 * {@code variables}, hold server addresses (comma-separated): plain http is allowed to those the
+	 * user configured there, as to the base URL.
+	 */
+	public ProviderDescriptor withSettings(List<String> variables, List<String> addressVariables,
+		SettingsFactory factory)
+	{
 		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
 			keyDescription, this.factory, uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable,
-			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, variables, factory);
+			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, variables, addressVariables, factory);
 	}
 
 	/** The provider's settings beyond base URL and key (the Settings dialog shows them on its page). */
@@ -266,6 +280,13 @@ public final class ProviderDescriptor {
 		Set<String> hosts = new java.util.HashSet<>();
 		HttpUrl base = resolve(baseUrl(config), baseUrlVariable, "");
 		if (!base.isHttps()) hosts.add(Http.hostKey(base));
+		for (String variable : addressSettings) {
+			for (String address : config.get(variable, "").split(",")) {
+				if (address.isBlank()) continue;
+				HttpUrl url = resolve(address.strip(), variable, "");
+				if (!url.isHttps()) hosts.add(Http.hostKey(url));
+			}
+		}
 		if (uploadingFactory != null) {
 			HttpUrl upload = resolve(uploadBaseUrl(config), uploadBaseUrlVariable, "");
 			if (!upload.isHttps()) hosts.add(Http.hostKey(upload));

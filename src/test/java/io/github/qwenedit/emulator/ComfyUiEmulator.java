@@ -90,6 +90,7 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 	private final Sockets sockets;
 	private final WebSocketFrontDoor frontDoor;
 	private volatile boolean webSockets = true;
+	private volatile boolean breakUploads;
 	private final List<String> socketClients = new java.util.concurrent.CopyOnWriteArrayList<>();
 	private final Map<String, byte[]> inputFiles = new ConcurrentHashMap<>();
 	/** ComfyUI's output files by {@code subfolder/name}, each the name under which {@link #publishPng} keeps it. */
@@ -277,6 +278,12 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		return this;
 	}
 
+	/** Every upload loses its connection before an answer, as when the server dies while it is sent. */
+	public ComfyUiEmulator breakUploads() {
+		breakUploads = true;
+		return this;
+	}
+
 	/** Every open WebSocket breaks off at once, as when a proxy or the network drops them. */
 	public void dropWebSockets() {
 		sockets.dropAll();
@@ -365,6 +372,7 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 			return Reply.json(200, one);
 		}
 		if (path.equals("/view")) return view(request);
+		if (breakUploads) return NO_ANSWER;
 		return upload(request);
 	}
 

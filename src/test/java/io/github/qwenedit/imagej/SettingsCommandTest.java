@@ -188,7 +188,7 @@ class SettingsCommandTest {
 					.get("COMFYUI_WORKFLOW_FILE").orElse(null));
 				assertFalse(SettingsCommand.describe(runner.editService().configuration()).contains("comfy-settings-token"));
 				assertEquals(List.of(Configuration.DEFAULT_PROVIDER, "COMFYUI_AUTH_HEADER", "COMFYUI_BASE_URL",
-					"COMFYUI_WORKFLOW_FILE", Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB), SettingsCommand.settingsOf("comfyui"));
+					"COMFYUI_WORKFLOW_FILE", "COMFYUI_BASE_URLS", Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB), SettingsCommand.settingsOf("comfyui"));
 				for (String line : runner.log()) {
 					assertFalse(line.contains("comfy-settings-token"), line);
 				}
