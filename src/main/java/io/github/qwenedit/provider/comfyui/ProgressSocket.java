@@ -103,12 +103,13 @@ final class ProgressSocket {
 		Connection c;
 		synchronized (this) {
 			c = connection;
-			if (c == null) {
-				c = new Connection();
-				connection = c;
-				c.socket = client.newBuilder().pingInterval(PING.toMillis(), TimeUnit.MILLISECONDS).build()
-					.newWebSocket(request, c);
-			}
+			// A socket still opening after an earlier wait (a proxy that holds the upgrade) is not waited
+			// for again: each edit would lose the wait.
+			if (c != null) return c.open;
+			c = new Connection();
+			connection = c;
+			c.socket = client.newBuilder().pingInterval(PING.toMillis(), TimeUnit.MILLISECONDS).build()
+				.newWebSocket(request, c);
 		}
 		try {
 			c.opening.await(OPEN_WAIT.toMillis(), TimeUnit.MILLISECONDS);
