@@ -271,8 +271,7 @@ public final class ComfyUiProvider implements EditProvider {
 
 	/**
 	 * Whether a call never reached the server, so that an edit not yet queued there can go to another:
-	 * the connection was refused or the host not found (the request was never sent), or a proxy in
-	 * front said the server behind it is gone (502, 503, 504).
+	 * the connection was refused or the host not found, so the request was never sent.
 	 */
 	static boolean neverReached(EditException e) {
 		if (e.kind() != ErrorKind.NETWORK) return false;
@@ -286,6 +285,7 @@ public final class ComfyUiProvider implements EditProvider {
 		return false;
 	}
 
+	/** A proxy in front says the server behind it is gone, so it took nothing either. */
 	static boolean gatewayGone(HttpReply reply) {
 		return reply.code() == 502 || reply.code() == 503 || reply.code() == 504;
 	}
