@@ -65,7 +65,8 @@ public final class Benchmarks {
 		System.setProperty("java.awt.headless", "true");
 		int runs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
 		// A second argument such as "p3,p4" runs only those scenarios, while working on one of them.
-		Set<String> only = args.length > 1 ? Set.of(args[1].split(",")) : Set.of("p1", "p1w", "p2", "p3", "p4", "comfyui");
+		Set<String> only = args.length > 1 ? Set.of(args[1].split(",")) : Set.of("p1", "p1w", "p2", "p3", "p4", "comfyui",
+			"comfyui2");
 		Path dir = Path.of("target", "benchmark");
 		Files.createDirectories(dir);
 		try (S3TestServer s3 = S3TestServer.start()) {
@@ -75,6 +76,7 @@ public final class Benchmarks {
 			if (only.contains("p2")) p2Batch(s3, dir);
 			if (only.contains("p3")) p3Memory(s3);
 			if (only.contains("comfyui")) comfyUiOverhead(runs);
+			if (only.contains("comfyui2")) comfyUiTwoServers();
 			if (Boolean.getBoolean("qwenedit.benchmark.peers")) peers(runs);
 		}
 		if (only.contains("p4")) p4Startup();
@@ -414,6 +416,67 @@ public final class Benchmarks {
 				medians.get("upload"), median(waits), median(calls)), "<= 150 ms over processing: " +
 					(total <= 150 ? "met" : "missed"));
 		}
+	}
+
+	/**
+	 * A batch over two ComfyUI servers (issue 19, {@code COMFYUI_BASE_URLS}) against the bound of their
+	 * combined throughput: each emulated server runs one prompt at a time, 1 s each, as one GPU does, so
+	 * 24 edits cannot take less than 12 s on two; the same batch on one of them, against its 24 s, says
+	 * what of the gap is the batch's own. Through the shell command, concurrency 4 (two per server).
+	 */
+	private static void comfyUiTwoServers() throws Exception {
+		int jobs = 24;
+		long processingMillis = 1000;
+		Path in = Files.createTempDirectory("bench-comfy-in");
+		for (int i = 0; i < jobs; i++) {
+			new FileSaver(TestImages.pattern("c" + i, 400, 400)).saveAsTiff(in.resolve("c" + i + ".tif").toString());
+		}
+		Map<String, Object> figures = new LinkedHashMap<>();
+		try (io.github.qwenedit.emulator.ComfyUiEmulator a = new io.github.qwenedit.emulator.ComfyUiEmulator()
+			.processingDelay(Duration.ofMillis(processingMillis));
+			io.github.qwenedit.emulator.ComfyUiEmulator b = new io.github.qwenedit.emulator.ComfyUiEmulator()
+				.processingDelay(Duration.ofMillis(processingMillis)))
+		{
+			// A warm-up batch of 4 loads and compiles the batch code and reads both servers' nodes.
+			Path warm = Files.createTempDirectory("bench-comfy-warm");
+			for (int i = 0; i < 4; i++) Files.copy(in.resolve("c" + i + ".tif"), warm.resolve("c" + i + ".tif"));
+			comfyBatch(a.baseUrl() + "," + b.baseUrl(), warm);
+			for (String servers : new String[] { "two", "one" }) {
+				int beforeA = a.prompts().size();
+				int beforeB = b.prompts().size();
+				String urls = servers.equals("two") ? a.baseUrl() + "," + b.baseUrl() : a.baseUrl();
+				long t = System.nanoTime();
+				int code = comfyBatch(urls, in);
+				double seconds = (System.nanoTime() - t) / 1e9;
+				double bound = jobs * processingMillis / 1000.0 / (servers.equals("two") ? 2 : 1);
+				Map<String, Object> f = new LinkedHashMap<>();
+				f.put("seconds", seconds);
+				f.put("bound_seconds", bound);
+				f.put("ratio", seconds / bound);
+				f.put("edits_on_first", a.prompts().size() - beforeA);
+				f.put("edits_on_second", b.prompts().size() - beforeB);
+				f.put("exit", code);
+				figures.put(servers, f);
+				System.out.printf("ComfyUI %d edits, 1 s each, %s server(s): %.1f s, bound %.0f s, ratio %.2f, %d + %d edits%n",
+					jobs, servers, seconds, bound, seconds / bound, a.prompts().size() - beforeA, b.prompts().size() - beforeB);
+			}
+		}
+		RESULTS.put("comfyui_two_servers", figures);
+		@SuppressWarnings("unchecked")
+		Map<String, Object> two = (Map<String, Object>) figures.get("two");
+		@SuppressWarnings("unchecked")
+		Map<String, Object> one = (Map<String, Object>) figures.get("one");
+		row("ComfyUI: 24 edits, 1 s each, over two servers (COMFYUI_BASE_URLS)", String.format(Locale.ROOT,
+			"%.1f s, ratio %.2f to the 12 s bound of both together (%s + %s edits); one server: %.1f s, ratio %.2f to 24 s",
+			two.get("seconds"), two.get("ratio"), two.get("edits_on_first"), two.get("edits_on_second"), one.get("seconds"),
+			one.get("ratio")), "<= 1.10: " + ((double) two.get("ratio") <= 1.10 ? "met" : "missed"));
+	}
+
+	private static int comfyBatch(String servers, Path in) throws Exception {
+		Path out = Files.createTempDirectory("bench-comfy-out");
+		return QwenEditCliRunner.run(Configuration.of(Map.of("COMFYUI_BASE_URLS", servers)),
+			new PrintStream(new ByteArrayOutputStream()), "--provider", "comfyui", "--instruction", "x", "--output",
+			out.toString(), "--concurrency", "4", in.toString());
 	}
 
 	/**

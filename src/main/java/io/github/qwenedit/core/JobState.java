@@ -30,16 +30,19 @@ public final class JobState {
 	private final EditException error;
 	private final Duration pollAfter;
 	private final List<String> notices;
+	/** Steps done and steps in all, as a server that streams its progress tells them; null when not told. */
+	private final int[] steps;
 
 	private JobState(Status status, JobHandle handle, Integer queuePosition, List<String> outputUrls,
 		Map<String, String> facts, EditException error, Duration pollAfter)
 	{
-		this(status, handle, queuePosition, outputUrls, facts, error, pollAfter, List.of());
+		this(status, handle, queuePosition, outputUrls, facts, error, pollAfter, List.of(), null);
 	}
 
 	private JobState(Status status, JobHandle handle, Integer queuePosition, List<String> outputUrls,
-		Map<String, String> facts, EditException error, Duration pollAfter, List<String> notices)
+		Map<String, String> facts, EditException error, Duration pollAfter, List<String> notices, int[] steps)
 	{
+		this.steps = steps;
 		this.status = status;
 		this.handle = handle;
 		this.queuePosition = queuePosition;
@@ -75,14 +78,29 @@ public final class JobState {
 
 	/** The same state with a server's hint of when to look again ({@code Retry-After}). */
 	public JobState withPollAfter(Duration wait) {
-		return new JobState(status, handle, queuePosition, outputUrls, facts, error, wait, notices);
+		return new JobState(status, handle, queuePosition, outputUrls, facts, error, wait, notices, steps);
 	}
 
 	/** The same state with one more sentence for the user about a result that is not quite what was asked. */
 	public JobState withNotice(String sentence) {
 		List<String> more = new java.util.ArrayList<>(notices);
 		more.add(sentence);
-		return new JobState(status, handle, queuePosition, outputUrls, facts, error, pollAfter, more);
+		return new JobState(status, handle, queuePosition, outputUrls, facts, error, pollAfter, more, steps);
+	}
+
+	/** The same state with how far the job's own steps have come (a sampler's step {@code done} of {@code total}). */
+	public JobState withSteps(int done, int total) {
+		return new JobState(status, handle, queuePosition, outputUrls, facts, error, pollAfter, notices,
+			new int[] { done, total });
+	}
+
+	/** Steps done of a job that tells them, with {@link #stepsTotal()}; empty when it does not. */
+	public java.util.OptionalInt stepsDone() {
+		return steps == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(steps[0]);
+	}
+
+	public java.util.OptionalInt stepsTotal() {
+		return steps == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(steps[1]);
 	}
 
 	/** Sentences for the user about the result, such as outputs the provider withheld; empty when none. */

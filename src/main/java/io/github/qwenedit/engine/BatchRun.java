@@ -375,7 +375,7 @@ public final class BatchRun {
 		if (!todo.isEmpty() && !confirm.test(estimate + ". Start?")) {
 			return Outcome.refused("Not started: nothing was sent.", Refusal.DECLINED);
 		}
-		ProviderLimits limits = descriptor.limits();
+		ProviderLimits limits = session.provider().limits();
 		int workers = Math.max(1, Math.min(concurrency, limits.maxConcurrentJobs()));
 		if (workers < concurrency) {
 			listener.said(descriptor.displayName() + " runs at most " + workers + (workers == 1 ? " edit" : " edits") +

@@ -271,14 +271,17 @@ public final class JournalRecovery {
 	 */
 	private static Optional<String> foreignJobLink(BatchJournal.Entry entry, EditProvider provider) {
 		if (entry.job == null) return Optional.empty();
-		HttpUrl configured = HttpUrl.parse(provider.serviceAddress());
 		List<Optional<String>> links = List.of(entry.job.pollUrl(), entry.job.resultUrl(), entry.job.cancelUrl());
 		for (Optional<String> link : links) {
 			if (!link.isPresent()) continue;
 			HttpUrl url = HttpUrl.parse(link.get());
 			if (url == null) return Optional.of("an address that is not http(s)");
-			boolean samePlace = configured != null && JobCalls.onConfiguredHost(configured,
-				link.get()).isPresent() && (!url.host().equalsIgnoreCase(configured.host()) || url.port() == configured.port());
+			boolean samePlace = false;
+			for (String address : provider.serviceAddresses()) {
+				HttpUrl configured = HttpUrl.parse(address);
+				samePlace |= configured != null && JobCalls.onConfiguredHost(configured, link.get()).isPresent() &&
+					(!url.host().equalsIgnoreCase(configured.host()) || url.port() == configured.port());
+			}
 			if (!samePlace) return Optional.of(url.host() + (url.port() == HttpUrl.defaultPort(url.scheme()) ? ""
 				: ":" + url.port()));
 		}

@@ -211,6 +211,9 @@ public class SettingsCommand extends AttributedDynamicCommand {
 			sources = describe(config, page.isPresent() ? settingsOf(page.get()) : SETTINGS);
 			for (ProviderDescriptor p : ProviderRegistry.all()) {
 				setIfEmpty(p.baseUrlVariable(), config.get(p.baseUrlVariable(), ""));
+				for (String other : p.otherSettings()) {
+					setIfEmpty(other, config.get(other, ""));
+				}
 			}
 			for (String plain : new String[] { "QWEN_EDIT_BUCKET", "AWS_ENDPOINT_URL_S3", "AWS_REGION",
 				"QWEN_EDIT_S3_ADDRESSING", "QWEN_EDIT_URL_TTL_SECONDS", Configuration.DEADLINE_SECONDS,

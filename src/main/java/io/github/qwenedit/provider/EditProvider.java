@@ -23,6 +23,14 @@ public interface EditProvider extends ImageRecipient {
 	/** Its identity, models and settings, the same ones the dialog lists before any provider is created. */
 	ProviderDescriptor descriptor();
 
+	/**
+	 * How hard this provider may be driven: its descriptor's limits, unless the provider was configured
+	 * with more capacity (several servers of the user's own).
+	 */
+	default ProviderLimits limits() {
+		return descriptor().limits();
+	}
+
 	/** Stable identifier used in macros and settings, such as {@code dashscope}. */
 	default String id() {
 		return descriptor().id();
@@ -38,6 +46,14 @@ public interface EditProvider extends ImageRecipient {
 	 * take holds for one service, not for another region or gateway of the same provider.
 	 */
 	String serviceAddress();
+
+	/**
+	 * Every base address this provider was configured with, {@link #serviceAddress()} first: a job of a
+	 * journal may name any of them (several servers of the user's own), and no other.
+	 */
+	default List<String> serviceAddresses() {
+		return List.of(serviceAddress());
+	}
 
 	/** The models offered, the default first, with those the user added in the settings folder. */
 	default List<ModelSpec> models() {

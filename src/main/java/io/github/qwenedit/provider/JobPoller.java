@@ -251,7 +251,7 @@ public final class JobPoller {
 				if (windowLeft.isNegative() || windowLeft.isZero()) return state;
 				if (windowLeft.compareTo(left) < 0) left = windowLeft;
 			}
-			progress.progress(describe(provider, state, start) + slowedDown, -1);
+			progress.progress(describe(provider, state, start) + slowedDown, fraction(state));
 			Duration sleep = wait.compareTo(left) < 0 ? wait : left;
 			if (looksOnOthersEndLeft > 0 && alike.sleepUnlessAnotherEnds(sleep, http.cancellation())) {
 				// Another job of the kind ended: look around the time it took from now on.
@@ -378,8 +378,21 @@ public final class JobPoller {
 		return grown.compareTo(cap) > 0 ? cap : grown;
 	}
 
+	/**
+	 * Where a job that tells its steps stands in the whole edit, between the submit (0.2) and the
+	 * downloads (0.8, engine.EditSession); unknown (-1) for a job that does not.
+	 */
+	private static double fraction(JobState state) {
+		if (!state.stepsDone().isPresent() || state.stepsTotal().getAsInt() <= 0) return -1;
+		return 0.2 + 0.6 * Math.min(1.0, state.stepsDone().getAsInt() / (double) state.stepsTotal().getAsInt());
+	}
+
 	private static String describe(EditProvider provider, JobState state, long startNanos) {
 		long seconds = (System.nanoTime() - startNanos) / 1_000_000_000L;
+		if (state.stepsDone().isPresent()) {
+			return provider.displayName() + ": step " + state.stepsDone().getAsInt() + " of " + state.stepsTotal().getAsInt() +
+				" (" + seconds + " s)";
+		}
 		if (state.status() == JobState.Status.QUEUED) {
 			return provider.displayName() + ": queued" +
 				state.queuePosition().map(p -> " at position " + p).orElse("") + " (" + seconds + " s)";

@@ -38,6 +38,15 @@ public final class ProviderDescriptor {
 		EditProvider create(String baseUrl, String uploadBaseUrl, String schemaBaseUrl, String key) throws EditException;
 	}
 
+	/**
+	 * Creates a provider that reads settings of its own beyond its base URL and key (a ComfyUI
+	 * server's workflow file); {@code settings} holds those that are set, by variable name.
+	 */
+	@FunctionalInterface
+	public interface SettingsFactory {
+		EditProvider create(String baseUrl, String key, Map<String, String> settings) throws EditException;
+	}
+
 	private final String id;
 	private final String displayName;
 	private final List<ModelSpec> models;
@@ -55,6 +64,11 @@ public final class ProviderDescriptor {
 	private final boolean keyRequired;
 	private final ProviderLimits limits;
 	private final List<SettingsField> settingsFields;
+	/** The settings beyond base URL and key that {@link #settingsFactory} is given; empty for most providers. */
+	private final List<String> otherSettings;
+	/** Those of {@link #otherSettings} that hold server addresses (comma-separated), for the plain-http rule. */
+	private final List<String> addressSettings;
+	private final SettingsFactory settingsFactory;
 	/**
 	 * The models of each provider made from a configuration with user-added models. Providers are
 	 * built by their own constructors from a base URL and key; keeping their models here leaves those
@@ -66,7 +80,7 @@ public final class ProviderDescriptor {
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
 	{
 		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, factory, null,
-			null, null, null, null, true, ProviderLimits.UNDOCUMENTED, null);
+			null, null, null, null, true, ProviderLimits.UNDOCUMENTED, null, List.of(), List.of(), null);
 	}
 
 	/**
@@ -79,13 +93,14 @@ public final class ProviderDescriptor {
 	{
 		this(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable, keyDescription, null,
 			uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable, defaultSchemaBaseUrl, factory, true,
-			ProviderLimits.UNDOCUMENTED, null);
+			ProviderLimits.UNDOCUMENTED, null, List.of(), List.of(), null);
 	}
 
 	private ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory, String uploadBaseUrlVariable,
 		String defaultUploadBaseUrl, String schemaBaseUrlVariable, String defaultSchemaBaseUrl,
-		UploadingFactory uploadingFactory, boolean keyRequired, ProviderLimits limits, List<SettingsField> settingsFields)
+		UploadingFactory uploadingFactory, boolean keyRequired, ProviderLimits limits, List<SettingsField> settingsFields,
+		List<String> otherSettings, List<String> addressSettings, SettingsFactory settingsFactory)
 	{
 		this.id = id;
 		this.displayName = displayName;
@@ -105,6 +120,9 @@ public final class ProviderDescriptor {
 		this.settingsFields = settingsFields != null ? List.copyOf(settingsFields) : List.of(
 			new SettingsField(keyVariable, id + "Key", keyDescription),
 			new SettingsField(baseUrlVariable, id + "BaseUrl", displayName + " base URL"));
+		this.otherSettings = List.copyOf(otherSettings);
+		this.addressSettings = List.copyOf(addressSettings);
+		this.settingsFactory = settingsFactory;
 	}
 
 	/**
@@ -115,7 +133,8 @@ public final class ProviderDescriptor {
 		String baseUrlVariable, String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory)
 	{
 		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
-			keyDescription, factory, null, null, null, null, null, false, ProviderLimits.UNDOCUMENTED, null);
+			keyDescription, factory, null, null, null, null, null, false, ProviderLimits.UNDOCUMENTED, null, List.of(),
+			List.of(), null);
 	}
 
 	/**
@@ -126,7 +145,8 @@ public final class ProviderDescriptor {
 	public ProviderDescriptor withLimits(ProviderLimits limits) {
 		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
 			keyDescription, factory, uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable,
-			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, settingsFields);
+			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, settingsFields, otherSettings, addressSettings,
+			settingsFactory);
 	}
 
 	/**
@@ -137,7 +157,8 @@ public final class ProviderDescriptor {
 	public ProviderDescriptor withSettingsFields(SettingsField... fields) {
 		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
 			keyDescription, factory, uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable,
-			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, List.of(fields));
+			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, List.of(fields), otherSettings, addressSettings,
+			settingsFactory);
 	}
 
 	/** The fields of the Settings dialog for this provider, in the order it shows them. */
@@ -151,6 +172,32 @@ public final class ProviderDescriptor {
 	 */
 	public Set<String> secretSettings() {
 		return Set.of(keyVariable);
+	}
+
+	/**
+	 * This descriptor with settings of the provider's own beyond base URL and key, by environment
+	 * variable name, which {@code factory} is given (those set) in place of the plain factory.
+	 */
+	public ProviderDescriptor withSettings(List<String> variables, SettingsFactory factory) {
+		return withSettings(variables, List.of(), factory);
+	}
+
+	/**
+	 * As {@link #withSettings(List, SettingsFactory)}, where {@code addressVariables}, some of
+	 * {@code variables}, hold server addresses (comma-separated): plain http is allowed to those the
+	 * user configured there, as to the base URL.
+	 */
+	public ProviderDescriptor withSettings(List<String> variables, List<String> addressVariables,
+		SettingsFactory factory)
+	{
+		return new ProviderDescriptor(id, displayName, models, baseUrlVariable, defaultBaseUrl, keyVariable,
+			keyDescription, this.factory, uploadBaseUrlVariable, defaultUploadBaseUrl, schemaBaseUrlVariable,
+			defaultSchemaBaseUrl, uploadingFactory, keyRequired, limits, settingsFields, variables, addressVariables, factory);
+	}
+
+	/** The provider's settings beyond base URL and key (the Settings dialog shows them on its page). */
+	public List<String> otherSettings() {
+		return otherSettings;
 	}
 
 	/** How hard one key may drive this provider. */
@@ -227,9 +274,20 @@ public final class ProviderDescriptor {
 	public EditProvider create(Configuration config) throws EditException {
 		String key = keyRequired ? config.require(keyVariable, keyDescription) : config.get(keyVariable).orElse(null);
 		if (key != null) Configuration.checkSendableInHeader(keyVariable, key);
-		EditProvider provider = uploadingFactory != null
-			? uploadingFactory.create(baseUrl(config), uploadBaseUrl(config), schemaBaseUrl(config), key)
-			: factory.create(baseUrl(config), key);
+		EditProvider provider;
+		if (uploadingFactory != null) {
+			provider = uploadingFactory.create(baseUrl(config), uploadBaseUrl(config), schemaBaseUrl(config), key);
+		}
+		else if (settingsFactory != null) {
+			Map<String, String> settings = new java.util.LinkedHashMap<>();
+			for (String variable : otherSettings) {
+				config.get(variable).ifPresent(value -> settings.put(variable, value));
+			}
+			provider = settingsFactory.create(baseUrl(config), key, settings);
+		}
+		else {
+			provider = factory.create(baseUrl(config), key);
+		}
 		List<ModelSpec> offered = models(config);
 		if (offered.size() > models.size()) {
 			synchronized (MODELS_BY_PROVIDER) {
@@ -255,6 +313,13 @@ public final class ProviderDescriptor {
 		Set<String> hosts = new java.util.HashSet<>();
 		HttpUrl base = resolve(baseUrl(config), baseUrlVariable, "");
 		if (!base.isHttps()) hosts.add(Http.hostKey(base));
+		for (String variable : addressSettings) {
+			for (String address : config.get(variable, "").split(",")) {
+				if (address.isBlank()) continue;
+				HttpUrl url = resolve(address.strip(), variable, "");
+				if (!url.isHttps()) hosts.add(Http.hostKey(url));
+			}
+		}
 		if (uploadingFactory != null) {
 			HttpUrl upload = resolve(uploadBaseUrl(config), uploadBaseUrlVariable, "");
 			if (!upload.isHttps()) hosts.add(Http.hostKey(upload));

@@ -4,6 +4,9 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -20,6 +23,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import javax.imageio.ImageIO;
+
+import org.java_websocket.WebSocket;
+import org.java_websocket.drafts.Draft;
+import org.java_websocket.exceptions.InvalidDataException;
+import org.java_websocket.framing.CloseFrame;
+import org.java_websocket.handshake.ClientHandshake;
+import org.java_websocket.handshake.ServerHandshakeBuilder;
+import org.java_websocket.server.WebSocketServer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -75,6 +86,12 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 
 	private final String authName;
 	private final String authValue;
+	/** ComfyUI's {@code /ws}: this client's sockets by client id, as server.py keeps {@code self.sockets}. */
+	private final Sockets sockets;
+	private final WebSocketFrontDoor frontDoor;
+	private volatile boolean webSockets = true;
+	private volatile boolean breakUploads;
+	private final List<String> socketClients = new java.util.concurrent.CopyOnWriteArrayList<>();
 	private final Map<String, byte[]> inputFiles = new ConcurrentHashMap<>();
 	/** ComfyUI's output files by {@code subfolder/name}, each the name under which {@link #publishPng} keeps it. */
 	private final Map<String, String> outputFiles = new ConcurrentHashMap<>();
@@ -111,9 +128,111 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 			authName = authHeader.substring(0, colon).trim();
 			authValue = authHeader.substring(colon + 1).trim();
 		}
+		try {
+			ServerSocketChannel channel = ServerSocketChannel.open();
+			channel.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+			sockets = new Sockets(channel);
+			sockets.setDaemon(true);
+			sockets.start();
+			frontDoor = new WebSocketFrontDoor(super.port(), channel.socket().getLocalPort(), () -> webSockets);
+		}
+		catch (IOException e) {
+			throw new java.io.UncheckedIOException(e);
+		}
 		worker = new Thread(this::work, "emulator-ComfyUI-queue");
 		worker.setDaemon(true);
 		worker.start();
+	}
+
+	/** The one address of both the HTTP API and {@code /ws}, as on ComfyUI. */
+	@Override
+	public String baseUrl() {
+		return "http://127.0.0.1:" + frontDoor.port();
+	}
+
+	/**
+	 * ComfyUI's WebSocket endpoint ({@code GET /ws?clientId=}, server.py {@code websocket_handler}): a
+	 * reconnect under the same client id replaces the old socket; the first message is {@code status}.
+	 */
+	private final class Sockets extends WebSocketServer {
+		private final Map<String, WebSocket> byClient = new ConcurrentHashMap<>();
+
+		Sockets(ServerSocketChannel channel) {
+			super(channel);
+		}
+
+		@Override
+		public ServerHandshakeBuilder onWebsocketHandshakeReceivedAsServer(WebSocket conn, Draft draft,
+			ClientHandshake request) throws InvalidDataException
+		{
+			if (authName != null && !authValue.equals(request.getFieldValue(authName))) {
+				throw new InvalidDataException(CloseFrame.POLICY_VALIDATION, "401 Unauthorized");
+			}
+			return super.onWebsocketHandshakeReceivedAsServer(conn, draft, request);
+		}
+
+		@Override
+		public void onOpen(WebSocket conn, ClientHandshake handshake) {
+			String query = java.net.URI.create(handshake.getResourceDescriptor()).getRawQuery();
+			String sid = "";
+			for (String pair : query == null ? new String[0] : query.split("&")) {
+				if (pair.startsWith("clientId=")) sid = URLDecoder.decode(pair.substring(9), StandardCharsets.UTF_8);
+			}
+			if (sid.isEmpty()) sid = UUID.randomUUID().toString().replace("-", "");
+			conn.setAttachment(sid);
+			WebSocket old = byClient.put(sid, conn);
+			if (old != null && old != conn) old.close();
+			socketClients.add(sid);
+			ObjectNode data = JSON.createObjectNode();
+			int remaining;
+			synchronized (pending) {
+				remaining = pending.size() + (running == null ? 0 : 1);
+			}
+			data.putObject("status").putObject("exec_info").put("queue_remaining", remaining);
+			data.put("sid", sid);
+			send(sid, "status", data);
+		}
+
+		@Override
+		public void onClose(WebSocket conn, int code, String reason, boolean remote) {
+			String sid = conn.getAttachment();
+			if (sid != null) byClient.remove(sid, conn);
+		}
+
+		@Override
+		public void onMessage(WebSocket conn, String message) {
+			// ComfyUI reads nothing a client sends but feature flags.
+		}
+
+		@Override
+		public void onError(WebSocket conn, Exception ex) {
+			// A client gone; its socket is removed on close.
+		}
+
+		@Override
+		public void onStart() {
+			// Bound before the start.
+		}
+
+		/** As server.py's {@code send_json}: {@code {"type", "data"}} to the client's socket, if it has one. */
+		void send(String sid, String type, ObjectNode data) {
+			WebSocket conn = sid == null ? null : byClient.get(sid);
+			if (conn == null || !conn.isOpen()) return;
+			ObjectNode message = JSON.createObjectNode();
+			message.put("type", type).set("data", data);
+			try {
+				conn.send(message.toString());
+			}
+			catch (RuntimeException gone) {
+				// Closed meanwhile: ComfyUI logs and drops the message (send_socket_catch_exception).
+			}
+		}
+
+		void dropAll() {
+			for (WebSocket conn : byClient.values()) {
+				conn.closeConnection(CloseFrame.ABNORMAL_CLOSE, "dropped");
+			}
+		}
 	}
 
 	// ---- switches for tests ----
@@ -151,6 +270,28 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 	public ComfyUiEmulator resume() {
 		paused = false;
 		return this;
+	}
+
+	/** A server without {@code /ws} (an old ComfyUI, or a proxy that passes no WebSockets): the upgrade gets 404. */
+	public ComfyUiEmulator withoutWebSocket() {
+		webSockets = false;
+		return this;
+	}
+
+	/** Every upload loses its connection before an answer, as when the server dies while it is sent. */
+	public ComfyUiEmulator breakUploads() {
+		breakUploads = true;
+		return this;
+	}
+
+	/** Every open WebSocket breaks off at once, as when a proxy or the network drops them. */
+	public void dropWebSockets() {
+		sockets.dropAll();
+	}
+
+	/** The client ids of every WebSocket opened so far, in order. */
+	public List<String> socketClients() {
+		return List.copyOf(socketClients);
 	}
 
 	/** A restart: the queue, the history and the prompt running are gone. */
@@ -231,6 +372,7 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 			return Reply.json(200, one);
 		}
 		if (path.equals("/view")) return view(request);
+		if (breakUploads) return NO_ANSWER;
 		return upload(request);
 	}
 
@@ -548,9 +690,16 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 	 * so that the emulator's own drawing counts as the server's processing time, not the plugin's.
 	 */
 	private void run(Prompt prompt) {
-		long deadline = System.nanoTime() + currentProcessingDelay().toNanos();
+		long begin = System.nanoTime();
+		long total = currentProcessingDelay().toNanos();
+		long deadline = begin + total;
 		ArrayNode messages = JSON.createArrayNode();
 		messages.addArray().add("execution_start").addObject().put("prompt_id", prompt.id);
+		tell(prompt, "execution_start", JSON.createObjectNode().put("prompt_id", prompt.id));
+		String sampler = samplerId(prompt.graph);
+		tell(prompt, "executing", JSON.createObjectNode().put("node", sampler).put("display_node", sampler)
+			.put("prompt_id", prompt.id));
+		int steps = Math.max(1, prompt.graph.path(sampler).path("inputs").path("steps").asInt(20));
 		ObjectNode outputs = JSON.createObjectNode();
 		Map<String, byte[]> made = new LinkedHashMap<>();
 		String failedNode = null;
@@ -568,24 +717,39 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 				failure = String.valueOf(e);
 			}
 		}
-		while (System.nanoTime() < deadline && !interruptRequested && !closed) {
+		// The sampler's steps, spread over the processing time (main.py's hijack_progress sends one per step).
+		int stepsSent = 0;
+		while (!interruptRequested && !closed) {
+			long now = System.nanoTime();
+			int due = failure != null ? 0 : (int) Math.min(steps, steps * (now - begin + 1) / Math.max(1, total));
+			for (; stepsSent < due; stepsSent++) {
+				tell(prompt, "progress", JSON.createObjectNode().put("value", stepsSent + 1).put("max", steps)
+					.put("prompt_id", prompt.id).put("node", sampler));
+			}
+			if (now >= deadline) break;
 			try {
-				TimeUnit.MILLISECONDS.sleep(Math.max(1, Math.min(20, (deadline - System.nanoTime()) / 1_000_000)));
+				long untilNextStep = failure != null ? Long.MAX_VALUE : begin + total * (stepsSent + 1) / steps - now;
+				TimeUnit.NANOSECONDS.sleep(Math.max(1_000_000, Math.min(Math.min(20_000_000, deadline - now), untilNextStep)));
 			}
 			catch (InterruptedException e) {
 				return;
 			}
 		}
 		if (closed) return;
+		// As ComfyUI: the outcome's message first, then the history entry, then "executing" with no node
+		// (execution.py, then main.py's prompt_worker after task_done).
 		if (interruptRequested) {
-			messages.addArray().add("execution_interrupted").addObject().put("prompt_id", prompt.id)
-				.put("node_id", samplerId(prompt.graph)).put("node_type", "KSampler");
+			ObjectNode data = JSON.createObjectNode().put("prompt_id", prompt.id).put("node_id", sampler)
+				.put("node_type", "KSampler");
+			messages.addArray().add("execution_interrupted").add(data);
+			tell(prompt, "execution_interrupted", data);
 			record(prompt, "error", messages, JSON.createObjectNode());
 		}
 		else if (failure != null) {
-			messages.addArray().add("execution_error").addObject().put("prompt_id", prompt.id)
-				.put("node_id", samplerId(prompt.graph)).put("node_type", failedNode).put("exception_message", failure)
-				.put("exception_type", "RuntimeError");
+			ObjectNode data = JSON.createObjectNode().put("prompt_id", prompt.id).put("node_id", sampler)
+				.put("node_type", failedNode).put("exception_message", failure).put("exception_type", "RuntimeError");
+			messages.addArray().add("execution_error").add(data);
+			tell(prompt, "execution_error", data);
 			record(prompt, "error", messages, JSON.createObjectNode());
 		}
 		else {
@@ -595,9 +759,18 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 				outputFiles.put(file, stored);
 			});
 			messages.addArray().add("execution_success").addObject().put("prompt_id", prompt.id);
+			tell(prompt, "execution_success", JSON.createObjectNode().put("prompt_id", prompt.id));
 			record(prompt, "success", messages, outputs);
 		}
+		ObjectNode done = JSON.createObjectNode().put("prompt_id", prompt.id);
+		done.putNull("node");
+		tell(prompt, "executing", done);
 		markCompleted();
+	}
+
+	/** A message to the socket of the client that queued {@code prompt}, as ComfyUI sends its progress. */
+	private void tell(Prompt prompt, String type, ObjectNode data) {
+		sockets.send(prompt.clientId, type, data);
 	}
 
 	/** Draws each SaveImage's images ({@link FakeEdit} of the encoder's images at the latent's size, batch_size of them). */
@@ -659,6 +832,13 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		closed = true;
 		synchronized (pending) {
 			pending.notifyAll();
+		}
+		frontDoor.close();
+		try {
+			sockets.stop(1000);
+		}
+		catch (InterruptedException e) {
+			Thread.currentThread().interrupt();
 		}
 		super.close();
 		try {

@@ -147,6 +147,11 @@ public abstract class EmulatorServer<SELF extends EmulatorServer<SELF>> implemen
 	}
 
 	/** Such as {@code http://127.0.0.1:41234}, without a trailing slash. */
+	/** The HTTP server's own port (an emulator may put another in front of it, see {@link #baseUrl()}). */
+	protected final int port() {
+		return server.getAddress().getPort();
+	}
+
 	public String baseUrl() {
 		return "http://127.0.0.1:" + server.getAddress().getPort();
 	}

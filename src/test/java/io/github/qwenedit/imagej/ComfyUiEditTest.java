@@ -254,6 +254,8 @@ class ComfyUiEditTest {
 			EditCommandRunner.Run run = runner.run(inputs("qwen-image-edit-2509", "remove the scale bar"));
 			assertFalse(run.failed(), run.failure());
 			assertTrue(guarded.requestCount("/view") >= 1, "the result was not fetched from the server");
+			// The proxy lets the WebSocket through only with the header too (the emulator refuses it otherwise).
+			assertEquals(1, guarded.socketClients().size(), "the WebSocket was not opened with the auth header");
 			for (RecordedRequest r : guarded.requests()) {
 				assertEquals("Bearer " + SECRET, r.header("Authorization"), r.method() + " " + r.path());
 				assertFalse(r.mentionsOutside(SECRET, "Authorization"), r.method() + " " + r.path());

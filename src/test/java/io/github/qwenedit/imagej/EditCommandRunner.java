@@ -15,6 +15,9 @@ import java.util.concurrent.TimeUnit;
 import org.scijava.Cancelable;
 import org.scijava.Context;
 import org.scijava.app.StatusService;
+import org.scijava.app.event.StatusEvent;
+import org.scijava.event.EventHandler;
+import org.scijava.event.EventService;
 import org.scijava.command.CommandInfo;
 import org.scijava.command.CommandService;
 import org.scijava.log.LogService;
@@ -33,6 +36,17 @@ public final class EditCommandRunner implements AutoCloseable {
 
 	private final Context context;
 	private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+	private final StatusLines status = new StatusLines();
+
+	/** What the status bar was told, as Fiji's status bar hears it: SciJava's {@link StatusEvent}s. */
+	public static final class StatusLines {
+		private final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+
+		@EventHandler
+		public void onEvent(StatusEvent event) {
+			if (event.getStatusMessage() != null) lines.add(event.getStatusMessage());
+		}
+	}
 
 	/**
 	 * @param environment the settings, as environment variables; unless it names
@@ -43,6 +57,14 @@ public final class EditCommandRunner implements AutoCloseable {
 		context = new Context(CommandService.class, QwenEditService.class, StatusService.class, LogService.class);
 		context.service(QwenEditService.class).useEnvironment(withOwnSettingsFolder(environment));
 		context.service(LogService.class).addLogListener(message -> log.add(message.text()));
+		context.service(EventService.class).subscribe(status);
+	}
+
+	/** Every status bar message shown so far. */
+	public List<String> statusLines() {
+		synchronized (status.lines) {
+			return new ArrayList<>(status.lines);
+		}
 	}
 
 	/**

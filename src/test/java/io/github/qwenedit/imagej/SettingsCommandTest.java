@@ -179,14 +179,17 @@ class SettingsCommandTest {
 				in.put("defaultProvider", "comfyui");
 				in.put("comfyuiBaseUrl", comfy.baseUrl());
 				in.put("comfyuiAuthHeader", header);
+				in.put("comfyuiWorkflowFile", "/lab/workflows/qwen-edit_api.json");
 				in.put("action", SettingsCommand.TEST_PROVIDER);
 				String report = runSettings(contextOf(runner), in).report();
 				assertTrue(report.contains("The ComfyUI server at " + comfy.baseUrl() + "/ answers (version 0.3.75)"), report);
 				assertTrue(Files.readString(configDir.resolve(Configuration.SECRETS_FILE)).contains("comfy-settings-token-31c7"));
 				assertFalse(Files.readString(configDir.resolve(Configuration.SETTINGS_FILE)).contains("comfy-settings-token"));
+				assertEquals("/lab/workflows/qwen-edit_api.json", runner.editService().configuration()
+					.get("COMFYUI_WORKFLOW_FILE").orElse(null));
 				assertFalse(SettingsCommand.describe(runner.editService().configuration()).contains("comfy-settings-token"));
 				assertEquals(List.of(Configuration.DEFAULT_PROVIDER, "COMFYUI_AUTH_HEADER", "COMFYUI_BASE_URL",
-					Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB), SettingsCommand.settingsOf("comfyui"));
+					"COMFYUI_WORKFLOW_FILE", "COMFYUI_BASE_URLS", Configuration.DEADLINE_SECONDS, Configuration.DOWNLOAD_CAP_MB), SettingsCommand.settingsOf("comfyui"));
 				for (String line : runner.log()) {
 					assertFalse(line.contains("comfy-settings-token"), line);
 				}

@@ -1,5 +1,7 @@
 package io.github.qwenedit.provider.comfyui;
 
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -48,7 +50,8 @@ import okhttp3.RequestBody;
  * /object_info/{class}} for the installed nodes and model files, {@code POST /upload/image} for the
  * inputs, {@code POST /prompt} with a {@code client_id}, {@code GET /history/{prompt_id}} until the
  * prompt has run, {@code GET /view} for the results, {@code GET /queue}, {@code POST /interrupt} and
- * {@code POST /queue {"delete": [...]}} to stop it. The prompt id is the job id, so a run killed
+ * {@code POST /queue {"delete": [...]}} to stop it, and its WebSocket {@code /ws?clientId=} for the
+ * sampler's steps while a prompt runs ({@link ProgressSocket}). The prompt id is the job id, so a run killed
  * while the server works is fetched later by a recovery like any cloud job.
  */
 public final class ComfyUiProvider implements EditProvider {
@@ -59,6 +62,14 @@ public final class ComfyUiProvider implements EditProvider {
 	public static final String DEFAULT_BASE_URL = "http://127.0.0.1:8188";
 	/** One whole header, such as {@code Authorization: Bearer ...}, for a server behind an authenticating proxy. */
 	public static final String AUTH_HEADER_VARIABLE = "COMFYUI_AUTH_HEADER";
+	/** A workflow of the user's own in ComfyUI's API format, with marked inputs ({@link UserWorkflow}), run instead of the built-in graph. */
+	public static final String WORKFLOW_FILE_VARIABLE = "COMFYUI_WORKFLOW_FILE";
+	/** Several servers, comma-separated, used instead of {@link #BASE_URL_VARIABLE} and spread over by a batch. */
+	public static final String BASE_URLS_VARIABLE = "COMFYUI_BASE_URLS";
+	/** How long a server that could not be reached gets no new edits before it is tried again. */
+	static final Duration DOWN_FOR = Duration.ofSeconds(60);
+	/** Edits one server holds at once in a batch: one running and the next waiting keep its GPU busy. */
+	static final int EDITS_PER_SERVER = 3;
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 	private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 	/** The node types read once per batch rather than per job; a server's installed nodes rarely change. */
@@ -70,25 +81,85 @@ public final class ComfyUiProvider implements EditProvider {
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, AUTH_HEADER_VARIABLE, "ComfyUI authentication header", ComfyUiProvider::new)
 		// One GPU runs one prompt at a time and queues the rest; a few queued keep it busy between jobs
 		// without parking a whole batch in a queue that a restart of the server empties.
-		.withLimits(new ProviderLimits(3, 600))
+		.withLimits(new ProviderLimits(EDITS_PER_SERVER, 600))
+		.withSettings(List.of(WORKFLOW_FILE_VARIABLE, BASE_URLS_VARIABLE), List.of(BASE_URLS_VARIABLE),
+			(baseUrl, authHeader, settings) -> new ComfyUiProvider(settings.getOrDefault(BASE_URLS_VARIABLE, baseUrl),
+				authHeader, settings.get(WORKFLOW_FILE_VARIABLE)))
 		// The address first: most servers need nothing else.
 		.withSettingsFields(new SettingsField(BASE_URL_VARIABLE, "comfyuiBaseUrl", "ComfyUI server address"),
-			new SettingsField(AUTH_HEADER_VARIABLE, "comfyuiAuthHeader", "ComfyUI auth header (only behind a proxy)"));
+			new SettingsField(AUTH_HEADER_VARIABLE, "comfyuiAuthHeader", "ComfyUI auth header (only behind a proxy)"),
+			new SettingsField(WORKFLOW_FILE_VARIABLE, "comfyuiWorkflowFile", "ComfyUI workflow file (API format, optional)"),
+			new SettingsField(BASE_URLS_VARIABLE, "comfyuiBaseUrls", "ComfyUI servers for batches (comma-separated, optional)"));
 
-	private final HttpUrl base;
-	/** The address without a user name or password it may have been given with, for messages and provenance. */
-	private final String shownAddress;
+	/** One of the configured servers, with what is known of it. */
+	final class Server {
+		final HttpUrl base;
+		/** The address without a user name or password it may have been given with, for messages and provenance. */
+		final String shownAddress;
+		/** The node types read so far, by class, each with when it was read. */
+		final Map<String, JsonNode> nodeInfo = new java.util.concurrent.ConcurrentHashMap<>();
+		final Map<String, Instant> nodeInfoRead = new java.util.concurrent.ConcurrentHashMap<>();
+		/** The sampler's steps of this client's prompts, from the server's WebSocket; polling does without it. */
+		final ProgressSocket progressSocket = new ProgressSocket();
+		/** Edits whose inputs went, or go, to this server and that are not over. */
+		final java.util.concurrent.atomic.AtomicInteger editsHeld = new java.util.concurrent.atomic.AtomicInteger();
+		volatile Instant downUntil = Instant.MIN;
+
+		Server(HttpUrl base) {
+			this.base = base;
+			this.shownAddress = base.newBuilder().username("").password("").build().toString();
+		}
+
+		Request.Builder request(String path) {
+			Request.Builder b = new Request.Builder().url(base.resolve(path));
+			if (authName != null) b.header(authName, authValue);
+			return b;
+		}
+
+		boolean holds(HttpUrl url) {
+			return url != null && url.host().equalsIgnoreCase(base.host()) && url.port() == base.port();
+		}
+
+		boolean isDown() {
+			return downUntil.isAfter(Instant.now());
+		}
+	}
+
+	private final List<Server> servers;
 	private final String authName;
 	private final String authValue;
 	/** Tells ComfyUI which of its clients sent a prompt; its WebSocket messages go to that client only. */
 	private final String clientId = UUID.randomUUID().toString();
-	private volatile ServerNodes nodes;
-	private volatile Instant nodesRead = Instant.MIN;
+	/** The staging of each edit under way, by the name of an input it uploaded, for its submit to find. */
+	private final Map<String, ComfyUiUploadStaging> stagings = new java.util.concurrent.ConcurrentHashMap<>();
+	/** The user's own workflow file, or null for the built-in graph. */
+	private final Path workflowFile;
 
 	/** @param authHeader one whole header line, or null when the server needs none */
 	public ComfyUiProvider(String baseUrl, String authHeader) throws EditException {
-		this.base = ProviderDescriptor.resolve(baseUrl, BASE_URL_VARIABLE, "");
-		this.shownAddress = base.newBuilder().username("").password("").build().toString();
+		this(baseUrl, authHeader, null);
+	}
+
+	/**
+	 * @param baseUrls one server's address, or several, comma-separated
+	 * @param workflowFile the path of the user's API-format workflow with marked inputs, or null for the
+	 *          built-in graph
+	 */
+	public ComfyUiProvider(String baseUrls, String authHeader, String workflowFile) throws EditException {
+		this.workflowFile = workflowFile == null || workflowFile.isBlank() ? null : Paths.get(workflowFile.strip());
+		List<Server> configured = new ArrayList<>();
+		boolean several = baseUrls.contains(",");
+		for (String address : baseUrls.split(",")) {
+			if (address.isBlank()) continue;
+			Server server = new Server(ProviderDescriptor.resolve(address.strip(), several ? BASE_URLS_VARIABLE
+				: BASE_URL_VARIABLE, ""));
+			if (configured.stream().noneMatch(other -> other.holds(server.base))) configured.add(server);
+		}
+		if (configured.isEmpty()) {
+			throw new EditException(ErrorKind.INVALID_INPUT, BASE_URLS_VARIABLE + " names no server: give one or more " +
+				"addresses, comma-separated.");
+		}
+		this.servers = List.copyOf(configured);
 		if (authHeader == null) {
 			authName = null;
 			authValue = null;
@@ -114,7 +185,21 @@ public final class ComfyUiProvider implements EditProvider {
 
 	@Override
 	public String serviceAddress() {
-		return base.toString();
+		return servers.get(0).base.toString();
+	}
+
+	@Override
+	public List<String> serviceAddresses() {
+		List<String> all = new ArrayList<>();
+		servers.forEach(s -> all.add(s.base.toString()));
+		return all;
+	}
+
+	/** Each server holds a few edits at once, so a batch over several runs that many more at once. */
+	@Override
+	public ProviderLimits limits() {
+		ProviderLimits one = DESCRIPTOR.limits();
+		return new ProviderLimits(one.maxConcurrentJobs() * servers.size(), one.createsPerMinute());
 	}
 
 	/** Images go to the server's own input folder only; it reads no links. */
@@ -133,73 +218,271 @@ public final class ComfyUiProvider implements EditProvider {
 		return Optional.of(new ComfyUiUploadStaging(this));
 	}
 
-	/** The auth header, on the configured server only: a link elsewhere gets nothing. */
+	/** The auth header, on the configured servers only: a link elsewhere gets nothing. */
 	@Override
 	public Headers downloadHeaders(String outputUrl) {
 		HttpUrl url = HttpUrl.parse(outputUrl);
-		boolean ours = url != null && url.host().equalsIgnoreCase(base.host()) && url.port() == base.port();
+		boolean ours = servers.stream().anyMatch(s -> s.holds(url));
 		return authName != null && ours ? Headers.of(authName, authValue) : Headers.of();
 	}
 
-	Request.Builder request(String path) {
-		Request.Builder b = new Request.Builder().url(base.resolve(path));
-		if (authName != null) b.header(authName, authValue);
-		return b;
+	/**
+	 * The server for a new edit: of those not found down, the one holding the fewest edits of this
+	 * client (the first listed when they hold alike), so a batch spreads over them, one queue each.
+	 */
+	synchronized Server assign() {
+		Server best = null;
+		for (Server s : servers) {
+			if (s.isDown()) continue;
+			if (best == null || s.editsHeld.get() < best.editsHeld.get()) best = s;
+		}
+		if (best == null) {
+			// All were found down: the one down longest is tried again.
+			for (Server s : servers) {
+				if (best == null || s.downUntil.isBefore(best.downUntil)) best = s;
+			}
+		}
+		best.editsHeld.incrementAndGet();
+		return best;
+	}
+
+	/**
+	 * Marks {@code from} down and moves one edit it held to another server; empty when there is no
+	 * other (a single server, or all of them found down just now).
+	 */
+	synchronized Optional<Server> handOver(Server from) {
+		from.downUntil = Instant.now().plus(DOWN_FOR);
+		Server best = null;
+		for (Server s : servers) {
+			if (s == from || s.isDown()) continue;
+			if (best == null || s.editsHeld.get() < best.editsHeld.get()) best = s;
+		}
+		if (best == null) return Optional.empty();
+		from.editsHeld.decrementAndGet();
+		best.editsHeld.incrementAndGet();
+		return Optional.of(best);
+	}
+
+	void release(Server server) {
+		server.editsHeld.decrementAndGet();
+	}
+
+	void staged(String name, ComfyUiUploadStaging staging) {
+		stagings.put(name, staging);
+	}
+
+	void unstaged(String name) {
+		stagings.remove(name);
+	}
+
+	/**
+	 * Whether a call never reached the server, so that an edit not yet queued there can go to another:
+	 * the connection was refused or the host not found, so the request was never sent.
+	 */
+	static boolean neverReached(EditException e) {
+		if (e.kind() != ErrorKind.NETWORK) return false;
+		for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+			if (t instanceof java.net.ConnectException || t instanceof java.net.UnknownHostException ||
+				t instanceof java.net.NoRouteToHostException)
+			{
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/** A proxy in front says the server behind it is gone, so it took nothing either. */
+	static boolean gatewayGone(HttpReply reply) {
+		return reply.code() == 502 || reply.code() == 503 || reply.code() == 504;
+	}
+
+	/** The server a journalled or running job was queued on, by its history link. */
+	private Server serverOf(JobHandle job) throws EditException {
+		HttpUrl queuedOn = job.pollUrl().map(HttpUrl::parse).orElse(null);
+		if (queuedOn == null) return servers.get(0);
+		for (Server s : servers) {
+			if (s.holds(queuedOn)) return s;
+		}
+		// A prompt is known only to the server it was queued on: a journal's job from another address (the
+		// setting changed since) is left for when that server is configured again, rather than asked of
+		// these, which would not know it and so lose it.
+		String link = queuedOn.newBuilder().username("").password("").build().toString();
+		String other = link.contains("history/") ? link.substring(0, link.lastIndexOf("history/")) : link;
+		String configured = servers.size() == 1 ? servers.get(0).shownAddress : "any of " + String.join(", ",
+			servers.stream().map(s -> s.shownAddress).collect(java.util.stream.Collectors.toList()));
+		throw new EditException(ErrorKind.INVALID_INPUT, "The edit " + job.id() + " was queued on the ComfyUI server at " +
+			other + ", not on " + configured + ": set " + BASE_URL_VARIABLE + " to " + other + " (or add it to " +
+			BASE_URLS_VARIABLE + ") to fetch its result.");
 	}
 
 	/**
 	 * Reads the server's nodes and model files and refuses, before anything is uploaded or queued, a
-	 * server that lacks a node type or a model file, in one sentence naming what to install.
+	 * server that lacks a node type or a model file, in one sentence naming what to install; with the
+	 * user's own workflow, reads and checks that whole graph, filled in as it will be sent.
 	 */
 	@Override
 	public Optional<String> checkPublishedSchema(EditRequest request, Http http) throws EditException {
-		QwenEditWorkflow.modelFiles(serverNodes(http), request.options().model(), shownAddress);
-		return Optional.empty();
-	}
-
-	private ServerNodes serverNodes(Http http) throws EditException {
-		ServerNodes known = nodes;
-		if (known != null && nodesRead.plus(NODES_KEPT).isAfter(Instant.now())) return known;
-		// One node at a time: the whole /object_info of a server with many custom nodes runs to megabytes.
-		ObjectNode info = Json.object();
-		for (String node : List.of(QwenEditWorkflow.UNET_LOADER, QwenEditWorkflow.CLIP_LOADER, QwenEditWorkflow.VAE_LOADER,
-			QwenEditWorkflow.LOAD_IMAGE, QwenEditWorkflow.TEXT_ENCODE, QwenEditWorkflow.EMPTY_LATENT,
-			QwenEditWorkflow.SAMPLER, QwenEditWorkflow.DECODE, QwenEditWorkflow.SAVE))
-		{
-			JsonNode answer = JobCalls.fetch(http, request("object_info/" + node).get().build(), displayName(),
-				reply -> error(reply, "ComfyUI did not describe its nodes"));
-			// An unknown class answers {} (server.py, get_object_info_node).
-			if (answer.has(node)) info.set(node, answer.get(node));
+		List<String> placeholders = new ArrayList<>();
+		for (int i = 0; i < request.images().size(); i++) {
+			placeholders.add(ComfyUiUploadStaging.SUBFOLDER + "/image" + (i + 1) + ".png");
 		}
-		known = ServerNodes.parse(info);
-		nodes = known;
-		nodesRead = Instant.now();
-		return known;
+		for (int tries = 0;; tries++) {
+			Server server = preferred();
+			try {
+				if (workflowFile != null) userGraph(server, request, placeholders, http);
+				else {
+					QwenEditWorkflow.modelFiles(serverNodes(server, http, QwenEditWorkflow.NODE_TYPES),
+						request.options().model(), server.shownAddress);
+				}
+				return Optional.empty();
+			}
+			catch (EditException e) {
+				// A server found down gets no edit for a while; the next one up is asked instead.
+				if (!neverReached(e) || servers.size() == 1 || tries >= servers.size()) throw e;
+				server.downUntil = Instant.now().plus(DOWN_FOR);
+			}
+		}
 	}
 
-	@Override
-	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
-		ServerNodes server = serverNodes(http);
+	/**
+	 * The server the check before an edit asks: the one the edit will most likely go to. Several
+	 * servers of one batch are meant to be alike; the graph is built again for the server that takes
+	 * the edit, from that server's own nodes.
+	 */
+	private synchronized Server preferred() {
+		Server best = null;
+		for (Server s : servers) {
+			if (!s.isDown() && (best == null || s.editsHeld.get() < best.editsHeld.get())) best = s;
+		}
+		return best == null ? servers.get(0) : best;
+	}
+
+	/**
+	 * The server's descriptions of {@code classes}, one request per class: the whole {@code /object_info}
+	 * of a server with many custom nodes runs to megabytes. A class read within {@link #NODES_KEPT} is
+	 * not asked again, so a batch asks once; a server's installed nodes rarely change.
+	 */
+	private ServerNodes serverNodes(Server server, Http http, java.util.Collection<String> classes) throws EditException {
+		ObjectNode info = Json.object();
+		for (String node : classes) {
+			Instant read = server.nodeInfoRead.get(node);
+			if (read == null || !read.plus(NODES_KEPT).isAfter(Instant.now())) {
+				JsonNode answer = JobCalls.fetch(http, server.request("object_info/" + node).get().build(), displayName(),
+					reply -> error(server, reply, "ComfyUI did not describe its nodes"));
+				// An unknown class answers {} (server.py, get_object_info_node).
+				if (answer.has(node)) server.nodeInfo.put(node, answer.get(node));
+				else server.nodeInfo.remove(node);
+				server.nodeInfoRead.put(node, Instant.now());
+			}
+			JsonNode known = server.nodeInfo.get(node);
+			if (known != null) info.set(node, known);
+		}
+		return ServerNodes.parse(info);
+	}
+
+	/** The user's workflow filled in for {@code request} with the uploaded {@code images}, checked against the server. */
+	private ObjectNode userGraph(Server on, EditRequest request, List<String> images, Http http) throws EditException {
+		UserWorkflow workflow = UserWorkflow.read(workflowFile);
 		EditOptions o = request.options();
-		QwenEditWorkflow.ModelFiles files = QwenEditWorkflow.modelFiles(server, o.model(), shownAddress);
+		workflow.checkAsked(o.seed().isPresent(), o.negativePrompt() != null && !o.negativePrompt().isBlank(),
+			o.size().isPresent(), o.outputs());
+		ServerNodes server = serverNodes(on, http, workflow.classTypes());
+		return workflow.fill(server, inputs(request, images), on.shownAddress);
+	}
+
+	private static QwenEditWorkflow.Inputs inputs(EditRequest request, List<String> images) {
+		EditOptions o = request.options();
 		InputImage first = request.images().get(0);
 		ImageSize size = o.size().orElse(new ImageSize(first.width(), first.height()));
 		// KSampler takes seeds up to 2^64-1; a seed chosen here is recorded, so the edit can be repeated.
 		long seed = o.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong(0, 1L << 50));
-		QwenEditWorkflow.Inputs inputs = new QwenEditWorkflow.Inputs(imageUrls, request.instruction().strip(),
+		return new QwenEditWorkflow.Inputs(images, request.instruction().strip(),
 			o.negativePrompt() == null ? "" : o.negativePrompt(), seed, side(size.width()), side(size.height()), o.outputs());
-		ObjectNode body = Json.object();
-		body.set("prompt", QwenEditWorkflow.build(server, files, inputs));
-		body.put("client_id", clientId);
-		HttpReply reply = http.send(request("prompt").post(RequestBody.create(Json.bytes(body), JSON)).build(),
-			CallKind.CREATE, CALL_TIMEOUT, displayName());
-		if (!reply.isSuccessful()) throw error(reply, "ComfyUI refused the workflow");
-		String promptId = Json.text(Json.parse(reply.body(), displayName()), "prompt_id");
-		if (promptId == null || !promptId.matches("[A-Za-z0-9-]{1,64}")) {
-			throw new EditException(ErrorKind.PROVIDER_FAILURE, "ComfyUI queued the edit but sent no prompt id, so its " +
-				"result cannot be fetched.");
+	}
+
+	/**
+	 * Queues the edit on the server its inputs went to. A server that cannot be reached before it took
+	 * the prompt hands the edit to another: the inputs are uploaded there again and the prompt queued
+	 * there, so a batch goes on over the servers still up.
+	 */
+	@Override
+	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
+		ComfyUiUploadStaging staging = stagings.get(imageUrls.get(0));
+		Server server = staging == null ? servers.get(0) : staging.server();
+		for (int tries = 0;; tries++) {
+			try {
+				return submit(server, request, imageUrls, http);
+			}
+			catch (Unreached e) {
+				Optional<Server> other = staging == null || tries >= servers.size() ? Optional.empty() : handOver(server);
+				if (!other.isPresent()) throw e.failure;
+				server = staging.moveTo(other.get(), http);
+			}
 		}
-		return JobState.queued(new JobHandle(promptId, base.resolve("history/" + promptId).toString(), null, null), null);
+	}
+
+	/** A call that never reached the server (see {@link #neverReached}), with the failure to report if no other can take the edit. */
+	static final class Unreached extends Exception {
+		private static final long serialVersionUID = 1L;
+		final transient EditException failure;
+
+		Unreached(EditException failure) {
+			super(failure.getMessage(), failure, false, false);
+			this.failure = failure;
+		}
+	}
+
+	private JobState submit(Server server, EditRequest request, List<String> imageUrls, Http http) throws EditException,
+		Unreached
+	{
+		ObjectNode body = Json.object();
+		Map<String, String> submitFacts = new LinkedHashMap<>();
+		if (workflowFile != null) {
+			body.set("prompt", userGraph(server, request, imageUrls, http));
+			submitFacts.put("ComfyUIWorkflowFile", String.valueOf(workflowFile.getFileName()));
+		}
+		else {
+			ServerNodes nodes = serverNodes(server, http, QwenEditWorkflow.NODE_TYPES);
+			QwenEditWorkflow.ModelFiles files = QwenEditWorkflow.modelFiles(nodes, request.options().model(),
+				server.shownAddress);
+			body.set("prompt", QwenEditWorkflow.build(nodes, files, inputs(request, imageUrls)));
+		}
+		body.put("client_id", clientId);
+		// Opened before the prompt is queued: the server sends a prompt's messages only to the sockets
+		// connected under its client_id at that moment (server.py, send_json).
+		HttpUrl socketUrl = server.base.resolve("ws").newBuilder().addQueryParameter("clientId", clientId).build();
+		if (http.follows(socketUrl.toString())) {
+			server.progressSocket.open(Http.sharedClient(), server.request("ws").url(socketUrl).build());
+		}
+		String promptId;
+		try {
+			HttpReply reply;
+			try {
+				reply = http.send(server.request("prompt").post(RequestBody.create(Json.bytes(body), JSON)).build(),
+					CallKind.CREATE, CALL_TIMEOUT, displayName());
+			}
+			catch (EditException e) {
+				if (neverReached(e)) throw new Unreached(e);
+				throw e;
+			}
+			if (!reply.isSuccessful()) {
+				EditException refused = error(server, reply, "ComfyUI refused the workflow");
+				if (gatewayGone(reply)) throw new Unreached(refused);
+				throw refused;
+			}
+			promptId = Json.text(Json.parse(reply.body(), displayName()), "prompt_id");
+			if (promptId == null || !promptId.matches("[A-Za-z0-9-]{1,64}")) {
+				throw new EditException(ErrorKind.PROVIDER_FAILURE, "ComfyUI queued the edit but sent no prompt id, so its " +
+					"result cannot be fetched.");
+			}
+		}
+		catch (EditException | Unreached | RuntimeException e) {
+			server.progressSocket.closeIfIdle();
+			throw e;
+		}
+		server.progressSocket.follow(promptId);
+		return JobState.queued(new JobHandle(promptId, server.base.resolve("history/" + promptId).toString(), null, null)
+			.withSubmitFacts(submitFacts), null);
 	}
 
 	/** The nearest multiple of 16 ({@code EmptySD3LatentImage}'s step), at least 16. */
@@ -216,42 +499,54 @@ public final class ComfyUiProvider implements EditProvider {
 	 */
 	@Override
 	public JobState poll(JobHandle job, Http http) throws EditException {
-		requireSameServer(job);
-		Optional<JsonNode> entry = historyEntry(job, http);
-		if (entry.isPresent()) return finished(job, entry.get());
-		Optional<JobState> queued = inQueue(job, http);
-		if (queued.isPresent()) return queued.get();
-		// It may have finished between the two calls.
-		entry = historyEntry(job, http);
-		if (entry.isPresent()) return finished(job, entry.get());
-		return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "The ComfyUI server at " + shownAddress +
-			" no longer knows the edit " + job.id() + " (it was restarted, or its history cleared), so its result is lost."));
+		Server server = serverOf(job);
+		JobState state;
+		try {
+			state = look(server, job, http);
+		}
+		catch (EditException e) {
+			// New edits go elsewhere while it is unreachable; this one it holds is lost with it.
+			if (neverReached(e) && servers.size() > 1) server.downUntil = Instant.now().plus(DOWN_FOR);
+			throw e;
+		}
+		if (state.status().isFinal()) server.progressSocket.forget(job.id());
+		return state;
 	}
 
 	/**
-	 * A prompt is known only to the server it was queued on: a journal's job from another address (the
-	 * setting changed since) is left for when that server is configured again, rather than asked of this
-	 * one, which would not know it and so lose it.
+	 * The history first, always: it alone says how a prompt ended. While the WebSocket says the
+	 * prompt runs, that and its steps stand in for the queue; otherwise the queue is asked.
 	 */
-	private void requireSameServer(JobHandle job) throws EditException {
-		HttpUrl queuedOn = job.pollUrl().map(HttpUrl::parse).orElse(null);
-		if (queuedOn == null || queuedOn.host().equalsIgnoreCase(base.host()) && queuedOn.port() == base.port()) return;
-		String link = queuedOn.newBuilder().username("").password("").build().toString();
-		String other = link.contains("history/") ? link.substring(0, link.lastIndexOf("history/")) : link;
-		throw new EditException(ErrorKind.INVALID_INPUT, "The edit " + job.id() + " was queued on the ComfyUI server at " +
-			other + ", not on " + shownAddress + ": set " + BASE_URL_VARIABLE + " to " + other + " to fetch its result.");
+	private JobState look(Server server, JobHandle job, Http http) throws EditException {
+		Optional<JsonNode> entry = historyEntry(server, job, http);
+		if (entry.isPresent()) return finished(server, job, entry.get());
+		Optional<ProgressSocket.Seen> seen = server.progressSocket.seen(job.id());
+		if (seen.isPresent() && seen.get().started && !seen.get().ended) return withSteps(JobState.running(job), seen.get());
+		Optional<JobState> queued = inQueue(server, job, http);
+		if (queued.isPresent()) return seen.isPresent() ? withSteps(queued.get(), seen.get()) : queued.get();
+		// It may have finished between the two calls.
+		entry = historyEntry(server, job, http);
+		if (entry.isPresent()) return finished(server, job, entry.get());
+		return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "The ComfyUI server at " + server.shownAddress +
+			" no longer knows the edit " + job.id() + " (it was restarted, or its history cleared), so its result is lost."));
 	}
 
-	private Optional<JsonNode> historyEntry(JobHandle job, Http http) throws EditException {
-		JsonNode history = JobCalls.fetch(http, request("history/" + job.id()).get().build(), displayName(),
-			reply -> error(reply, "ComfyUI did not answer about the edit"));
+	private static JobState withSteps(JobState state, ProgressSocket.Seen seen) {
+		int done = seen.stepsDone;
+		int total = seen.stepsTotal;
+		return state.status() == JobState.Status.RUNNING && done >= 0 && total > 0 ? state.withSteps(done, total) : state;
+	}
+
+	private Optional<JsonNode> historyEntry(Server server, JobHandle job, Http http) throws EditException {
+		JsonNode history = JobCalls.fetch(http, server.request("history/" + job.id()).get().build(), displayName(),
+			reply -> error(server, reply, "ComfyUI did not answer about the edit"));
 		JsonNode entry = history.get(job.id());
 		return entry == null || !entry.isObject() ? Optional.empty() : Optional.of(entry);
 	}
 
-	private Optional<JobState> inQueue(JobHandle job, Http http) throws EditException {
-		JsonNode queue = JobCalls.fetch(http, request("queue").get().build(), displayName(),
-			reply -> error(reply, "ComfyUI did not show its queue"));
+	private Optional<JobState> inQueue(Server server, JobHandle job, Http http) throws EditException {
+		JsonNode queue = JobCalls.fetch(http, server.request("queue").get().build(), displayName(),
+			reply -> error(server, reply, "ComfyUI did not show its queue"));
 		if (contains(queue.path("queue_running"), job.id())) return Optional.of(JobState.running(job));
 		JsonNode pending = queue.path("queue_pending");
 		if (contains(pending, job.id())) {
@@ -276,7 +571,7 @@ public final class ComfyUiProvider implements EditProvider {
 		return false;
 	}
 
-	private JobState finished(JobHandle job, JsonNode entry) {
+	private JobState finished(Server server, JobHandle job, JsonNode entry) {
 		JsonNode status = entry.path("status");
 		String statusWord = status.path("status_str").asText("success");
 		JsonNode graph = entry.path("prompt").path(2);
@@ -288,13 +583,13 @@ public final class ComfyUiProvider implements EditProvider {
 			if (saveNode != null && !saveNode.equals(output.getKey())) continue;
 			for (JsonNode image : output.getValue().path("images")) {
 				if (!"output".equals(image.path("type").asText())) continue;
-				links.add(base.resolve("view").newBuilder().addQueryParameter("filename", image.path("filename").asText())
+				links.add(server.base.resolve("view").newBuilder().addQueryParameter("filename", image.path("filename").asText())
 					.addQueryParameter("subfolder", image.path("subfolder").asText(""))
 					.addQueryParameter("type", "output").build().toString());
 			}
 		}
 		Map<String, String> facts = new LinkedHashMap<>();
-		facts.put("ComfyUIServer", shownAddress);
+		facts.put("ComfyUIServer", server.shownAddress);
 		if (graph.isObject()) facts.putAll(QwenEditWorkflow.facts(graph));
 		return JobState.succeeded(job, links, facts);
 	}
@@ -319,10 +614,15 @@ public final class ComfyUiProvider implements EditProvider {
 	/** {@code GET /system_stats} answers with the server's version, and runs nothing. */
 	@Override
 	public String checkKey(Http http) throws EditException {
-		JsonNode stats = JobCalls.fetch(http, request("system_stats").get().build(), displayName(),
-			reply -> error(reply, "ComfyUI did not answer"));
-		String version = stats.path("system").path("comfyui_version").asText("");
-		return "The ComfyUI server at " + shownAddress + " answers" + (version.isEmpty() ? "" : " (version " + version + ")") + ".";
+		StringBuilder said = new StringBuilder();
+		for (Server server : servers) {
+			JsonNode stats = JobCalls.fetch(http, server.request("system_stats").get().build(), displayName(),
+				reply -> error(server, reply, "ComfyUI did not answer"));
+			String version = stats.path("system").path("comfyui_version").asText("");
+			said.append(said.length() == 0 ? "" : " ").append("The ComfyUI server at ").append(server.shownAddress)
+				.append(" answers").append(version.isEmpty() ? "" : " (version " + version + ")").append('.');
+		}
+		return said.toString();
 	}
 
 	/**
@@ -333,17 +633,19 @@ public final class ComfyUiProvider implements EditProvider {
 	@Override
 	public boolean cancel(JobHandle job, Http http) {
 		try {
-			JsonNode queue = JobCalls.fetch(http, request("queue").get().build(), displayName(),
-				reply -> error(reply, "ComfyUI did not show its queue"));
+			Server server = serverOf(job);
+			server.progressSocket.forget(job.id());
+			JsonNode queue = JobCalls.fetch(http, server.request("queue").get().build(), displayName(),
+				reply -> error(server, reply, "ComfyUI did not show its queue"));
 			ObjectNode body = Json.object();
 			if (contains(queue.path("queue_running"), job.id())) {
 				body.put("prompt_id", job.id());
-				return JobCalls.requestCancel(http, request("interrupt").post(RequestBody.create(Json.bytes(body), JSON))
+				return JobCalls.requestCancel(http, server.request("interrupt").post(RequestBody.create(Json.bytes(body), JSON))
 					.build(), displayName());
 			}
 			if (contains(queue.path("queue_pending"), job.id())) {
 				body.putArray("delete").add(job.id());
-				return JobCalls.requestCancel(http, request("queue").post(RequestBody.create(Json.bytes(body), JSON))
+				return JobCalls.requestCancel(http, server.request("queue").post(RequestBody.create(Json.bytes(body), JSON))
 					.build(), displayName());
 			}
 			return false;
@@ -358,7 +660,7 @@ public final class ComfyUiProvider implements EditProvider {
 	 * [{"message", "details"}], "class_type"}}}} from {@code POST /prompt} (server.py, execution.py
 	 * {@code validate_prompt}); a proxy's 401 or 403 means the auth header.
 	 */
-	EditException error(HttpReply reply, String what) {
+	EditException error(Server server, HttpReply reply, String what) {
 		StringBuilder said = new StringBuilder();
 		try {
 			JsonNode body = Json.parse(reply.body(), displayName());
@@ -385,7 +687,7 @@ public final class ComfyUiProvider implements EditProvider {
 		}
 		int code = reply.code();
 		if (code == 401 || code == 403) {
-			return new EditException(ErrorKind.UNAUTHORIZED, "The ComfyUI server at " + shownAddress + " refused the request " +
+			return new EditException(ErrorKind.UNAUTHORIZED, "The ComfyUI server at " + server.shownAddress + " refused the request " +
 				"(HTTP " + code + "): check " + AUTH_HEADER_VARIABLE + " in the environment or in Plugins > Qwen Image " +
 				"Edit > Settings.");
 		}

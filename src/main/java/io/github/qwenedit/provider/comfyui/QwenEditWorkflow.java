@@ -34,6 +34,9 @@ final class QwenEditWorkflow {
 	static final String SAMPLER = "KSampler";
 	static final String DECODE = "VAEDecode";
 	static final String SAVE = "SaveImage";
+	/** The node types of the built-in graph, read from the server before the first edit. */
+	static final List<String> NODE_TYPES = List.of(UNET_LOADER, CLIP_LOADER, VAE_LOADER, LOAD_IMAGE, TEXT_ENCODE,
+		EMPTY_LATENT, SAMPLER, DECODE, SAVE);
 	/** Where results go in ComfyUI's output folder, told apart from the user's own work there. */
 	static final String OUTPUT_PREFIX = "qwen-image-edit/edit";
 	/**
@@ -97,9 +100,7 @@ final class QwenEditWorkflow {
 	 */
 	static ModelFiles modelFiles(ServerNodes server, String model, String serverAddress) throws EditException {
 		List<String> missing = new ArrayList<>();
-		for (String node : List.of(UNET_LOADER, CLIP_LOADER, VAE_LOADER, LOAD_IMAGE, TEXT_ENCODE, EMPTY_LATENT, SAMPLER,
-			DECODE, SAVE))
-		{
+		for (String node : NODE_TYPES) {
 			if (server.type(node).isEmpty()) missing.add("the node " + node);
 		}
 		if (!missing.isEmpty()) {
@@ -177,8 +178,14 @@ final class QwenEditWorkflow {
 		return node.complete().output(0);
 	}
 
-	/** The id of the graph's {@code SaveImage} node, whose outputs are the results. */
+	/**
+	 * The id of the node whose outputs are the results: the one a user's workflow marks
+	 * {@code qwen-edit:output}, else the graph's {@code SaveImage}; null when neither is there (then
+	 * every output node's images are the results).
+	 */
 	static String saveNodeId(JsonNode graph) {
+		String marked = UserWorkflow.markedNodes(graph).get(UserWorkflow.Role.OUTPUT);
+		if (marked != null) return marked;
 		for (java.util.Iterator<Map.Entry<String, JsonNode>> it = graph.fields(); it.hasNext();) {
 			Map.Entry<String, JsonNode> e = it.next();
 			if (SAVE.equals(e.getValue().path("class_type").asText())) return e.getKey();
@@ -217,6 +224,19 @@ final class QwenEditWorkflow {
 					break;
 			}
 		}
+		// A user's workflow names its own seed and size nodes; its markers are kept in the server's history.
+		Map<UserWorkflow.Role, String> marked = UserWorkflow.markedNodes(graph);
+		String seedNode = marked.get(UserWorkflow.Role.SEED);
+		if (seedNode != null) {
+			JsonNode inputs = graph.path(seedNode).path("inputs");
+			facts.put("Seed", (inputs.has("seed") ? inputs.path("seed") : inputs.path("noise_seed")).asText());
+		}
+		String sizeNode = marked.get(UserWorkflow.Role.SIZE);
+		if (sizeNode != null) {
+			JsonNode inputs = graph.path(sizeNode).path("inputs");
+			facts.put("SizeSent", inputs.path("width").asText() + "*" + inputs.path("height").asText());
+		}
+		facts.put("ComfyUIWorkflow", marked.isEmpty() ? "built-in" : "user's file");
 		facts.put("ComfyUIWorkflowSHA256", ComfyWorkflow.sha256(graph));
 		return facts;
 	}

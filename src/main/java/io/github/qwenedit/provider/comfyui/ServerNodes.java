@@ -15,7 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
  * {@code input.required} and {@code input.optional} inputs, each {@code [type, options]} where the type
  * is a name such as {@code MODEL} or {@code INT}, or the list of allowed values (the model files a
  * loader can load); newer servers spell such a list {@code ["COMBO", {"options": [...]}]}. And its
- * {@code output} types, in slot order.
+ * {@code output} types, in slot order, and whether it is an {@code output_node}.
  */
 final class ServerNodes {
 
@@ -47,6 +47,14 @@ final class ServerNodes {
 			return required;
 		}
 
+		/**
+		 * Whether the input names a file of the server's input folder that the node checks by itself
+		 * ({@code LoadImage}'s {@code image_upload}), so its choice list shows only part of what it loads.
+		 */
+		boolean namesUploadedFile() {
+			return options != null && options.path("image_upload").asBoolean(false);
+		}
+
 		/** The default the server declares for this input, if any. */
 		Optional<JsonNode> defaultValue() {
 			JsonNode d = options == null ? null : options.get("default");
@@ -59,11 +67,18 @@ final class ServerNodes {
 		private final String name;
 		private final Map<String, InputSpec> inputs;
 		private final List<String> outputs;
+		private final boolean outputNode;
 
-		NodeType(String name, Map<String, InputSpec> inputs, List<String> outputs) {
+		NodeType(String name, Map<String, InputSpec> inputs, List<String> outputs, boolean outputNode) {
 			this.name = name;
 			this.inputs = inputs;
 			this.outputs = outputs;
+			this.outputNode = outputNode;
+		}
+
+		/** An output node (such as {@code SaveImage}): the server runs a prompt only for such nodes and what feeds them. */
+		boolean outputNode() {
+			return outputNode;
 		}
 
 		String name() {
@@ -97,7 +112,7 @@ final class ServerNodes {
 			for (JsonNode o : info.path("output")) {
 				outputs.add(o.isTextual() ? o.asText() : "COMBO");
 			}
-			types.put(e.getKey(), new NodeType(e.getKey(), inputs, outputs));
+			types.put(e.getKey(), new NodeType(e.getKey(), inputs, outputs, info.path("output_node").asBoolean(false)));
 		}
 		return new ServerNodes(types);
 	}
