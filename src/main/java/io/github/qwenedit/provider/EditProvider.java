@@ -120,6 +120,15 @@ public interface EditProvider extends ImageRecipient {
 		return okhttp3.Headers.of();
 	}
 
+	/**
+	 * Whether a job here costs money: false for the user's own server, whose models are all
+	 * self-hosted, so that a job that was not stopped is said to run on, not to charge.
+	 */
+	default boolean chargesForJobs() {
+		List<ModelSpec> offered = models();
+		return offered.isEmpty() || offered.stream().anyMatch(model -> !model.selfHosted());
+	}
+
 	/** How often {@link #poll} may be called; providers with a tight request limit ask less often. */
 	default PollSchedule pollSchedule() {
 		return PollSchedule.DEFAULT;

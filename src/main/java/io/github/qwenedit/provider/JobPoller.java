@@ -167,14 +167,15 @@ public final class JobPoller {
 						.leaving(EditException.Charge.RUNNING_JOB, job, java.util.List.of());
 			}
 			boolean stopped = provider.cancel(job, http.forCleanup());
+			String runsOn = provider.chargesForJobs() ? "so it may still charge for it." : "so it may still run there.";
 			String outcome;
 			if (!unreadable) {
 				outcome = stopped ? name + " confirmed that the job was stopped."
-					: name + " did not confirm that the job stopped, so it may still charge for it.";
+					: name + " did not confirm that the job stopped, " + runsOn;
 			}
 			else {
 				outcome = "The job's result could no longer be followed, so the plugin asked " + name + " to stop it: " +
-					(stopped ? name + " confirmed." : name + " did not confirm, so it may still charge for it.");
+					(stopped ? name + " confirmed." : name + " did not confirm, " + runsOn);
 			}
 			// A job not confirmed stopped may finish and be charged: its handle goes with the failure, so
 			// that the journal keeps it for a later run or a recovery to fetch what was paid for.

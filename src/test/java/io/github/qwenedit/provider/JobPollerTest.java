@@ -34,7 +34,7 @@ class JobPollerTest {
 		(baseUrl, key) -> new ScriptedProvider(true));
 
 	/** Answers each poll with the next scripted state, or throws the next scripted failure. */
-	private static final class ScriptedProvider implements EditProvider {
+	private static class ScriptedProvider implements EditProvider {
 		final Deque<Object> script = new ArrayDeque<>();
 		int polls;
 		int cancels;
@@ -225,6 +225,27 @@ class JobPollerTest {
 		assertEquals(1, provider.cancels);
 		assertEquals("Scripted had an internal problem (HTTP 500). Scripted said: boom. The job's result could no longer " +
 			"be followed, so the plugin asked Scripted to stop it: Scripted did not confirm, so it may still charge for it.",
+			e.getMessage());
+	}
+
+	/** The lab's own server bills nothing: a job it did not confirm stopped runs on there, and is said to. */
+	@Test
+	void aJobNotStoppedOnTheUsersOwnServerIsSaidToRunOnNotToCharge() throws EditException {
+		io.github.qwenedit.core.Configuration config = io.github.qwenedit.core.Configuration.of(Map.of(
+			"REPLICATE_API_TOKEN", "r8_x"));
+		assertEquals(false, io.github.qwenedit.provider.registry.ProviderRegistry.get("comfyui").create(config)
+			.chargesForJobs());
+		assertEquals(true, io.github.qwenedit.provider.registry.ProviderRegistry.get("replicate").create(config)
+			.chargesForJobs());
+		ScriptedProvider ownServer = new ScriptedProvider(false) {
+			@Override
+			public boolean chargesForJobs() {
+				return false;
+			}
+		};
+		EditException e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(ownServer,
+			JobState.queued(JOB, null), http(Duration.ofSeconds(1)), (message, fraction) -> {}));
+		assertTrue(e.getMessage().endsWith("Scripted did not confirm that the job stopped, so it may still run there."),
 			e.getMessage());
 	}
 
