@@ -54,6 +54,8 @@ class ProvidersFromRegistryTest {
 		DIALOG.put("replicateBaseUrl", "Replicate base URL");
 		DIALOG.put("comfyuiBaseUrl", "ComfyUI server address");
 		DIALOG.put("comfyuiAuthHeader", "ComfyUI auth header (only behind a proxy)");
+		DIALOG.put("comfyuiWorkflowFile", "ComfyUI workflow file (API format, optional)");
+		DIALOG.put("comfyuiBaseUrls", "ComfyUI servers for batches (comma-separated, optional)");
 		DIALOG.put("bucket", "Bucket (s3://bucket/prefix)");
 		DIALOG.put("bucketEndpoint", "Bucket endpoint (empty for AWS)");
 		DIALOG.put("bucketRegion", "Bucket region");
