@@ -687,8 +687,7 @@ class NothingLostTest {
 				token, "REPLICATE_BASE_URL", replicate);
 			Path in = folderOfImages(1);
 			Path out = work.resolve("out");
-			String[] args = { "--provider", "replicate", "--model", "qwen-image-edit-plus", "--instruction", INSTRUCTION,
-				"--output", out.toString(), in.toString() };
+			String[] args = replicateBatch(in, out);
 			Process batch = startChild(env, null, args);
 			await(() -> !replicate.jobs().isEmpty(), "the create was sent");
 			batch.destroyForcibly();
@@ -726,8 +725,7 @@ class NothingLostTest {
 			Map<String, String> env = bed.env("REPLICATE_API_TOKEN", token, "REPLICATE_BASE_URL", replicate);
 			Path in = folderOfImages(1);
 			Path out = work.resolve("out");
-			String[] args = { "--provider", "replicate", "--model", "qwen-image-edit-plus", "--instruction", INSTRUCTION,
-				"--output", out.toString(), in.toString() };
+			String[] args = replicateBatch(in, out);
 			Process batch = startChild(env, null, args);
 			await(() -> !replicate.jobs().isEmpty(), "the create was sent");
 			// Inside the seconds a waiting create used to hold the answer, well before the prediction ends.
@@ -740,11 +738,7 @@ class NothingLostTest {
 			assertEquals(BatchJournal.Phase.ACCEPTED, left.get(0).phase, "the prediction's id was not journalled");
 			assertEquals(replicate.lastJob().id, left.get(0).job.id());
 
-			Outcome next = runInProcess(env, args);
-			assertEquals(0, next.code(), next.out() + next.err());
-			assertEquals(1, replicate.jobs().size(), "the image was paid for twice: " + next.out() + next.err());
-			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
-			assertTrue(journal(out).isEmpty());
+			assertTheNextRunSavesItWithNoSecondPrediction(env, args, replicate, out, "");
 		}
 	}
 
@@ -1120,8 +1114,7 @@ class NothingLostTest {
 			Map<String, String> env = bed.env("REPLICATE_API_TOKEN", token, "REPLICATE_BASE_URL", replicate);
 			Path in = folderOfImages(1);
 			Path out = work.resolve("out");
-			String[] args = { "--provider", "replicate", "--model", "qwen-image-edit-plus", "--instruction", INSTRUCTION,
-				"--output", out.toString(), in.toString() };
+			String[] args = replicateBatch(in, out);
 			Process batch = startChild(env, null, args);
 			await(() -> !replicate.jobs().isEmpty() && replicate.requests().stream().anyMatch(r ->
 				r.method().equals("GET") && r.path().endsWith("/predictions/" + replicate.lastJob().id)),
@@ -1135,12 +1128,24 @@ class NothingLostTest {
 			assertFalse(replicate.lastJob().cancelRequested(), "a paid prediction was stopped over a 503: " + printed);
 			assertEquals(1, journal(out).size(), "the prediction was dropped from the journal: " + printed);
 
-			Outcome next = runInProcess(env, args);
-			assertEquals(0, next.code(), printed + next.out() + next.err());
-			assertEquals(1, replicate.jobs().size(), "the image was paid for twice: " + printed + next.out());
-			assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
-			assertTrue(journal(out).isEmpty());
+			assertTheNextRunSavesItWithNoSecondPrediction(env, args, replicate, out, printed);
 		}
+	}
+
+	private static String[] replicateBatch(Path in, Path out) {
+		return new String[] { "--provider", "replicate", "--model", "qwen-image-edit-plus", "--instruction", INSTRUCTION,
+			"--output", out.toString(), in.toString() };
+	}
+
+	/** The run after an interrupted one saves the journalled prediction's result and creates none. */
+	private void assertTheNextRunSavesItWithNoSecondPrediction(Map<String, String> env, String[] args,
+		io.github.qwenedit.emulator.ReplicateEmulator replicate, Path out, String before) throws Exception
+	{
+		Outcome next = runInProcess(env, args);
+		assertEquals(0, next.code(), before + next.out() + next.err());
+		assertEquals(1, replicate.jobs().size(), "the image was paid for twice: " + before + next.out() + next.err());
+		assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out());
+		assertTrue(journal(out).isEmpty());
 	}
 
 	static int journalSize(Path out) throws Exception {
