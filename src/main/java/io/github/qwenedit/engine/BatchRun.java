@@ -298,6 +298,7 @@ public final class BatchRun {
 		}
 		BatchLog log = new BatchLog(output);
 		PlantedLinks.refuse(log.file());
+		PlantedLinks.refuse(output.resolve(BatchJournal.FOLDER));
 		BatchJournal journal = new BatchJournal(output);
 		Map<String, EarlierJob> unsettled = recoverUnfinished();
 		Map<String, String> otherProviders = otherProvidersJobs(journal);

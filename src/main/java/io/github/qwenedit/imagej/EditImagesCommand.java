@@ -38,6 +38,7 @@ import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.engine.EditSession;
 import io.github.qwenedit.engine.OutputFolderLock;
+import io.github.qwenedit.engine.PlantedLinks;
 import io.github.qwenedit.images.ImageEncoder;
 import io.github.qwenedit.images.ResultFiles;
 import io.github.qwenedit.images.ResultImages;
@@ -315,6 +316,7 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			Optional<BatchJournal.Pending> journal = Optional.empty();
 			if (saving) {
 				folderLock = OutputFolderLock.share(outputFolder.toPath());
+				PlantedLinks.refuse(outputFolder.toPath().resolve(BatchJournal.FOLDER));
 				editService.rememberOutputFolder(outputFolder);
 				journal = Optional.of(new BatchJournal(outputFolder.toPath()).pending(new BatchJournal.SourceKey(
 					sourceOf(image), 0), image.getTitle(), descriptor.id(), request, true));

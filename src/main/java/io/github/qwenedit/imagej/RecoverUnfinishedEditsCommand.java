@@ -23,6 +23,7 @@ import ij.ImagePlus;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
+import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.engine.BatchLog;
 import io.github.qwenedit.engine.JournalRecovery;
 import io.github.qwenedit.engine.OutputFolderLock;
@@ -101,6 +102,7 @@ public class RecoverUnfinishedEditsCommand extends AttributedDynamicCommand {
 			claimed = OutputFolderLock.claim(outputFolder.toPath());
 			try {
 				PlantedLinks.refuse(outputFolder.toPath().resolve(BatchLog.FILE));
+				PlantedLinks.refuse(outputFolder.toPath().resolve(BatchJournal.FOLDER));
 			}
 			catch (EditException e) {
 				claimed.close();

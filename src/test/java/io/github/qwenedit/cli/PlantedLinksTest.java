@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import ij.io.FileSaver;
 import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.emulator.DashScopeEmulator;
+import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.engine.OutputFolderLock;
 import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.imagej.EditCommandRunner;
@@ -79,6 +80,23 @@ class PlantedLinksTest {
 			assertNothingOutside();
 		}
 		assertEquals(0, dashscope.requests().size(), "a call was made");
+	}
+
+	/** A journal folder planted as a link to another folder would put the journal there, and a clean-up would remove the link. */
+	@Test
+	void aLinkUnderTheJournalsNameStopsTheRunBeforeAnyCall() throws Exception {
+		Path elsewhere = Files.createDirectories(outside.resolve("someone-elses-folder"));
+		Path out = Files.createDirectories(work.resolve("out-journal"));
+		Path link = Files.createSymbolicLink(out.resolve(BatchJournal.FOLDER), elsewhere);
+		Outcome outcome = edit(out);
+		assertEquals(2, outcome.code(), outcome.out() + outcome.err());
+		assertTrue(outcome.err().contains(BatchJournal.FOLDER + " in ") && outcome.err().contains("is a symbolic link"),
+			outcome.err());
+		assertEquals(0, dashscope.requests().size(), "a call was made");
+		assertTrue(Files.isSymbolicLink(link), "the planted link was removed");
+		try (var files = Files.list(elsewhere)) {
+			assertEquals(0, files.count(), "a file was written through the link");
+		}
 	}
 
 	@Test
