@@ -63,6 +63,34 @@ class ComfyUiBatchTest {
 			"--seed", "11", "--output", out.toString(), in.toString() };
 	}
 
+	/**
+	 * A user's own workflow file runs in a batch too: the batch checks it once before it starts (with
+	 * stand-ins for the images), then each image is edited through it; one the server could not run is
+	 * refused in one sentence before anything is uploaded.
+	 */
+	@Test
+	void aBatchRunsTheUsersWorkflowFileAndRefusesOneTheServerCannotRun() throws Exception {
+		Path workflow = work.resolve("lab-edit_api.json");
+		try (java.io.InputStream exported = ComfyUiBatchTest.class.getResourceAsStream("/comfyui/marked-workflow_api.json")) {
+			Files.copy(exported, workflow);
+		}
+		Map<String, String> env = env();
+		env.put("COMFYUI_WORKFLOW_FILE", workflow.toString());
+		Path in = folderOfImages(2);
+		Outcome run = QwenEditCliRunner.run(env, work.resolve("config"), args(in, work.resolve("out")));
+		assertEquals(0, run.code(), run.out() + run.err());
+		assertEquals(2, comfy.prompts().size());
+		assertEquals("lab/qwen-edit", comfy.lastPrompt().graph.path("60").path("inputs").path("filename_prefix").asText(),
+			"the user's graph was not the one sent");
+
+		Files.writeString(workflow, Files.readString(workflow).replace("\"KSampler\"", "\"KSamplerFromAPlugin\""));
+		Outcome refused = QwenEditCliRunner.run(env, work.resolve("config"), args(in, work.resolve("out2")));
+		assertEquals(2, refused.code(), refused.out() + refused.err());
+		assertTrue(refused.err().contains("KSamplerFromAPlugin") && !refused.err().contains("Exception"), refused.err());
+		assertEquals(2, comfy.prompts().size(), "a prompt was queued");
+		assertEquals(2, comfy.inputFiles().size(), "an image was uploaded");
+	}
+
 	@Test
 	void aFolderIsEditedOnTheServer() throws Exception {
 		Path in = folderOfImages(2);

@@ -387,15 +387,28 @@ public final class ComfyUiProvider implements EditProvider {
 		workflow.checkAsked(o.seed().isPresent(), o.negativePrompt() != null && !o.negativePrompt().isBlank(),
 			o.size().isPresent(), o.outputs());
 		ServerNodes server = serverNodes(on, http, workflow.classTypes());
-		return workflow.fill(server, inputs(request, images), on.shownAddress);
+		List<String> names = images;
+		if (request.images().isEmpty()) {
+			// A check of the options alone, before a batch starts: the graph is filled as it will be, with
+			// stand-ins for the images each edit uploads.
+			names = new ArrayList<>();
+			for (int i = 0; i < workflow.imageCount(); i++) {
+				names.add(ComfyUiUploadStaging.SUBFOLDER + "/image" + (i + 1) + ".png");
+			}
+		}
+		return workflow.fill(server, inputs(request, names), on.shownAddress);
 	}
+
+	/** The size a check of the options alone fills in where each edit will give its image's own. */
+	private static final ImageSize SIZE_OF_AN_OPTIONS_CHECK = new ImageSize(1024, 1024);
 
 	private static QwenEditWorkflow.Inputs inputs(EditRequest request, List<String> images) {
 		EditOptions o = request.options();
-		InputImage first = request.images().get(0);
-		ImageSize size = o.size().orElse(new ImageSize(first.width(), first.height()));
-		// KSampler takes seeds up to 2^64-1; a seed chosen here is recorded, so the edit can be repeated.
-		long seed = o.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong(0, 1L << 50));
+		ImageSize size = o.size().orElseGet(() -> request.images().isEmpty() ? SIZE_OF_AN_OPTIONS_CHECK
+			: new ImageSize(request.images().get(0).width(), request.images().get(0).height()));
+		// KSampler takes seeds up to 2^64-1, but a seed chosen here is recorded so that the edit can be
+		// repeated, and the dialog, macros and --seed take seeds up to 2^31-1 (core.OptionText).
+		long seed = o.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong(0, Integer.MAX_VALUE + 1L));
 		return new QwenEditWorkflow.Inputs(images, request.instruction().strip(),
 			o.negativePrompt() == null ? "" : o.negativePrompt(), seed, side(size.width()), side(size.height()), o.outputs());
 	}
