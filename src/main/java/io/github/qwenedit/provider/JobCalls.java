@@ -105,9 +105,13 @@ public final class JobCalls {
 		return urls;
 	}
 
-	/** A status word the provider's documentation does not have: stop rather than poll for ever. */
-	public static JobState unknownStatus(JobHandle job, String service, String status) {
-		return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, service + " answered with a status " +
-			"this plugin does not know (\"" + ProviderErrors.clip(status) + "\"), so the edit was stopped."));
+	/**
+	 * A status word the provider's documentation does not have (or none: a gateway's 200 with an error
+	 * body, say) says nothing of the job, which the provider took and may finish and charge for: it is
+	 * a status that cannot be read, for the poller to end the polling with, never the job's failure.
+	 */
+	public static EditException unknownStatus(String service, String status) {
+		return new EditException(ErrorKind.PROVIDER_FAILURE, service + " answered with a status this plugin does not " +
+			"know (\"" + ProviderErrors.clip(status) + "\").");
 	}
 }

@@ -41,10 +41,12 @@ public final class StatusWords {
 	 * @param success builds the final state, called only when the word means success
 	 * @param explanation the provider's own words about a failure, or null
 	 */
-	public JobState read(JobHandle job, String status, Supplier<JobState> success, String explanation) {
+	public JobState read(JobHandle job, String status, Supplier<JobState> success, String explanation)
+		throws EditException
+	{
 		String word = status == null ? "" : status.trim().toLowerCase(Locale.ROOT);
 		Meaning meaning = meanings.get(word);
-		if (meaning == null) return JobCalls.unknownStatus(job, service, status == null ? "none" : status);
+		if (meaning == null) throw JobCalls.unknownStatus(service, status == null ? "none" : status);
 		String said = explanation == null || explanation.isBlank() || explanation.equals("null") ? ""
 			: " " + service + " said: " + ProviderErrors.clip(explanation);
 		switch (meaning) {

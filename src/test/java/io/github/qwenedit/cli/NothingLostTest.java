@@ -1132,6 +1132,33 @@ class NothingLostTest {
 		}
 	}
 
+	/**
+	 * A 200 whose body is no status at all (what gateways send during incidents) while an accepted
+	 * prediction is followed is a reply that cannot be read, not the prediction's end: it stays in the
+	 * journal, and the next run fetches it without a second prediction.
+	 */
+	@Test
+	void anErrorBodyWithStatus200WhileFollowingAJobKeepsIt() throws Exception {
+		String token = "r8_error_body_200_5e1b";
+		try (io.github.qwenedit.emulator.ReplicateEmulator replicate = new io.github.qwenedit.emulator.ReplicateEmulator(
+			token).processingDelay(Duration.ofSeconds(3)))
+		{
+			Map<String, String> env = bed.env("REPLICATE_API_TOKEN", token, "REPLICATE_BASE_URL", replicate);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = replicateBatch(in, out);
+			Process batch = startChild(env, null, args);
+			await(() -> !replicate.jobs().isEmpty() && replicate.requests().stream().anyMatch(r ->
+				r.method().equals("GET") && r.path().endsWith("/predictions/" + replicate.lastJob().id)),
+				"the prediction is followed");
+			replicate.failNextWith(200, "{\"error\":\"internal error\"}", Map.of());
+			assertTrue(batch.waitFor(90, TimeUnit.SECONDS), "the batch did not end");
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertEquals(1, journal(out).size(), "the prediction was dropped from the journal: " + printed);
+			assertTheNextRunSavesItWithNoSecondPrediction(env, args, replicate, out, printed);
+		}
+	}
+
 	private static String[] replicateBatch(Path in, Path out) {
 		return new String[] { "--provider", "replicate", "--model", "qwen-image-edit-plus", "--instruction", INSTRUCTION,
 			"--output", out.toString(), in.toString() };

@@ -301,7 +301,7 @@ public final class FalProvider implements EditProvider {
 			case "COMPLETED":
 				return result(job, http, answer.path("metrics"));
 			default:
-				return JobCalls.unknownStatus(job, displayName(), status);
+				throw JobCalls.unknownStatus(displayName(), status);
 		}
 	}
 
@@ -315,6 +315,12 @@ public final class FalProvider implements EditProvider {
 			return JobState.failed(job, error(reply));
 		}
 		JsonNode answer = Json.parse(reply.body(), displayName());
+		if (!answer.path("images").isArray()) {
+			// Not a result at all (a gateway's 200 with an error body, say): the job is done and paid
+			// for, so this is a reply that cannot be read, not a job that returned no image.
+			throw new EditException(ErrorKind.PROVIDER_FAILURE, displayName() + " answered the request for the result " +
+				"without its images.");
+		}
 		List<String> urls = new ArrayList<>();
 		int returned = 0;
 		JsonNode flags = answer.path("has_nsfw_concepts");

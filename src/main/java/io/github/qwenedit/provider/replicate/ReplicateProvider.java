@@ -260,7 +260,7 @@ public final class ReplicateProvider implements EditProvider {
 				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "Replicate reports the prediction " +
 					status + "." + (error == null ? "" : " Replicate said: " + ProviderErrors.clip(error))));
 			default:
-				return JobCalls.unknownStatus(job, displayName(), status);
+				throw JobCalls.unknownStatus(displayName(), status);
 		}
 	}
 
