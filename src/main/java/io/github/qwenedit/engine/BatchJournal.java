@@ -521,6 +521,28 @@ public final class BatchJournal {
 	}
 
 	/** The entries, malformed ones set aside without a word; see {@link #entries(Consumer)}. */
+	/**
+	 * The entry of an earlier edit of {@code source} with {@code provider} and the same request
+	 * (model, instruction, negative prompt, seed, size), as {@link Pending#aboutToSubmit} records them,
+	 * when one is still in the journal: sending that edit again would pay twice for one result.
+	 */
+	public Optional<Entry> sameEdit(SourceKey source, String provider, EditRequest request) {
+		EditOptions o = request.options();
+		String seed = o.seed().map(String::valueOf).orElse("random");
+		String size = o.size().map(ImageSize::toString).orElse("as input");
+		String negative = o.negativePrompt() == null ? "" : o.negativePrompt();
+		for (Entry entry : entries()) {
+			if (entry.key().equals(source.key()) && provider.equals(entry.provider) && o.model().equals(entry.model) &&
+				request.instruction().equals(entry.instruction) &&
+				negative.equals(entry.negativePrompt == null ? "" : entry.negativePrompt) && seed.equals(entry.seed) &&
+				size.equals(entry.size))
+			{
+				return Optional.of(entry);
+			}
+		}
+		return Optional.empty();
+	}
+
 	public List<Entry> entries() {
 		return entries(problem -> {});
 	}

@@ -318,8 +318,17 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 				folderLock = OutputFolderLock.share(outputFolder.toPath());
 				PlantedLinks.refuse(outputFolder.toPath().resolve(BatchJournal.FOLDER));
 				editService.rememberOutputFolder(outputFolder);
-				journal = Optional.of(new BatchJournal(outputFolder.toPath()).pending(new BatchJournal.SourceKey(
-					sourceOf(image), 0), image.getTitle(), descriptor.id(), request, true));
+				BatchJournal folderJournal = new BatchJournal(outputFolder.toPath());
+				BatchJournal.SourceKey source = new BatchJournal.SourceKey(sourceOf(image), 0);
+				Optional<BatchJournal.Entry> earlier = folderJournal.sameEdit(source, descriptor.id(), request);
+				if (earlier.isPresent()) {
+					throw new EditException(ErrorKind.OUTPUT_FOLDER, "The same edit of " + image.getTitle() + " is still " +
+						"in the journal of " + outputFolder + (earlier.get().job == null ? "" : " (job " +
+						earlier.get().job.id() + " at " + descriptor.displayName() + ")") + ", and sending it again would " +
+						"pay twice: run Plugins > Qwen Image Edit > Recover Unfinished Edits... on that folder to fetch it. " +
+						"Nothing was sent.");
+				}
+				journal = Optional.of(folderJournal.pending(source, image.getTitle(), descriptor.id(), request, true));
 			}
 			EditResult result;
 			try (AutoCloseable escape = EscapeKeyWatch.start(cancellation);

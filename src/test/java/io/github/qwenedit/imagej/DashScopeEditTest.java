@@ -416,6 +416,36 @@ class DashScopeEditTest {
 	}
 
 	/**
+	 * An edit whose paid result stays in the folder's journal (here its link kept answering 404) is
+	 * not sent again by running the same edit into that folder: that would pay twice for one result.
+	 * Another edit of the same image goes ahead.
+	 */
+	@Test
+	void theSameEditStillInTheFoldersJournalIsNotSentAgain(@org.junit.jupiter.api.io.TempDir java.nio.file.Path folder)
+		throws Exception
+	{
+		dashscope.missingOutputsFor(1000);
+		Map<String, Object> in = inputs(cells, "remove the scale bar");
+		in.put("outputFolder", folder.toFile());
+		try (EditCommandRunner runner = new EditCommandRunner(inlineEnv())) {
+			assertTrue(runner.run(in).failed());
+			assertEquals(1, new io.github.qwenedit.engine.BatchJournal(folder).entries().size());
+
+			EditCommandRunner.Run again = runner.run(in);
+			assertTrue(again.failed() && again.failure().contains("The same edit of cells.tif is still in the journal"),
+				again.failure());
+			assertEquals(1, dashscope.edits().size(), "the same edit was paid for twice");
+
+			dashscope.missingOutputsFor(0);
+			Map<String, Object> another = inputs(cells, "sharpen the nuclei");
+			another.put("outputFolder", folder.toFile());
+			EditCommandRunner.Run other = runner.run(another);
+			assertFalse(other.failed(), other.failure());
+			assertEquals(2, dashscope.edits().size());
+		}
+	}
+
+	/**
 	 * Noise in every bit, like a micrograph at its worst: PNG cannot compress it, so at 3072*3072 px it
 	 * takes about 28 MB, far over DashScope's 10 MB per file.
 	 */
