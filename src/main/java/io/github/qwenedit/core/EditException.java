@@ -26,7 +26,12 @@ public class EditException extends Exception {
 		/** The job succeeded and was paid for; its result was not saved but can still be fetched. */
 		UNSAVED_RESULT(true),
 		/** The job succeeded and was paid for, and its result can no longer be fetched (links expired, not an image). */
-		LOST_RESULT(true);
+		LOST_RESULT(true),
+		/**
+		 * The job succeeded and was paid for, and its result, which the output folder refused, was written
+		 * elsewhere (the failure says where): nothing is left to fetch.
+		 */
+		SAVED_ELSEWHERE(true);
 
 		private final boolean mayHaveCost;
 

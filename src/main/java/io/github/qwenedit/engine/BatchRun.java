@@ -607,11 +607,15 @@ public final class BatchRun {
 				// and the downloaded result in memory is the only copy of what was paid for.
 				String job = result.provenance().get(Provenance.REQUEST_ID);
 				Optional<Path> elsewhere = keepOutsideTheFolder(item, result);
-				throw unsaved.followedBy("The journal does not hold job " + job + (elsewhere.isPresent()
-					? ", so the result was written as " + descriptor.displayName() + " sent it, with a provenance.json, to " +
-						elsewhere.get() + " instead: move it where it belongs (a later run does not know of it)."
-					: ", and no other folder could take the result either, so this paid result is lost; run again to " +
-						"edit the image anew."));
+				if (!elsewhere.isPresent()) {
+					throw unsaved.followedBy("The journal does not hold job " + job + ", and no other folder could take " +
+						"the result either, so this paid result is lost; run again to edit the image anew.");
+				}
+				// Saved, if not where it belongs: its entry goes, so that no later run calls it possibly charged.
+				throw unsaved.followedBy("The journal does not hold job " + job + ", so the result was written as " +
+					descriptor.displayName() + " sent it, with a provenance.json, to " + elsewhere.get() + " instead: " +
+					"move it where it belongs (a later run does not know of it, and edits the image again).")
+						.leaving(EditException.Charge.SAVED_ELSEWHERE, null, List.of());
 			}
 			entry[0].saved(saved);
 			var files = line.putArray("results");
