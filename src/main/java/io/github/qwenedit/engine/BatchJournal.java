@@ -472,7 +472,9 @@ public final class BatchJournal {
 				try {
 					Files.createDirectories(folder);
 					// createTempFile makes the file readable by its owner only: the journal names the user's jobs.
-					Path temp = Files.createTempFile(folder, ".entry", ".tmp");
+					// Named after the entry it replaces, so that a write a kill cut short between the two
+					// steps can still be taken up by the next run (adoptWritesCutShort).
+					Path temp = Files.createTempFile(folder, "." + file.getFileName() + ".", ".tmp");
 					try {
 						Files.write(temp, Json.bytes(n));
 						Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -555,6 +557,7 @@ public final class BatchJournal {
 	public List<Entry> entries(Consumer<String> problems) {
 		List<Entry> entries = new ArrayList<>();
 		if (!Files.isDirectory(folder)) return entries;
+		adoptWritesCutShort();
 		List<Path> files = new ArrayList<>();
 		try (Stream<Path> listed = Files.list(folder)) {
 			listed.filter(f -> f.getFileName().toString().endsWith(".json")).sorted().forEach(files::add);
@@ -580,6 +583,64 @@ public final class BatchJournal {
 			}
 		}
 		return entries;
+	}
+
+	/** A temporary file that no live write can still be filling after this long. */
+	private static final java.time.Duration WRITE_CUT_SHORT_AFTER = java.time.Duration.ofMinutes(1);
+
+	/**
+	 * Takes up the writes a kill cut short between writing an entry's temporary file and renaming it
+	 * over the entry ({@link #write}): a whole temporary file is the entry's newest state (a job id
+	 * the provider gave, the files already saved), so it replaces the entry, and the next run fetches
+	 * that job rather than sending the image again; a partial one is removed once no write can still
+	 * be filling it. Files of a program still running are left to it.
+	 */
+	private void adoptWritesCutShort() {
+		List<Path> temporary = new ArrayList<>();
+		try (Stream<Path> listed = Files.list(folder)) {
+			listed.filter(f -> {
+				String name = f.getFileName().toString();
+				return name.startsWith(".") && name.contains(".json.") && name.endsWith(".tmp");
+			}).forEach(temporary::add);
+		}
+		catch (IOException unreadable) {
+			return;
+		}
+		for (Path temp : temporary) {
+			String name = temp.getFileName().toString();
+			Path entryFile = folder.resolve(name.substring(1, name.indexOf(".json.") + ".json".length()));
+			try {
+				JsonNode n = null;
+				try {
+					n = Json.MAPPER.readTree(temp.toFile());
+				}
+				catch (IOException partial) {
+					// Cut short while it was written: the entry itself holds the state before.
+				}
+				Entry written = null;
+				if (n != null) {
+					try {
+						written = new Entry(entryFile, n);
+					}
+					catch (MalformedEntry partial) {
+						written = null;
+					}
+				}
+				if (written != null) {
+					if (!written.writerIsRunning()) {
+						Files.move(temp, entryFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+					}
+				}
+				else if (Files.getLastModifiedTime(temp).toInstant().isBefore(java.time.Instant.now()
+					.minus(WRITE_CUT_SHORT_AFTER)))
+				{
+					Files.deleteIfExists(temp);
+				}
+			}
+			catch (IOException leftAsItIs) {
+				// Tried again by the next look at the journal.
+			}
+		}
 	}
 
 	/** Renames an entry that cannot be used, so that no later run reads it, and says so once. */

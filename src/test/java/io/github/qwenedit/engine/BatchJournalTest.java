@@ -69,6 +69,44 @@ class BatchJournalTest {
 	}
 
 	/**
+	 * A kill between writing an entry's new state and renaming it over the entry leaves that state
+	 * whole in a temporary file: the next look at the journal takes it up, so the job id the provider
+	 * gave is not lost (and the image not sent again); a partial one is left to the entry's old state.
+	 */
+	@Test
+	void aWriteCutShortBeforeItsRenameIsTakenUpByTheNextLook() throws Exception {
+		BatchJournal journal = new BatchJournal(out);
+		BatchJournal.Pending pending = journal.pending(new BatchJournal.SourceKey("/data/cells.tif", 0), "cells", "fal",
+			request(), false);
+		pending.aboutToSubmit(List.of("staging/inputs/a.png"), Provenance.ofAiEdit());
+		Path entry = journal.entries().get(0).file;
+		String staged = Files.readString(entry);
+		pending.accepted(JobState.running(new JobHandle("req-9", null, null, null)), List.of("staging/inputs/a.png"));
+		String accepted = Files.readString(entry);
+		assertTrue(pending.settle(new IllegalStateException("killed")), "the accepted job's entry stays");
+		// As the kill left it: the entry still staged, its accepted state whole beside it, from a program gone.
+		Files.writeString(entry, staged);
+		com.fasterxml.jackson.databind.node.ObjectNode written = (com.fasterxml.jackson.databind.node.ObjectNode)
+			io.github.qwenedit.http.Json.MAPPER.readTree(accepted);
+		written.remove("pid");
+		Path cutShort = entry.resolveSibling("." + entry.getFileName() + ".4711.tmp");
+		Files.write(cutShort, io.github.qwenedit.http.Json.bytes(written));
+
+		List<BatchJournal.Entry> read = journal.entries();
+		assertEquals(1, read.size());
+		assertEquals(BatchJournal.Phase.ACCEPTED, read.get(0).phase);
+		assertEquals("req-9", read.get(0).job.id());
+		assertFalse(Files.exists(cutShort), "the temporary file was left behind");
+
+		Path partial = entry.resolveSibling("." + entry.getFileName() + ".4712.tmp");
+		Files.writeString(partial, accepted.substring(0, accepted.length() / 2));
+		assertEquals(BatchJournal.Phase.ACCEPTED, journal.entries().get(0).phase, "a partial write replaced the entry");
+		Files.setLastModifiedTime(partial, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(120)));
+		journal.entries();
+		assertFalse(Files.exists(partial), "a partial write no program fills any more was left behind");
+	}
+
+	/**
 	 * An entry is one provider's job: a second provider's entry for the same source lives beside it
 	 * instead of overwriting it, and an entry written under the earlier name (the source alone) is
 	 * still read.
