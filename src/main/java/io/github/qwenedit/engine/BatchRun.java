@@ -538,7 +538,7 @@ public final class BatchRun {
 					outcome.kind == JournalRecovery.Kind.IN_PROGRESS;
 				unsettled.put(outcome.entry.key(), inFlight ? EarlierJob.RUNNING : EarlierJob.KEPT);
 			}
-			else if (outcome.kind == JournalRecovery.Kind.EXPIRED) {
+			else if (outcome.kind == JournalRecovery.Kind.EXPIRED || outcome.kind == JournalRecovery.Kind.LOST) {
 				unsettled.put(outcome.entry.key(), EarlierJob.LOST);
 			}
 		}

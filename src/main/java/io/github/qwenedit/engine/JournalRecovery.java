@@ -68,6 +68,8 @@ public final class JournalRecovery {
 		RECOVERED("Recovered"),
 		STILL_RUNNING("Still running at the provider (left in the journal for a later recovery)"),
 		EXPIRED("Could not be fetched: the links expired"),
+		/** Paid for and fetched, but what came back can never be saved (not an image, too large to open). */
+		LOST("Fetched, but what came back can never be saved"),
 		FAILED("Failed"),
 		NOT_CONFIRMED("Sent, but the provider's reply never arrived"),
 		NOT_CONFIGURED("Left in the journal: no key for the provider is configured"),
@@ -372,6 +374,12 @@ public final class JournalRecovery {
 				return new Outcome(entry, Kind.RECOVERED, "Saved.", saver.save(entry, result, output), false, provenance);
 			}
 			catch (EditException e) {
+				if (e.charge() == EditException.Charge.LOST_RESULT) {
+					// What was fetched can never become an image: kept, it would be pending on every run.
+					return new Outcome(entry, Kind.LOST, "The result was fetched but can never be saved (" +
+						config.redact(e.getMessage()) + "); it was dropped from the journal, so edit the image again to " +
+						"get one.", List.of(), false);
+				}
 				return new Outcome(entry, Kind.FAILED, "The result was fetched but could not be saved (" +
 					config.redact(e.getMessage()) + "); it stays in the journal to be fetched again.", List.of(), true);
 			}

@@ -170,7 +170,7 @@ public final class ResultImages {
 
 	private static EditException notAnImage(IOException cause) {
 		return new EditException(ErrorKind.PROVIDER_FAILURE, "The provider returned something that is not an image " +
-			"(or a damaged one), so no window was opened. Try again; if it persists, report it to the provider.", cause)
+			"(or a damaged one), so it was not opened. Try again; if it persists, report it to the provider.", cause)
 				.leaving(EditException.Charge.LOST_RESULT, null, java.util.List.of());
 	}
 

@@ -886,6 +886,40 @@ class NothingLostTest {
 	}
 
 	/**
+	 * A kept result that turns out never to be an image (here the body kept over the cap) is not left
+	 * pending for ever: the recovery drops it as lost, that run does not send the image again unasked,
+	 * and the next one edits it anew.
+	 */
+	@Test
+	void aKeptResultThatIsNoImageIsDroppedAsLostNotPendingForEver() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			dashscope.oversizedOutputs(2_000_000);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Map<String, String> env = dashscopeEnv(dashscope);
+			env.put(io.github.qwenedit.core.Configuration.DOWNLOAD_CAP_MB, "1");
+			runInProcess(env, args);
+			assertEquals(1, journal(out).size());
+
+			env.put(io.github.qwenedit.core.Configuration.DOWNLOAD_CAP_MB, "3");
+			Outcome found = runInProcess(env, args);
+			String printed = found.out() + found.err();
+			assertEquals(1, found.code(), printed);
+			assertTrue(printed.contains("can never be saved") && printed.contains("was not sent again in this run"), printed);
+			assertFalse(printed.contains("pending"), printed);
+			assertTrue(journal(out).isEmpty(), printed);
+			assertEquals(1, dashscope.edits().size(), "the image was sent again unasked");
+
+			dashscope.oversizedOutputs(0);
+			Outcome anew = runInProcess(env, args);
+			assertEquals(0, anew.code(), anew.out() + anew.err());
+			assertEquals(2, dashscope.edits().size());
+		}
+	}
+
+	/**
 	 * A 2xx answer to a create means the provider took it: one cut short in transit (not JSON) or
 	 * without the job's id is not "no job". The run says it may have been charged, and the entry
 	 * stays, so the next run says so again rather than nothing.
