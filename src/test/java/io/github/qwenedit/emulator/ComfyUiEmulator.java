@@ -101,6 +101,7 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 	private final Thread worker;
 	private volatile Prompt running;
 	private volatile boolean interruptRequested;
+	private volatile boolean startsWhatIsDeleted;
 	private volatile boolean closed;
 	private volatile String nextExecutionError;
 	private volatile List<String> diffusionModels = DIFFUSION_MODELS;
@@ -267,6 +268,15 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		return this;
 	}
 
+	/**
+	 * A delete from the queue comes too late: the paused prompt it names starts instead, and the
+	 * delete is answered 200 as ComfyUI answers one that found nothing.
+	 */
+	public ComfyUiEmulator startsWhatIsDeleted() {
+		startsWhatIsDeleted = true;
+		return this;
+	}
+
 	public ComfyUiEmulator resume() {
 		paused = false;
 		return this;
@@ -394,6 +404,25 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		if (path.equals("/queue") && method.equals("POST")) {
 			JsonNode body = request.json();
 			if (body == null) return Reply.text(500, "text/plain", "500 Internal Server Error");
+			if (startsWhatIsDeleted) {
+				// The race of a real server: the prompt started just before the delete arrived, which then
+				// finds nothing to delete and is answered 200 all the same.
+				synchronized (pending) {
+					paused = false;
+					pending.notifyAll();
+				}
+				long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+				while (running == null && System.nanoTime() < until) {
+					try {
+						Thread.sleep(5);
+					}
+					catch (InterruptedException e) {
+						Thread.currentThread().interrupt();
+						break;
+					}
+				}
+				return Reply.raw(200, "text/plain", new byte[0]);
+			}
 			synchronized (pending) {
 				for (JsonNode id : body.path("delete")) {
 					pending.removeIf(p -> p.id.equals(id.asText()));

@@ -303,6 +303,21 @@ class ComfyUiEditTest {
 		}
 	}
 
+	/** A queued prompt that starts as its delete arrives is interrupted too, not left to run after "stopped". */
+	@Test
+	void aCancelInterruptsAPromptThatStartedAsItWasDeleted() throws Exception {
+		comfy.processingDelay(Duration.ofSeconds(30)).pause().startsWhatIsDeleted();
+		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
+			Future<Module> running = runner.start(inputs("qwen-image-edit-2509", "x"));
+			await(() -> !comfy.prompts().isEmpty() && comfy.isPending(comfy.lastPrompt().id), "the prompt is queued");
+			assertEquals(1, runner.editService().cancelAll());
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
+			assertTrue(run.failed());
+			assertEquals(1, comfy.requestCount("/interrupt"), "the prompt that started was left to run");
+			assertTrue(comfy.awaitIdle(Duration.ofSeconds(10)), "the prompt still runs after the cancel");
+		}
+	}
+
 	@Test
 	void aPromptLostInARestartOfTheServerFailsWithASentence() throws Exception {
 		comfy.processingDelay(Duration.ofSeconds(30));

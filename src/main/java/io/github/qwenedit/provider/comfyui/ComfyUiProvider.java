@@ -648,24 +648,37 @@ public final class ComfyUiProvider implements EditProvider {
 		try {
 			Server server = serverOf(job);
 			server.progressSocket.forget(job.id());
-			JsonNode queue = JobCalls.fetch(http, server.request("queue").get().build(), displayName(),
-				reply -> error(server, reply, "ComfyUI did not show its queue"));
-			ObjectNode body = Json.object();
-			if (contains(queue.path("queue_running"), job.id())) {
-				body.put("prompt_id", job.id());
-				return JobCalls.requestCancel(http, server.request("interrupt").post(RequestBody.create(Json.bytes(body), JSON))
-					.build(), displayName());
-			}
+			JsonNode queue = queue(server, http);
+			if (contains(queue.path("queue_running"), job.id())) return interrupt(server, job, http);
 			if (contains(queue.path("queue_pending"), job.id())) {
+				ObjectNode body = Json.object();
 				body.putArray("delete").add(job.id());
-				return JobCalls.requestCancel(http, server.request("queue").post(RequestBody.create(Json.bytes(body), JSON))
-					.build(), displayName());
+				if (!JobCalls.requestCancel(http, server.request("queue").post(RequestBody.create(Json.bytes(body), JSON))
+					.build(), displayName())) return false;
+				// ComfyUI deletes only prompts still waiting, and answers 200 either way: one that started in
+				// between (the running one was just interrupted, say) is interrupted too, not left to run.
+				JsonNode after = queue(server, http);
+				if (contains(after.path("queue_running"), job.id())) return interrupt(server, job, http);
+				return !contains(after.path("queue_pending"), job.id());
 			}
 			return false;
 		}
 		catch (EditException e) {
 			return false;
 		}
+	}
+
+	private JsonNode queue(Server server, Http http) throws EditException {
+		return JobCalls.fetch(http, server.request("queue").get().build(), displayName(),
+			reply -> error(server, reply, "ComfyUI did not show its queue"));
+	}
+
+	/** Stops {@code job} while it runs, by its id, so that another user's prompt is never touched. */
+	private boolean interrupt(Server server, JobHandle job, Http http) {
+		ObjectNode body = Json.object();
+		body.put("prompt_id", job.id());
+		return JobCalls.requestCancel(http, server.request("interrupt").post(RequestBody.create(Json.bytes(body), JSON))
+			.build(), displayName());
 	}
 
 	/**
