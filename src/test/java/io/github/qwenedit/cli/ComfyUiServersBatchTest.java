@@ -122,6 +122,22 @@ class ComfyUiServersBatchTest {
 		assertEquals(before + 12, first.prompts().size());
 	}
 
+	/** A server that answers 500 to every prompt is rested after the first, and the error names it. */
+	@Test
+	void aServerBrokenInsideIsRestedAndNamed() throws Exception {
+		first.refusePromptsWith(500);
+		Path in = folderOfImages(6);
+		Path out = work.resolve("out");
+		List<String> oneAtATime = new ArrayList<>(List.of(args(in, out)));
+		oneAtATime.addAll(0, List.of("--concurrency", "1"));
+		Outcome run = QwenEditCliRunner.run(env(first.baseUrl(), second.baseUrl()), work.resolve("config"),
+			oneAtATime.toArray(new String[0]));
+		String printed = run.out() + run.err();
+		assertTrue(saved(out) >= 5, "the broken server kept getting edits: " + printed);
+		assertEquals(saved(out), second.prompts().size());
+		assertTrue(run.code() == 0 || printed.contains("That was the server at " + first.baseUrl()), printed);
+	}
+
 	@Test
 	void aServerStoppedMidBatchLosesOnlyThePromptsItTookAndTheJournalNamesIt() throws Exception {
 		first.processingDelay(Duration.ofMillis(200));

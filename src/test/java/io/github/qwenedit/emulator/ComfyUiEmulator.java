@@ -102,6 +102,7 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 	private volatile Prompt running;
 	private volatile boolean interruptRequested;
 	private volatile boolean startsWhatIsDeleted;
+	private volatile int promptsRefusedWith;
 	private volatile boolean closed;
 	private volatile String nextExecutionError;
 	private volatile List<String> diffusionModels = DIFFUSION_MODELS;
@@ -277,6 +278,12 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		return this;
 	}
 
+	/** Every prompt is answered with this status (a server broken inside), queueing nothing. */
+	public ComfyUiEmulator refusePromptsWith(int status) {
+		promptsRefusedWith = status;
+		return this;
+	}
+
 	public ComfyUiEmulator resume() {
 		paused = false;
 		return this;
@@ -392,7 +399,10 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		if (denied != null) return denied;
 		String path = path(request);
 		String method = request.method();
-		if (path.equals("/prompt") && method.equals("POST")) return submit(request);
+		if (path.equals("/prompt") && method.equals("POST")) {
+			if (promptsRefusedWith > 0) return Reply.text(promptsRefusedWith, "text/plain", promptsRefusedWith + " Server Error");
+			return submit(request);
+		}
 		if (path.startsWith("/history/") && method.equals("GET")) {
 			String id = path.substring("/history/".length());
 			ObjectNode answer = JSON.createObjectNode();

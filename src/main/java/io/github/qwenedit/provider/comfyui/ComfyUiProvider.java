@@ -481,6 +481,12 @@ public final class ComfyUiProvider implements EditProvider {
 			if (!reply.isSuccessful()) {
 				EditException refused = error(server, reply, "ComfyUI refused the workflow");
 				if (gatewayGone(reply)) throw new Unreached(refused);
+				if (reply.code() >= 500 && servers.size() > 1) {
+					// Broken inside: the edits still to come go to the other servers for a while.
+					server.downUntil = Instant.now().plus(DOWN_FOR);
+					throw refused.followedBy("That was the server at " + server.shownAddress + ", which gets no edit for " +
+						"the next " + DOWN_FOR.getSeconds() + " s.");
+				}
 				throw refused;
 			}
 			promptId = Json.text(Json.parse(reply.body(), displayName()), "prompt_id");
