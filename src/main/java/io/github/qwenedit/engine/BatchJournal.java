@@ -373,8 +373,8 @@ public final class BatchJournal {
 				.put("model", o.model()).put("instruction", request.instruction())
 				.put("destination", folder.getParent().toAbsolutePath().toString())
 				.put("sentAt", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString())
-				.put("negativePrompt", o.negativePrompt()).put("seed", o.seed().map(String::valueOf).orElse("random"))
-				.put("size", o.size().map(ImageSize::toString).orElse("as input")).put("outputs", o.outputs());
+				.put("negativePrompt", o.negativePrompt()).put("seed", recordedSeed(o))
+				.put("size", recordedSize(o)).put("outputs", o.outputs());
 			if (sourceFileSha256 != null) n.put(BatchLog.SOURCE_FILE_SHA256, sourceFileSha256);
 			ObjectNode recorded = n.putObject("provenance");
 			provenance.entries().forEach(recorded::put);
@@ -522,7 +522,6 @@ public final class BatchJournal {
 		}
 	}
 
-	/** The entries, malformed ones set aside without a word; see {@link #entries(Consumer)}. */
 	/**
 	 * The entry of an earlier edit of {@code source} with {@code provider} and the same request
 	 * (model, instruction, negative prompt, seed, size), as {@link Pending#aboutToSubmit} records them,
@@ -530,8 +529,8 @@ public final class BatchJournal {
 	 */
 	public Optional<Entry> sameEdit(SourceKey source, String provider, EditRequest request) {
 		EditOptions o = request.options();
-		String seed = o.seed().map(String::valueOf).orElse("random");
-		String size = o.size().map(ImageSize::toString).orElse("as input");
+		String seed = recordedSeed(o);
+		String size = recordedSize(o);
 		String negative = o.negativePrompt() == null ? "" : o.negativePrompt();
 		for (Entry entry : entries()) {
 			if (entry.key().equals(source.key()) && provider.equals(entry.provider) && o.model().equals(entry.model) &&
@@ -545,6 +544,17 @@ public final class BatchJournal {
 		return Optional.empty();
 	}
 
+	/** An entry's seed as it is recorded, and compared with a later edit's. */
+	private static String recordedSeed(EditOptions o) {
+		return o.seed().map(String::valueOf).orElse("random");
+	}
+
+	/** An entry's size as it is recorded, and compared with a later edit's. */
+	private static String recordedSize(EditOptions o) {
+		return o.size().map(ImageSize::toString).orElse("as input");
+	}
+
+	/** The entries, malformed ones set aside without a word; see {@link #entries(Consumer)}. */
 	public List<Entry> entries() {
 		return entries(problem -> {});
 	}

@@ -8,13 +8,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -317,6 +315,7 @@ public final class BatchRun {
 		for (Item item : unique.values()) {
 			BatchLog.Done earlier = done.get(item.key());
 			String differs = earlier == null ? null : earlier.differsFrom(withFingerprint(asked, item));
+			EarlierJob earlierJob = unsettled.get(item.key());
 			if (otherProviders.containsKey(item.key())) {
 				// Another provider's job for this image is still in the journal: this run neither sends the
 				// image again (paying twice) nor touches that entry, which only that provider can fetch.
@@ -326,15 +325,15 @@ public final class BatchRun {
 					"is still in the journal; run Plugins > Qwen Image Edit > Recover Unfinished Edits, or a batch with " +
 					other + " into this folder, to fetch it first)"));
 			}
-			else if (unsettled.get(item.key()) == EarlierJob.RUNNING || unsettled.get(item.key()) == EarlierJob.KEPT) {
+			else if (earlierJob == EarlierJob.RUNNING || earlierJob == EarlierJob.KEPT) {
 				// Sent by an earlier run and still in the journal: sending it again would pay twice.
 				pending++;
-				String why = unsettled.get(item.key()) == EarlierJob.RUNNING
+				String why = earlierJob == EarlierJob.RUNNING
 					? "job still running at the provider; run again later to fetch it"
 					: "an earlier run's job for it is still in the journal and was not fetched now";
 				notes.add(() -> listener.warned("pending " + item.label() + " (" + why + ")"));
 			}
-			else if (unsettled.get(item.key()) == EarlierJob.LOST) {
+			else if (earlierJob == EarlierJob.LOST) {
 				// Its earlier job was paid for and its result is gone: a new edit is a new charge, which the
 				// user decides on by running again, not this run on its own.
 				lostEarlier.add(item.label() + ": the result of an earlier run's job for it was paid for but could not " +

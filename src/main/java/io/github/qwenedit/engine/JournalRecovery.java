@@ -7,12 +7,10 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -131,14 +129,6 @@ public final class JournalRecovery {
 			return some;
 		}
 
-		/** Sources whose job is still in the journal: a batch must not send them again. */
-		public Set<String> sourcesLeftInJournal() {
-			Set<String> sources = new HashSet<>();
-			outcomes.forEach(o -> {
-				if (o.keptInJournal) sources.add(o.entry.key());
-			});
-			return sources;
-		}
 
 		/** Keys of staged input objects deleted from the bucket. */
 		public List<String> deletedKeys() {

@@ -116,11 +116,8 @@ public final class OutputFolderLock implements AutoCloseable {
 	}
 
 	private static EditException cannotWrite(Path folder, IOException e) {
-		String reason = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
-			: e instanceof java.nio.file.FileSystemException && ((java.nio.file.FileSystemException) e).getReason() != null
-				? ((java.nio.file.FileSystemException) e).getReason() : "it cannot be written to";
-		return new EditException(ErrorKind.OUTPUT_FOLDER, "Cannot write into " + folder + " (" + reason + "): nothing " +
-			"was sent. Choose a folder you can write to.", e);
+		return new EditException(ErrorKind.OUTPUT_FOLDER, "Cannot write into " + folder + " (" + WholeFiles.reasonOf(e) +
+			"): nothing was sent. Choose a folder you can write to.", e);
 	}
 
 	private static void closeQuietly(FileChannel channel) {

@@ -32,6 +32,19 @@ public final class WholeFiles {
 	private WholeFiles() {}
 
 	/**
+	 * Why a file could not be written, in a few words for a sentence: the operating system's reason
+	 * ("No space left on device", "File too large", "Read-only file system") where it gives one.
+	 */
+	public static String reasonOf(IOException e) {
+		if (e instanceof java.nio.file.AccessDeniedException) return "permission denied";
+		if (e instanceof java.nio.file.FileSystemException) {
+			String reason = ((java.nio.file.FileSystemException) e).getReason();
+			return reason != null ? reason : "it cannot be written to";
+		}
+		return e.getMessage() != null ? e.getMessage() : "it cannot be written to";
+	}
+
+	/**
 	 * Writes {@code content} to a temporary file beside {@code target} and renames it to
 	 * {@code target} when complete; on failure the temporary file is removed.
 	 */

@@ -4,7 +4,6 @@ import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.File;
 import java.io.IOException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -73,11 +72,8 @@ public final class ResultFiles {
 			});
 		}
 		catch (IOException e) {
-			String reason = e instanceof java.nio.file.AccessDeniedException ? "the folder cannot be written to"
-				: e instanceof FileSystemException && ((FileSystemException) e).getReason() != null
-					? ((FileSystemException) e).getReason() : e.getMessage();
 			throw new EditException(ErrorKind.LOCAL_FILES, "Could not write the result " + file.getFileName() + " in " +
-				file.getParent() + " (" + reason + "), so it was not saved and no part of it was left there. Free some " +
+				file.getParent() + " (" + WholeFiles.reasonOf(e) + "), so it was not saved and no part of it was left there. Free some " +
 				"space, lift a limit on file sizes if one is set (ulimit -f), or choose a folder you can write to.", e);
 		}
 	}
