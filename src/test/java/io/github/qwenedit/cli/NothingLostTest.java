@@ -1141,29 +1141,12 @@ class NothingLostTest {
 	 */
 	@Test
 	void aPassing503WhileFollowingAJobNeitherStopsNorDropsIt() throws Exception {
-		String token = "r8_passing_503_7c2d";
-		try (io.github.qwenedit.emulator.ReplicateEmulator replicate = new io.github.qwenedit.emulator.ReplicateEmulator(
-			token).processingDelay(Duration.ofSeconds(3)))
-		{
-			Map<String, String> env = bed.env("REPLICATE_API_TOKEN", token, "REPLICATE_BASE_URL", replicate);
-			Path in = folderOfImages(1);
-			Path out = work.resolve("out");
-			String[] args = replicateBatch(in, out);
-			Process batch = startChild(env, null, args);
-			await(() -> !replicate.jobs().isEmpty() && replicate.requests().stream().anyMatch(r ->
-				r.method().equals("GET") && r.path().endsWith("/predictions/" + replicate.lastJob().id)),
-				"the prediction is followed");
-			// One status read with all of its retries answered 503: the job itself is fine.
+		// One status read with all of its retries answered 503: the job itself is fine.
+		assertRepliesWhileFollowingAPredictionNeitherStopNorDropIt("r8_passing_503_7c2d", replicate -> {
 			for (int i = 0; i < RetryPolicy.DEFAULT.maxAttempts(); i++) {
 				replicate.failNextWith(503, "{\"detail\":\"overloaded\"}", Map.of());
 			}
-			assertTrue(batch.waitFor(90, TimeUnit.SECONDS), "the batch did not end");
-			String printed = Files.readString(work.resolve("child.txt"));
-			assertFalse(replicate.lastJob().cancelRequested(), "a paid prediction was stopped over a 503: " + printed);
-			assertEquals(1, journal(out).size(), "the prediction was dropped from the journal: " + printed);
-
-			assertTheNextRunSavesItWithNoSecondPrediction(env, args, replicate, out, printed);
-		}
+		});
 	}
 
 	/**
@@ -1173,7 +1156,18 @@ class NothingLostTest {
 	 */
 	@Test
 	void anErrorBodyWithStatus200WhileFollowingAJobKeepsIt() throws Exception {
-		String token = "r8_error_body_200_5e1b";
+		assertRepliesWhileFollowingAPredictionNeitherStopNorDropIt("r8_error_body_200_5e1b",
+			replicate -> replicate.failNextWith(200, "{\"error\":\"internal error\"}", Map.of()));
+	}
+
+	/**
+	 * Runs a Replicate batch in a child JVM, gives the prediction's status reads {@code replies} once
+	 * it is followed, and checks that the prediction was neither stopped nor dropped from the journal
+	 * and that the next run saves its result without a second prediction.
+	 */
+	private void assertRepliesWhileFollowingAPredictionNeitherStopNorDropIt(String token,
+		java.util.function.Consumer<io.github.qwenedit.emulator.ReplicateEmulator> replies) throws Exception
+	{
 		try (io.github.qwenedit.emulator.ReplicateEmulator replicate = new io.github.qwenedit.emulator.ReplicateEmulator(
 			token).processingDelay(Duration.ofSeconds(3)))
 		{
@@ -1185,10 +1179,12 @@ class NothingLostTest {
 			await(() -> !replicate.jobs().isEmpty() && replicate.requests().stream().anyMatch(r ->
 				r.method().equals("GET") && r.path().endsWith("/predictions/" + replicate.lastJob().id)),
 				"the prediction is followed");
-			replicate.failNextWith(200, "{\"error\":\"internal error\"}", Map.of());
+			replies.accept(replicate);
 			assertTrue(batch.waitFor(90, TimeUnit.SECONDS), "the batch did not end");
 			String printed = Files.readString(work.resolve("child.txt"));
+			assertFalse(replicate.lastJob().cancelRequested(), "a paid prediction was stopped: " + printed);
 			assertEquals(1, journal(out).size(), "the prediction was dropped from the journal: " + printed);
+
 			assertTheNextRunSavesItWithNoSecondPrediction(env, args, replicate, out, printed);
 		}
 	}
