@@ -35,6 +35,8 @@ import io.github.qwenedit.http.Json;
  * The jobs in flight whose results go to an output folder, one small file each in
  * {@code <output>/.qwen-edit-journal/}. Each entry goes through the same phases in every front end:
  * <ol>
+ * <li>{@link Phase#UPLOADING}: written before each input is uploaded under a key the plugin chose
+ * (the keys, source and request), so that a kill mid-upload leaves no object nothing knows of;</li>
  * <li>{@link Phase#STAGED}: written once the inputs are staged, before the create goes out (staged
  * keys, source, request, the provenance known so far);</li>
  * <li>{@link Phase#ACCEPTED}: the provider took the job; its handle is recorded, and its result links
@@ -58,6 +60,8 @@ public final class BatchJournal {
 
 	/** How far an entry's job got; a settled job has no entry. */
 	public enum Phase {
+		/** Inputs are being uploaded; nothing was sent to the provider, so nothing can have been charged. */
+		UPLOADING,
 		/** The inputs are staged and the create is on its way, or was cut off: a job may exist, no id is known. */
 		STAGED,
 		/** The provider took the job: its handle is known, and its result links once it succeeded. */
@@ -136,7 +140,7 @@ public final class BatchJournal {
 		private final String sourceTitle;
 		/** What the results carry, as the edit knew it before the create; null in entries of the first format. */
 		private final Provenance provenance;
-		/** Null while {@link Phase#STAGED}. */
+		/** Null before {@link Phase#ACCEPTED}. */
 		public final JobHandle job;
 		/** The result links of a job that succeeded, recorded before the download; empty until then. */
 		public final List<String> outputUrls;
@@ -362,11 +366,30 @@ public final class BatchJournal {
 			return this;
 		}
 
+		/** Records the keys of the uploads so far, this one included, before it begins. */
+		@Override
+		public void aboutToUpload(List<String> stagedKeys) throws EditException {
+			ObjectNode n = describe(Phase.UPLOADING, stagedKeys);
+			write(file, n, "so nothing was uploaded or sent.");
+			written = n;
+			phase = Phase.UPLOADING;
+		}
+
 		/** Records the job about to be sent; written atomically, so a kill leaves a whole file or none. */
 		@Override
 		public void aboutToSubmit(List<String> stagedKeys, Provenance provenance) throws EditException {
+			ObjectNode n = describe(Phase.STAGED, stagedKeys);
+			ObjectNode recorded = n.putObject("provenance");
+			provenance.entries().forEach(recorded::put);
+			write(file, n, "so the edit was not sent.");
+			written = n;
+			phase = Phase.STAGED;
+		}
+
+		/** The entry's source, request and staged keys, as far as {@code phase}. */
+		private ObjectNode describe(Phase phase, List<String> stagedKeys) {
 			EditOptions o = request.options();
-			ObjectNode n = Json.object().put("version", VERSION).put("phase", Phase.STAGED.name())
+			ObjectNode n = Json.object().put("version", VERSION).put("phase", phase.name())
 				.put("source", source.source);
 			if (source.plane > 0) n.put("plane", source.plane);
 			n.put("sourceTitle", sourceTitle).put("provider", provider)
@@ -376,12 +399,8 @@ public final class BatchJournal {
 				.put("negativePrompt", o.negativePrompt()).put("seed", recordedSeed(o))
 				.put("size", recordedSize(o)).put("outputs", o.outputs());
 			if (sourceFileSha256 != null) n.put(BatchLog.SOURCE_FILE_SHA256, sourceFileSha256);
-			ObjectNode recorded = n.putObject("provenance");
-			provenance.entries().forEach(recorded::put);
 			stagedKeys.forEach(n.putArray("stagedKeys")::add);
-			write(file, n, "so the edit was not sent.");
-			written = n;
-			phase = Phase.STAGED;
+			return n;
 		}
 
 		/** Records the job the provider took, with its result links once they are known. */
@@ -533,6 +552,8 @@ public final class BatchJournal {
 		String size = recordedSize(o);
 		String negative = o.negativePrompt() == null ? "" : o.negativePrompt();
 		for (Entry entry : entries()) {
+			// One stopped while uploading sent nothing: editing again pays once.
+			if (entry.phase == Phase.UPLOADING && !entry.writerIsRunning()) continue;
 			if (entry.key().equals(source.key()) && provider.equals(entry.provider) && o.model().equals(entry.model) &&
 				request.instruction().equals(entry.instruction) &&
 				negative.equals(entry.negativePrompt == null ? "" : entry.negativePrompt) && seed.equals(entry.seed) &&

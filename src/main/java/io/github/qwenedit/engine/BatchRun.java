@@ -516,7 +516,8 @@ public final class BatchRun {
 		Map<String, EarlierJob> unsettled = new HashMap<>();
 		if (recoverySaver == null) {
 			for (BatchJournal.Entry entry : new BatchJournal(output).entries(p -> listener.warned(config.redact(p)))) {
-				if (entry.provider.equals(descriptor.id())) unsettled.put(entry.key(), EarlierJob.KEPT);
+				boolean neverSent = entry.phase == BatchJournal.Phase.UPLOADING && !entry.writerIsRunning();
+				if (entry.provider.equals(descriptor.id()) && !neverSent) unsettled.put(entry.key(), EarlierJob.KEPT);
 			}
 			return unsettled;
 		}
@@ -525,6 +526,10 @@ public final class BatchRun {
 		for (JournalRecovery.Outcome outcome : recovered.outcomes()) {
 			if (outcome.kind == JournalRecovery.Kind.RECOVERED) {
 				listener.said("recovered " + outcome.entry.source + " -> " + String.join(", ", outcome.files));
+			}
+			else if (outcome.kind == JournalRecovery.Kind.NEVER_SENT) {
+				listener.said("a stopped run had begun uploading " + outcome.entry.source + " and sent nothing; its " +
+					"uploads were deleted");
 			}
 			else if (outcome.keptInJournal) {
 				listener.warned("left in the journal " + outcome.entry.source + ": " + outcome.reason);
@@ -741,6 +746,11 @@ public final class BatchRun {
 			entry[0] = journalled;
 			java.util.concurrent.atomic.AtomicBoolean tookTheJob = new java.util.concurrent.atomic.AtomicBoolean();
 			EditSession.SubmissionListener pacedAndJournalled = new EditSession.SubmissionListener() {
+				@Override
+				public void aboutToUpload(List<String> stagedKeys) throws EditException {
+					journalled.aboutToUpload(stagedKeys);
+				}
+
 				@Override
 				public void aboutToSubmit(List<String> stagedKeys, Provenance provenance) throws EditException {
 					limiter.acquire(cancellation);

@@ -142,10 +142,21 @@ public final class EditSession {
 	public interface SubmissionListener {
 		SubmissionListener NONE = new SubmissionListener() {
 			@Override
+			public void aboutToUpload(List<String> stagedKeys) {}
+
+			@Override
 			public boolean keepsJobs() {
 				return false;
 			}
 		};
+
+		/**
+		 * An input is about to be uploaded under a key the plugin chose, listed with those staged
+		 * before it: a kill during the upload leaves the object stored, and a journal that names it
+		 * lets the next run delete it. Nothing has been sent to the provider yet. Not a default, so
+		 * that a listener wrapping another must pass it on.
+		 */
+		void aboutToUpload(List<String> stagedKeys) throws EditException;
 
 		/**
 		 * The inputs are staged and the create is about to go out.
@@ -258,7 +269,7 @@ public final class EditSession {
 			for (int i = 0; i < sent.size(); i++) {
 				cancellation.throwIfCancelled();
 				progress.progress("Uploading image " + (i + 1) + " of " + sent.size(), 0.05 + 0.15 * i / sent.size());
-				links.add(stage.stage(sent.get(i), http));
+				links.add(stage.stage(sent.get(i), http, listener::aboutToUpload));
 			}
 			times.lap("upload");
 			cancellation.throwIfCancelled();

@@ -70,6 +70,8 @@ public final class JournalRecovery {
 		LOST("Fetched, but what came back can never be saved"),
 		FAILED("Failed"),
 		NOT_CONFIRMED("Sent, but the provider's reply never arrived"),
+		/** Stopped while its inputs were uploading: no job, no charge; the image is edited by the next run. */
+		NEVER_SENT("Stopped before it was sent (nothing charged)"),
 		NOT_CONFIGURED("Left in the journal: no key for the provider is configured"),
 		IN_PROGRESS("Left alone: still being edited by a program that is running");
 
@@ -246,7 +248,8 @@ public final class JournalRecovery {
 			report.outcomes.add(outcome);
 			// A job left in the journal is logged once its outcome is final, by a later recovery; the
 			// log line comes first, so that a kill in between leaves the job known to one of the two.
-			if (!outcome.keptInJournal && log(output, outcome, report)) {
+			// One never sent has nothing to log: the image was not edited, and the next edit of it is its first.
+			if (!outcome.keptInJournal && (outcome.kind == Kind.NEVER_SENT || log(output, outcome, report))) {
 				deleteStaged(entry, report);
 				journal.clear(entry);
 			}
@@ -307,6 +310,11 @@ public final class JournalRecovery {
 		{
 			// Saved whole by the run that sent it, which then could not log it: logged now, not saved twice.
 			return new Outcome(entry, Kind.RECOVERED, "Saved by the run that sent it.", entry.savedResults, false);
+		}
+		if (entry.phase == BatchJournal.Phase.UPLOADING) {
+			return new Outcome(entry, Kind.NEVER_SENT, "The program stopped while uploading its inputs, before anything was " +
+				"sent to " + displayName(entry.provider) + ": nothing was charged, and the uploads are deleted; edit the image " +
+				"again to get a result.", List.of(), false);
 		}
 		if (entry.job == null) {
 			return new Outcome(entry, Kind.NOT_CONFIRMED, "It was sent to " + displayName(entry.provider) + ", but the " +

@@ -14,7 +14,7 @@ public final class InlineStaging implements Staging {
 	}
 
 	@Override
-	public String stage(InputImage image, Http http) {
+	public String stage(InputImage image, Http http, UploadListener beforeUpload) {
 		return dataUri(image);
 	}
 

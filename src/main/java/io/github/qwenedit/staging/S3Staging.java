@@ -74,8 +74,11 @@ public final class S3Staging implements Staging {
 	}
 
 	@Override
-	public String stage(InputImage image, Http http) throws EditException {
+	public String stage(InputImage image, Http http, UploadListener beforeUpload) throws EditException {
 		String key = bucket.config().keyFor(UUID.randomUUID() + "." + image.extension());
+		List<String> withThisOne = new ArrayList<>(stagedKeys());
+		withThisOne.add(key);
+		beforeUpload.aboutToUpload(withThisOne);
 		// Remembered before the upload: a PUT that timed out or was cancelled may still have landed.
 		stagedKeys.add(key);
 		try {

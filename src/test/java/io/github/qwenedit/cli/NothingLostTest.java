@@ -31,8 +31,11 @@ import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
 import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.fixtures.BatchTestData;
+import io.github.qwenedit.fixtures.TcpRelay;
 import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.http.RetryPolicy;
+import io.github.qwenedit.staging.BucketConfig;
+import io.github.qwenedit.staging.S3TestServer;
 
 /**
  * Paid results are neither lost nor paid twice when the shell command is killed, runs out of disk or
@@ -763,6 +766,49 @@ class NothingLostTest {
 		assertTrue(refused.err().contains("was refused"), refused.err());
 		assertTrue(journal(out).isEmpty(), "a create that never left the machine was journalled");
 		assertEquals(0, bed.s3().countObjects(bed.s3().prefix()), "staged objects left behind");
+	}
+
+	/**
+	 * Issue 15 C8: the journal entry was written once every input was staged, so a kill while an
+	 * upload was under way left the stored object known to nothing but the day-old sweep. Each key is
+	 * journalled before its upload now: the next run deletes the object, says nothing was charged,
+	 * and edits the image once.
+	 */
+	@Test
+	void anInputUploadedAsTheRunWasKilledIsDeletedByTheNextRunWhichPaysOnce() throws Exception {
+		S3TestServer s3 = bed.s3();
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY);
+			TcpRelay relay = new TcpRelay(java.net.URI.create(s3.endpoint()).getPort()))
+		{
+			Map<String, String> env = s3.env();
+			env.putAll(dashscopeEnv(dashscope));
+			env.put(BucketConfig.ENDPOINT_S3, relay.endpoint());
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			List<String> before = s3.keys(s3.prefix());
+			relay.holdRepliesTo("PUT");
+			Process batch = startChild(env, null, args);
+			await(() -> s3.keys(s3.prefix()).size() > before.size(), "the input was stored in the bucket");
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(30, TimeUnit.SECONDS));
+			relay.holdRepliesTo(null);
+			List<String> stored = new ArrayList<>(s3.keys(s3.prefix()));
+			stored.removeAll(before);
+			List<BatchJournal.Entry> left = journal(out);
+			assertEquals(1, left.size(), "the upload was not journalled: " + Files.readString(work.resolve("child.txt")));
+			assertEquals(BatchJournal.Phase.UPLOADING, left.get(0).phase);
+			assertEquals(stored, left.get(0).stagedKeys);
+
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(before, s3.keys(s3.prefix()), "the killed run's upload was left in the bucket: " + next.out());
+			assertEquals(1, dashscope.edits().size(), next.out() + next.err());
+			assertFalse((next.out() + next.err()).contains("may have been"), next.out() + next.err());
+			assertTrue(next.out().contains("1 done, 0 failed"), next.out());
+			assertTrue(journal(out).isEmpty());
+		}
 	}
 
 	private static long downloads(io.github.qwenedit.emulator.EmulatorServer<?> emulator) {

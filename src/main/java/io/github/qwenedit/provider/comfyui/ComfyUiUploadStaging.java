@@ -62,7 +62,7 @@ final class ComfyUiUploadStaging implements Staging {
 	 * @return the file's name as {@code LoadImage} takes it: {@code qwen-image-edit/<random>.png}
 	 */
 	@Override
-	public String stage(InputImage image, Http http) throws EditException {
+	public String stage(InputImage image, Http http, UploadListener beforeUpload) throws EditException {
 		if (server == null) server = provider.assign();
 		// A random name: nothing of the image's title or path reaches the server's folders.
 		String fileName = UUID.randomUUID() + "." + image.extension();

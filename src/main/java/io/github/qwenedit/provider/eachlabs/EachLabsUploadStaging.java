@@ -49,7 +49,7 @@ final class EachLabsUploadStaging implements Staging {
 	}
 
 	@Override
-	public String stage(InputImage image, Http http) throws EditException {
+	public String stage(InputImage image, Http http, UploadListener beforeUpload) throws EditException {
 		ObjectNode ask = Json.object().put("content_type", image.mimeType()).put("file_type", "image")
 			.put("expires_in_seconds", RETENTION_SECONDS);
 		HttpReply reply = http.send(new Request.Builder().url(presign).header("X-API-Key", apiKey)

@@ -53,7 +53,7 @@ final class FalUploadStaging implements Staging {
 	}
 
 	@Override
-	public String stage(InputImage image, Http http) throws EditException {
+	public String stage(InputImage image, Http http, UploadListener beforeUpload) throws EditException {
 		// A random name: nothing about the image's title or path reaches fal.
 		String fileName = UUID.randomUUID() + "." + image.extension();
 		ObjectNode ask = Json.object().put("content_type", image.mimeType()).put("file_name", fileName);

@@ -70,7 +70,7 @@ final class ReplicateFilesStaging implements Staging {
 	}
 
 	@Override
-	public String stage(InputImage image, Http http) throws EditException {
+	public String stage(InputImage image, Http http, UploadListener beforeUpload) throws EditException {
 		this.http = http;
 		// A random name: nothing about the image's title or path reaches Replicate.
 		String fileName = UUID.randomUUID() + "." + image.extension();
