@@ -34,6 +34,7 @@ import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.core.UsdPerCny;
+import io.github.qwenedit.http.ExpiredLinkException;
 import io.github.qwenedit.http.Json;
 import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.ProviderDescriptor;
@@ -421,7 +422,8 @@ public final class BatchRun {
 		if (pending > 0) {
 			listener.warned(pending + (pending == 1 ? " source was" : " sources were") + " not edited in this run: " +
 				"an earlier run's job for " + (pending == 1 ? "it is" : "each is") + " still in the journal, and sending " +
-				(pending == 1 ? "it" : "them") + " again would pay twice; the lines above say what fetches " +
+				(pending == 1 ? "it" : "them") + " again would " + (session.provider().chargesForJobs() ? "pay" : "run the edit") +
+				" twice; the lines above say what fetches " +
 				(pending == 1 ? "it" : "them") + ".");
 		}
 		Outcome outcome = new Outcome(true, null, null, ok.get(), failed.get(), skipped, stopped.get(), notStopped.get(),
@@ -640,7 +642,7 @@ public final class BatchRun {
 		catch (EditException e) {
 			boolean kept = entry[0] != null && entry[0].settle(e);
 			if (kept) line.put("journal", "kept");
-			String error = config.redact(e.describe()) + (kept ? whatTheJournalKeeps(entry[0]) : "");
+			String error = config.redact(e.describe()) + (kept ? whatTheJournalKeeps(entry[0], e) : "");
 			line.put("error", error);
 			if (e.kind() == ErrorKind.CANCELLED) {
 				line.put("status", "cancelled");
@@ -725,9 +727,18 @@ public final class BatchRun {
 	 * with its handle is fetched without paying again; one whose acceptance could not be recorded is
 	 * not (the edit's own message says why and what may be charged).
 	 */
-	private static String whatTheJournalKeeps(BatchJournal.Pending entry) {
-		return entry.phase() == BatchJournal.Phase.ACCEPTED ? " The job stays in the folder's journal of jobs in " +
-			"flight, so running the batch again or Recover Unfinished Edits fetches it without paying again." : "";
+	private static String whatTheJournalKeeps(BatchJournal.Pending entry, EditException failure) {
+		if (entry.phase() != BatchJournal.Phase.ACCEPTED) return "";
+		for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+			if (cause instanceof ExpiredLinkException) {
+				// A link gone now may stay gone: promising the result would be a promise the next run may break.
+				return " The job stays in the folder's journal of jobs in flight, so running the batch again or Recover " +
+					"Unfinished Edits tries its result links once more without paying again; links that are still gone " +
+					"then have expired, and that result is lost.";
+			}
+		}
+		return " The job stays in the folder's journal of jobs in flight, so running the batch again or Recover " +
+			"Unfinished Edits fetches it without paying again.";
 	}
 
 	/**

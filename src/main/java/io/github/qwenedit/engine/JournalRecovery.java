@@ -73,6 +73,8 @@ public final class JournalRecovery {
 		/** Stopped while its inputs were uploading: no job, no charge; the image is edited by the next run. */
 		NEVER_SENT("Stopped before it was sent (nothing charged)"),
 		NOT_CONFIGURED("Left in the journal: no key for the provider is configured"),
+		/** On a server of the user's own that is not configured now; fetched once it is again. */
+		SERVER_NOT_CONFIGURED("Left in the journal: its server is not configured now"),
 		IN_PROGRESS("Left alone: still being edited by a program that is running");
 
 		private final String heading;
@@ -218,7 +220,10 @@ public final class JournalRecovery {
 			progress.progress("Recovering " + (i + 1) + " of " + entries.size() + ": " + entry.source,
 				(double) i / entries.size());
 			Optional<EditProvider> provider = providers.computeIfAbsent(entry.provider, this::providerIfConfigured);
-			Optional<String> foreign = provider.flatMap(p -> foreignJobLink(entry, p));
+			// A job kept for when its address is configured again is followed below only as far as the
+			// provider allows (never calling that address); any other is set aside.
+			Optional<String> foreign = provider.filter(p -> !p.keepsJobsOfOtherAddresses())
+				.flatMap(p -> foreignJobLink(entry, p));
 			if (foreign.isPresent()) {
 				journal.setAside(entry.file, "it names job links on " + foreign.get() + ", which is not the configured " +
 					"address of " + displayName(entry.provider) + ", and calling them would send your key there (a journal " +
@@ -321,6 +326,14 @@ public final class JournalRecovery {
 				"job's id was never recorded (the program stopped before the answer came, the answer was unusable, or the " +
 				"journal could not be written), so a job may have been created (and charged) that cannot be fetched; edit " +
 				"the image again to get a result.", List.of(), false);
+		}
+		if (configured.isPresent() && configured.get().keepsJobsOfOtherAddresses()) {
+			Optional<String> elsewhere = foreignJobLink(entry, configured.get());
+			if (elsewhere.isPresent()) {
+				return new Outcome(entry, Kind.SERVER_NOT_CONFIGURED, "Its job " + entry.job.id() + " is on " + elsewhere.get() +
+					", which is not among the addresses of " + displayName(entry.provider) + " configured now: add it again " +
+					"(see the README) and recover, or run the batch, to fetch the result.", List.of(), true);
+			}
 		}
 		boolean linksKnown = !entry.outputUrls.isEmpty();
 		if (!linksKnown && !configured.isPresent()) {

@@ -55,6 +55,15 @@ public interface EditProvider extends ImageRecipient {
 		return List.of(serviceAddress());
 	}
 
+	/**
+	 * Whether a journalled job on an address not configured now is kept for when it is configured
+	 * again (the user's own servers, whose list changes) rather than set aside as a journal from
+	 * elsewhere (a cloud service has one address). Either way it is never called with the key.
+	 */
+	default boolean keepsJobsOfOtherAddresses() {
+		return false;
+	}
+
 	/** The models offered, the default first, with those the user added in the settings folder. */
 	default List<ModelSpec> models() {
 		return descriptor().models(this);

@@ -21,6 +21,12 @@ public final class JobPoller {
 
 	/** Jobs that wait in a long queue are asked less often, up to this interval. */
 	static final Duration MAX_INTERVAL = Duration.ofSeconds(5);
+	/**
+	 * Status answers in a row that cannot be read (after {@link Http}'s own retries) before the job
+	 * is given up on: one odd answer, a gateway's hiccup, must not end an edit that the next look
+	 * would see finished.
+	 */
+	public static final int UNREADABLE_IN_A_ROW = 3;
 	/** The steady interval holds for the first minute of a job. */
 	static final Duration STEADY_FOR = Duration.ofSeconds(60);
 
@@ -142,8 +148,8 @@ public final class JobPoller {
 	 * may ask for later ({@code Retry-After}, also on a 429 to a status request, which only slows the
 	 * polling down). On a cancel or the deadline it asks the provider to stop the job, since nobody
 	 * waits for its result any more, and rethrows, saying whether the provider may still charge. A
-	 * status that cannot be read (a 5xx, a broken connection, an odd answer, after {@link Http}'s own
-	 * retries) says nothing about the job, which most likely runs on and will be charged: when
+	 * status that cannot be read {@value #UNREADABLE_IN_A_ROW} times in a row (a 5xx, a broken
+	 * connection, an odd answer, each after {@link Http}'s own retries) says nothing about the job, which most likely runs on and will be charged: when
 	 * something keeps the job (a journal), it is left running for a later run or a recovery to fetch;
 	 * when nothing does, its result would be lost, so it is stopped as on a cancel.
 	 *
@@ -245,6 +251,7 @@ public final class JobPoller {
 		int closeLooksLeft = expected == null ? 0 : schedule.closeLooks();
 		int looksOnOthersEndLeft = alike == null ? 0 : schedule.closeLooks();
 		String slowedDown = "";
+		int unreadableInARow = 0;
 		while (!state.status().isFinal()) {
 			Duration left = http.deadline().remaining();
 			if (stopAtNanos != null) {
@@ -298,8 +305,15 @@ public final class JobPoller {
 				}
 				wait = state.pollAfter().orElse(next);
 				slowedDown = "";
+				unreadableInARow = 0;
 			}
 			catch (EditException e) {
+				boolean unreadable = e.kind() == ErrorKind.PROVIDER_FAILURE || e.kind() == ErrorKind.NETWORK;
+				if (unreadable && ++unreadableInARow < UNREADABLE_IN_A_ROW) {
+					wait = interval;
+					slowedDown = ", asking again: the last status answer could not be read";
+					continue;
+				}
 				if (e.kind() != ErrorKind.RATE_LIMITED) throw e;
 				// The job runs on; only its status may not be asked so often. Retry-After is a minimum:
 				// "0" must not turn the polling into a tight loop.

@@ -122,6 +122,26 @@ class ComfyUiServersBatchTest {
 		assertEquals(before + 12, first.prompts().size());
 	}
 
+	/**
+	 * Issue 19 F7: a proxy in front of a server answered 504 after the server had queued the prompt;
+	 * the plugin took that for a server that took nothing and queued the edit on the other server as
+	 * well, so it ran twice. The prompt carries the plugin's own id now, and the server is asked for it
+	 * before the edit goes anywhere else: each edit runs once, on the server that took it.
+	 */
+	@Test
+	void aPromptTakenBehindAProxysTimeOutRunsOnceWhereItWasTaken() throws Exception {
+		first.takePromptsThenAnswer(504);
+		Path in = folderOfImages(2);
+		Path out = work.resolve("out");
+		Outcome run = QwenEditCliRunner.run(env(first.baseUrl(), second.baseUrl()), work.resolve("config"), args(in, out));
+		String printed = run.out() + run.err();
+		assertEquals(0, run.code(), printed);
+		assertEquals(2, saved(out), printed);
+		assertEquals(2, first.prompts().size() + second.prompts().size(), "an edit was queued twice: " + printed);
+		assertTrue(first.prompts().size() >= 1, "no edit went to the server behind the proxy: " + printed);
+		assertTrue(new BatchJournal(out).entries().isEmpty());
+	}
+
 	/** A server that answers 500 to every prompt is rested after the first, and the error names it. */
 	@Test
 	void aServerBrokenInsideIsRestedAndNamed() throws Exception {
@@ -209,6 +229,19 @@ class ComfyUiServersBatchTest {
 
 		first.resume();
 		second.resume();
+		// Issue 19 F12: with the second server left out of the setting, its prompt stays in the journal,
+		// named, for when it is configured again: neither set aside as malformed nor queued again.
+		Outcome partial = QwenEditCliRunner.run(env(first.baseUrl()), work.resolve("config"), args(in, out));
+		String said = partial.out() + partial.err();
+		assertTrue(partial.code() != 0, "an image whose prompt waits on another server was reported done: " + said);
+		assertEquals(1, saved(out), said);
+		assertEquals(1, first.prompts().size(), "an edit was queued again: " + said);
+		assertTrue(said.contains(second.baseUrl().substring("http://".length())), said);
+		assertEquals(1, new BatchJournal(out).entries().size(), said);
+		try (var journalFiles = Files.list(out.resolve(BatchJournal.FOLDER))) {
+			assertFalse(journalFiles.anyMatch(f -> f.toString().endsWith(BatchJournal.SET_ASIDE)), said);
+		}
+
 		Outcome next = QwenEditCliRunner.run(env(first.baseUrl(), second.baseUrl()), work.resolve("config"), args(in, out));
 		assertEquals(0, next.code(), next.out() + next.err());
 		assertEquals(1, first.prompts().size(), "an edit was queued again: " + next.out() + next.err() + Files.readString(work.resolve("child.txt")));

@@ -103,6 +103,7 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 	private volatile boolean interruptRequested;
 	private volatile boolean startsWhatIsDeleted;
 	private volatile int promptsRefusedWith;
+	private volatile int promptsTakenThenAnsweredWith;
 	private volatile boolean closed;
 	private volatile String nextExecutionError;
 	private volatile List<String> diffusionModels = DIFFUSION_MODELS;
@@ -284,6 +285,15 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		return this;
 	}
 
+	/**
+	 * Every prompt is queued, and then answered with this status in place of the server's answer:
+	 * a proxy in front that gave up waiting (504) while the server took the prompt.
+	 */
+	public ComfyUiEmulator takePromptsThenAnswer(int status) {
+		promptsTakenThenAnsweredWith = status;
+		return this;
+	}
+
 	public ComfyUiEmulator resume() {
 		paused = false;
 		return this;
@@ -401,6 +411,14 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		String method = request.method();
 		if (path.equals("/prompt") && method.equals("POST")) {
 			if (promptsRefusedWith > 0) return Reply.text(promptsRefusedWith, "text/plain", promptsRefusedWith + " Server Error");
+			if (promptsTakenThenAnsweredWith > 0) {
+				Reply taken = submit(request);
+				if (taken.status() == 200) {
+					return Reply.text(promptsTakenThenAnsweredWith, "text/html", "<html><body>" + promptsTakenThenAnsweredWith +
+						" Gateway Time-out</body></html>");
+				}
+				return taken;
+			}
 			return submit(request);
 		}
 		if (path.startsWith("/history/") && method.equals("GET")) {
@@ -564,8 +582,9 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		}
 		Prompt prompt;
 		synchronized (pending) {
-			prompt = new Prompt(number++, UUID.randomUUID().toString(), graph, body.path("client_id").asText(""), outputs,
-				generation);
+			// server.py: prompt_id = str(json_data.get("prompt_id", uuid.uuid4()))
+			String id = body.hasNonNull("prompt_id") ? body.get("prompt_id").asText() : UUID.randomUUID().toString();
+			prompt = new Prompt(number++, id, graph, body.path("client_id").asText(""), outputs, generation);
 			pending.add(prompt);
 			pending.notifyAll();
 		}

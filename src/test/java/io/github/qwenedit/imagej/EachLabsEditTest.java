@@ -27,6 +27,8 @@ import io.github.qwenedit.emulator.EachLabsEmulator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.http.RetryPolicy;
+import io.github.qwenedit.provider.JobPoller;
 import io.github.qwenedit.staging.S3TestServer;
 
 /** eachlabs end to end: the command, the emulator's job machine, and the bucket on s3proxy. */
@@ -189,7 +191,7 @@ class EachLabsEditTest {
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			Future<Module> running = runner.start(inputs("x"));
 			assertTrue(eachlabs.awaitLastJobIn(AsyncJobEmulator.Phase.PROCESSING));
-			for (int i = 0; i < 4; i++) {
+			for (int i = 0; i < JobPoller.UNREADABLE_IN_A_ROW * RetryPolicy.DEFAULT.maxAttempts(); i++) {
 				eachlabs.failNextWith(500, "{\"error\": \"Internal server error\"}", Map.of());
 			}
 			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(60, TimeUnit.SECONDS));
@@ -214,7 +216,7 @@ class EachLabsEditTest {
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
 			Future<Module> running = runner.start(in);
 			assertTrue(eachlabs.awaitLastJobIn(AsyncJobEmulator.Phase.PROCESSING));
-			for (int i = 0; i < 4; i++) {
+			for (int i = 0; i < JobPoller.UNREADABLE_IN_A_ROW * RetryPolicy.DEFAULT.maxAttempts(); i++) {
 				eachlabs.failNextWith(500, "{\"error\": \"Internal server error\"}", Map.of());
 			}
 			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(60, TimeUnit.SECONDS));

@@ -202,8 +202,7 @@ class JobPollerTest {
 	 */
 	@Test
 	void aStatusThatCannotBeReadLeavesAKeptJobRunningWithItsHandle() {
-		ScriptedProvider provider = new ScriptedProvider(false, new EditException(ErrorKind.PROVIDER_FAILURE,
-			"Scripted had an internal problem (HTTP 500). Scripted said: boom"));
+		ScriptedProvider provider = new ScriptedProvider(false, unreadableStatusInARow(JobPoller.UNREADABLE_IN_A_ROW));
 		EditException e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(provider, JobState.queued(JOB, null),
 			http(Duration.ofMinutes(1)), (message, fraction) -> {}, "kept", true));
 		assertEquals(ErrorKind.PROVIDER_FAILURE, e.kind());
@@ -214,11 +213,37 @@ class JobPollerTest {
 			"Scripted, and its result can still be fetched later.", e.getMessage());
 	}
 
+	/**
+	 * Issue 15 M5: one status answer that could not be read ended the edit, though the job ran on and
+	 * the next look would have seen it finished. It is asked again; only answers unreadable
+	 * {@value JobPoller#UNREADABLE_IN_A_ROW} times in a row end it.
+	 */
+	@Test
+	void aStatusUnreadableOnceIsAskedAgainAndTheJobFollowedToItsResult() throws EditException {
+		Object[] script = { unreadableStatusInARow(1)[0], JobState.running(JOB), unreadableStatusInARow(1)[0],
+			unreadableStatusInARow(1)[0], JobState.succeeded(JOB, List.of("https://results.example/1.png"), Map.of()) };
+		ScriptedProvider provider = new ScriptedProvider(false, script);
+		List<String> said = new ArrayList<>();
+		JobState done = JobPoller.awaitFinal(provider, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+			(message, fraction) -> said.add(message), "kept", true);
+		assertEquals(JobState.Status.SUCCEEDED, done.status());
+		assertEquals(5, provider.polls);
+		assertEquals(0, provider.cancels);
+		assertTrue(said.stream().anyMatch(m -> m.endsWith("asking again: the last status answer could not be read")), said
+			.toString());
+	}
+
+	private static Object[] unreadableStatusInARow(int times) {
+		Object[] answers = new Object[times];
+		java.util.Arrays.fill(answers, new EditException(ErrorKind.PROVIDER_FAILURE,
+			"Scripted had an internal problem (HTTP 500). Scripted said: boom"));
+		return answers;
+	}
+
 	/** When nothing keeps the job, its result would be lost unseen: it is stopped rather than paid for. */
 	@Test
 	void aStatusThatCannotBeReadStopsAJobNothingKeeps() {
-		ScriptedProvider provider = new ScriptedProvider(false, new EditException(ErrorKind.PROVIDER_FAILURE,
-			"Scripted had an internal problem (HTTP 500). Scripted said: boom"));
+		ScriptedProvider provider = new ScriptedProvider(false, unreadableStatusInARow(JobPoller.UNREADABLE_IN_A_ROW));
 		EditException e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(provider, JobState.queued(JOB, null),
 			http(Duration.ofMinutes(1)), (message, fraction) -> {}));
 		assertEquals(ErrorKind.PROVIDER_FAILURE, e.kind());

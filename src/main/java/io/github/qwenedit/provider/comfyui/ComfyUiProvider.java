@@ -68,6 +68,8 @@ public final class ComfyUiProvider implements EditProvider {
 	public static final String BASE_URLS_VARIABLE = "COMFYUI_BASE_URLS";
 	/** How long a server that could not be reached gets no new edits before it is tried again. */
 	static final Duration DOWN_FOR = Duration.ofSeconds(60);
+	/** How long after a lost answer to POST /prompt the server is asked whether it took the prompt. */
+	static final Duration ANSWER_LOST_SETTLE = Duration.ofSeconds(2);
 	/** Edits one server holds at once in a batch: one running and the next waiting keep its GPU busy. */
 	static final int EDITS_PER_SERVER = 3;
 	private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
@@ -291,9 +293,15 @@ public final class ComfyUiProvider implements EditProvider {
 		return false;
 	}
 
-	/** A proxy in front says the server behind it is gone, so it took nothing either. */
+	/** A proxy in front says the server behind it is gone or too slow: whether it took the prompt is unknown. */
 	static boolean gatewayGone(HttpReply reply) {
 		return reply.code() == 502 || reply.code() == 503 || reply.code() == 504;
+	}
+
+	/** A lab's servers come and go from the setting; a prompt waits on its own server until it is set again ({@link #serverOf}). */
+	@Override
+	public boolean keepsJobsOfOtherAddresses() {
+		return true;
 	}
 
 	/** The server a journalled or running job was queued on, by its history link. */
@@ -461,6 +469,10 @@ public final class ComfyUiProvider implements EditProvider {
 			body.set("prompt", QwenEditWorkflow.build(nodes, files, inputs(request, imageUrls)));
 		}
 		body.put("client_id", clientId);
+		// Our own id (server.py takes the request's "prompt_id"): an answer lost on the way back can
+		// then be asked about, rather than the edit queued a second time elsewhere.
+		JobHandle ours = handleOn(server, UUID.randomUUID().toString());
+		body.put("prompt_id", ours.id());
 		// Opened before the prompt is queued: the server sends a prompt's messages only to the sockets
 		// connected under its client_id at that moment (server.py, send_json).
 		HttpUrl socketUrl = server.base.resolve("ws").newBuilder().addQueryParameter("clientId", clientId).build();
@@ -476,11 +488,15 @@ public final class ComfyUiProvider implements EditProvider {
 			}
 			catch (EditException e) {
 				if (neverReached(e)) throw new Unreached(e);
-				throw e;
+				if (e.kind() == ErrorKind.CANCELLED || !took(server, ours, e, http)) throw e;
+				return queuedAs(server, ours, submitFacts);
 			}
 			if (!reply.isSuccessful()) {
 				EditException refused = error(server, reply, "ComfyUI refused the workflow");
-				if (gatewayGone(reply)) throw new Unreached(refused);
+				if (gatewayGone(reply)) {
+					if (!took(server, ours, refused, http)) throw new Unreached(refused);
+					return queuedAs(server, ours, submitFacts);
+				}
 				if (reply.code() >= 500 && servers.size() > 1) {
 					// Broken inside: the edits still to come go to the other servers for a while.
 					server.downUntil = Instant.now().plus(DOWN_FOR);
@@ -499,9 +515,39 @@ public final class ComfyUiProvider implements EditProvider {
 			server.progressSocket.closeIfIdle();
 			throw e;
 		}
-		server.progressSocket.follow(promptId);
-		return JobState.queued(new JobHandle(promptId, server.base.resolve("history/" + promptId).toString(), null, null)
-			.withSubmitFacts(submitFacts), null);
+		return queuedAs(server, handleOn(server, promptId), submitFacts);
+	}
+
+	private JobState queuedAs(Server server, JobHandle job, Map<String, String> submitFacts) {
+		server.progressSocket.follow(job.id());
+		return JobState.queued(job.withSubmitFacts(submitFacts), null);
+	}
+
+	private static JobHandle handleOn(Server server, String promptId) {
+		return new JobHandle(promptId, server.base.resolve("history/" + promptId).toString(), null, null);
+	}
+
+	/**
+	 * Whether the server took the prompt {@code ours} although its answer was lost (a proxy's 502-504,
+	 * a connection broken after the prompt was sent): asked after a moment, since a proxy may give
+	 * up while the server still checks the graph.
+	 *
+	 * @return false when the server answered and does not hold it, so another may take the edit
+	 * @throws EditException {@code failure}, carrying the prompt's handle, when the server cannot be
+	 *           asked: the edit is then neither sent elsewhere nor forgotten (a journal keeps it)
+	 */
+	private boolean took(Server server, JobHandle ours, EditException failure, Http http) throws EditException {
+		try {
+			http.cancellation().sleep(ANSWER_LOST_SETTLE);
+			return historyEntry(server, ours, http).isPresent() || inQueue(server, ours, http).isPresent() ||
+				historyEntry(server, ours, http).isPresent();
+		}
+		catch (EditException unasked) {
+			throw new EditException(failure.kind(), EditException.followedBy(failure.getMessage(), "The server at " +
+				server.shownAddress + " could not be asked whether it took the edit (" + unasked.getMessage() + "), so it " +
+				"is not sent to another server: it may run there as prompt " + ours.id() + "."), failure)
+					.leaving(EditException.Charge.RUNNING_JOB, ours, List.of());
+		}
 	}
 
 	/** The nearest multiple of 16 ({@code EmptySD3LatentImage}'s step), at least 16. */
