@@ -537,6 +537,9 @@ public final class ComfyUiProvider implements EditProvider {
 	 *           asked: the edit is then neither sent elsewhere nor forgotten (a journal keeps it)
 	 */
 	private boolean took(Server server, JobHandle ours, EditException failure, Http http) throws EditException {
+		// The edit's time is spent, so asking would only meet the same deadline: the prompt is left to the
+		// journal under our id, and the next run asks the server.
+		if (failure.kind() == ErrorKind.TIMED_OUT) throw failure.leaving(EditException.Charge.RUNNING_JOB, ours, List.of());
 		try {
 			http.cancellation().sleep(ANSWER_LOST_SETTLE);
 			return historyEntry(server, ours, http).isPresent() || inQueue(server, ours, http).isPresent() ||
