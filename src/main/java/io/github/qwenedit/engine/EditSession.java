@@ -274,7 +274,7 @@ public final class EditSession {
 			times.lap("upload");
 			cancellation.throwIfCancelled();
 			progress.progress("Submitting to " + provider.displayName(), 0.2);
-			before = provenanceBeforeSubmit(prepared, request, started, stage, adjustments, estimate, rateUsed);
+			before = provenanceBeforeSubmit(model, prepared, request, started, stage, adjustments, estimate, rateUsed);
 			listener.aboutToSubmit(stage.objectKeys(), before.copy());
 			JobState submitted = submit(prepared, links, http);
 			times.lap("submit");
@@ -472,7 +472,7 @@ public final class EditSession {
 	 * What the results will carry that is known before the create goes out; a journal keeps it, so
 	 * that a result fetched by a later recovery carries the same record as one fetched at once.
 	 */
-	private Provenance provenanceBeforeSubmit(EditRequest sent, EditRequest asked, Instant started, Staging stage,
+	private Provenance provenanceBeforeSubmit(ModelSpec model, EditRequest sent, EditRequest asked, Instant started, Staging stage,
 		List<String> adjustments, java.util.OptionalDouble estimate, Optional<String> rateUsed)
 	{
 		EditOptions o = sent.options();
@@ -484,10 +484,12 @@ public final class EditSession {
 			.put(Provenance.SEED, o.seed().map(String::valueOf).orElse("random"))
 			.put(Provenance.SIZE, o.size().map(ImageSize::toString).orElse("as input"))
 			.put(Provenance.OUTPUTS, String.valueOf(o.outputs()))
-			.put(Provenance.PROMPT_EXTEND, String.valueOf(o.promptExtend()))
-			.put(Provenance.WATERMARK, String.valueOf(o.watermark()))
 			.put(Provenance.TIMESTAMP, started.truncatedTo(ChronoUnit.SECONDS).toString())
 			.put(Provenance.STAGING, stage.route().label());
+		// Only what was sent: a model without the option (the lab's own ComfyUI) neither extended the
+		// prompt nor added a watermark, whatever the dialog held.
+		if (model.supportsPromptExtend()) p.put(Provenance.PROMPT_EXTEND, String.valueOf(o.promptExtend()));
+		if (model.supportsWatermark()) p.put(Provenance.WATERMARK, String.valueOf(o.watermark()));
 		for (int i = 0; i < sent.images().size(); i++) {
 			InputImage image = sent.images().get(i);
 			p.put(Provenance.sourceTitle(i + 1), asked.images().get(i).sourceTitle());

@@ -6,6 +6,7 @@ import static io.github.qwenedit.fixtures.TestImages.pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
@@ -116,6 +117,10 @@ class ComfyUiEditTest {
 				assertEquals("qwen_image_vae.safetensors", result.getProp(Provenance.PREFIX + "ComfyUIVae"));
 				assertTrue(result.getProp(Provenance.PREFIX + "ComfyUIWorkflowSHA256").matches("[0-9a-f]{64}"));
 				assertEquals(comfy.lastPrompt().id, result.getProp(Provenance.REQUEST_ID));
+				// The dialog's "extend the prompt" (on by default) and watermark mean nothing to the lab's own
+				// graph: a result must not claim either was applied.
+				assertNull(result.getProp(Provenance.PROMPT_EXTEND));
+				assertNull(result.getProp(Provenance.WATERMARK));
 			}
 			assertTrue(runner.log().stream().anyMatch(line -> line.contains("input folder") && line.contains(name)),
 				"the user was not told the input stays on the server: " + runner.log());
