@@ -6,16 +6,17 @@
 #   docs/fiji-runtime/run-readme-macros.sh /path/to/Fiji.app
 #
 # The runtime comes from shared/fiji-runtime/build-runtime.sh (see its README). The plugin is built
-# and copied into the runtime first. Prints one line per check and ends with "N passed, N failed".
+# and installed into the runtime first. Prints one line per check and ends with "N passed, N failed".
 set -euo pipefail
 app=${1:?usage: $0 /path/to/Fiji.app}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'kill "${emulators:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$repo"
-mvn -B -q -DskipTests package
+# Installed the README's way: the plugin and the libraries it needs that Fiji lacks (Jackson, OkHttp),
+# which a copy of the plugin's jar alone would leave out.
+mvn -B -q -Dscijava.app.directory="$app" -DskipTests install
 mvn -B -q dependency:build-classpath -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >/dev/null
-cp target/Qwen_Image_Edit-*-SNAPSHOT.jar "$app/plugins/"
 java -cp "target/test-classes:target/classes:$(cat "$work/cp.txt")" io.github.qwenedit.emulator.RunEmulators 500 \
 	>"$work/env" 2>"$work/emulators.log" &
 emulators=$!
