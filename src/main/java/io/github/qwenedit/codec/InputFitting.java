@@ -113,7 +113,7 @@ public final class InputFitting {
 		checkRange(minSide, maxSide);
 		Optional<ImageSize> header = readSize(image.bytes());
 		ImageSize size = header.orElse(new ImageSize(image.width(), image.height()));
-		ImageSize target = fittedSize(size, minSide, maxSide);
+		ImageSize target = size.withinSides(minSide, maxSide);
 		if (target.equals(size)) {
 			ImageSize source = image.sourceSize();
 			return new Fitted(image, source.equals(size) ? null : scalingNote(source, size, minSide, maxSide));
@@ -133,7 +133,7 @@ public final class InputFitting {
 	public static InputImage fitSides(BufferedImage view, String sourceTitle, int minSide, int maxSide) {
 		checkRange(minSide, maxSide);
 		ImageSize size = new ImageSize(view.getWidth(), view.getHeight());
-		ImageSize target = fittedSize(size, minSide, maxSide);
+		ImageSize target = size.withinSides(minSide, maxSide);
 		if (target.equals(size)) return InputImage.png(toPng(view), size.width(), size.height(), sourceTitle);
 		BufferedImage scaled = scale(view, target.width(), target.height());
 		return InputImage.scaledPng(toPng(scaled), target, sourceTitle, size);
@@ -278,21 +278,6 @@ public final class InputFitting {
 			writer.dispose();
 		}
 		return out.toByteArray();
-	}
-
-	/**
-	 * Each side in [min, max] at the original aspect ratio where that is possible; otherwise the
-	 * upper limit wins and the short side is raised to the minimum.
-	 */
-	public static ImageSize fittedSize(ImageSize size, int min, int max) {
-		int w = size.width();
-		int h = size.height();
-		int longSide = Math.max(w, h);
-		int shortSide = Math.min(w, h);
-		double factor = 1;
-		if (longSide > max) factor = (double) max / longSide;
-		else if (shortSide < min) factor = (double) min / shortSide;
-		return new ImageSize(clamp(Math.round(w * factor), min, max), clamp(Math.round(h * factor), min, max));
 	}
 
 	/**
@@ -489,10 +474,6 @@ public final class InputFitting {
 	private static String megabytes(long bytes) {
 		return bytes % 1_000_000 == 0 ? (bytes / 1_000_000) + " MB"
 			: String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
-	}
-
-	private static int clamp(long value, int min, int max) {
-		return (int) Math.max(min, Math.min(max, value));
 	}
 
 	/** What an image's bytes must fit, which decides how they are measured and made smaller. */

@@ -48,6 +48,34 @@ public final class ImageSize {
 		return (long) width * height;
 	}
 
+	/**
+	 * This size with each side in [min, max] at the same aspect ratio where that is possible; otherwise
+	 * the upper limit wins and the short side is raised to the minimum.
+	 */
+	public ImageSize withinSides(int min, int max) {
+		int longSide = Math.max(width, height);
+		int shortSide = Math.min(width, height);
+		double factor = 1;
+		if (longSide > max) factor = (double) max / longSide;
+		else if (shortSide < min) factor = (double) min / shortSide;
+		return new ImageSize(clamp(Math.round(width * factor), min, max), clamp(Math.round(height * factor), min, max));
+	}
+
+	/** This size scaled at its aspect ratio so that its pixels lie within [min, max], each side at least 1. */
+	public ImageSize withinPixels(long min, long max) {
+		double factor = 1;
+		if (pixels() > max) factor = Math.sqrt((double) max / pixels());
+		else if (pixels() < min) factor = Math.sqrt((double) min / pixels());
+		// Rounding down on the way down and up on the way up keeps the product inside the bound.
+		long w = factor < 1 ? (long) Math.floor(width * factor) : (long) Math.ceil(width * factor);
+		long h = factor < 1 ? (long) Math.floor(height * factor) : (long) Math.ceil(height * factor);
+		return new ImageSize(clamp(w, 1, Integer.MAX_VALUE), clamp(h, 1, Integer.MAX_VALUE));
+	}
+
+	private static int clamp(long value, int min, int max) {
+		return (int) Math.max(min, Math.min(max, value));
+	}
+
 	@Override
 	public String toString() {
 		return width + "*" + height;

@@ -9,6 +9,14 @@ public interface SizeRule {
 	/** For dialogs and error messages, such as "each side 512–2048 px". */
 	String describe();
 
+	/**
+	 * The size nearest {@code size} at its aspect ratio that this rule accepts: what "as input" is sent
+	 * as where a size must be sent. A rule that takes no pixel size returns {@code size} itself.
+	 */
+	default ImageSize nearestAccepted(ImageSize size) {
+		return size;
+	}
+
 	/** Each side within [min, max] (qwen-image-edit-plus, -max). */
 	static SizeRule perSide(int min, int max) {
 		return new SizeRule() {
@@ -23,6 +31,11 @@ public interface SizeRule {
 			@Override
 			public String describe() {
 				return "each side " + min + "–" + max + " px";
+			}
+
+			@Override
+			public ImageSize nearestAccepted(ImageSize size) {
+				return size.withinSides(min, max);
 			}
 		};
 	}
@@ -44,6 +57,11 @@ public interface SizeRule {
 			@Override
 			public String describe() {
 				return "total pixels " + minSide + "*" + minSide + "–" + maxSide + "*" + maxSide;
+			}
+
+			@Override
+			public ImageSize nearestAccepted(ImageSize size) {
+				return size.withinPixels(min, max);
 			}
 		};
 	}

@@ -143,6 +143,22 @@ class ComfyUiEditTest {
 	}
 
 	@Test
+	void aLargeImageAsInputIsMadeWithinTheModelsSidesAtItsAspectRatio() throws Exception {
+		// Fitted to the 3072 px every provider takes, a 2800*1400 image would ask the lab's GPU for a
+		// latent beyond the 2048 px models.json states for the ComfyUI models.
+		ImagePlus wide = pattern("wide", 2800, 1400);
+		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
+			EditCommandRunner.Run run = runner.run(EditCommandRunner.inputs(wide, "comfyui", "qwen-image-edit-2511",
+				"sharpen"));
+			assertFalse(run.failed(), run.failure());
+			JsonNode latent = node(comfy.lastPrompt().graph, "EmptySD3LatentImage").path("inputs");
+			assertEquals(2048, latent.path("width").asInt());
+			assertEquals(1024, latent.path("height").asInt());
+			assertEquals("2048*1024", run.results().get(0).getProp(Provenance.PREFIX + "SizeSent"));
+		}
+	}
+
+	@Test
 	void aServerThatIsNotRunningIsOneSentenceNamingTheAddress() throws Exception {
 		String address = comfy.baseUrl();
 		comfy.close();

@@ -410,10 +410,16 @@ public final class ComfyUiProvider implements EditProvider {
 	/** The size a check of the options alone fills in where each edit will give its image's own. */
 	private static final ImageSize SIZE_OF_AN_OPTIONS_CHECK = new ImageSize(1024, 1024);
 
-	private static QwenEditWorkflow.Inputs inputs(EditRequest request, List<String> images) {
+	private QwenEditWorkflow.Inputs inputs(EditRequest request, List<String> images) throws EditException {
 		EditOptions o = request.options();
-		ImageSize size = o.size().orElseGet(() -> request.images().isEmpty() ? SIZE_OF_AN_OPTIONS_CHECK
-			: new ImageSize(request.images().get(0).width(), request.images().get(0).height()));
+		// "As input" is the first image's size within the model's sides: an input fitted to the larger
+		// sides every provider takes (codec.InputFitting) would otherwise make a latent the model's
+		// stated range does not cover, and a larger load on the lab's GPU than the user chose.
+		ImageSize size = o.size().orElse(null);
+		if (size == null) {
+			size = request.images().isEmpty() ? SIZE_OF_AN_OPTIONS_CHECK : model(o.model()).sizeRule()
+				.nearestAccepted(new ImageSize(request.images().get(0).width(), request.images().get(0).height()));
+		}
 		// KSampler takes seeds up to 2^64-1, but a seed chosen here is recorded so that the edit can be
 		// repeated, and the dialog, macros and --seed take seeds up to 2^31-1 (core.OptionText).
 		long seed = o.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong(0, Integer.MAX_VALUE + 1L));

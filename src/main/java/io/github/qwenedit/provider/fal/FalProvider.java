@@ -14,7 +14,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.github.qwenedit.codec.InputFitting;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
@@ -72,8 +71,6 @@ public final class FalProvider implements EditProvider {
 	 */
 	static final Duration STREAM_WINDOW = Duration.ofSeconds(20);
 
-	private static final int MIN_SIDE = 512;
-	private static final int MAX_SIDE = 2048;
 	/**
 	 * Models, limits and prices: {@value io.github.qwenedit.provider.ModelCatalogue#RESOURCE}. fal has
 	 * no watermark option on any of these (docs/providers.md §4.2); the qwen-image-2 endpoints answer at
@@ -220,7 +217,7 @@ public final class FalProvider implements EditProvider {
 		ArrayNode urls = input.putArray("image_urls");
 		imageUrls.forEach(urls::add);
 		input.put("num_images", o.outputs());
-		ImageSize size = o.size().orElse(model.defaultSizeFollowsInput() ? null : asInput(request));
+		ImageSize size = o.size().orElse(model.defaultSizeFollowsInput() ? null : asInput(request, model));
 		if (size != null) input.putObject("image_size").put("width", size.width()).put("height", size.height());
 		if (model.supportsPromptExtend()) input.put("enable_prompt_expansion", o.promptExtend());
 		if (!o.negativePrompt().isBlank()) input.put("negative_prompt", o.negativePrompt());
@@ -231,11 +228,11 @@ public final class FalProvider implements EditProvider {
 
 	/**
 	 * "As input" for a model that would otherwise answer a square: the last image's size, as the
-	 * qwen-image-2 endpoints take it, brought within the model's sides at the same aspect ratio.
+	 * qwen-image-2 endpoints take it, brought within the model's sizes at the same aspect ratio.
 	 */
-	private static ImageSize asInput(EditRequest request) {
+	private static ImageSize asInput(EditRequest request, ModelSpec model) {
 		InputImage last = request.images().get(request.images().size() - 1);
-		return InputFitting.fittedSize(new ImageSize(last.width(), last.height()), MIN_SIDE, MAX_SIDE);
+		return model.sizeRule().nearestAccepted(new ImageSize(last.width(), last.height()));
 	}
 
 	/** Asks for the status of a request that does not exist: 401 for a wrong key, 404 for a good one. */
