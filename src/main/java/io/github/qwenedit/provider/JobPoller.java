@@ -202,15 +202,21 @@ public final class JobPoller {
 		Duration window) throws EditException
 	{
 		JobState first;
+		EditException limited = null;
 		try {
 			first = provider.poll(job, http);
 		}
 		catch (EditException e) {
 			if (e.kind() != ErrorKind.RATE_LIMITED) throw e;
 			// Waited out like a 429 to any later look, within the window.
+			limited = e;
 			first = JobState.queued(job, null).withPollAfter(e.retryAfter().orElse(MAX_INTERVAL));
 		}
-		return follow(provider, first, http, progress, null, System.nanoTime() + window.toNanos(), new JobState[1]);
+		JobState state = follow(provider, first, http, progress, null, System.nanoTime() + window.toNanos(),
+			new JobState[1]);
+		// No look was answered within the window: the job's state is unknown, which is not "still running".
+		if (state == first && limited != null) throw limited;
+		return state;
 	}
 
 	/**
@@ -252,11 +258,15 @@ public final class JobPoller {
 		int looksOnOthersEndLeft = alike == null ? 0 : schedule.closeLooks();
 		String slowedDown = "";
 		int unreadableInARow = 0;
+		// A wait the provider asked for (a 429's Retry-After) is not cut short by a last look at the end
+		// of a window.
+		boolean waitAsked = first.pollAfter().isPresent();
 		while (!state.status().isFinal()) {
 			Duration left = http.deadline().remaining();
 			if (stopAtNanos != null) {
 				Duration windowLeft = Duration.ofNanos(stopAtNanos - System.nanoTime());
 				if (windowLeft.isNegative() || windowLeft.isZero()) return state;
+				if (waitAsked && wait.compareTo(windowLeft) >= 0) return state;
 				if (windowLeft.compareTo(left) < 0) left = windowLeft;
 			}
 			progress.progress(describe(provider, state, start) + slowedDown, fraction(state));
@@ -304,6 +314,7 @@ public final class JobPoller {
 					next = plan.closeStep;
 				}
 				wait = state.pollAfter().orElse(next);
+				waitAsked = state.pollAfter().isPresent();
 				slowedDown = "";
 				unreadableInARow = 0;
 			}
@@ -311,6 +322,7 @@ public final class JobPoller {
 				boolean unreadable = e.kind() == ErrorKind.PROVIDER_FAILURE || e.kind() == ErrorKind.NETWORK;
 				if (unreadable && ++unreadableInARow < UNREADABLE_IN_A_ROW) {
 					wait = interval;
+					waitAsked = false;
 					slowedDown = ", asking again: the last status answer could not be read";
 					continue;
 				}
@@ -319,6 +331,7 @@ public final class JobPoller {
 				// "0" must not turn the polling into a tight loop.
 				Duration asked = e.retryAfter().orElse(MAX_INTERVAL);
 				wait = asked.compareTo(interval) > 0 ? asked : interval;
+				waitAsked = true;
 				closeLooksLeft = 0;
 				looksOnOthersEndLeft = 0;
 				slowedDown = ", asking less often at " + provider.displayName() + "'s request";

@@ -197,6 +197,25 @@ class JobPollerTest {
 	}
 
 	/**
+	 * Issue 15 M11: a recovery whose every look was answered 429 within its window reported the job
+	 * "still running", which nobody had said; the rate limit is what the user is told.
+	 */
+	@Test
+	void aLookNeverAnsweredButWithRateLimitsIsTheRateLimitNotAStateOfTheJob() throws Exception {
+		EditException limited = new EditException(ErrorKind.RATE_LIMITED, "slow down", Duration.ofHours(3), null);
+		ScriptedProvider provider = new ScriptedProvider(true, limited, limited);
+		EditException e = assertThrows(EditException.class, () -> JobPoller.lookUntil(provider, JOB,
+			http(Duration.ofMinutes(1)), (message, fraction) -> {}, Duration.ofMillis(300)));
+		assertEquals(ErrorKind.RATE_LIMITED, e.kind());
+
+		EditException brief = new EditException(ErrorKind.RATE_LIMITED, "slow down", Duration.ofMillis(50), null);
+		ScriptedProvider answered = new ScriptedProvider(true, brief, JobState.running(JOB));
+		JobState state = JobPoller.lookUntil(answered, JOB, http(Duration.ofMinutes(1)), (message, fraction) -> {},
+			Duration.ofSeconds(2));
+		assertEquals(JobState.Status.RUNNING, state.status(), "a job seen running is reported as running");
+	}
+
+	/**
 	 * An unreadable status says nothing about the job, which most likely runs on and is paid for:
 	 * when a journal keeps the job, stopping it over a passing 5xx would throw that away.
 	 */
