@@ -380,7 +380,7 @@ public final class BatchRun {
 		int workers = Math.max(1, Math.min(concurrency, limits.maxConcurrentJobs()));
 		if (workers < concurrency) {
 			listener.said(descriptor.displayName() + " runs at most " + workers + (workers == 1 ? " edit" : " edits") +
-				" at once per key: using " + workers + ".");
+				" at once " + limits.scope() + ": using " + workers + ".");
 		}
 		AtomicInteger ok = new AtomicInteger();
 		AtomicInteger failed = new AtomicInteger(lostEarlier.size());

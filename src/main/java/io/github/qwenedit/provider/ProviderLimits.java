@@ -14,15 +14,31 @@ public final class ProviderLimits {
 	private final int maxConcurrentJobs;
 	private final int createsPerMinute;
 	private final int requestsPerMinute;
+	private final String scope;
 
 	public ProviderLimits(int maxConcurrentJobs, int createsPerMinute) {
 		this(maxConcurrentJobs, createsPerMinute, 0);
 	}
 
 	public ProviderLimits(int maxConcurrentJobs, int createsPerMinute, int requestsPerMinute) {
+		this(maxConcurrentJobs, createsPerMinute, requestsPerMinute, "per key");
+	}
+
+	private ProviderLimits(int maxConcurrentJobs, int createsPerMinute, int requestsPerMinute, String scope) {
 		this.maxConcurrentJobs = maxConcurrentJobs;
 		this.createsPerMinute = createsPerMinute;
 		this.requestsPerMinute = requestsPerMinute;
+		this.scope = scope;
+	}
+
+	/** The same limits over something other than one key, such as "on its 2 servers" for the lab's own. */
+	public ProviderLimits over(String what) {
+		return new ProviderLimits(maxConcurrentJobs, createsPerMinute, requestsPerMinute, what);
+	}
+
+	/** What the limits hold for, as a user reads it after "at most 3 edits at once": "per key" unless stated. */
+	public String scope() {
+		return scope;
 	}
 
 	/**

@@ -201,7 +201,8 @@ public final class ComfyUiProvider implements EditProvider {
 	@Override
 	public ProviderLimits limits() {
 		ProviderLimits one = DESCRIPTOR.limits();
-		return new ProviderLimits(one.maxConcurrentJobs() * servers.size(), one.createsPerMinute());
+		return new ProviderLimits(one.maxConcurrentJobs() * servers.size(), one.createsPerMinute())
+			.over(servers.size() == 1 ? "on its server" : "on its " + servers.size() + " servers");
 	}
 
 	/** Images go to the server's own input folder only; it reads no links. */
