@@ -7,9 +7,10 @@ import java.util.TreeMap;
 import io.github.qwenedit.staging.S3TestServer;
 
 /**
- * Starts the five provider emulators and an S3-compatible server on 127.0.0.1 and prints the
- * environment variables that point the plugin at them, so the plugin and its shell command can be
- * tried, demonstrated and measured without any account. Runs until stopped (Ctrl-C).
+ * Starts emulators of the five cloud providers and of a ComfyUI server, and an S3-compatible server,
+ * on 127.0.0.1, and prints the environment variables that point the plugin at them, so the plugin
+ * and its shell command can be tried, demonstrated and measured without any account. Runs until
+ * stopped (Ctrl-C).
  */
 public final class RunEmulators {
 
@@ -26,6 +27,7 @@ public final class RunEmulators {
 		PixelDojoEmulator pixeldojo = new PixelDojoEmulator(KEY).processingDelay(processing).credits(1_000_000);
 		FalEmulator fal = new FalEmulator(KEY).processingDelay(processing);
 		ReplicateEmulator replicate = new ReplicateEmulator(KEY).processingDelay(processing);
+		ComfyUiEmulator comfyui = new ComfyUiEmulator().processingDelay(processing);
 		env.put("DASHSCOPE_API_KEY", KEY);
 		env.put("DASHSCOPE_BASE_URL", dashscope.baseUrl());
 		env.put("EACHLABS_API_KEY", KEY);
@@ -37,6 +39,7 @@ public final class RunEmulators {
 		env.put("FAL_SCHEMA_BASE_URL", fal.baseUrl());
 		env.put("REPLICATE_API_TOKEN", KEY);
 		env.put("REPLICATE_BASE_URL", replicate.baseUrl());
+		env.put("COMFYUI_BASE_URL", comfyui.baseUrl());
 		env.forEach((k, v) -> System.out.println("export " + k + "='" + v + "'"));
 		System.out.println("# emulators ready");
 		System.out.flush();
@@ -46,6 +49,7 @@ public final class RunEmulators {
 			pixeldojo.close();
 			fal.close();
 			replicate.close();
+			comfyui.close();
 			s3.close();
 		}));
 		Thread.currentThread().join();
