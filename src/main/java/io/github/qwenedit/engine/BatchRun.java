@@ -359,8 +359,8 @@ public final class BatchRun {
 		ModelSpec spec = session.provider().model(model);
 		UsdPerCny rate = UsdPerCny.from(config);
 		OptionalDouble price = spec.estimatedCostUsd(options.outputs(), rate);
-		String estimate = todo.size() + (todo.size() == 1 ? " edit" : " edits") + " with " + descriptor.displayName() + " " + model + ", estimated cost " +
-			spec.describeCost(options.outputs() * todo.size(), rate);
+		String estimate = todo.size() + (todo.size() == 1 ? " edit" : " edits") + " with " + descriptor.displayName() + " " +
+			model + ", estimated cost " + spec.describeCost(options.outputs() * todo.size(), rate);
 		listener.said(estimate);
 		// A model on the user's own server costs nothing per image, so it is within any ceiling.
 		if (maxCostUsd != null && !spec.selfHosted()) {
