@@ -41,6 +41,27 @@ public final class ModelSpec {
 		this.selfHosted = b.selfHosted;
 	}
 
+	private ModelSpec(String id, ModelSpec same) {
+		this.id = id;
+		this.maxOutputs = same.maxOutputs;
+		this.sizeRule = same.sizeRule;
+		this.negativePrompt = same.negativePrompt;
+		this.promptExtend = same.promptExtend;
+		this.watermark = same.watermark;
+		this.maxImages = same.maxImages;
+		this.priceAmount = same.priceAmount;
+		this.priceCurrency = same.priceCurrency;
+		this.sizeOnlyWithOneOutput = same.sizeOnlyWithOneOutput;
+		this.maxImageBytes = same.maxImageBytes;
+		this.defaultSizeFollowsInput = same.defaultSizeFollowsInput;
+		this.selfHosted = same.selfHosted;
+	}
+
+	/** This model's limits and options under another name, such as a file of it on the lab's own server. */
+	public ModelSpec named(String otherId) {
+		return new ModelSpec(otherId, this);
+	}
+
 	/** Whether the model runs on the user's own server, where an edit has no price per image. */
 	public boolean selfHosted() {
 		return selfHosted;

@@ -32,7 +32,6 @@ import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.InputImage;
-import io.github.qwenedit.core.ModelSpec;
 import io.github.qwenedit.core.OptionText;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.engine.BatchJournal;
@@ -264,7 +263,7 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	static String modelToRun(Module command, String provider, String model, QwenEditService service) throws EditException {
 		ProviderDescriptor d = ProviderRegistry.get(provider);
 		boolean named = command.isInputResolved("model") && model != null && !model.isBlank();
-		if (named || service.models(d).stream().anyMatch(m -> m.id().equals(model))) return model;
+		if (named || service.offeredModels(d).contains(model)) return model;
 		return d.defaultModel();
 	}
 
@@ -273,10 +272,7 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 		if (modelItem == null) return model;
 		try {
 			ProviderDescriptor d = ProviderRegistry.get(provider);
-			List<String> ids = new ArrayList<>();
-			for (ModelSpec m : service.models(d)) {
-				ids.add(m.id());
-			}
+			List<String> ids = service.offeredModels(d);
 			modelItem.setChoices(ids);
 			return ids.contains(model) ? model : d.defaultModel();
 		}

@@ -82,6 +82,15 @@ public interface EditProvider extends ImageRecipient {
 	}
 
 	/**
+	 * Model names the service itself lists as installed, beyond the catalogue's, for the dialog to
+	 * offer after them: the lab's own server names its model files. Empty for a cloud service, whose
+	 * models are the catalogue's.
+	 */
+	default List<String> installedModels(Http http) throws EditException {
+		return List.of();
+	}
+
+	/**
 	 * The uploads an earlier run staged with {@link #uploadStaging()} and recorded in its journal
 	 * ({@link Staging#objectKeys()}), as a staging whose {@link Staging#close()} deletes them; empty
 	 * when none of {@code journalKeys} is such an upload.

@@ -18,16 +18,23 @@ import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
 
 import javax.imageio.ImageIO;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.scijava.Context;
+import org.scijava.command.CommandInfo;
+import org.scijava.command.CommandService;
 import org.scijava.module.Module;
+import org.scijava.module.ModuleService;
+import org.scijava.module.MutableModuleItem;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
 import ij.ImagePlus;
+import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.emulator.ComfyUiEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
@@ -226,6 +233,52 @@ class ComfyUiEditTest {
 				run.failure().contains("ComfyUI/models/diffusion_models"), run.failure());
 			assertEquals(0, comfy.requestCount("/upload/image"), "uploaded although the server cannot run the edit");
 			assertEquals(0, comfy.requestCount("/prompt"));
+		}
+	}
+
+	/**
+	 * A lab keeping two precisions of one model chooses between them: the dialog offers the server's
+	 * own files after the catalogue's models, and the one chosen is the one the graph loads.
+	 */
+	@Test
+	void theDialogOffersTheServersModelFilesAndTheFileChosenIsTheOneLoaded() throws Exception {
+		String bf16 = "qwen_image_edit_2511_bf16.safetensors";
+		comfy.diffusionModels(List.of("qwen_image_edit_2511_fp8mixed.safetensors", bf16, "flux1-dev.safetensors"));
+		Map<String, String> env = env(comfy);
+		env.put(Configuration.DEFAULT_PROVIDER, "comfyui");
+		try (Context context = new Context(CommandService.class, QwenEditService.class)) {
+			context.service(QwenEditService.class).useEnvironment(env);
+			CommandInfo info = context.service(CommandService.class).getCommand(EditImagesCommand.class);
+			Module module = context.service(ModuleService.class).createModule(info);
+			module.initialize();
+			List<String> offered = ((MutableModuleItem<?>) module.getInfo().getInput("model")).getChoices().stream()
+				.map(String::valueOf).collect(Collectors.toList());
+			assertEquals(List.of("qwen-image-edit-2511", "qwen-image-edit-2509", "qwen_image_edit_2511_fp8mixed.safetensors",
+				bf16), offered, "the server's Qwen-Image-Edit files, and only those, after the catalogue's models");
+		}
+		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
+			EditCommandRunner.Run run = runner.run(inputs(bf16, "remove the scale bar"));
+			assertFalse(run.failed(), run.failure());
+			assertEquals(bf16, node(comfy.lastPrompt().graph, "UNETLoader").path("inputs").path("unet_name").asText());
+			assertEquals(bf16, run.results().get(0).getProp(Provenance.MODEL));
+			assertEquals(bf16, run.results().get(0).getProp(Provenance.PREFIX + "ComfyUIDiffusionModel"));
+		}
+	}
+
+	@Test
+	void aModelFileTheServerLacksIsRefusedNamingTheFilesItHas() throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
+			EditCommandRunner.Run run = runner.run(inputs("qwen_image_edit_2511_bf16.safetensors", "remove the scale bar"));
+			assertTrue(run.failed());
+			assertTrue(run.failure().contains("qwen_image_edit_2511_bf16.safetensors") &&
+				run.failure().contains("qwen_image_edit_2511_fp8mixed.safetensors") &&
+				!run.failure().contains("flux1-dev"), run.failure());
+			assertEquals(0, comfy.requestCount("/upload/image"), "uploaded although the server cannot run the edit");
+
+			EditCommandRunner.Run other = runner.run(inputs("flux1-dev.safetensors", "remove the scale bar"));
+			assertTrue(other.failed());
+			assertTrue(other.failure().contains("has no model \"flux1-dev.safetensors\""), other.failure());
+			assertEquals(0, comfy.requestCount("/upload/image"));
 		}
 	}
 

@@ -197,6 +197,39 @@ public final class ComfyUiProvider implements EditProvider {
 		return all;
 	}
 
+	/**
+	 * A model of the catalogue, or a Qwen-Image-Edit diffusion model file of the server by its name
+	 * (qwen_image_edit_2511_bf16.safetensors), with the limits of the model it is a file of: a lab
+	 * may keep several precisions of one model and choose. Whether the server has the file is checked
+	 * before anything is uploaded ({@link #checkPublishedSchema}).
+	 */
+	@Override
+	public ModelSpec model(String id) throws EditException {
+		Optional<ModelSpec> listed = models().stream().filter(m -> m.id().equals(id)).findFirst();
+		if (listed.isPresent()) return listed.get();
+		Optional<String> fileOf = id == null ? Optional.empty() : QwenEditWorkflow.modelOf(id);
+		if (fileOf.isPresent()) return EditProvider.super.model(fileOf.get()).named(id);
+		try {
+			return EditProvider.super.model(id);
+		}
+		catch (EditException unknown) {
+			throw unknown.followedBy("A Qwen-Image-Edit 2509 or 2511 diffusion model file on the server is taken too, " +
+				"by its file name (such as qwen_image_edit_2511_bf16.safetensors).");
+		}
+	}
+
+	/** The server's Qwen-Image-Edit diffusion model files, read from its UNETLoader's choices. */
+	@Override
+	public List<String> installedModels(Http http) throws EditException {
+		return QwenEditWorkflow.installed(serverNodes(preferred(), http, List.of(QwenEditWorkflow.UNET_LOADER))
+			.choices(QwenEditWorkflow.UNET_LOADER, "unet_name"));
+	}
+
+	/** Whether {@code model} names a file of the server rather than a model of the catalogue. */
+	private boolean aFileOfTheServer(String model) {
+		return models().stream().noneMatch(m -> m.id().equals(model));
+	}
+
 	/** Each server holds a few edits at once, so a batch over several runs that many more at once. */
 	@Override
 	public ProviderLimits limits() {
@@ -340,8 +373,9 @@ public final class ComfyUiProvider implements EditProvider {
 			try {
 				if (workflowFile != null) userGraph(server, request, placeholders, http);
 				else {
-					QwenEditWorkflow.modelFiles(serverNodes(server, http, QwenEditWorkflow.NODE_TYPES),
-						request.options().model(), server.shownAddress);
+					String model = request.options().model();
+					QwenEditWorkflow.modelFiles(serverNodes(server, http, QwenEditWorkflow.NODE_TYPES), model,
+						aFileOfTheServer(model), server.shownAddress);
 				}
 				return Optional.empty();
 			}
@@ -471,7 +505,8 @@ public final class ComfyUiProvider implements EditProvider {
 		}
 		else {
 			ServerNodes nodes = serverNodes(server, http, QwenEditWorkflow.NODE_TYPES);
-			QwenEditWorkflow.ModelFiles files = QwenEditWorkflow.modelFiles(nodes, request.options().model(),
+			String model = request.options().model();
+			QwenEditWorkflow.ModelFiles files = QwenEditWorkflow.modelFiles(nodes, model, aFileOfTheServer(model),
 				server.shownAddress);
 			body.set("prompt", QwenEditWorkflow.build(nodes, files, inputs(request, imageUrls)));
 		}

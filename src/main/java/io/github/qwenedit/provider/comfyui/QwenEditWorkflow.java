@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -97,8 +98,13 @@ final class QwenEditWorkflow {
 	/**
 	 * The server's model files for {@code model}, read from its loaders' choice lists, or one sentence
 	 * naming every node and file the server lacks and where each goes.
+	 *
+	 * @param aFileOfTheServer whether {@code model} names a diffusion model file of the server itself,
+	 *          used as it is, rather than a model of the catalogue, whose file is looked for by its name
 	 */
-	static ModelFiles modelFiles(ServerNodes server, String model, String serverAddress) throws EditException {
+	static ModelFiles modelFiles(ServerNodes server, String model, boolean aFileOfTheServer, String serverAddress)
+		throws EditException
+	{
 		List<String> missing = new ArrayList<>();
 		for (String node : NODE_TYPES) {
 			if (server.type(node).isEmpty()) missing.add("the node " + node);
@@ -111,11 +117,17 @@ final class QwenEditWorkflow {
 		if (!server.choices(CLIP_LOADER, "type").contains("qwen_image")) {
 			missing.add("the CLIPLoader type qwen_image (update ComfyUI)");
 		}
-		String version = model.substring(model.lastIndexOf('-') + 1);
-		String unet = first(server.choices(UNET_LOADER, "unet_name"), "qwenimageedit" + version);
+		List<String> diffusionModels = server.choices(UNET_LOADER, "unet_name");
+		String unet = aFileOfTheServer ? (diffusionModels.contains(model) ? model : null)
+			: first(diffusionModels, "qwenimageedit" + model.substring(model.lastIndexOf('-') + 1));
 		String encoder = first(server.choices(CLIP_LOADER, "clip_name"), "qwen25vl");
 		String vae = first(server.choices(VAE_LOADER, "vae_name"), "qwenimagevae");
-		if (unet == null) {
+		if (unet == null && aFileOfTheServer) {
+			missing.add("the diffusion model file " + model + " (it is not in ComfyUI/models/diffusion_models; choose one " +
+				"the server has: " + (installed(diffusionModels).isEmpty() ? "none of its files is a Qwen-Image-Edit model"
+					: String.join(", ", installed(diffusionModels))) + ")");
+		}
+		else if (unet == null) {
 			missing.add("a diffusion model of " + model + " (put " + PUBLISHED_DIFFUSION_MODELS.getOrDefault(model,
 				"its .safetensors file") + " from " + MODELS_PAGE + " in ComfyUI/models/diffusion_models)");
 		}
@@ -134,10 +146,36 @@ final class QwenEditWorkflow {
 		return new ModelFiles(unet, encoder, vae);
 	}
 
+	/**
+	 * The model id of a diffusion model file of Qwen-Image-Edit 2509 or 2511 ("qwen-image-edit-2511"
+	 * for qwen_image_edit_2511_bf16.safetensors), whose limits and graph it shares; empty for any
+	 * other file.
+	 */
+	static Optional<String> modelOf(String file) {
+		String reduced = reduced(file);
+		for (String model : PUBLISHED_DIFFUSION_MODELS.keySet()) {
+			if (reduced.contains("qwenimageedit" + model.substring(model.lastIndexOf('-') + 1))) return Optional.of(model);
+		}
+		return Optional.empty();
+	}
+
+	/** The server's Qwen-Image-Edit diffusion model files among {@code files}, in the server's order. */
+	static List<String> installed(List<String> files) {
+		List<String> found = new ArrayList<>();
+		for (String f : files) {
+			if (modelOf(f).isPresent()) found.add(f);
+		}
+		return found;
+	}
+
+	private static String reduced(String name) {
+		return name.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
+	}
+
 	/** The first file whose name, reduced to lower-case letters and digits, contains {@code key}. */
 	private static String first(List<String> files, String key) {
 		for (String f : files) {
-			if (f.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "").contains(key)) return f;
+			if (reduced(f).contains(key)) return f;
 		}
 		return null;
 	}
