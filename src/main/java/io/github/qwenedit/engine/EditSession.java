@@ -304,7 +304,7 @@ public final class EditSession {
 		}
 		catch (EditException e) {
 			// Uploads that cannot be deleted outlive a failed edit too, and the user must hear of them.
-			failure = stage.notice().map(e::followedBy).orElse(e);
+			failure = warnedOf(stage, model).map(e::followedBy).orElse(e);
 			if (unjournalled != null) failure = failure.followedBy(unjournalled.afterFailure());
 			throw failure;
 		}
@@ -324,7 +324,8 @@ public final class EditSession {
 		Provenance provenance = finish(before, finalState);
 		stage.notice().ifPresent(note -> provenance.put(Provenance.STAGING_NOTE, note));
 		warnings.addAll(finalState.notices());
-		stage.notice().ifPresent(warnings::add);
+		warnedOf(stage, model).ifPresent(warnings::add);
+		if (model.selfHosted()) stage.notice().ifPresent(note -> progress.progress(note, 0.98));
 		StringBuilder done = new StringBuilder("Done: " + count(outputs.size(), "image"));
 		finalState.facts().forEach((k, v) -> done.append(", ").append(k).append(' ').append(v));
 		progress.progress(done.toString(), 1);
@@ -428,6 +429,17 @@ public final class EditSession {
 			provider.displayName() + " " + model.id());
 		adjustments.addAll(fitted.notes());
 		return fitted.images();
+	}
+
+	/**
+	 * The staging's notice where the user must be warned of it: inputs left in a cloud service's
+	 * storage. Inputs left on the lab's own server (ComfyUI's input folder, documented in the README)
+	 * are recorded in the provenance and shown in the status bar instead: a warning on every edit
+	 * would open Fiji's Console each time (scijava-common's AbstractConsolePane shows it on any
+	 * output to stderr, where warnings go).
+	 */
+	private static Optional<String> warnedOf(Staging stage, ModelSpec model) {
+		return model.selfHosted() ? Optional.empty() : stage.notice();
 	}
 
 	/** Nothing was staged yet, so closing only releases the route; a failure there must not hide {@code cause}. */

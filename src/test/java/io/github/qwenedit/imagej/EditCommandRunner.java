@@ -20,6 +20,7 @@ import org.scijava.event.EventHandler;
 import org.scijava.event.EventService;
 import org.scijava.command.CommandInfo;
 import org.scijava.command.CommandService;
+import org.scijava.log.LogLevel;
 import org.scijava.log.LogService;
 import org.scijava.module.Module;
 import org.scijava.module.ModuleService;
@@ -36,6 +37,7 @@ public final class EditCommandRunner implements AutoCloseable {
 
 	private final Context context;
 	private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+	private final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
 	private final StatusLines status = new StatusLines();
 
 	/** What the status bar was told, as Fiji's status bar hears it: SciJava's {@link StatusEvent}s. */
@@ -56,7 +58,10 @@ public final class EditCommandRunner implements AutoCloseable {
 	public EditCommandRunner(Map<String, String> environment) {
 		context = new Context(CommandService.class, QwenEditService.class, StatusService.class, LogService.class);
 		context.service(QwenEditService.class).useEnvironment(withOwnSettingsFolder(environment));
-		context.service(LogService.class).addLogListener(message -> log.add(message.text()));
+		context.service(LogService.class).addLogListener(message -> {
+			log.add(message.text());
+			if (message.level() <= LogLevel.WARN) warnings.add(message.text());
+		});
 		context.service(EventService.class).subscribe(status);
 	}
 
@@ -94,6 +99,16 @@ public final class EditCommandRunner implements AutoCloseable {
 	public List<String> log() {
 		synchronized (log) {
 			return new ArrayList<>(log);
+		}
+	}
+
+	/**
+	 * The log lines written as warnings or errors: in Fiji's window these go to stderr, which opens
+	 * the Console (scijava-common's AbstractConsolePane).
+	 */
+	public List<String> warnings() {
+		synchronized (warnings) {
+			return new ArrayList<>(warnings);
 		}
 	}
 
