@@ -1,12 +1,15 @@
 package io.github.qwenedit.engine;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -495,8 +498,14 @@ public final class BatchJournal {
 					// steps can still be taken up by the next run (adoptWritesCutShort).
 					Path temp = Files.createTempFile(folder, "." + file.getFileName() + ".", ".tmp");
 					try {
-						Files.write(temp, Json.bytes(n));
+						// On disk before the rename: an entry names a paid job, which a power cut must not lose.
+						try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+							ByteBuffer bytes = ByteBuffer.wrap(Json.bytes(n));
+							while (bytes.hasRemaining()) channel.write(bytes);
+							channel.force(true);
+						}
 						Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+						WholeFiles.forceFolder(folder);
 					}
 					finally {
 						Files.deleteIfExists(temp);

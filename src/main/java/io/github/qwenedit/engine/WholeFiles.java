@@ -2,11 +2,14 @@ package io.github.qwenedit.engine;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,10 +58,15 @@ public final class WholeFiles {
 			Long.toUnsignedString(RANDOM.nextLong()) + PART);
 		Files.createFile(temp);
 		try {
-			try (OutputStream out = Files.newOutputStream(temp)) {
+			try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE);
+				OutputStream out = Channels.newOutputStream(channel))
+			{
 				content.writeTo(out);
+				out.flush();
+				channel.force(true);
 			}
 			Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+			forceFolder(target.getParent());
 		}
 		catch (IOException | RuntimeException e) {
 			try {
@@ -68,6 +76,23 @@ public final class WholeFiles {
 				e.addSuppressed(alsoFailed);
 			}
 			throw e;
+		}
+	}
+
+	/**
+	 * Asks the operating system to put {@code folder}'s list of names on disk, so that a rename into it
+	 * outlasts a power cut as the file's bytes do (fsync(2) on the directory, as POSIX asks for a
+	 * rename to be durable: https://pubs.opengroup.org/onlinepubs/9699919799/functions/fsync.html). Where a folder
+	 * cannot be opened so (Windows), its file system keeps renames in its own journal, and nothing
+	 * more is done.
+	 */
+	static void forceFolder(Path folder) {
+		if (folder == null) return;
+		try (FileChannel channel = FileChannel.open(folder, StandardOpenOption.READ)) {
+			channel.force(true);
+		}
+		catch (IOException notOpenable) {
+			// Nothing more can be asked of this file system.
 		}
 	}
 
