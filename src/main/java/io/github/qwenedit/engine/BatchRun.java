@@ -792,9 +792,8 @@ public final class BatchRun {
 				Duration left = deadline.remaining();
 				if (wait.compareTo(left) >= 0) {
 					throw new EditException(ErrorKind.RATE_LIMITED, descriptor.displayName() + " refused the job (HTTP " +
-						"429) and asked to wait " + (wait.compareTo(RetryPolicy.LONGEST_RETRY_AFTER) >= 0 ? "an hour or more"
-							: Deadline.describe(wait)) + ", more than is left of this edit's deadline (" + Deadline.describe(left) +
-						"), so it was not sent again; run the batch again later.", wait, e);
+						"429) and asked to wait " + RetryPolicy.describeWait(wait) + ", more than is left of this edit's " +
+						"deadline (" + Deadline.describe(left) + "), so it was not sent again; run the batch again later.", wait, e);
 				}
 				journalled.settle(e);
 				cancellation.sleep(wait);

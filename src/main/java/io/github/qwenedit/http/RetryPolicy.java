@@ -7,6 +7,8 @@ import java.time.format.DateTimeParseException;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
+import io.github.qwenedit.core.Deadline;
+
 /**
  * The one retry rule of the plugin: exponential back-off with full jitter, capped, honouring the
  * server's {@code Retry-After}.
@@ -69,6 +71,11 @@ public final class RetryPolicy {
 				return Optional.empty();
 			}
 		}
+	}
+
+	/** A wait a provider asked for, for a sentence: "an hour or more" at the bound, "90 seconds" below it. */
+	public static String describeWait(Duration wait) {
+		return wait.compareTo(LONGEST_RETRY_AFTER) >= 0 ? "an hour or more" : Deadline.describe(wait);
 	}
 
 	private static Duration bounded(Duration d) {

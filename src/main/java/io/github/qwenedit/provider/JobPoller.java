@@ -6,12 +6,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import io.github.qwenedit.core.Cancellation;
+import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.JobHandle;
 import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.core.ProgressListener;
 import io.github.qwenedit.http.Http;
+import io.github.qwenedit.http.RetryPolicy;
 
 /**
  * The one place that decides when a job is finished, how often to ask, and what to do on cancel or
@@ -172,10 +174,16 @@ public final class JobPoller {
 					name + ", and its result can still be fetched later."), e.retryAfter().orElse(null), e)
 						.leaving(EditException.Charge.RUNNING_JOB, job, java.util.List.of());
 			}
-			boolean stopped = provider.cancel(job, http.forCleanup());
+			boolean cancelAccepted = provider.cancel(job, http.forCleanup());
+			boolean finished = cancelAccepted && finishedFirst(provider, job, http);
+			boolean stopped = cancelAccepted && !finished;
 			String runsOn = provider.chargesForJobs() ? "so it may still charge for it." : "so it may still run there.";
 			String outcome;
-			if (!unreadable) {
+			if (finished) {
+				outcome = name + " had finished the job just before it was asked to stop it" +
+					(provider.chargesForJobs() ? ", so it is paid for." : ".");
+			}
+			else if (!unreadable) {
 				outcome = stopped ? name + " confirmed that the job was stopped."
 					: name + " did not confirm that the job stopped, " + runsOn;
 			}
@@ -188,6 +196,22 @@ public final class JobPoller {
 			throw new EditException(e.kind(), EditException.followedBy(e.getMessage(), outcome),
 				e.retryAfter().orElse(null), e).leaving(stopped ? EditException.Charge.NONE
 					: EditException.Charge.RUNNING_JOB, job, java.util.List.of());
+		}
+	}
+
+	/**
+	 * Whether a job whose cancel was accepted had in fact finished before it: a cancel that arrives
+	 * after the end is answered as gladly (Replicate answers 200 with the prediction, still
+	 * "succeeded"), and such a job is paid for, with a result to fetch. One look tells; a look that
+	 * cannot be made is taken for "finished", since that keeps the job in the journal rather than
+	 * forgetting a result that may be there.
+	 */
+	private static boolean finishedFirst(EditProvider provider, JobHandle job, Http http) {
+		try {
+			return provider.poll(job, http.forCleanup()).status() == JobState.Status.SUCCEEDED;
+		}
+		catch (EditException | RuntimeException unknown) {
+			return true;
 		}
 	}
 
@@ -330,6 +354,14 @@ public final class JobPoller {
 				// The job runs on; only its status may not be asked so often. Retry-After is a minimum:
 				// "0" must not turn the polling into a tight loop.
 				Duration asked = e.retryAfter().orElse(MAX_INTERVAL);
+				Duration deadlineLeft = http.deadline().remaining();
+				if (stopAtNanos == null && asked.compareTo(deadlineLeft) >= 0) {
+					// Waiting it out would end in a time-out that says nothing true of the job, which most
+					// likely runs on (or has ended): said as it is, so that a kept job is left to a later look.
+					throw new EditException(ErrorKind.RATE_LIMITED, provider.displayName() + " asked to wait " +
+						RetryPolicy.describeWait(asked) + " before the job's status is asked again, more than is left of " +
+						"this edit's deadline (" + Deadline.describe(deadlineLeft) + ").", asked, e);
+				}
 				wait = asked.compareTo(interval) > 0 ? asked : interval;
 				waitAsked = true;
 				closeLooksLeft = 0;

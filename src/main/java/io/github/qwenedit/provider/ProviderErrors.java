@@ -42,8 +42,7 @@ public final class ProviderErrors {
 			Duration wait = reply.retryAfter().orElse(null);
 			boolean aLongWait = wait != null && wait.compareTo(RetryPolicy.LONGEST_RETRY_AFTER) >= 0;
 			return new EditException(ErrorKind.RATE_LIMITED, service + " is limiting the rate of requests" +
-				(wait == null ? "" : " and asks to wait " + (aLongWait ? "an hour or more"
-					: Math.max(1, wait.getSeconds()) + " s")) +
+				(wait == null ? "" : " and asks to wait " + RetryPolicy.describeWait(wait)) +
 				(aLongWait ? ". Run the edit again later." : ". Wait a moment and run the edit again.") + said, wait, null);
 		}
 		if (code == 400 || code == 413 || code == 422) {

@@ -1214,6 +1214,17 @@ class NothingLostTest {
 	}
 
 	/**
+	 * A status look answered 429 with a Retry-After of a day made the run wait, silent, to its
+	 * deadline, say "Timed out" and stop a prediction that had long finished, paid for: the next run
+	 * paid again. The wait beyond the deadline is said at once, and the prediction stays in the journal.
+	 */
+	@Test
+	void aStatusLookToldToComeBackInADayKeepsTheJobAndSaysSo() throws Exception {
+		assertRepliesWhileFollowingAPredictionNeitherStopNorDropIt("r8_come_back_tomorrow_9a4e", replicate ->
+			replicate.failNextWith(429, "{\"detail\":\"Request was throttled.\"}", Map.of("Retry-After", "86400")));
+	}
+
+	/**
 	 * Issue 15 M5: one status answer that could not be read (a gateway's 200 with an error body, then
 	 * 503s through every retry) ended the edit, leaving its job to the next run, though the next
 	 * look saw it finished. The same run now looks again and saves the result.

@@ -47,9 +47,13 @@ class JobPollerTest {
 			script.addAll(List.of(answers));
 		}
 
+		/** What a look after an accepted cancel finds; null to go on with the script. */
+		JobState afterCancel;
+
 		@Override
 		public JobState poll(JobHandle job, Http http) throws EditException {
 			polls++;
+			if (cancels > 0 && afterCancel != null) return afterCancel;
 			Object next = script.isEmpty() ? JobState.running(job) : script.removeFirst();
 			if (next instanceof EditException e) throw e;
 			return (JobState) next;
@@ -194,6 +198,49 @@ class JobPollerTest {
 			(message, fraction) -> shown.add(message)));
 		assertEquals(3, provider.polls);
 		assertTrue(shown.get(1).endsWith(", asking less often at Scripted's request"), shown.get(1));
+	}
+
+	/**
+	 * A cancel that reaches the provider just after the job ended is answered as gladly (Replicate:
+	 * 200, the prediction still "succeeded"); taken for "stopped", the paid result was forgotten and
+	 * the next run paid again. The job is looked at once more, and a finished one is kept as paid.
+	 */
+	@Test
+	void aJobThatFinishedJustBeforeItsCancelIsKeptAsPaidNotForgottenAsStopped() {
+		ScriptedProvider provider = new ScriptedProvider(true);
+		provider.afterCancel = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
+		EditException e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(provider, JobState.queued(JOB,
+			null), http(Duration.ofMillis(600)), (message, fraction) -> {}, "kept", true));
+		assertEquals(ErrorKind.TIMED_OUT, e.kind());
+		assertEquals(1, provider.cancels);
+		assertEquals(EditException.Charge.RUNNING_JOB, e.charge(), e.getMessage());
+		assertEquals(Optional.of(JOB), e.job());
+		assertTrue(e.getMessage().endsWith("Scripted had finished the job just before it was asked to stop it, so it is " +
+			"paid for."), e.getMessage());
+
+		ScriptedProvider stoppedInTime = new ScriptedProvider(true);
+		EditException stopped = assertThrows(EditException.class, () -> JobPoller.awaitFinal(stoppedInTime,
+			JobState.queued(JOB, null), http(Duration.ofMillis(600)), (message, fraction) -> {}, "kept", true));
+		assertEquals(EditException.Charge.NONE, stopped.charge(), "a job still running when stopped was not charged");
+	}
+
+	/**
+	 * A status request answered 429 "come back in an hour" made the edit wait, silent, to its deadline
+	 * and then say it timed out, which was not true of the job (finished long before). A wait beyond
+	 * the deadline is said at once, and a kept job is left to a later look.
+	 */
+	@Test
+	void aStatusWaitBeyondTheDeadlineIsSaidAtOnceAndAKeptJobLeftRunning() {
+		EditException limited = new EditException(ErrorKind.RATE_LIMITED, "slow down", RetryPolicy.LONGEST_RETRY_AFTER,
+			null);
+		ScriptedProvider provider = new ScriptedProvider(true, limited);
+		EditException e = assertThrows(EditException.class, () -> JobPoller.awaitFinal(provider, JobState.queued(JOB, null),
+			http(Duration.ofMinutes(1)), (message, fraction) -> {}, "kept", true));
+		assertEquals(ErrorKind.RATE_LIMITED, e.kind(), e.getMessage());
+		assertTrue(e.getMessage().startsWith("Scripted asked to wait an hour or more before the job's status is asked " +
+			"again, more than is left of this edit's deadline ("), e.getMessage());
+		assertEquals(EditException.Charge.RUNNING_JOB, e.charge());
+		assertEquals(0, provider.cancels, "a kept job was stopped");
 	}
 
 	/**
