@@ -13,6 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Result files are written whole or not at all: an empty file first holds the name (so nothing is
@@ -48,32 +49,72 @@ public final class WholeFiles {
 	}
 
 	/**
-	 * Writes {@code content} to a temporary file beside {@code target} and renames it to
-	 * {@code target} when complete; on failure the temporary file is removed.
+	 * A name held for a write: the hidden temporary file the bytes go to, and the empty file under the
+	 * name itself. The temporary file is made first, so that a process killed between the two leaves
+	 * only it, which {@link #removeWhatAKilledWriteLeft} takes away with the name it held, if any.
 	 */
-	public static void write(Path target, Content content) throws IOException {
+	public static final class Reservation {
+		private final Path target;
+		private final Path temp;
+
+		private Reservation(Path target, Path temp) {
+			this.target = target;
+			this.temp = temp;
+		}
+
+		public Path target() {
+			return target;
+		}
+	}
+
+	/**
+	 * Holds {@code target} for {@link #write}, or returns empty when the name is taken (a file or a
+	 * link is there already: creating a new file never follows a link).
+	 */
+	public static Optional<Reservation> reserve(Path target) throws IOException {
 		// Created as any new file is, with the user's usual mode (a temporary file would be owner-only,
 		// and the rename would keep that): results are images to share, unlike the journal.
 		Path temp = target.resolveSibling("." + target.getFileName() + "." +
 			Long.toUnsignedString(RANDOM.nextLong()) + PART);
 		Files.createFile(temp);
 		try {
-			try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE);
+			Files.createFile(target);
+		}
+		catch (java.nio.file.FileAlreadyExistsException taken) {
+			removeQuietly(temp);
+			return Optional.empty();
+		}
+		catch (IOException | RuntimeException e) {
+			removeQuietly(temp);
+			throw e;
+		}
+		return Optional.of(new Reservation(target, temp));
+	}
+
+	/**
+	 * Writes {@code content} to the reservation's temporary file and renames it over the empty file
+	 * under the name when complete; on failure both are removed, so nothing is left under the name.
+	 */
+	public static void write(Reservation reserved, Content content) throws IOException {
+		try {
+			try (FileChannel channel = FileChannel.open(reserved.temp, StandardOpenOption.WRITE);
 				OutputStream out = Channels.newOutputStream(channel))
 			{
 				content.writeTo(out);
 				out.flush();
 				channel.force(true);
 			}
-			Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-			forceFolder(target.getParent());
+			Files.move(reserved.temp, reserved.target, StandardCopyOption.ATOMIC_MOVE);
+			forceFolder(reserved.target.getParent());
 		}
 		catch (IOException | RuntimeException e) {
-			try {
-				Files.deleteIfExists(temp);
-			}
-			catch (IOException alsoFailed) {
-				e.addSuppressed(alsoFailed);
+			for (Path left : List.of(reserved.temp, reserved.target)) {
+				try {
+					Files.deleteIfExists(left);
+				}
+				catch (IOException alsoFailed) {
+					e.addSuppressed(alsoFailed);
+				}
 			}
 			throw e;
 		}

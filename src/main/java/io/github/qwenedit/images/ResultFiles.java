@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 import ij.IJ;
@@ -39,15 +40,9 @@ public final class ResultFiles {
 		}
 		List<File> saved = new ArrayList<>();
 		for (ImagePlus image : images) {
-			File file = reserveFreeName(folder, fileNameOf(image.getTitle()));
-			try {
-				writeWhole(image, file.toPath());
-			}
-			catch (EditException e) {
-				file.delete(); // the empty file that held the name
-				throw e;
-			}
-			saved.add(file);
+			WholeFiles.Reservation reserved = reserveFreeName(folder, fileNameOf(image.getTitle()));
+			writeWhole(image, reserved);
+			saved.add(reserved.target().toFile());
 		}
 		return saved;
 	}
@@ -58,14 +53,15 @@ public final class ResultFiles {
 	 * empty file that reserved the name; a rename replaces a link planted there, never follows it). Unlike
 	 * {@link FileSaver#saveAsTiff(String)} it lets the reason of a failure through.
 	 */
-	static void writeWhole(ImagePlus image, Path file) throws EditException {
+	static void writeWhole(ImagePlus image, WholeFiles.Reservation reserved) throws EditException {
+		Path file = reserved.target();
 		try {
 			FileInfo info = image.getFileInfo();
 			info.info = image.getInfoProperty();
 			info.description = new FileSaver(image).getDescriptionString();
 			info.properties = image.getPropertiesAsArray();
 			if (image.getStackSize() > 1) info.sliceLabels = image.getStack().getSliceLabels();
-			WholeFiles.write(file, out -> {
+			WholeFiles.write(reserved, out -> {
 				DataOutputStream data = new DataOutputStream(new BufferedOutputStream(out));
 				new TiffEncoder(info).write(data);
 				data.flush();
@@ -108,23 +104,21 @@ public final class ResultFiles {
 	}
 
 	/**
-	 * Creates an empty file under the first free name, so that nothing is written through a
+	 * Holds the first free name ({@link WholeFiles#reserve}), so that nothing is written through a
 	 * symbolic link planted under a result's name (even one pointing nowhere): creating a new file
 	 * fails on any name that is taken, a link included, and the next name is tried.
 	 */
-	private static File reserveFreeName(File folder, String base) throws EditException {
+	private static WholeFiles.Reservation reserveFreeName(File folder, String base) throws EditException {
 		for (int i = 1; i <= MAX_NAME_TRIES; i++) {
 			File file = new File(folder, base + (i == 1 ? "" : "-" + i) + ".tif");
 			try {
-				Files.createFile(file.toPath());
-				return file;
-			}
-			catch (java.nio.file.FileAlreadyExistsException taken) {
-				// The next number.
+				Optional<WholeFiles.Reservation> reserved = WholeFiles.reserve(file.toPath());
+				if (reserved.isPresent()) return reserved.get();
+				// Taken: the next number.
 			}
 			catch (java.io.IOException e) {
-				throw new EditException(ErrorKind.INVALID_INPUT, "Could not create " + file + ": check the folder's " +
-					"permissions and free space.", e);
+				throw new EditException(ErrorKind.LOCAL_FILES, "Could not create " + file + " (" + WholeFiles.reasonOf(e) +
+					"): check the folder's permissions and free space.", e);
 			}
 		}
 		throw new EditException(ErrorKind.INVALID_INPUT, "More than " + MAX_NAME_TRIES + " files named " + base +

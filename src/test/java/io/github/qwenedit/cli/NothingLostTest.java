@@ -546,6 +546,47 @@ class NothingLostTest {
 	}
 
 	/**
+	 * Killed the moment a result's name appears in the folder, a run left a 0-byte file under it for
+	 * good: the name was held before the hidden temporary file existed, and an empty file with no
+	 * temporary file beside it is left alone as possibly the user's. The temporary file now comes
+	 * first, so whatever instant the kill lands on, the next run takes the leftovers away and saves the
+	 * result under its name.
+	 */
+	@Test
+	void aRunKilledAsAResultsNameAppearsLeavesNoEmptyFileUnderIt() throws Exception {
+		try (io.github.qwenedit.emulator.PixelDojoEmulator pixeldojo = new io.github.qwenedit.emulator.PixelDojoEmulator(
+			"pd_killed_at_the_name_41c9").processingDelay(Duration.ofMillis(500)).credits(10))
+		{
+			Map<String, String> env = bed.env("PIXELDOJO_API_KEY", "pd_killed_at_the_name_41c9", "PIXELDOJO_BASE_URL",
+				pixeldojo);
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			String[] args = { "--provider", "pixeldojo", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process batch = startChild(env, null, args);
+			Path name = out.resolve("AI-edit_1_of_cell0.tif");
+			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+			while (!Files.exists(name, java.nio.file.LinkOption.NOFOLLOW_LINKS) && batch.isAlive()) {
+				assertTrue(System.nanoTime() < until, "no result's name appeared");
+				Thread.onSpinWait();
+			}
+			batch.destroyForcibly();
+			assertTrue(batch.waitFor(40, TimeUnit.SECONDS), "the batch did not die");
+
+			Outcome next = runInProcess(env, args);
+			assertEquals(0, next.code(), next.out() + next.err());
+			assertEquals(1, pixeldojo.jobs().size(), "the image was sent again: " + next.out());
+			ImagePlus saved = IJ.openImage(name.toString());
+			assertTrue(saved != null && saved.getWidth() > 0, "the result is not whole under its name: " + next.out() +
+				next.err());
+			assertFalse(Files.exists(out.resolve("AI-edit_1_of_cell0-2.tif")), "the result took another name: " + next.out());
+			try (var left = Files.list(out)) {
+				assertTrue(left.noneMatch(f -> f.getFileName().toString().endsWith(".part")), "a temporary file was left");
+			}
+		}
+	}
+
+	/**
 	 * Point 18: entries that cannot be read (not JSON, a job id that is an object, a version from
 	 * the future) are set aside once, said once, and the run goes on.
 	 */
