@@ -6,6 +6,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
@@ -608,6 +609,10 @@ public final class BatchJournal {
 		}
 		for (Path f : files) {
 			try {
+				// A named pipe or a link here (a folder from elsewhere) would make the read wait for ever
+				// or leave the folder; anything larger than an entry can be is no entry either.
+				if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) throw new MalformedEntry("it is not a plain file");
+				if (Files.size(f) > MAX_ENTRY_BYTES) throw new MalformedEntry("it is larger than any entry");
 				JsonNode n;
 				try {
 					n = Json.MAPPER.readTree(f.toFile());
@@ -621,9 +626,15 @@ public final class BatchJournal {
 			catch (MalformedEntry e) {
 				setAside(f, e.getMessage(), problems);
 			}
+			catch (IOException vanished) {
+				// Removed by the run that wrote it since the folder was listed.
+			}
 		}
 		return entries;
 	}
+
+	/** Far above any entry's size (a few kB, with the provenance and up to 100 result links). */
+	private static final long MAX_ENTRY_BYTES = 1 << 20;
 
 	/** A temporary file that no live write can still be filling after this long. */
 	private static final java.time.Duration WRITE_CUT_SHORT_AFTER = java.time.Duration.ofMinutes(1);
@@ -640,7 +651,8 @@ public final class BatchJournal {
 		try (Stream<Path> listed = Files.list(folder)) {
 			listed.filter(f -> {
 				String name = f.getFileName().toString();
-				return name.startsWith(".") && name.contains(".json.") && name.endsWith(".tmp");
+				return name.startsWith(".") && name.contains(".json.") && name.endsWith(".tmp") &&
+					Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS);
 			}).forEach(temporary::add);
 		}
 		catch (IOException unreadable) {

@@ -296,7 +296,7 @@ public final class BatchRun {
 				e.getMessage());
 		}
 		BatchLog log = new BatchLog(output);
-		PlantedLinks.refuse(log.file());
+		PlantedLinks.refuseUnlessPlainFile(log.file());
 		PlantedLinks.refuse(output.resolve(BatchJournal.FOLDER));
 		BatchJournal journal = new BatchJournal(output);
 		Map<String, EarlierJob> unsettled = recoverUnfinished();

@@ -101,7 +101,7 @@ public class RecoverUnfinishedEditsCommand extends AttributedDynamicCommand {
 		try {
 			claimed = OutputFolderLock.claim(outputFolder.toPath());
 			try {
-				PlantedLinks.refuse(outputFolder.toPath().resolve(BatchLog.FILE));
+				PlantedLinks.refuseUnlessPlainFile(outputFolder.toPath().resolve(BatchLog.FILE));
 				PlantedLinks.refuse(outputFolder.toPath().resolve(BatchJournal.FOLDER));
 			}
 			catch (EditException e) {

@@ -621,6 +621,51 @@ class NothingLostTest {
 	}
 
 	/**
+	 * A named pipe in the output folder (a folder from elsewhere, or a prank) made every run into it
+	 * wait for ever: in the journal, where each entry is read, and under the log's name, which is
+	 * appended to. A pipe among the entries is set aside and the run goes on; one under the log's name
+	 * is refused before anything is sent. Both runs are child processes, so that a hang is a failure
+	 * here and not a test that never ends.
+	 */
+	@Test
+	void aNamedPipeInTheOutputFolderNeitherHangsARunNorIsWrittenTo() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
+			Path in = folderOfImages(1);
+			Path out = work.resolve("out");
+			Path journalFolder = Files.createDirectories(out.resolve(BatchJournal.FOLDER));
+			Path pipe = journalFolder.resolve("evil.json");
+			assertEquals(0, new ProcessBuilder("mkfifo", pipe.toString()).start().waitFor());
+			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
+				in.toString() };
+			Process run = startChild(dashscopeEnv(dashscope), null, args);
+			boolean ended = run.waitFor(60, TimeUnit.SECONDS);
+			if (!ended) run.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
+			String printed = Files.readString(work.resolve("child.txt"));
+			assertTrue(ended, "the run waited on the pipe in the journal: " + printed);
+			assertEquals(0, run.exitValue(), printed);
+			assertTrue(printed.contains("The journal entry evil.json was set aside as evil.json" + BatchJournal.SET_ASIDE),
+				printed);
+			assertEquals(1, dashscope.edits().size(), printed);
+
+			Path otherOut = work.resolve("other");
+			Files.createDirectories(otherOut);
+			Path logPipe = otherOut.resolve(io.github.qwenedit.engine.BatchLog.FILE);
+			assertEquals(0, new ProcessBuilder("mkfifo", logPipe.toString()).start().waitFor());
+			String[] intoOther = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", otherOut.toString(),
+				in.toString() };
+			Process refused = startChild(dashscopeEnv(dashscope), null, intoOther);
+			boolean refusedEnded = refused.waitFor(60, TimeUnit.SECONDS);
+			if (!refusedEnded) refused.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
+			String said = Files.readString(work.resolve("child.txt"));
+			assertTrue(refusedEnded, "the run waited on the pipe under the log's name: " + said);
+			assertTrue(refused.exitValue() != 0, said);
+			assertTrue(said.contains(io.github.qwenedit.engine.BatchLog.FILE + " in " + otherOut + " is not a plain file"),
+				said);
+			assertEquals(1, dashscope.edits().size(), "an image was sent into a folder whose log cannot be written: " + said);
+		}
+	}
+
+	/**
 	 * A journalled job whose links this program refuses to follow (plain http to an address not
 	 * configured: a journal from elsewhere, or one edited by hand) can never be fetched: it is set
 	 * aside once with a sentence instead of being reported "pending" on every run, and the run goes on.
