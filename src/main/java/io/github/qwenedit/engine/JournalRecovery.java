@@ -324,8 +324,9 @@ public final class JournalRecovery {
 		if (entry.job == null) {
 			return new Outcome(entry, Kind.NOT_CONFIRMED, "It was sent to " + displayName(entry.provider) + ", but the " +
 				"job's id was never recorded (the program stopped before the answer came, the answer was unusable, or the " +
-				"journal could not be written), so a job may have been created (and charged) that cannot be fetched; edit " +
-				"the image again to get a result.", List.of(), false);
+				"journal could not be written), so a job may have been " + (configured.map(EditProvider::chargesForJobs)
+					.orElse(true) ? "created (and charged)" : "queued (and run)") + " that cannot be fetched; edit the image " +
+				"again to get a result.", List.of(), false);
 		}
 		if (configured.isPresent() && configured.get().keepsJobsOfOtherAddresses()) {
 			Optional<String> elsewhere = foreignJobLink(entry, configured.get());

@@ -112,6 +112,27 @@ class ComfyUiBatchTest {
 		assertEquals(2, comfy.inputFiles().size());
 	}
 
+	/**
+	 * A run stopped while its prompt was being queued leaves no prompt id; the next run edits the image
+	 * again and says why, in the words of the lab's own server: a prompt may have run, nothing was
+	 * charged.
+	 */
+	@Test
+	void aPromptWhoseIdWasNeverRecordedIsToldAsRunNotAsCharged() throws Exception {
+		Path in = folderOfImages(1);
+		Path out = work.resolve("out");
+		Path journalFolder = Files.createDirectories(out.resolve(BatchJournal.FOLDER));
+		Files.writeString(journalFolder.resolve("stopped.json"), "{\"version\": 2, \"phase\": \"STAGED\", \"source\": " +
+			io.github.qwenedit.http.Json.MAPPER.writeValueAsString(in.resolve("cell0.tif").toString()) +
+			", \"provider\": \"comfyui\", \"stagedKeys\": []}");
+		Outcome run = QwenEditCliRunner.run(env(), work.resolve("config"), args(in, out));
+		String said = run.out() + run.err();
+		assertEquals(0, run.code(), said);
+		assertTrue(said.contains("so a job may have been queued (and run) that cannot be fetched"), said);
+		assertFalse(said.contains("charged"), said);
+		assertEquals(1, comfy.prompts().size(), said);
+	}
+
 	@Test
 	void aRunKilledWhileTheServerWorksIsFetchedByTheNextWithoutQueueingAgain() throws Exception {
 		comfy.pause();
