@@ -42,7 +42,8 @@ import io.github.qwenedit.http.Json;
  * <li>{@link Phase#UPLOADING}: written before each input is uploaded under a key the plugin chose
  * (the keys, source and request), so that a kill mid-upload leaves no object nothing knows of;</li>
  * <li>{@link Phase#STAGED}: written once the inputs are staged, before the create goes out (staged
- * keys, source, request, the provenance known so far);</li>
+ * keys, source, request, the provenance known so far, and the job's handle where the client names
+ * the job itself, as for ComfyUI);</li>
  * <li>{@link Phase#ACCEPTED}: the provider took the job; its handle is recorded, and its result links
  * as soon as they are known, before anything is downloaded (at once for a job final in the
  * create's answer);</li>
@@ -144,7 +145,7 @@ public final class BatchJournal {
 		private final String sourceTitle;
 		/** What the results carry, as the edit knew it before the create; null in entries of the first format. */
 		private final Provenance provenance;
-		/** Null before {@link Phase#ACCEPTED}. */
+		/** Null before {@link Phase#ACCEPTED}, but where the client named the job before its create ({@link io.github.qwenedit.provider.EditProvider#plannedJob}). */
 		public final JobHandle job;
 		/** The result links of a job that succeeded, recorded before the download; empty until then. */
 		public final List<String> outputUrls;
@@ -379,15 +380,31 @@ public final class BatchJournal {
 			phase = Phase.UPLOADING;
 		}
 
-		/** Records the job about to be sent; written atomically, so a kill leaves a whole file or none. */
+		/**
+		 * Records the job about to be sent, with the handle it will have where the client names it;
+		 * written atomically, so a kill leaves a whole file or none.
+		 */
 		@Override
-		public void aboutToSubmit(List<String> stagedKeys, Provenance provenance) throws EditException {
+		public void aboutToSubmit(List<String> stagedKeys, Provenance provenance, Optional<JobHandle> planned)
+			throws EditException
+		{
 			ObjectNode n = describe(Phase.STAGED, stagedKeys);
+			planned.ifPresent(job -> putHandle(n, job));
 			ObjectNode recorded = n.putObject("provenance");
 			provenance.entries().forEach(recorded::put);
 			write(file, n, "so the edit was not sent.");
 			written = n;
 			phase = Phase.STAGED;
+		}
+
+		private void putHandle(ObjectNode n, JobHandle job) {
+			n.put("jobId", job.id());
+			for (String link : List.of("pollUrl", "cancelUrl", "resultUrl")) {
+				n.remove(link);
+			}
+			job.pollUrl().ifPresent(u -> n.put("pollUrl", u));
+			job.cancelUrl().ifPresent(u -> n.put("cancelUrl", u));
+			job.resultUrl().ifPresent(u -> n.put("resultUrl", u));
 		}
 
 		/** The entry's source, request and staged keys, as far as {@code phase}. */
@@ -412,11 +429,8 @@ public final class BatchJournal {
 		public void accepted(JobState state, List<String> stagedKeys) throws EditException {
 			ObjectNode n = written == null ? Json.object().put("version", VERSION).put("source", source.source)
 				.put("provider", provider) : written.deepCopy();
-			JobHandle job = state.handle();
-			n.put("phase", Phase.ACCEPTED.name()).put("jobId", job.id());
-			job.pollUrl().ifPresent(u -> n.put("pollUrl", u));
-			job.cancelUrl().ifPresent(u -> n.put("cancelUrl", u));
-			job.resultUrl().ifPresent(u -> n.put("resultUrl", u));
+			n.put("phase", Phase.ACCEPTED.name());
+			putHandle(n, state.handle());
 			n.remove("outputUrls");
 			n.remove("facts");
 			if (state.status() == JobState.Status.SUCCEEDED) {

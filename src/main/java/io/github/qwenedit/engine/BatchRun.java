@@ -763,9 +763,11 @@ public final class BatchRun {
 				}
 
 				@Override
-				public void aboutToSubmit(List<String> stagedKeys, Provenance provenance) throws EditException {
+				public void aboutToSubmit(List<String> stagedKeys, Provenance provenance,
+					java.util.Optional<io.github.qwenedit.core.JobHandle> planned) throws EditException
+				{
 					limiter.acquire(cancellation);
-					journalled.aboutToSubmit(stagedKeys, provenance);
+					journalled.aboutToSubmit(stagedKeys, provenance, planned);
 				}
 
 				@Override

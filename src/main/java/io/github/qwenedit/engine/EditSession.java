@@ -163,8 +163,11 @@ public final class EditSession {
 		 *
 		 * @param provenance what the results will carry, but for what only the provider's answer tells
 		 *          (see {@link EditSession#finish})
+		 * @param planned the job's handle where the provider lets the client name it ({@link EditProvider#plannedJob})
 		 */
-		default void aboutToSubmit(List<String> stagedKeys, Provenance provenance) throws EditException {}
+		default void aboutToSubmit(List<String> stagedKeys, Provenance provenance, Optional<JobHandle> planned)
+			throws EditException
+		{}
 
 		/**
 		 * The provider took the job: its handle, and its result links once it succeeded (at once for a
@@ -275,8 +278,9 @@ public final class EditSession {
 			cancellation.throwIfCancelled();
 			progress.progress("Submitting to " + provider.displayName(), 0.2);
 			before = provenanceBeforeSubmit(model, prepared, request, started, stage, adjustments, estimate, rateUsed);
-			listener.aboutToSubmit(stage.objectKeys(), before.copy());
-			JobState submitted = submit(prepared, links, http);
+			Optional<JobHandle> planned = provider.plannedJob(links);
+			listener.aboutToSubmit(stage.objectKeys(), before.copy(), planned);
+			JobState submitted = submit(prepared, links, planned, http);
 			times.lap("submit");
 			if (submitted.status() != JobState.Status.FAILED) unjournalled = accepted(listener, submitted, stage);
 			finalState = JobPoller.awaitFinal(provider, submitted, http, progress,
@@ -459,7 +463,9 @@ public final class EditSession {
 	 * A create cut off all the same cannot tell whether the provider already took the job, so the
 	 * user is told it may still be charged.
 	 */
-	private JobState submit(EditRequest prepared, List<String> links, Http http) throws EditException {
+	private JobState submit(EditRequest prepared, List<String> links, Optional<JobHandle> planned, Http http)
+		throws EditException
+	{
 		Cancellation afterGrace = new Cancellation();
 		try (Cancellation.Registration passedOn = http.cancellation().passOnAfter(afterGrace, CREATE_GRACE)) {
 			return provider.submit(prepared, links, http.withCancellation(afterGrace));
@@ -469,8 +475,12 @@ public final class EditSession {
 				e.kind() == ErrorKind.NETWORK && !neverSent(e.getCause());
 			if (!unanswered) throw e;
 			EditException cutOff = e.kind() == ErrorKind.NETWORK ? e : e.followedBy("The request had been sent to " +
-				provider.displayName() + ", which may still run and charge for it.");
-			throw cutOff.leaving(EditException.Charge.UNIDENTIFIED_JOB, null, List.of());
+				provider.displayName() + (provider.chargesForJobs() ? ", which may still run and charge for it."
+					: ", which may still run it."));
+			// A job the client named (planned, or named by the provider's own failure) can be asked about later.
+			JobHandle named = e.job().orElse(planned.orElse(null));
+			throw cutOff.leaving(named == null ? EditException.Charge.UNIDENTIFIED_JOB : EditException.Charge.RUNNING_JOB,
+				named, List.of());
 		}
 	}
 

@@ -1,8 +1,10 @@
 package io.github.qwenedit.engine;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
@@ -17,14 +19,22 @@ public final class PlantedLinks {
 	private PlantedLinks() {}
 
 	/**
-	 * Refuses {@code file}, which the plugin appends to, when it is anything but a plain file or
-	 * absent: a link, or a named pipe or device, whose opening would wait for a reader for ever.
+	 * Refuses {@code file}, which the plugin appends to, when it is a link, a named pipe or a device:
+	 * opening a pipe waits for a reader for ever. (A folder in its place fails at once, and is
+	 * reported when the write fails.)
 	 */
 	public static void refuseUnlessPlainFile(Path file) throws EditException {
 		refuse(file);
-		if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS) || Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) return;
+		BasicFileAttributes a;
+		try {
+			a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+		}
+		catch (IOException absent) {
+			return;
+		}
+		if (!a.isOther()) return;
 		throw new EditException(ErrorKind.OUTPUT_FOLDER, file.getFileName() + " in " + file.getParent() +
-			" is not a plain file (a folder, a named pipe or a device), and the plugin writes its log there: remove it, " +
+			" is not a plain file (a named pipe or a device), and the plugin writes its log there: remove it, " +
 			"or choose another output folder. Nothing was sent.");
 	}
 

@@ -82,6 +82,17 @@ public interface EditProvider extends ImageRecipient {
 	}
 
 	/**
+	 * The handle the job of the create about to go out with {@code imageUrls} will have, where the
+	 * client names its jobs itself (ComfyUI takes the request's own {@code prompt_id}); empty where the
+	 * provider names them in its answer. Journalled before the create, it lets a run killed while the
+	 * create was in flight be followed up by asking for that job, rather than the edit sent twice;
+	 * {@link #submit} then uses it.
+	 */
+	default Optional<JobHandle> plannedJob(List<String> imageUrls) {
+		return Optional.empty();
+	}
+
+	/**
 	 * Model names the service itself lists as installed, beyond the catalogue's, for the dialog to
 	 * offer after them: the lab's own server names its model files. Empty for a cloud service, whose
 	 * models are the catalogue's.

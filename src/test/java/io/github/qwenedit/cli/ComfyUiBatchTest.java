@@ -170,6 +170,57 @@ class ComfyUiBatchTest {
 		assertTrue(log.contains(promptId), log);
 	}
 
+	/**
+	 * A run killed while its prompt was being queued (the server took it, the answer never came back)
+	 * queued it again on the next run: the journal had no prompt id. The id is the plugin's own and is
+	 * journalled before the prompt goes out, so the next run asks the server for it and fetches it.
+	 */
+	@Test
+	void aRunKilledWhileItsPromptIsSentIsFetchedByTheNextWithoutQueueingAgain() throws Exception {
+		comfy.takePromptsThenHold(true);
+		Path in = folderOfImages(1);
+		Path out = work.resolve("out");
+		List<String> command = new java.util.ArrayList<>(List.of(ChildJvm.JAVA, ChildJvm.PREFERENCES, "-cp",
+			System.getProperty("java.class.path"), QwenEditCli.class.getName()));
+		command.addAll(List.of(args(in, out)));
+		ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+			.redirectOutput(work.resolve("child.txt").toFile());
+		pb.environment().putAll(env());
+		pb.environment().put(io.github.qwenedit.core.Configuration.CONFIG_DIR, work.resolve("config").toString());
+		Process batch = pb.start();
+		try {
+			await(() -> !comfy.prompts().isEmpty(), "the prompt is sent");
+		}
+		finally {
+			batch.destroyForcibly();
+		}
+		assertTrue(batch.waitFor(30, TimeUnit.SECONDS));
+		List<BatchJournal.Entry> left = new BatchJournal(out).entries();
+		assertEquals(1, left.size(), Files.readString(work.resolve("child.txt")));
+		assertEquals(BatchJournal.Phase.STAGED, left.get(0).phase);
+		String promptId = comfy.lastPrompt().id;
+		assertEquals(promptId, left.get(0).job.id(), "the prompt id was not journalled before the prompt went out");
+		String journalled = Files.readString(left.get(0).file);
+
+		comfy.takePromptsThenHold(false);
+		Outcome next = QwenEditCliRunner.run(env(), work.resolve("config"), args(in, out));
+		assertEquals(0, next.code(), next.out() + next.err());
+		assertEquals(1, comfy.prompts().size(), "the edit was queued again: " + next.out() + next.err());
+		assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out() + next.err());
+		assertTrue(new BatchJournal(out).entries().isEmpty());
+
+		// A prompt that never reached the server is not waited for: the next run edits the image again.
+		Path out2 = work.resolve("out2");
+		Path journalFolder = Files.createDirectories(out2.resolve(BatchJournal.FOLDER));
+		Files.writeString(journalFolder.resolve(left.get(0).file.getFileName()), journalled.replace(promptId,
+			java.util.UUID.randomUUID().toString()));
+		Outcome unknown = QwenEditCliRunner.run(env(), work.resolve("config"), args(in, out2));
+		assertEquals(0, unknown.code(), unknown.out() + unknown.err());
+		assertEquals(2, comfy.prompts().size(), unknown.out() + unknown.err());
+		assertTrue((unknown.out() + unknown.err()).contains("does not know the edit"), unknown.out() + unknown.err());
+		assertTrue(Files.isRegularFile(out2.resolve("AI-edit_1_of_cell0.tif")), unknown.out() + unknown.err());
+	}
+
 	private static void await(BooleanSupplier condition, String what) throws InterruptedException {
 		long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
 		while (!condition.getAsBoolean()) {

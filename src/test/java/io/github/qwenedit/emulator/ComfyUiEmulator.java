@@ -104,6 +104,7 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 	private volatile boolean startsWhatIsDeleted;
 	private volatile int promptsRefusedWith;
 	private volatile int promptsTakenThenAnsweredWith;
+	private volatile boolean promptAnswersHeld;
 	private volatile boolean closed;
 	private volatile String nextExecutionError;
 	private volatile List<String> diffusionModels = DIFFUSION_MODELS;
@@ -294,6 +295,16 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		return this;
 	}
 
+	/**
+	 * While on, every prompt is queued and its answer held back (for a minute at most, or until the
+	 * emulator closes): a server slow to answer, so that a run can be killed while its create is in
+	 * flight.
+	 */
+	public ComfyUiEmulator takePromptsThenHold(boolean on) {
+		promptAnswersHeld = on;
+		return this;
+	}
+
 	public ComfyUiEmulator resume() {
 		paused = false;
 		return this;
@@ -417,6 +428,11 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 					return Reply.text(promptsTakenThenAnsweredWith, "text/html", "<html><body>" + promptsTakenThenAnsweredWith +
 						" Gateway Time-out</body></html>");
 				}
+				return taken;
+			}
+			if (promptAnswersHeld) {
+				Reply taken = submit(request);
+				holdUnanswered(Duration.ofMinutes(1));
 				return taken;
 			}
 			return submit(request);

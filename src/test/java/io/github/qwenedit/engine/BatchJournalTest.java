@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -40,7 +41,8 @@ class BatchJournalTest {
 		BatchJournal journal = new BatchJournal(out);
 		BatchJournal.Pending pending = journal.pending(new BatchJournal.SourceKey("/data/cells.tif", 7), "cells plane 007",
 			"dashscope", request(), false);
-		pending.aboutToSubmit(List.of("staging/inputs/a.png"), Provenance.ofAiEdit().put(Provenance.OUTPUTS, "1"));
+		pending.aboutToSubmit(List.of("staging/inputs/a.png"), Provenance.ofAiEdit().put(Provenance.OUTPUTS, "1"),
+			Optional.empty());
 		BatchJournal.Entry staged = journal.entries().get(0);
 		assertEquals(BatchJournal.Phase.STAGED, staged.phase);
 		assertEquals(BatchJournal.VERSION, staged.version);
@@ -78,7 +80,7 @@ class BatchJournalTest {
 		BatchJournal journal = new BatchJournal(out);
 		BatchJournal.Pending pending = journal.pending(new BatchJournal.SourceKey("/data/cells.tif", 0), "cells", "fal",
 			request(), false);
-		pending.aboutToSubmit(List.of("staging/inputs/a.png"), Provenance.ofAiEdit());
+		pending.aboutToSubmit(List.of("staging/inputs/a.png"), Provenance.ofAiEdit(), Optional.empty());
 		Path entry = journal.entries().get(0).file;
 		String staged = Files.readString(entry);
 		pending.accepted(JobState.running(new JobHandle("req-9", null, null, null)), List.of("staging/inputs/a.png"));
@@ -118,7 +120,7 @@ class BatchJournalTest {
 		journal.pending(source, "cells", "replicate", request(), false).accepted(
 			JobState.running(new JobHandle("pred-1", null, null, null)), List.of("staging/inputs/a.png"));
 		journal.pending(source, "cells", "fal", request(), false).aboutToSubmit(List.of("staging/inputs/b.png"),
-			Provenance.ofAiEdit());
+			Provenance.ofAiEdit(), Optional.empty());
 		Path earlierName = out.resolve(BatchJournal.FOLDER).resolve(io.github.qwenedit.core.Hashing.sha256Hex(
 			"/data/other.tif".getBytes(java.nio.charset.StandardCharsets.UTF_8)).substring(0, 32) + ".json");
 		Files.writeString(earlierName, "{\"version\": 1, \"phase\": \"ACCEPTED\", \"source\": \"/data/other.tif\", " +
@@ -169,7 +171,7 @@ class BatchJournalTest {
 					for (int i = 0; i < editsEach; i++) {
 						BatchJournal.Pending pending = journal.pending(new BatchJournal.SourceKey("/data/cell" + worker + ".tif",
 							i), "cell", "dashscope", request, false);
-						pending.aboutToSubmit(List.of(), Provenance.ofAiEdit());
+						pending.aboutToSubmit(List.of(), Provenance.ofAiEdit(), Optional.empty());
 						assertFalse(pending.settle(null));
 					}
 					return null;

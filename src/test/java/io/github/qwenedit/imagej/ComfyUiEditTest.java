@@ -406,7 +406,7 @@ class ComfyUiEditTest {
 			comfy.restart();
 			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
 			assertTrue(run.failed());
-			assertTrue(run.failure().contains("no longer knows the edit " + comfy.lastPrompt().id), run.failure());
+			assertTrue(run.failure().contains("does not know the edit " + comfy.lastPrompt().id), run.failure());
 		}
 	}
 

@@ -52,7 +52,7 @@ public final class LeftBehindJob {
 		BatchJournal.Pending pending = new BatchJournal(Paths.get(args[0])).pending(new BatchJournal.SourceKey(args[1], 0),
 			String.valueOf(Paths.get(args[1]).getFileName()), descriptor.id(), request, false);
 		pending.aboutToSubmit(staging.objectKeys(), io.github.qwenedit.core.Provenance.ofAiEdit()
-			.put(io.github.qwenedit.core.Provenance.SEED, String.valueOf(SEED)));
+			.put(io.github.qwenedit.core.Provenance.SEED, String.valueOf(SEED)), java.util.Optional.empty());
 		if (args[4].equals("accepted")) {
 			provider.checkPublishedSchema(request, http);
 			JobState accepted = provider.submit(request, List.of(link), http);

@@ -134,6 +134,8 @@ public final class ComfyUiProvider implements EditProvider {
 	private final String clientId = UUID.randomUUID().toString();
 	/** The staging of each edit under way, by the name of an input it uploaded, for its submit to find. */
 	private final Map<String, ComfyUiUploadStaging> stagings = new java.util.concurrent.ConcurrentHashMap<>();
+	/** The prompt id {@link #plannedJob} chose for each edit, by the name of an input it uploaded. */
+	private final Map<String, String> plannedPromptIds = new java.util.concurrent.ConcurrentHashMap<>();
 	/** The user's own workflow file, or null for the built-in graph. */
 	private final Path workflowFile;
 
@@ -471,9 +473,11 @@ public final class ComfyUiProvider implements EditProvider {
 	public JobState submit(EditRequest request, List<String> imageUrls, Http http) throws EditException {
 		ComfyUiUploadStaging staging = stagings.get(imageUrls.get(0));
 		Server server = staging == null ? servers.get(0) : staging.server();
+		String promptId = plannedPromptIds.remove(imageUrls.get(0));
+		if (promptId == null) promptId = UUID.randomUUID().toString();
 		for (int tries = 0;; tries++) {
 			try {
-				return submit(server, request, imageUrls, http);
+				return submit(server, request, imageUrls, promptId, http);
 			}
 			catch (Unreached e) {
 				Optional<Server> other = staging == null || tries >= servers.size() ? Optional.empty() : handOver(server);
@@ -481,6 +485,19 @@ public final class ComfyUiProvider implements EditProvider {
 				server = staging.moveTo(other.get(), http);
 			}
 		}
+	}
+
+	/**
+	 * Our own prompt id (server.py takes the request's "prompt_id"), chosen before the create so that a
+	 * journal holds it while the prompt is sent: an answer lost on the way back, or a run killed
+	 * meanwhile, can then be asked about rather than the edit queued a second time.
+	 */
+	@Override
+	public Optional<JobHandle> plannedJob(List<String> imageUrls) {
+		ComfyUiUploadStaging staging = stagings.get(imageUrls.get(0));
+		JobHandle ours = handleOn(staging == null ? servers.get(0) : staging.server(), UUID.randomUUID().toString());
+		plannedPromptIds.put(imageUrls.get(0), ours.id());
+		return Optional.of(ours);
 	}
 
 	/** A call that never reached the server (see {@link #neverReached}), with the failure to report if no other can take the edit. */
@@ -494,8 +511,8 @@ public final class ComfyUiProvider implements EditProvider {
 		}
 	}
 
-	private JobState submit(Server server, EditRequest request, List<String> imageUrls, Http http) throws EditException,
-		Unreached
+	private JobState submit(Server server, EditRequest request, List<String> imageUrls, String promptId, Http http)
+		throws EditException, Unreached
 	{
 		ObjectNode body = Json.object();
 		Map<String, String> submitFacts = new LinkedHashMap<>();
@@ -511,9 +528,7 @@ public final class ComfyUiProvider implements EditProvider {
 			body.set("prompt", QwenEditWorkflow.build(nodes, files, inputs(request, imageUrls)));
 		}
 		body.put("client_id", clientId);
-		// Our own id (server.py takes the request's "prompt_id"): an answer lost on the way back can
-		// then be asked about, rather than the edit queued a second time elsewhere.
-		JobHandle ours = handleOn(server, UUID.randomUUID().toString());
+		JobHandle ours = handleOn(server, promptId);
 		body.put("prompt_id", ours.id());
 		// Opened before the prompt is queued: the server sends a prompt's messages only to the sockets
 		// connected under its client_id at that moment (server.py, send_json).
@@ -521,7 +536,7 @@ public final class ComfyUiProvider implements EditProvider {
 		if (http.follows(socketUrl.toString())) {
 			server.progressSocket.open(Http.sharedClient(), server.request("ws").url(socketUrl).build());
 		}
-		String promptId;
+		String answeredId;
 		try {
 			HttpReply reply;
 			try {
@@ -547,8 +562,8 @@ public final class ComfyUiProvider implements EditProvider {
 				}
 				throw refused;
 			}
-			promptId = Json.text(Json.parse(reply.body(), displayName()), "prompt_id");
-			if (promptId == null || !promptId.matches("[A-Za-z0-9-]{1,64}")) {
+			answeredId = Json.text(Json.parse(reply.body(), displayName()), "prompt_id");
+			if (answeredId == null || !answeredId.matches("[A-Za-z0-9-]{1,64}")) {
 				throw new EditException(ErrorKind.PROVIDER_FAILURE, "ComfyUI queued the edit but sent no prompt id, so its " +
 					"result cannot be fetched.");
 			}
@@ -557,7 +572,7 @@ public final class ComfyUiProvider implements EditProvider {
 			server.progressSocket.closeIfIdle();
 			throw e;
 		}
-		return queuedAs(server, handleOn(server, promptId), submitFacts);
+		return queuedAs(server, handleOn(server, answeredId), submitFacts);
 	}
 
 	private JobState queuedAs(Server server, JobHandle job, Map<String, String> submitFacts) {
@@ -638,7 +653,8 @@ public final class ComfyUiProvider implements EditProvider {
 		entry = historyEntry(server, job, http);
 		if (entry.isPresent()) return finished(server, job, entry.get());
 		return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "The ComfyUI server at " + server.shownAddress +
-			" no longer knows the edit " + job.id() + " (it was restarted, or its history cleared), so its result is lost."));
+			" does not know the edit " + job.id() + " (it never arrived there, or the server was restarted or its history " +
+			"cleared since), so no result can be fetched."));
 	}
 
 	private static JobState withSteps(JobState state, ProgressSocket.Seen seen) {
