@@ -141,15 +141,16 @@ public final class Configuration {
 	/**
 	 * Keys travel in HTTP headers, which carry only tab and printable ASCII (RFC 9110, section 5.5); a
 	 * character copied in with a key, such as a zero-width space, would otherwise fail inside the
-	 * HTTP client only once inputs are staged and the job journalled. The message gives the setting
-	 * and the position, never the value.
+	 * HTTP client only once inputs are staged and the job journalled. A bucket's secret, which only
+	 * signs, is held to the same characters: with one such character its every signature is refused.
+	 * The message gives the setting and the position, never the value.
 	 */
 	public static void checkSendableInHeader(String name, String value) throws EditException {
 		for (int i = 0; i < value.length(); i++) {
 			char c = value.charAt(i);
 			if (c == '\t' || c >= 0x20 && c <= 0x7e) continue;
-			throw new EditException(ErrorKind.UNAUTHORIZED, name + " contains a character that cannot be sent in an " +
-				"HTTP header (" + String.format(Locale.ROOT, "U+%04X", (int) c) + " at position " + (i + 1) + " of " +
+			throw new EditException(ErrorKind.UNAUTHORIZED, name + " contains a character that no key has and no " +
+				"HTTP header can carry (" + String.format(Locale.ROOT, "U+%04X", (int) c) + " at position " + (i + 1) + " of " +
 				value.length() + ", " + (Character.isWhitespace(c) || Character.getType(c) == Character.FORMAT
 					? "an invisible one" : "not plain ASCII") + "): copy the key again from the provider's page, or " +
 				"type it in Plugins > Qwen Image Edit > Settings.");

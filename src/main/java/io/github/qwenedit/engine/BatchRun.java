@@ -249,7 +249,8 @@ public final class BatchRun {
 
 	/** Stops the run before anything is sent when the estimated cost is higher; null for no ceiling. */
 	public BatchRun maxCostUsd(Double ceiling) {
-		maxCostUsd = ceiling;
+		// -0 is a ceiling of 0, said as "$0.00", not "$-0.00".
+		maxCostUsd = ceiling != null && ceiling == 0 ? Double.valueOf(0) : ceiling;
 		return this;
 	}
 

@@ -100,6 +100,7 @@ public final class BucketConfig {
 				"Plugins > Qwen Image Edit > Settings.");
 		}
 		Configuration.checkSendableInHeader(ACCESS_KEY_ID, accessKeyId.get());
+		Configuration.checkSendableInHeader(SECRET_ACCESS_KEY, secretAccessKey.get());
 		Optional<String> sessionToken = config.get(SESSION_TOKEN);
 		if (sessionToken.isPresent()) Configuration.checkSendableInHeader(SESSION_TOKEN, sessionToken.get());
 		return Optional.of(new BucketConfig(bucket, prefix, endpoint, region, pathStyle, accessKeyId.get(),

@@ -58,6 +58,19 @@ class BatchParametersTest {
 		assertEquals(0, eachlabs.jobs().size(), "a paid call was made");
 	}
 
+	/** A ceiling of -0 is a ceiling of nothing at all, said as such. */
+	@org.junit.jupiter.api.Test
+	void aCeilingOfMinusZeroIsZero() throws Exception {
+		EachLabsEmulator eachlabs = bed.serve(new EachLabsEmulator(KEY));
+		Outcome outcome = QwenEditCliRunner.run(bed.env("EACHLABS_API_KEY", KEY, "EACHLABS_BASE_URL", eachlabs),
+			work.resolve("config"), "--provider", "eachlabs", "--instruction", "remove the scale bar", "--output",
+			work.resolve("out").toString(), "--max-cost", "-0", oneImage().toString());
+		String said = outcome.out() + outcome.err();
+		assertTrue(outcome.code() != 0, said);
+		assertTrue(said.contains("$0.00") && !said.contains("-0.00"), said);
+		assertEquals(0, eachlabs.jobs().size(), "a paid call was made");
+	}
+
 	@ParameterizedTest(name = "{0}={1}")
 	@CsvSource({ "maxCost, NaN, cost ceiling", "maxCost, Infinity, cost ceiling", "maxCost, -1, cost ceiling",
 		"concurrency, 0, edits at once", "concurrency, -5, edits at once" })
