@@ -138,14 +138,7 @@ class ComfyUiBatchTest {
 		comfy.pause();
 		Path in = folderOfImages(1);
 		Path out = work.resolve("out");
-		List<String> command = new java.util.ArrayList<>(List.of(ChildJvm.JAVA, ChildJvm.PREFERENCES, "-cp",
-			System.getProperty("java.class.path"), QwenEditCli.class.getName()));
-		command.addAll(List.of(args(in, out)));
-		ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-			.redirectOutput(work.resolve("child.txt").toFile());
-		pb.environment().putAll(env());
-		pb.environment().put(io.github.qwenedit.core.Configuration.CONFIG_DIR, work.resolve("config").toString());
-		Process batch = pb.start();
+		Process batch = startBatch(in, out);
 		try {
 			await(() -> !comfy.prompts().isEmpty() && comfy.isPending(comfy.lastPrompt().id) &&
 				new BatchJournal(out).entries().stream().anyMatch(e -> e.job != null), "the prompt is queued and journalled");
@@ -180,14 +173,7 @@ class ComfyUiBatchTest {
 		comfy.takePromptsThenHold(true);
 		Path in = folderOfImages(1);
 		Path out = work.resolve("out");
-		List<String> command = new java.util.ArrayList<>(List.of(ChildJvm.JAVA, ChildJvm.PREFERENCES, "-cp",
-			System.getProperty("java.class.path"), QwenEditCli.class.getName()));
-		command.addAll(List.of(args(in, out)));
-		ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-			.redirectOutput(work.resolve("child.txt").toFile());
-		pb.environment().putAll(env());
-		pb.environment().put(io.github.qwenedit.core.Configuration.CONFIG_DIR, work.resolve("config").toString());
-		Process batch = pb.start();
+		Process batch = startBatch(in, out);
 		try {
 			await(() -> !comfy.prompts().isEmpty(), "the prompt is sent");
 		}
@@ -219,6 +205,18 @@ class ComfyUiBatchTest {
 		assertEquals(2, comfy.prompts().size(), unknown.out() + unknown.err());
 		assertTrue((unknown.out() + unknown.err()).contains("does not know the edit"), unknown.out() + unknown.err());
 		assertTrue(Files.isRegularFile(out2.resolve("AI-edit_1_of_cell0.tif")), unknown.out() + unknown.err());
+	}
+
+	/** The batch as the shell runs it, in a child JVM of its own that a test can kill; its output goes to child.txt. */
+	private Process startBatch(Path in, Path out) throws Exception {
+		List<String> command = new java.util.ArrayList<>(List.of(ChildJvm.JAVA, ChildJvm.PREFERENCES, "-cp",
+			System.getProperty("java.class.path"), QwenEditCli.class.getName()));
+		command.addAll(List.of(args(in, out)));
+		ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+			.redirectOutput(work.resolve("child.txt").toFile());
+		pb.environment().putAll(env());
+		pb.environment().put(io.github.qwenedit.core.Configuration.CONFIG_DIR, work.resolve("config").toString());
+		return pb.start();
 	}
 
 	private static void await(BooleanSupplier condition, String what) throws InterruptedException {
