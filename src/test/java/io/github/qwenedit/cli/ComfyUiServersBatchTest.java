@@ -129,6 +129,43 @@ class ComfyUiServersBatchTest {
 	}
 
 	/**
+	 * A server that takes connections and never answers (a frozen GPU machine) held the whole batch for
+	 * four minutes, silent, then refused it, while the other server got nothing. It is now given one
+	 * short chance, set aside, and the batch runs on the other.
+	 */
+	@Test
+	void aServerThatNeverAnswersIsSetAsideAndTheBatchRunsOnTheOther() throws Exception {
+		try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+			List<java.net.Socket> held = java.util.Collections.synchronizedList(new ArrayList<>());
+			Thread accepting = new Thread(() -> {
+				try {
+					while (!silent.isClosed()) held.add(silent.accept());
+				}
+				catch (java.io.IOException closed) {
+					// The test is over.
+				}
+			});
+			accepting.setDaemon(true);
+			accepting.start();
+			Path in = folderOfImages(2);
+			Path out = work.resolve("out");
+			long start = System.nanoTime();
+			Outcome run = QwenEditCliRunner.run(env("http://127.0.0.1:" + silent.getLocalPort(), first.baseUrl()),
+				work.resolve("config"), args(in, out));
+			long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+			assertEquals(0, run.code(), run.out() + run.err());
+			assertEquals(2, saved(out));
+			assertEquals(2, first.prompts().size());
+			assertTrue(seconds < 90, "the silent server held the batch for " + seconds + " s");
+			synchronized (held) {
+				for (java.net.Socket socket : held) {
+					socket.close();
+				}
+			}
+		}
+	}
+
+	/**
 	 * Issue 19 F7: a proxy in front of a server answered 504 after the server had queued the prompt;
 	 * the plugin took that for a server that took nothing and queued the edit on the other server as
 	 * well, so it ran twice. The prompt carries the plugin's own id now, and the server is asked for it

@@ -105,6 +105,7 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 	private volatile int promptsRefusedWith;
 	private volatile int promptsTakenThenAnsweredWith;
 	private volatile boolean promptAnswersHeld;
+	private volatile boolean promptsAnsweredWithoutId;
 	private volatile boolean closed;
 	private volatile String nextExecutionError;
 	private volatile List<String> diffusionModels = DIFFUSION_MODELS;
@@ -305,6 +306,12 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		return this;
 	}
 
+	/** Every prompt is queued and answered without its prompt_id, as a proxy that trims answers might. */
+	public ComfyUiEmulator answerPromptsWithoutId() {
+		promptsAnsweredWithoutId = true;
+		return this;
+	}
+
 	public ComfyUiEmulator resume() {
 		paused = false;
 		return this;
@@ -429,6 +436,11 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 						" Gateway Time-out</body></html>");
 				}
 				return taken;
+			}
+			if (promptsAnsweredWithoutId) {
+				Reply taken = submit(request);
+				return taken.status() == 200 ? Reply.json(200, JSON.createObjectNode().put("number", number)
+					.set("node_errors", JSON.createObjectNode())) : taken;
 			}
 			if (promptAnswersHeld) {
 				Reply taken = submit(request);

@@ -287,6 +287,22 @@ class ComfyUiEditTest {
 		}
 	}
 
+	/**
+	 * A 2xx to the prompt whose answer lacks the prompt id (trimmed on the way) was "queued but sent no
+	 * prompt id": the journal dropped the job and the next run queued it again. The prompt was queued
+	 * under the plugin's own id, which is followed instead.
+	 */
+	@Test
+	void aPromptTakenWithoutItsIdInTheAnswerIsFollowedByTheIdItWasSentWith() throws Exception {
+		comfy.answerPromptsWithoutId();
+		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
+			EditCommandRunner.Run run = runner.run(inputs("qwen-image-edit-2511", "remove the scale bar"));
+			assertFalse(run.failed(), run.failure());
+			assertEquals(1, comfy.prompts().size());
+			assertEquals(comfy.lastPrompt().id, run.results().get(0).getProp(Provenance.REQUEST_ID));
+		}
+	}
+
 	@Test
 	void aServerWithoutTheQwenNodesIsToldToUpdate() throws Exception {
 		comfy.withoutNodes("TextEncodeQwenImageEditPlus");

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.qwenedit.core.Configuration;
+import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
@@ -372,22 +373,33 @@ public final class ComfyUiProvider implements EditProvider {
 		}
 		for (int tries = 0;; tries++) {
 			Server server = preferred();
+			// One short attempt: a server that takes connections and never answers (a frozen machine)
+			// must not hold the edit, or a whole batch, for the call's full time-out and its retries.
+			Http asking = http.forShortRead(SERVER_ANSWER_TIME);
 			try {
-				if (workflowFile != null) userGraph(server, request, placeholders, http);
+				if (workflowFile != null) userGraph(server, request, placeholders, asking);
 				else {
 					String model = request.options().model();
-					QwenEditWorkflow.modelFiles(serverNodes(server, http, QwenEditWorkflow.NODE_TYPES), model,
+					QwenEditWorkflow.modelFiles(serverNodes(server, asking, QwenEditWorkflow.NODE_TYPES), model,
 						aFileOfTheServer(model), server.shownAddress);
 				}
 				return Optional.empty();
 			}
 			catch (EditException e) {
+				http.cancellation().throwIfCancelled();
+				boolean silent = e.kind() == ErrorKind.TIMED_OUT && !http.deadline().expired();
+				EditException failure = !silent ? e : new EditException(ErrorKind.NETWORK, "The ComfyUI server at " +
+					server.shownAddress + " took the connection but did not answer within " +
+					Deadline.describe(SERVER_ANSWER_TIME) + ": check that it runs and is not stuck.", e);
 				// A server found down gets no edit for a while; the next one up is asked instead.
-				if (!neverReached(e) || servers.size() == 1 || tries >= servers.size()) throw e;
+				if (!(neverReached(failure) || silent) || servers.size() == 1 || tries >= servers.size()) throw failure;
 				server.downUntil = Instant.now().plus(DOWN_FOR);
 			}
 		}
 	}
+
+	/** How long the check before an edit waits for a server to describe its nodes (it answers in milliseconds). */
+	static final Duration SERVER_ANSWER_TIME = Duration.ofSeconds(20);
 
 	/**
 	 * The server the check before an edit asks: the one the edit will most likely go to. Several
@@ -562,11 +574,14 @@ public final class ComfyUiProvider implements EditProvider {
 				}
 				throw refused;
 			}
-			answeredId = Json.text(Json.parse(reply.body(), displayName()), "prompt_id");
-			if (answeredId == null || !answeredId.matches("[A-Za-z0-9-]{1,64}")) {
-				throw new EditException(ErrorKind.PROVIDER_FAILURE, "ComfyUI queued the edit but sent no prompt id, so its " +
-					"result cannot be fetched.");
+			try {
+				answeredId = Json.text(Json.parse(reply.body(), displayName()), "prompt_id");
 			}
+			catch (EditException unreadable) {
+				answeredId = null;
+			}
+			// Taken (a 2xx) but its id not readable in the answer: it was queued under ours.
+			if (answeredId == null || !answeredId.matches("[A-Za-z0-9-]{1,64}")) answeredId = ours.id();
 		}
 		catch (EditException | Unreached | RuntimeException e) {
 			server.progressSocket.closeIfIdle();
@@ -666,8 +681,15 @@ public final class ComfyUiProvider implements EditProvider {
 	private Optional<JsonNode> historyEntry(Server server, JobHandle job, Http http) throws EditException {
 		JsonNode history = JobCalls.fetch(http, server.request("history/" + job.id()).get().build(), displayName(),
 			reply -> error(server, reply, "ComfyUI did not answer about the edit"));
+		// ComfyUI answers {} for a prompt it does not hold and {id: {...}} for one it ran (server.py,
+		// get_history). Anything else (a proxy's page in JSON, an array) says nothing of the prompt, and
+		// taken for "not held" it would make a finished, fetched-for result look lost.
 		JsonNode entry = history.get(job.id());
-		return entry == null || !entry.isObject() ? Optional.empty() : Optional.of(entry);
+		if (!history.isObject() || entry == null && history.size() > 0 || entry != null && !entry.isObject()) {
+			throw new EditException(ErrorKind.PROVIDER_FAILURE, "The ComfyUI server at " + server.shownAddress +
+				" answered about the edit " + job.id() + " with something that is not its history.");
+		}
+		return Optional.ofNullable(entry);
 	}
 
 	private Optional<JobState> inQueue(Server server, JobHandle job, Http http) throws EditException {
