@@ -566,11 +566,15 @@ public final class ComfyUiProvider implements EditProvider {
 					if (!took(server, ours, refused, http)) throw new Unreached(refused);
 					return queuedAs(server, ours, submitFacts);
 				}
-				if (reply.code() >= 500 && servers.size() > 1) {
-					// Broken inside: the edits still to come go to the other servers for a while.
+				boolean refusesEveryPrompt = reply.code() >= 500 || reply.code() == 401 || reply.code() == 403;
+				if (refusesEveryPrompt && servers.size() > 1) {
+					// Broken inside, or set up with other credentials: it gets no edit for a while, and this one
+					// goes to another server unless, behind the error, it was queued here after all.
 					server.downUntil = Instant.now().plus(DOWN_FOR);
-					throw refused.followedBy("That was the server at " + server.shownAddress + ", which gets no edit for " +
-						"the next " + DOWN_FOR.getSeconds() + " s.");
+					EditException rested = refused.followedBy("That was the server at " + server.shownAddress +
+						", which gets no edit for the next " + DOWN_FOR.getSeconds() + " s.");
+					if (reply.code() >= 500 && took(server, ours, rested, http)) return queuedAs(server, ours, submitFacts);
+					throw new Unreached(rested);
 				}
 				throw refused;
 			}
