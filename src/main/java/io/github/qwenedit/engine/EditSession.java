@@ -326,6 +326,7 @@ public final class EditSession {
 
 		if (unjournalled != null) warnings.add(unjournalled.afterSuccess());
 		Provenance provenance = finish(before, finalState);
+		// As the edit ended: an edit handed to another server left its copies there instead.
 		stage.notice().ifPresent(note -> provenance.put(Provenance.STAGING_NOTE, note));
 		warnings.addAll(finalState.notices());
 		warnedOf(stage, model).ifPresent(warnings::add);
@@ -508,6 +509,9 @@ public final class EditSession {
 			.put(Provenance.OUTPUTS, String.valueOf(o.outputs()))
 			.put(Provenance.TIMESTAMP, started.truncatedTo(ChronoUnit.SECONDS).toString())
 			.put(Provenance.STAGING, stage.route().label());
+		// Known once the inputs are staged, and journalled with the rest: a result fetched by a later
+		// run names the copies left behind too.
+		stage.notice().ifPresent(note -> p.put(Provenance.STAGING_NOTE, note));
 		// Only what was sent: a model without the option (the lab's own ComfyUI) neither extended the
 		// prompt nor added a watermark, whatever the dialog held.
 		if (model.supportsPromptExtend()) p.put(Provenance.PROMPT_EXTEND, String.valueOf(o.promptExtend()));

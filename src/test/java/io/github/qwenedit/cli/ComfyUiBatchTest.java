@@ -158,6 +158,10 @@ class ComfyUiBatchTest {
 		assertEquals(0, next.code(), next.out() + next.err());
 		assertEquals(1, comfy.prompts().size(), "the edit was queued again");
 		assertTrue(Files.isRegularFile(out.resolve("AI-edit_1_of_cell0.tif")), next.out() + next.err());
+		String note = IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString()).getProp(
+			io.github.qwenedit.core.Provenance.STAGING_NOTE);
+		assertTrue(note != null && note.contains(comfy.inputFiles().iterator().next()),
+			"the recovered result does not name the input it left on the server: " + note);
 		assertTrue(new BatchJournal(out).entries().isEmpty());
 		String log = Files.readString(out.resolve(QwenEditCli.LOG_FILE));
 		assertTrue(log.contains(promptId), log);
