@@ -42,8 +42,12 @@ import io.github.qwenedit.core.InputImage;
  */
 public final class InputFitting {
 
-	/** Per-side limits shared by the Qwen edit models (DashScope documents 384–3072 px). */
-	public static final int MIN_SIDE = 384;
+	/**
+	 * Per-side limits of the cloud models' inputs (DashScope documents 384–3072 px); a model states
+	 * its own shortest side ({@link io.github.qwenedit.core.ModelSpec#inputMinSide}), so images are
+	 * shrunk to the longest side when they are encoded and raised to the shortest once the model is known.
+	 */
+	public static final int MIN_SIDE = io.github.qwenedit.core.ModelSpec.DEFAULT_INPUT_MIN_SIDE;
 	public static final int MAX_SIDE = 3072;
 	/**
 	 * Above this, decoding alone could exhaust Fiji's memory (4 bytes per pixel), so such bytes are

@@ -24,6 +24,7 @@ public final class ModelSpec {
 	private final long maxImageBytes;
 	private final boolean defaultSizeFollowsInput;
 	private final boolean selfHosted;
+	private final int inputMinSide;
 
 	private ModelSpec(Builder b) {
 		this.id = b.id;
@@ -39,6 +40,7 @@ public final class ModelSpec {
 		this.maxImageBytes = b.maxImageBytes;
 		this.defaultSizeFollowsInput = b.defaultSizeFollowsInput;
 		this.selfHosted = b.selfHosted;
+		this.inputMinSide = b.inputMinSide;
 	}
 
 	private ModelSpec(String id, ModelSpec same) {
@@ -55,11 +57,27 @@ public final class ModelSpec {
 		this.maxImageBytes = same.maxImageBytes;
 		this.defaultSizeFollowsInput = same.defaultSizeFollowsInput;
 		this.selfHosted = same.selfHosted;
+		this.inputMinSide = same.inputMinSide;
 	}
 
 	/** This model's limits and options under another name, such as a file of it on the lab's own server. */
 	public ModelSpec named(String otherId) {
 		return new ModelSpec(otherId, this);
+	}
+
+	/**
+	 * The shortest side the cloud models take for an input: DashScope documents 384–3072 px per side
+	 * (docs/providers.md §1.3), and the other services pass the images on to the same models.
+	 */
+	public static final int DEFAULT_INPUT_MIN_SIDE = 384;
+
+	/**
+	 * The shortest side an input image is brought to before it is sent; a smaller one is scaled up.
+	 * The lab's own ComfyUI takes any size, so its models set a small one and nothing is scaled up
+	 * (or stretched) for it.
+	 */
+	public int inputMinSide() {
+		return inputMinSide;
 	}
 
 	/** Whether the model runs on the user's own server, where an edit has no price per image. */
@@ -192,6 +210,7 @@ public final class ModelSpec {
 		private long maxImageBytes;
 		private boolean defaultSizeFollowsInput = true;
 		private boolean selfHosted;
+		private int inputMinSide = DEFAULT_INPUT_MIN_SIDE;
 
 		private Builder(String id) {
 			this.id = id;
@@ -250,6 +269,11 @@ public final class ModelSpec {
 
 		public Builder defaultSizeFollowsInput(boolean value) {
 			defaultSizeFollowsInput = value;
+			return this;
+		}
+
+		public Builder inputMinSide(int value) {
+			inputMinSide = value;
 			return this;
 		}
 

@@ -230,7 +230,7 @@ public final class EditSession {
 		List<String> adjustments = new ArrayList<>();
 		List<InputImage> fitted = new ArrayList<>();
 		for (InputImage image : request.images()) {
-			InputFitting.Fitted f = InputFitting.fitSides(image, InputFitting.MIN_SIDE, InputFitting.MAX_SIDE);
+			InputFitting.Fitted f = InputFitting.fitSides(image, model.inputMinSide(), InputFitting.MAX_SIDE);
 			fitted.add(f.image());
 			f.note().ifPresent(n -> adjustments.add("image " + (fitted.size()) + ": " + n));
 		}
@@ -430,7 +430,7 @@ public final class EditSession {
 		throws EditException
 	{
 		if (model.maxImageBytes() <= 0) return images;
-		InputFitting.FittedSet fitted = InputFitting.fitEachFile(images, model.maxImageBytes(), InputFitting.MIN_SIDE,
+		InputFitting.FittedSet fitted = InputFitting.fitEachFile(images, model.maxImageBytes(), model.inputMinSide(),
 			provider.displayName() + " " + model.id());
 		adjustments.addAll(fitted.notes());
 		return fitted.images();

@@ -38,10 +38,11 @@ public final class ImageEncoder {
 
 	/**
 	 * The current view of {@code imp} as a PNG, titled after the image for the provenance, already
-	 * scaled to the sides the models accept so that a large image is encoded once, at the size sent.
+	 * shrunk to the longest side the models accept so that a large image is encoded once, at the size
+	 * sent. A small one is raised to the model's shortest side later, by the edit that knows the model.
 	 */
 	public static InputImage encode(ImagePlus imp) throws EditException {
-		return InputFitting.fitSides(render(imp), imp.getTitle(), InputFitting.MIN_SIDE, InputFitting.MAX_SIDE);
+		return InputFitting.fitSides(render(imp), imp.getTitle(), 1, InputFitting.MAX_SIDE);
 	}
 
 	/** The current view of {@code imp}, as a new {@link BufferedImage#TYPE_INT_RGB} image. */

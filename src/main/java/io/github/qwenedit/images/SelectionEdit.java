@@ -108,13 +108,14 @@ public final class SelectionEdit {
 	}
 
 	/**
-	 * The region sent to the provider: the bounding box plus margin, as the user sees it, scaled to
-	 * the sides the models accept (the result is pasted back at the box's size).
+	 * The region sent to the provider: the bounding box plus margin, as the user sees it, shrunk to
+	 * the longest side the models accept, as {@link ImageEncoder#encode} does (the result is pasted
+	 * back at the box's size).
 	 */
 	public InputImage region() {
 		BufferedImage crop = new BufferedImage(box.width, box.height, BufferedImage.TYPE_INT_RGB);
 		crop.getGraphics().drawImage(shown.getSubimage(box.x, box.y, box.width, box.height), 0, 0, null);
-		return InputFitting.fitSides(crop, source.getTitle(), InputFitting.MIN_SIDE, InputFitting.MAX_SIDE);
+		return InputFitting.fitSides(crop, source.getTitle(), 1, InputFitting.MAX_SIDE);
 	}
 
 	public Rectangle box() {

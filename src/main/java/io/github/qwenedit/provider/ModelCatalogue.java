@@ -41,7 +41,7 @@ public final class ModelCatalogue {
 	private static final Set<String> SIZE_RULES = Set.of(PER_SIDE, TOTAL_PIXELS, AS_INPUT, ASPECT_RATIO);
 	private static final Set<String> FIELDS = Set.of("id", "source", "note", "max_outputs", "max_images", "size_rule",
 		"min_side", "max_side", "max_image_bytes", "negative_prompt", "prompt_extend", "watermark",
-		"size_only_with_one_output", "default_size_follows_input", "price", "self_hosted");
+		"size_only_with_one_output", "default_size_follows_input", "price", "self_hosted", "input_min_side");
 	private static final Set<String> PRICE_FIELDS = Set.of("amount", "currency");
 	private static final Set<String> CURRENCIES = Set.of(ModelSpec.USD, ModelSpec.CNY, ModelSpec.CREDIT);
 
@@ -96,7 +96,8 @@ public final class ModelCatalogue {
 				.watermark(node.path("watermark").asBoolean(true))
 				.sizeOnlyWithOneOutput(node.path("size_only_with_one_output").asBoolean(false))
 				.defaultSizeFollowsInput(node.path("default_size_follows_input").asBoolean(true))
-				.selfHosted(node.path("self_hosted").asBoolean(false));
+				.selfHosted(node.path("self_hosted").asBoolean(false))
+				.inputMinSide(node.path("input_min_side").asInt(ModelSpec.DEFAULT_INPUT_MIN_SIDE));
 			JsonNode price = node.path("price");
 			if (price.isObject()) b.price(price.path("amount").asDouble(), price.path("currency").asText());
 			return b.build();
@@ -363,8 +364,14 @@ public final class ModelCatalogue {
 		if (node.path("self_hosted").asBoolean(false) && node.has("price")) {
 			return "is self_hosted and has a price: a model on your own server has no price per image";
 		}
-		for (String number : List.of("max_outputs", "max_images", "min_side", "max_side", "max_image_bytes")) {
+		for (String number : List.of("max_outputs", "max_images", "min_side", "max_side", "max_image_bytes",
+			"input_min_side"))
+		{
 			if (node.has(number) && !node.get(number).canConvertToLong()) return "has a \"" + number + "\" that is not a whole number";
+		}
+		int inputMinSide = node.path("input_min_side").asInt(ModelSpec.DEFAULT_INPUT_MIN_SIDE);
+		if (inputMinSide < 1 || inputMinSide > io.github.qwenedit.codec.InputFitting.MAX_SIDE) {
+			return "has \"input_min_side\" " + inputMinSide + ", outside 1–" + io.github.qwenedit.codec.InputFitting.MAX_SIDE;
 		}
 		if (node.path("max_outputs").asInt(1) < 1) return "allows fewer than 1 output (\"max_outputs\")";
 		int maxImages = node.path("max_images").asInt(io.github.qwenedit.core.EditRequest.MAX_IMAGES);

@@ -154,6 +154,33 @@ class ComfyUiEditTest {
 		}
 	}
 
+	/**
+	 * The cloud models' shortest side (384 px) raised a 50 px image to 384 and stretched a 4000*60
+	 * strip eightfold before it reached the lab's server, which takes any size: it gets them as they
+	 * are (a strip only shrunk to the 3072 px every input is held to), and "as input" is the small
+	 * image's size within the model's sides.
+	 */
+	@Test
+	void smallAndElongatedImagesReachTheServerUnstretched() throws Exception {
+		try (EditCommandRunner runner = new EditCommandRunner(env(comfy))) {
+			EditCommandRunner.Run small = runner.run(EditCommandRunner.inputs(pattern("tiny", 50, 50), "comfyui",
+				"qwen-image-edit-2511", "sharpen"));
+			assertFalse(small.failed(), small.failure());
+			BufferedImage sent = uploaded(node(comfy.lastPrompt().graph, "LoadImage").path("inputs").path("image").asText());
+			assertEquals(50, sent.getWidth());
+			assertEquals(50, sent.getHeight());
+			assertEquals("256*256", small.results().get(0).getProp(Provenance.PREFIX + "SizeSent"));
+
+			EditCommandRunner.Run strip = runner.run(EditCommandRunner.inputs(pattern("strip", 4000, 60), "comfyui",
+				"qwen-image-edit-2511", "sharpen"));
+			assertFalse(strip.failed(), strip.failure());
+			BufferedImage stripSent = uploaded(node(comfy.lastPrompt().graph, "LoadImage").path("inputs").path("image")
+				.asText());
+			assertEquals(3072, stripSent.getWidth());
+			assertEquals(46, stripSent.getHeight(), "the strip was stretched");
+		}
+	}
+
 	@Test
 	void aLargeImageAsInputIsMadeWithinTheModelsSidesAtItsAspectRatio() throws Exception {
 		// Fitted to the 3072 px every provider takes, a 2800*1400 image would ask the lab's GPU for a

@@ -63,12 +63,13 @@ class ModelCatalogueTest {
 			"{ \"id\": \"field\", \"source\": \"https://x.org/\", \"size_rule\": \"as_input\", \"max_output\": 2 },\n" +
 			"{ \"id\": \"nosource\", \"size_rule\": \"as_input\" },\n" +
 			"{ \"id\": \"aspect\", \"source\": \"https://x.org/\", \"size_rule\": \"aspect_ratio\" },\n" +
-			"{ \"id\": \"yen\", \"source\": \"https://x.org/\", \"size_rule\": \"as_input\", \"price\": { \"amount\": 1, \"currency\": \"JPY\" } }\n" +
+			"{ \"id\": \"yen\", \"source\": \"https://x.org/\", \"size_rule\": \"as_input\", \"price\": { \"amount\": 1, \"currency\": \"JPY\" } },\n" +
+			"{ \"id\": \"flat\", \"source\": \"https://x.org/\", \"size_rule\": \"as_input\", \"input_min_side\": 0 }\n" +
 			"], \"dashscop\": [ " + GOOD + " ] }";
 		ModelCatalogue.Parsed parsed = ModelCatalogue.parse("/home/me/models.json", json.getBytes(StandardCharsets.UTF_8), Set.of());
 		assertEquals(List.of("good"), parsed.entries().stream().map(ModelCatalogue.Entry::id).collect(Collectors.toList()));
 		List<String> problems = parsed.problems();
-		assertEquals(9, problems.size(), problems.toString());
+		assertEquals(10, problems.size(), problems.toString());
 		for (String p : problems) {
 			assertTrue(p.startsWith("/home/me/models.json: "), p);
 			assertTrue(p.endsWith("."), p);
@@ -81,7 +82,9 @@ class ModelCatalogueTest {
 		assertTrue(problems.get(5).contains("\"nosource\"") && problems.get(5).contains("\"source\""), problems.get(5));
 		assertTrue(problems.get(6).contains("\"aspect\"") && problems.get(6).contains("only replicate"), problems.get(6));
 		assertTrue(problems.get(7).contains("\"yen\"") && problems.get(7).contains("currency"), problems.get(7));
-		assertTrue(problems.get(8).contains("\"dashscop\" is no provider"), problems.get(8));
+		assertTrue(problems.get(8).contains("\"flat\"") && problems.get(8).contains("\"input_min_side\" 0, outside 1–3072"),
+			problems.get(8));
+		assertTrue(problems.get(9).contains("\"dashscop\" is no provider"), problems.get(9));
 	}
 
 	@Test
