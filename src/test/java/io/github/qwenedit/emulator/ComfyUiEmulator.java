@@ -11,10 +11,12 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -623,6 +625,29 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		return Reply.json(200, answer);
 	}
 
+	/** A node whose links lead back to itself, found depth-first; empty for a graph without a cycle. */
+	static Optional<String> cycleIn(ObjectNode graph) {
+		Map<String, Boolean> done = new HashMap<>();
+		for (Iterator<String> ids = graph.fieldNames(); ids.hasNext();) {
+			Optional<String> found = cycleFrom(graph, ids.next(), done);
+			if (found.isPresent()) return found;
+		}
+		return Optional.empty();
+	}
+
+	private static Optional<String> cycleFrom(ObjectNode graph, String id, Map<String, Boolean> done) {
+		Boolean state = done.get(id);
+		if (state != null) return state ? Optional.empty() : Optional.of(id);
+		done.put(id, false);
+		for (JsonNode value : graph.path(id).path("inputs")) {
+			if (!value.isArray() || value.size() != 2 || !graph.has(value.get(0).asText())) continue;
+			Optional<String> found = cycleFrom(graph, value.get(0).asText(), done);
+			if (found.isPresent()) return found;
+		}
+		done.put(id, true);
+		return Optional.empty();
+	}
+
 	private static ObjectNode error(String type, String message, String details, ObjectNode nodeErrors) {
 		ObjectNode answer = JSON.createObjectNode();
 		answer.putObject("error").put("type", type).put("message", message).put("details", details)
@@ -790,7 +815,13 @@ public final class ComfyUiEmulator extends EmulatorServer<ComfyUiEmulator> {
 		Map<String, byte[]> made = new LinkedHashMap<>();
 		String failedNode = null;
 		String failure = nextExecutionError;
-		if (failure != null) {
+		Optional<String> looped = cycleIn(prompt.graph);
+		if (looped.isPresent()) {
+			// comfy_execution/graph.py: ExecutionList finds no node ready to run and raises DependencyCycleError.
+			failure = "Dependency cycle detected";
+			failedNode = prompt.graph.path(looped.get()).path("class_type").asText();
+		}
+		else if (failure != null) {
 			nextExecutionError = null;
 			failedNode = "KSampler";
 		}

@@ -139,6 +139,9 @@ class ComfyUiWorkflowFileTest {
 			"asks for unet_name \"qwen_image_edit_bf16.safetensors\", which the ComfyUI server does not have");
 		refusals.put(write("unknown-marker_api.json", changed(g -> ((ObjectNode) g.get("61").get("_meta"))
 			.put("title", "qwen-edit:mask"))).toString(), "qwen-edit:mask, which is no marker of this plugin");
+		refusals.put(write("cycle_api.json", changed(g -> ((ObjectNode) g.get("3").get("inputs")).set("latent_image",
+			EmulatorServer.JSON.createArrayNode().add("3").add(0)))).toString(),
+			"node 3 (KSampler) takes an input, through its links, from its own output");
 		refusals.put(write("editor-format.json", "{\"last_node_id\": 9, \"nodes\": [], \"links\": []}").toString(),
 			"is a workflow saved for ComfyUI's editor, not for its API");
 		refusals.put(write("not-json_api.json", "{\"3\": {").toString(), "is not JSON");

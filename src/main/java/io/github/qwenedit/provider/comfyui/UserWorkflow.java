@@ -369,6 +369,39 @@ final class UserWorkflow {
 		if (!anyOutput) {
 			throw refused(where + " has no output node (such as SaveImage), so ComfyUI would run nothing of it.");
 		}
+		Optional<String> looped = nodeInACycle(graph);
+		if (looped.isPresent()) {
+			throw refused(where + "'s node " + looped.get() + " (" + classOf(graph, looped.get()) + ") takes an input, " +
+				"through its links, from its own output: ComfyUI runs no graph with a cycle (its comfy_execution/graph.py " +
+				"stops one with \"Dependency cycle detected\").");
+		}
+	}
+
+	/**
+	 * A node whose inputs lead, link by link, back to itself; empty when the links form no cycle.
+	 * Depth-first over the links, each node finished once.
+	 */
+	static Optional<String> nodeInACycle(JsonNode graph) {
+		Map<String, Boolean> finished = new java.util.HashMap<>();
+		for (Iterator<String> ids = graph.fieldNames(); ids.hasNext();) {
+			Optional<String> found = cycleFrom(graph, ids.next(), finished);
+			if (found.isPresent()) return found;
+		}
+		return Optional.empty();
+	}
+
+	/** @param finished false while a node's inputs are being followed, true once they all were */
+	private static Optional<String> cycleFrom(JsonNode graph, String id, Map<String, Boolean> finished) {
+		Boolean state = finished.get(id);
+		if (state != null) return state ? Optional.empty() : Optional.of(id);
+		finished.put(id, false);
+		for (JsonNode value : graph.path(id).path("inputs")) {
+			if (!value.isArray() || value.size() != 2 || !graph.has(value.get(0).asText())) continue;
+			Optional<String> found = cycleFrom(graph, value.get(0).asText(), finished);
+			if (found.isPresent()) return found;
+		}
+		finished.put(id, true);
+		return Optional.empty();
 	}
 
 	private static void checkLink(ObjectNode graph, ServerNodes server, String named, String input,
