@@ -243,9 +243,19 @@ class EachLabsEditTest {
 	void cancelGoesToTheLinkTheStatusAnswerGave() throws Exception {
 		eachlabs.jobsNeverFinish().jobLinksAt(eachlabs.baseUrl() + AsyncJobEmulator.MOVED);
 		try (EditCommandRunner runner = new EditCommandRunner(env())) {
-			EditCommandRunner.Run run = cancelAfterTheFirstStatus(runner);
-			assertTrue(run.failure().contains("confirmed that the job was stopped"), run.failure());
+			Future<Module> running = runner.start(inputs("remove the scale bar"));
+			assertTrue(eachlabs.awaitLastJobIn(AsyncJobEmulator.Phase.PROCESSING));
 			String id = eachlabs.lastJob().id;
+			// A second status look shows the first answer, which gave the cancel link, was taken in:
+			// cancelling before that would test nothing of where the cancel goes.
+			long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+			while (eachlabs.requestCount("/v1/prediction/" + id) < 2) {
+				assertTrue(System.nanoTime() < until, "the job's status was not asked twice");
+				Thread.sleep(20);
+			}
+			assertEquals(1, runner.editService().cancelAll());
+			EditCommandRunner.Run run = new EditCommandRunner.Run(running.get(30, TimeUnit.SECONDS));
+			assertTrue(run.failure().contains("confirmed that the job was stopped"), run.failure());
 			assertEquals(1, eachlabs.requestCount(AsyncJobEmulator.MOVED + "/v1/prediction/" + id + "/cancel"));
 			assertEquals(0, eachlabs.requestCount("/v1/prediction/" + id + "/cancel"));
 			assertEquals(0, s3.countObjects(s3.prefix()));
