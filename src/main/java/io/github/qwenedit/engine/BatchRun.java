@@ -643,7 +643,8 @@ public final class BatchRun {
 		catch (EditException e) {
 			boolean kept = entry[0] != null && entry[0].settle(e);
 			if (kept) line.put("journal", "kept");
-			String error = config.redact(e.describe()) + (kept ? whatTheJournalKeeps(entry[0], e) : "");
+			String error = config.redact(e.describe()) + (kept ? whatTheJournalKeeps(entry[0], e, withoutDoingItAgain())
+				: "");
 			line.put("error", error);
 			if (e.kind() == ErrorKind.CANCELLED) {
 				line.put("status", "cancelled");
@@ -661,7 +662,7 @@ public final class BatchRun {
 			boolean kept = entry[0] != null && entry[0].settle(e) && entry[0].phase() == BatchJournal.Phase.ACCEPTED;
 			String error = "There is not enough memory for this result; give the program more memory (java -Xmx, or " +
 				"Edit > Options > Memory in Fiji)" + (kept ? " and run again: the job stays in the journal and is " +
-				"fetched without paying again." : ".");
+				"fetched " + withoutDoingItAgain() + "." : ".");
 			line.put("status", "failed");
 			line.put("error", error);
 			listener.warned("failed " + item.label() + ": " + error);
@@ -728,18 +729,23 @@ public final class BatchRun {
 	 * with its handle is fetched without paying again; one whose acceptance could not be recorded is
 	 * not (the edit's own message says why and what may be charged).
 	 */
-	private static String whatTheJournalKeeps(BatchJournal.Pending entry, EditException failure) {
+	private static String whatTheJournalKeeps(BatchJournal.Pending entry, EditException failure, String withoutAgain) {
 		if (entry.phase() != BatchJournal.Phase.ACCEPTED) return "";
 		for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
 			if (cause instanceof ExpiredLinkException) {
 				// A link gone now may stay gone: promising the result would be a promise the next run may break.
 				return " The job stays in the folder's journal of jobs in flight, so running the batch again or Recover " +
-					"Unfinished Edits tries its result links once more without paying again; links that are still gone " +
+					"Unfinished Edits tries its result links once more " + withoutAgain + "; links that are still gone " +
 					"then have expired, and that result is lost.";
 			}
 		}
 		return " The job stays in the folder's journal of jobs in flight, so running the batch again or Recover " +
-			"Unfinished Edits fetches it without paying again.";
+			"Unfinished Edits fetches it " + withoutAgain + ".";
+	}
+
+	/** "without paying again", or for the lab's own server, which charges nothing, "without running it again". */
+	private String withoutDoingItAgain() {
+		return session.provider().chargesForJobs() ? "without paying again" : "without running it again";
 	}
 
 	/**

@@ -133,6 +133,19 @@ class ComfyUiBatchTest {
 		assertEquals(1, comfy.prompts().size(), said);
 	}
 
+	/** A result the server will not hand out stays in the journal, said in the words of a server that charges nothing. */
+	@Test
+	void aResultThatCannotBeDownloadedIsKeptWithoutTalkOfPaying() throws Exception {
+		comfy.breakOutputLinks();
+		Path in = folderOfImages(1);
+		Outcome run = QwenEditCliRunner.run(env(), work.resolve("config"), args(in, work.resolve("out")));
+		String said = run.out() + run.err();
+		assertTrue(run.code() != 0, said);
+		assertTrue(said.contains("tries its result links once more without running it again"), said);
+		assertFalse(said.contains("paying"), said);
+		assertEquals(1, new BatchJournal(work.resolve("out")).entries().size(), said);
+	}
+
 	@Test
 	void aRunKilledWhileTheServerWorksIsFetchedByTheNextWithoutQueueingAgain() throws Exception {
 		comfy.pause();
