@@ -149,11 +149,14 @@ public final class Configuration {
 		for (int i = 0; i < value.length(); i++) {
 			char c = value.charAt(i);
 			if (c == '\t' || c >= 0x20 && c <= 0x7e) continue;
+			// An invisible character is a paste's leftover and may be named; a visible one (a password's Ö)
+			// is part of the secret, and only its position is said.
+			boolean invisible = Character.isWhitespace(c) || Character.isISOControl(c) ||
+				Character.getType(c) == Character.FORMAT;
 			throw new EditException(ErrorKind.UNAUTHORIZED, name + " contains a character that no key has and no " +
-				"HTTP header can carry (" + String.format(Locale.ROOT, "U+%04X", (int) c) + " at position " + (i + 1) + " of " +
-				value.length() + ", " + (Character.isWhitespace(c) || Character.getType(c) == Character.FORMAT
-					? "an invisible one" : "not plain ASCII") + "): copy the key again from the provider's page, or " +
-				"type it in Plugins > Qwen Image Edit > Settings.");
+				"HTTP header can carry (" + (invisible ? String.format(Locale.ROOT, "U+%04X, an invisible one,", (int) c)
+					: "one that is not plain ASCII") + " at position " + (i + 1) + " of " + value.length() + "): copy the " +
+				"key again from the provider's page, or type it in Plugins > Qwen Image Edit > Settings.");
 		}
 	}
 
