@@ -68,10 +68,6 @@ public final class ProviderTestBed implements BeforeAllCallback, AfterAllCallbac
 	}
 
 	/**
-	 * The environment of a user of one provider who stages in the bucket: the bucket's variables, the
-	 * provider's key and its base URL pointing at {@code emulator}. A new mutable map each call.
-	 */
-	/**
 	 * The environment of a user of one provider with no bucket at all: the provider's key and its
 	 * base URL pointing at {@code emulator}. A new mutable map each call.
 	 */
@@ -93,6 +89,10 @@ public final class ProviderTestBed implements BeforeAllCallback, AfterAllCallbac
 		return env;
 	}
 
+	/**
+	 * The environment of a user of one provider who stages in the bucket: the bucket's variables, the
+	 * provider's key and its base URL pointing at {@code emulator}. A new mutable map each call.
+	 */
 	public Map<String, String> env(String keyVariable, String key, String baseUrlVariable, EmulatorServer<?> emulator) {
 		Map<String, String> env = s3.env();
 		env.put(keyVariable, key);
