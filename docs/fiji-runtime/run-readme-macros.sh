@@ -15,8 +15,8 @@ trap 'kill "${emulators:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$repo"
 # Installed the README's way: the plugin and the libraries it needs that Fiji lacks (Jackson, OkHttp),
 # which a copy of the plugin's jar alone would leave out.
-mvn -B -q -Dscijava.app.directory="$app" -DskipTests install
-mvn -B -q dependency:build-classpath -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >/dev/null
+mvn -B -q -Dstyle.color=never -Dscijava.app.directory="$app" -DskipTests install
+mvn -B -q -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >/dev/null
 java -cp "target/test-classes:target/classes:$(cat "$work/cp.txt")" io.github.qwenedit.emulator.RunEmulators 500 \
 	>"$work/env" 2>"$work/emulators.log" &
 emulators=$!
