@@ -13,6 +13,7 @@ import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.engine.EditSession;
+import io.github.qwenedit.fixtures.BatchTestData;
 import io.github.qwenedit.fixtures.TestImages;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
@@ -45,7 +46,9 @@ public final class LeftBehindJob {
 		S3Staging staging = new S3Staging(bucket);
 		Http http = new Http(RetryPolicy.DEFAULT, new Cancellation(), Deadline.after(Duration.ofSeconds(30)),
 			EditSession.plainHttpHosts(descriptor, config, StagingChoice.BUCKET));
-		InputImage image = ImageEncoder.encode(TestImages.pattern(args[1], 300, 300));
+		// The side a cloud model is sent (this job goes around the edit session, which would raise a
+		// smaller image to it), and the emulator's results have: a result then keeps a plane's calibration.
+		InputImage image = ImageEncoder.encode(TestImages.pattern(args[1], BatchTestData.SIDE, BatchTestData.SIDE));
 		String link = staging.stage(image, http);
 		EditRequest request = new EditRequest(List.of(image), args[3], EditOptions.builder(descriptor.defaultModel())
 			.seed(SEED).build());
