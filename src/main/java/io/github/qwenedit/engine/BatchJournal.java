@@ -711,9 +711,14 @@ public final class BatchJournal {
 
 	/** Renames an entry that cannot be used, so that no later run reads it, and says so once. */
 	void setAside(Path entry, String why, Consumer<String> problems) {
+		// Entries are named after their request, so the same name may be set aside again: an earlier one,
+		// which the user was told to look at, is kept, and this one takes the next free number.
 		Path aside = entry.resolveSibling(entry.getFileName() + SET_ASIDE);
+		for (int n = 2; Files.exists(aside, LinkOption.NOFOLLOW_LINKS) && n < 1000; n++) {
+			aside = entry.resolveSibling(entry.getFileName() + SET_ASIDE + "." + n);
+		}
 		try {
-			Files.move(entry, aside, StandardCopyOption.REPLACE_EXISTING);
+			Files.move(entry, aside);
 			problems.accept("The journal entry " + entry.getFileName() + " was set aside as " + aside.getFileName() +
 				" because " + why + "; the run goes on without it. Look at it, and delete it when done.");
 		}

@@ -8,8 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-import java.util.Optional;
 import java.util.Map;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -184,5 +184,18 @@ class BatchJournalTest {
 		}
 		assertTrue(journal.entries().isEmpty());
 		assertFalse(Files.exists(out.resolve(BatchJournal.FOLDER)), "an empty journal folder was left among the results");
+	}
+
+	/** An entry set aside where one of the same name already lies keeps the earlier one, which the user was told of. */
+	@Test
+	void aSecondEntrySetAsideUnderTheSameNameKeepsTheFirst(@TempDir Path out) throws Exception {
+		BatchJournal journal = new BatchJournal(out);
+		Path folder = Files.createDirectories(out.resolve(BatchJournal.FOLDER));
+		Files.writeString(folder.resolve("evil.json"), "{not json");
+		assertTrue(journal.entries().isEmpty());
+		Files.writeString(folder.resolve("evil.json"), "{still not json");
+		assertTrue(journal.entries().isEmpty());
+		assertEquals("{not json", Files.readString(folder.resolve("evil.json" + BatchJournal.SET_ASIDE)));
+		assertEquals("{still not json", Files.readString(folder.resolve("evil.json" + BatchJournal.SET_ASIDE + ".2")));
 	}
 }
