@@ -191,7 +191,7 @@ class ComfyUiServersBatchTest {
 	 * rested, and the edits it refused go to the other server.
 	 */
 	@org.junit.jupiter.params.ParameterizedTest
-	@org.junit.jupiter.params.provider.ValueSource(ints = { 500, 401 })
+	@org.junit.jupiter.params.provider.ValueSource(ints = { 500, 401, 404 })
 	void aServerThatRefusesEveryPromptHandsItsEditsToTheOther(int status) throws Exception {
 		first.refusePromptsWith(status);
 		Path in = folderOfImages(6);
@@ -224,7 +224,8 @@ class ComfyUiServersBatchTest {
 			Future<Outcome> running = background.submit(() -> QwenEditCliRunner.run(env, work.resolve("config"),
 				twoAtOnce.toArray(new String[0])));
 			// Stopped once the client has the prompt id, not while the answer to the prompt is on its way.
-			await(() -> new BatchJournal(out).entries().stream().anyMatch(e -> e.job != null &&
+			// Accepted, not staged: a staged entry holds the prompt id it is about to be sent with.
+			await(() -> new BatchJournal(out).entries().stream().anyMatch(e -> e.phase == BatchJournal.Phase.ACCEPTED &&
 				e.job.pollUrl().orElse("").startsWith(stoppedAddress + "/")), "the second server took a prompt");
 			int taken = second.prompts().size();
 			second.close();

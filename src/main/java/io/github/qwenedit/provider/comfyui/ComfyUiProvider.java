@@ -566,7 +566,10 @@ public final class ComfyUiProvider implements EditProvider {
 					if (!took(server, ours, refused, http)) throw new Unreached(refused);
 					return queuedAs(server, ours, submitFacts);
 				}
-				boolean refusesEveryPrompt = reply.code() >= 500 || reply.code() == 401 || reply.code() == 403;
+				// Broken, set up with other credentials, a proxy without the route, or busy: not this server's
+				// graph, so another may take it.
+				boolean refusesEveryPrompt = reply.code() >= 500 || reply.code() == 401 || reply.code() == 403 ||
+					reply.code() == 404 || reply.code() == 429;
 				if (refusesEveryPrompt && servers.size() > 1) {
 					// Broken inside, or set up with other credentials: it gets no edit for a while, and this one
 					// goes to another server unless, behind the error, it was queued here after all.
@@ -578,14 +581,21 @@ public final class ComfyUiProvider implements EditProvider {
 				}
 				throw refused;
 			}
+			EditException odd = null;
 			try {
 				answeredId = Json.text(Json.parse(reply.body(), displayName()), "prompt_id");
 			}
 			catch (EditException unreadable) {
 				answeredId = null;
+				odd = unreadable;
 			}
-			// Taken (a 2xx) but its id not readable in the answer: it was queued under ours.
-			if (answeredId == null || !answeredId.matches("[A-Za-z0-9-]{1,64}")) answeredId = ours.id();
+			if (answeredId == null || !answeredId.matches("[A-Za-z0-9-]{1,64}")) {
+				// A 2xx whose answer does not name the prompt: queued under ours if the server holds it.
+				EditException noId = odd != null ? odd : new EditException(ErrorKind.PROVIDER_FAILURE, "ComfyUI " +
+					"answered the prompt without its id.");
+				if (!took(server, ours, noId, http)) throw noId;
+				answeredId = ours.id();
+			}
 		}
 		catch (EditException | Unreached | RuntimeException e) {
 			server.progressSocket.closeIfIdle();
