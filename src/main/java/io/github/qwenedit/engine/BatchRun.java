@@ -312,6 +312,7 @@ public final class BatchRun {
 		List<Item> todo = new ArrayList<>();
 		List<Runnable> notes = new ArrayList<>();
 		int skipped = 0;
+		int recoveredNow = 0;
 		int pending = 0;
 		List<String> lostEarlier = new ArrayList<>();
 		for (Item item : unique.values()) {
@@ -334,6 +335,9 @@ public final class BatchRun {
 					? "job still running at the provider; run again later to fetch it"
 					: "an earlier run's job for it is still in the journal and was not fetched now";
 				notes.add(() -> listener.warned("pending " + item.label() + " (" + why + ")"));
+			}
+			else if (earlierJob == EarlierJob.RECOVERED && earlier != null && differs == null) {
+				recoveredNow++;
 			}
 			else if (earlierJob == EarlierJob.LOST) {
 				// Its earlier job was paid for and its result is gone: a new edit is a new charge, which the
@@ -419,7 +423,7 @@ public final class BatchRun {
 			pool.shutdown();
 		}
 		listener.said(ok.get() + " done, " + failed.get() + " failed, " + skipped + " skipped" +
-			(pending > 0 ? ", " + pending + " pending" : ""));
+			(recoveredNow > 0 ? ", " + recoveredNow + " recovered" : "") + (pending > 0 ? ", " + pending + " pending" : ""));
 		if (pending > 0) {
 			listener.warned(pending + (pending == 1 ? " source was" : " sources were") + " not edited in this run: " +
 				"an earlier run's job for " + (pending == 1 ? "it is" : "each is") + " still in the journal, and sending " +
@@ -506,6 +510,8 @@ public final class BatchRun {
 
 	/** What became of an earlier run's job for a source that this run's recovery did not settle. */
 	private enum EarlierJob {
+		/** Fetched and saved by this run's recovery, which said so: neither edited again nor "skipped". */
+		RECOVERED,
 		/** Still running at the provider, or being followed by another program: the journal keeps it. */
 		RUNNING,
 		/** Kept in the journal for another reason (not reachable now, a result too large, another program's). */
@@ -529,6 +535,7 @@ public final class BatchRun {
 		for (JournalRecovery.Outcome outcome : recovered.outcomes()) {
 			if (outcome.kind == JournalRecovery.Kind.RECOVERED) {
 				listener.said("recovered " + outcome.entry.source + " -> " + String.join(", ", outcome.files));
+				unsettled.put(outcome.entry.key(), EarlierJob.RECOVERED);
 			}
 			else if (outcome.kind == JournalRecovery.Kind.NEVER_SENT) {
 				listener.said("a stopped run had begun uploading " + outcome.entry.source + " and sent nothing; its " +

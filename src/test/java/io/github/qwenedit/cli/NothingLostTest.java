@@ -146,7 +146,7 @@ class NothingLostTest {
 			assertEquals(0, next.code(), next.out() + next.err());
 			assertEquals(1, dashscope.edits().size(), "the image was sent again: " + next.out() + next.err());
 			assertTrue(next.out().contains("recovered "), next.out());
-			assertTrue(next.out().contains("0 done, 0 failed, 1 skipped"), next.out());
+			assertTrue(next.out().contains("0 done, 0 failed, 0 skipped, 1 recovered"), next.out());
 			assertTrue(journal(out).isEmpty());
 			ImagePlus result = IJ.openImage(out.resolve("AI-edit_1_of_cell0.tif").toString());
 			assertNotNull(result, "the recovered result was not saved");

@@ -184,7 +184,7 @@ class QwenEditCliTest {
 				out.toString(), in.toString());
 			assertEquals(0, resumed.code(), resumed.out() + resumed.err());
 			assertEquals(4, resumed.out().split("recovered ", -1).length - 1, resumed.out());
-			assertTrue(resumed.out().contains("0 done, 0 failed, 4 skipped"), resumed.out());
+			assertTrue(resumed.out().contains("0 done, 0 failed, 0 skipped, 4 recovered"), resumed.out());
 			assertEquals(4, eachlabs.jobs().size(), "a job was created twice");
 			assertEquals(0, journalSize(journal));
 			assertEquals(0, s3.countObjects(s3.prefix()), "staged objects left behind");
