@@ -1,8 +1,6 @@
 package io.github.qwenedit.engine;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -10,7 +8,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -514,11 +511,8 @@ public final class BatchJournal {
 					Path temp = Files.createTempFile(folder, "." + file.getFileName() + ".", ".tmp");
 					try {
 						// On disk before the rename: an entry names a paid job, which a power cut must not lose.
-						try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-							ByteBuffer bytes = ByteBuffer.wrap(Json.bytes(n));
-							while (bytes.hasRemaining()) channel.write(bytes);
-							channel.force(true);
-						}
+						byte[] bytes = Json.bytes(n);
+						WholeFiles.writeToDisk(temp, out -> out.write(bytes));
 						Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
 						WholeFiles.forceFolder(folder);
 					}

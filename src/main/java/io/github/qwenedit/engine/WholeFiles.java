@@ -97,13 +97,7 @@ public final class WholeFiles {
 	 */
 	public static void write(Reservation reserved, Content content) throws IOException {
 		try {
-			try (FileChannel channel = FileChannel.open(reserved.temp, StandardOpenOption.WRITE);
-				OutputStream out = Channels.newOutputStream(channel))
-			{
-				content.writeTo(out);
-				out.flush();
-				channel.force(true);
-			}
+			writeToDisk(reserved.temp, content);
 			Files.move(reserved.temp, reserved.target, StandardCopyOption.ATOMIC_MOVE);
 			forceFolder(reserved.target.getParent());
 		}
@@ -117,6 +111,21 @@ public final class WholeFiles {
 				}
 			}
 			throw e;
+		}
+	}
+
+	/**
+	 * Writes {@code content} into the existing {@code file} and has the operating system put it on
+	 * disk (fsync(2)) before returning, so that a rename that follows never names bytes a power cut
+	 * could still take away.
+	 */
+	static void writeToDisk(Path file, Content content) throws IOException {
+		try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE);
+			OutputStream out = Channels.newOutputStream(channel))
+		{
+			content.writeTo(out);
+			out.flush();
+			channel.force(true);
 		}
 	}
 
