@@ -208,8 +208,7 @@ public final class ComfyUiProvider implements EditProvider {
 	 */
 	@Override
 	public ModelSpec model(String id) throws EditException {
-		Optional<ModelSpec> listed = models().stream().filter(m -> m.id().equals(id)).findFirst();
-		if (listed.isPresent()) return listed.get();
+		if (!aFileOfTheServer(id)) return EditProvider.super.model(id);
 		Optional<String> fileOf = id == null ? Optional.empty() : QwenEditWorkflow.modelOf(id);
 		if (fileOf.isPresent()) return EditProvider.super.model(fileOf.get()).named(id);
 		try {
@@ -566,13 +565,12 @@ public final class ComfyUiProvider implements EditProvider {
 					if (!took(server, ours, refused, http)) throw new Unreached(refused);
 					return queuedAs(server, ours, submitFacts);
 				}
-				// Broken, set up with other credentials, a proxy without the route, or busy: not this server's
-				// graph, so another may take it.
+				// Broken, set up with other credentials, a proxy without the route, or busy: not this edit's
+				// fault, so the server gets no edit for a while, and this one goes to another server unless,
+				// behind a 5xx, it was queued here after all.
 				boolean refusesEveryPrompt = reply.code() >= 500 || reply.code() == 401 || reply.code() == 403 ||
 					reply.code() == 404 || reply.code() == 429;
 				if (refusesEveryPrompt && servers.size() > 1) {
-					// Broken inside, or set up with other credentials: it gets no edit for a while, and this one
-					// goes to another server unless, behind the error, it was queued here after all.
 					server.downUntil = Instant.now().plus(DOWN_FOR);
 					EditException rested = refused.followedBy("That was the server at " + server.shownAddress +
 						", which gets no edit for the next " + DOWN_FOR.getSeconds() + " s.");
