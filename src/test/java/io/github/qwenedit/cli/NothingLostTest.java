@@ -105,6 +105,19 @@ class NothingLostTest {
 		return pb.start();
 	}
 
+	/**
+	 * The shell command in a child JVM, given a minute: one that waits longer fails the test as
+	 * {@code hung} (and is killed), rather than holding the suite. What it printed is the outcome's out.
+	 */
+	private Outcome runChildWithinAMinute(Map<String, String> env, String hung, String... args) throws Exception {
+		Process run = startChild(env, null, args);
+		boolean ended = run.waitFor(60, TimeUnit.SECONDS);
+		if (!ended) run.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
+		String printed = Files.readString(work.resolve("child.txt"));
+		assertTrue(ended, hung + ": " + printed);
+		return new Outcome(run.exitValue(), printed, "");
+	}
+
 	private static void await(BooleanSupplier condition, String what) throws InterruptedException {
 		long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
 		while (!condition.getAsBoolean()) {
@@ -642,12 +655,9 @@ class NothingLostTest {
 			assertEquals(0, new ProcessBuilder("mkfifo", pipe.toString()).start().waitFor());
 			String[] args = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", out.toString(),
 				in.toString() };
-			Process run = startChild(dashscopeEnv(dashscope), null, args);
-			boolean ended = run.waitFor(60, TimeUnit.SECONDS);
-			if (!ended) run.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
-			String printed = Files.readString(work.resolve("child.txt"));
-			assertTrue(ended, "the run waited on the pipe in the journal: " + printed);
-			assertEquals(0, run.exitValue(), printed);
+			Outcome run = runChildWithinAMinute(dashscopeEnv(dashscope), "the run waited on the pipe in the journal", args);
+			String printed = run.out();
+			assertEquals(0, run.code(), printed);
 			assertTrue(printed.contains("The journal entry evil.json was set aside as evil.json" + BatchJournal.SET_ASIDE),
 				printed);
 			assertEquals(1, dashscope.edits().size(), printed);
@@ -658,12 +668,10 @@ class NothingLostTest {
 			assertEquals(0, new ProcessBuilder("mkfifo", logPipe.toString()).start().waitFor());
 			String[] intoOther = { "--provider", "dashscope", "--instruction", INSTRUCTION, "--output", otherOut.toString(),
 				in.toString() };
-			Process refused = startChild(dashscopeEnv(dashscope), null, intoOther);
-			boolean refusedEnded = refused.waitFor(60, TimeUnit.SECONDS);
-			if (!refusedEnded) refused.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
-			String said = Files.readString(work.resolve("child.txt"));
-			assertTrue(refusedEnded, "the run waited on the pipe under the log's name: " + said);
-			assertTrue(refused.exitValue() != 0, said);
+			Outcome refused = runChildWithinAMinute(dashscopeEnv(dashscope), "the run waited on the pipe under the log's name",
+				intoOther);
+			String said = refused.out();
+			assertTrue(refused.code() != 0, said);
 			assertTrue(said.contains(io.github.qwenedit.engine.BatchLog.FILE + " in " + otherOut + " is not a plain file"),
 				said);
 			assertEquals(1, dashscope.edits().size(), "an image was sent into a folder whose log cannot be written: " + said);
