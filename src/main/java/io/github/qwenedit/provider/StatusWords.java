@@ -3,7 +3,6 @@ package io.github.qwenedit.provider;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Supplier;
 
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
@@ -41,8 +40,20 @@ public final class StatusWords {
 	 * @param success builds the final state, called only when the word means success
 	 * @param explanation the provider's own words about a failure, or null
 	 */
-	public JobState read(JobHandle job, String status, Supplier<JobState> success, String explanation)
+	public JobState read(JobHandle job, String status, Success success, String explanation)
 		throws EditException
+	{
+		return read(job, status, null, success, explanation);
+	}
+
+	/**
+	 * As {@link #read(JobHandle, String, Success, String)}, for a provider that tells a queued job's
+	 * place in its queue.
+	 *
+	 * @param queuePosition the job's place in the queue, or null when not told
+	 */
+	public JobState read(JobHandle job, String status, Integer queuePosition, Success success,
+		String explanation) throws EditException
 	{
 		String word = status == null ? "" : status.trim().toLowerCase(Locale.ROOT);
 		Meaning meaning = meanings.get(word);
@@ -51,7 +62,7 @@ public final class StatusWords {
 			: " " + service + " said: " + ProviderErrors.clip(explanation);
 		switch (meaning) {
 			case QUEUED:
-				return JobState.queued(job, null);
+				return JobState.queued(job, queuePosition);
 			case RUNNING:
 				return JobState.running(job);
 			case SUCCEEDED:
@@ -66,6 +77,18 @@ public final class StatusWords {
 				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, service + " reports that the " +
 					"edit failed (status \"" + word + "\")." + said));
 		}
+	}
+
+	/** Whether the word says the job is accepted and not finished yet (queued or running). */
+	public boolean unfinished(String status) {
+		Meaning meaning = status == null ? null : meanings.get(status.trim().toLowerCase(Locale.ROOT));
+		return meaning == Meaning.QUEUED || meaning == Meaning.RUNNING;
+	}
+
+	/** Builds the final state of a job that succeeded, which may take another call (fetching the result). */
+	@FunctionalInterface
+	public interface Success {
+		JobState get() throws EditException;
 	}
 
 	/** Collects a provider's words; each word has one meaning. */

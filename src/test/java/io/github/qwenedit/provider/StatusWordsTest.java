@@ -33,6 +33,14 @@ class StatusWordsTest {
 	}
 
 	@Test
+	void aQueuedJobKeepsItsPlaceInTheQueueAndOnlyQueuedOrRunningWordsAreUnfinished() throws EditException {
+		assertEquals(3, WORDS.read(JOB, "starting", 3, () -> DONE, null).queuePosition().orElseThrow());
+		assertTrue(WORDS.unfinished("Starting") && WORDS.unfinished("processing"));
+		assertTrue(!WORDS.unfinished("success") && !WORDS.unfinished("failed") && !WORDS.unfinished("exploded") &&
+			!WORDS.unfinished(null));
+	}
+
+	@Test
 	void successIsBuiltByTheProvider() throws EditException {
 		assertSame(DONE, WORDS.read(JOB, "success", () -> DONE, null));
 	}

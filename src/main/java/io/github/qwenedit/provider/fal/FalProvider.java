@@ -38,6 +38,7 @@ import io.github.qwenedit.provider.SettingsField;
 import io.github.qwenedit.provider.PublishedChoices;
 import io.github.qwenedit.provider.PublishedSchema;
 import io.github.qwenedit.provider.PublishedSchemas;
+import io.github.qwenedit.provider.StatusWords;
 import io.github.qwenedit.staging.Staging;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
@@ -78,6 +79,10 @@ public final class FalProvider implements EditProvider {
 	 * {@code square_hd} preset, 1024×1024 (issue 18).
 	 */
 	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of());
+
+	/** The queue's statuses (docs/providers.md §4.1): none tells of a failure, which shows in the result. */
+	private static final StatusWords STATUS = StatusWords.of("fal.ai").queued("IN_QUEUE").running("IN_PROGRESS")
+		.succeeded("COMPLETED").build();
 
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "fal.ai", MODELS, BASE_URL_VARIABLE,
 		DEFAULT_BASE_URL, REST_BASE_URL_VARIABLE, DEFAULT_REST_BASE_URL, SCHEMA_BASE_URL_VARIABLE, DEFAULT_SCHEMA_BASE_URL,
@@ -274,8 +279,7 @@ public final class FalProvider implements EditProvider {
 				unreadable[0] = true;
 				return false;
 			}
-			String status = String.valueOf(Json.text(last[0], "status"));
-			return status.equals("IN_QUEUE") || status.equals("IN_PROGRESS");
+			return STATUS.unfinished(Json.text(last[0], "status"));
 		});
 		if (unreadable[0] || last[0] == null) return null;
 		switch (end) {
@@ -289,17 +293,9 @@ public final class FalProvider implements EditProvider {
 	}
 
 	private JobState state(JobHandle job, JsonNode answer, Http http) throws EditException {
-		String status = String.valueOf(Json.text(answer, "status"));
-		switch (status) {
-			case "IN_QUEUE":
-				return JobState.queued(job, answer.has("queue_position") ? answer.get("queue_position").asInt() : null);
-			case "IN_PROGRESS":
-				return JobState.running(job);
-			case "COMPLETED":
-				return result(job, http, answer.path("metrics"));
-			default:
-				throw JobCalls.unknownStatus(displayName(), status);
-		}
+		Integer queuePosition = answer.has("queue_position") ? answer.get("queue_position").asInt() : null;
+		return STATUS.read(job, Json.text(answer, "status"), queuePosition, () -> result(job, http, answer.path("metrics")),
+			null);
 	}
 
 	private JobState result(JobHandle job, Http http, JsonNode metrics) throws EditException {

@@ -3,7 +3,6 @@ package io.github.qwenedit.provider.replicate;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -31,9 +30,10 @@ import io.github.qwenedit.provider.ModelCatalogue;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import io.github.qwenedit.provider.ProviderLimits;
-import io.github.qwenedit.provider.SettingsField;
 import io.github.qwenedit.provider.PublishedSchema;
 import io.github.qwenedit.provider.PublishedSchemas;
+import io.github.qwenedit.provider.SettingsField;
+import io.github.qwenedit.provider.StatusWords;
 import io.github.qwenedit.staging.Staging;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
@@ -87,9 +87,16 @@ public final class ReplicateProvider implements EditProvider {
 	/** Models and limits: {@value io.github.qwenedit.provider.ModelCatalogue#RESOURCE}; a size travels as its aspect ratio. */
 	static final List<ModelSpec> MODELS = ModelCatalogue.builtInModels(ID, Map.of(ModelCatalogue.ASPECT_RATIO, ASPECT_ONLY));
 
+	/**
+	 * A prediction's statuses (docs/providers.md §5.1): {@code aborted} is one whose deadline passed
+	 * before it started, so it expired; {@code canceled} one stopped by someone else.
+	 */
+	private static final StatusWords STATUS = StatusWords.of("Replicate").queued("starting").running("processing")
+		.succeeded("succeeded").failed("failed").cancelled("canceled").expired("aborted").build();
+
 	public static final ProviderDescriptor DESCRIPTOR = new ProviderDescriptor(ID, "Replicate", MODELS,
 		BASE_URL_VARIABLE, DEFAULT_BASE_URL, KEY_VARIABLE, "Replicate API token", ReplicateProvider::new)
-		// "create prediction 600 req/min" (docs/providers.md §5).
+		// "create prediction 600 req/min" (docs/providers.md §5.1).
 		.withLimits(new ProviderLimits(Integer.MAX_VALUE, 600))
 		.withSettingsFields(new SettingsField(KEY_VARIABLE, "replicateToken", "Replicate API token"),
 			new SettingsField(BASE_URL_VARIABLE, "replicateBaseUrl", "Replicate base URL"));
@@ -245,23 +252,10 @@ public final class ReplicateProvider implements EditProvider {
 				JobCalls.onConfiguredHost(base, cancel).orElse(documented.newBuilder().addPathSegment("cancel").build())
 					.toString(), null);
 		}
-		String status = String.valueOf(Json.text(prediction, "status")).toLowerCase(Locale.ROOT);
-		switch (status) {
-			case "starting":
-				return JobState.queued(job, null);
-			case "processing":
-				return JobState.running(job);
-			case "succeeded":
-				return JobState.succeeded(job, JobCalls.links(prediction.get("output")), facts(prediction));
-			case "failed":
-			case "canceled":
-			case "aborted":
-				String error = Json.text(prediction, "error");
-				return JobState.failed(job, new EditException(ErrorKind.PROVIDER_FAILURE, "Replicate reports the prediction " +
-					status + "." + (error == null ? "" : " Replicate said: " + ProviderErrors.clip(error))));
-			default:
-				throw JobCalls.unknownStatus(displayName(), status);
-		}
+		JobHandle polled = job;
+		return STATUS.read(job, Json.text(prediction, "status"),
+			() -> JobState.succeeded(polled, JobCalls.links(prediction.get("output")), facts(prediction)),
+			Json.text(prediction, "error"));
 	}
 
 	private static Map<String, String> facts(JsonNode prediction) {
