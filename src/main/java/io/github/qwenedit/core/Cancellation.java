@@ -34,13 +34,18 @@ public final class Cancellation {
 
 	/** Waits for {@code duration}, or less if cancelled meanwhile (then throws). */
 	public void sleep(java.time.Duration duration) throws EditException {
-		long end = System.nanoTime() + duration.toNanos();
+		sleep(duration, Ticker.SYSTEM);
+	}
+
+	/** As {@link #sleep(java.time.Duration)}, in {@code ticker}'s time. */
+	public void sleep(java.time.Duration duration, Ticker ticker) throws EditException {
+		long end = ticker.nanoTime() + duration.toNanos();
 		synchronized (this) {
 			while (!cancelled) {
-				long leftMillis = (end - System.nanoTime()) / 1_000_000;
-				if (leftMillis <= 0) return;
+				long left = end - ticker.nanoTime();
+				if (left <= 0) return;
 				try {
-					wait(leftMillis);
+					ticker.timedWait(this, left);
 				}
 				catch (InterruptedException e) {
 					Thread.currentThread().interrupt();

@@ -5,25 +5,37 @@ import java.time.Duration;
 /** The overall time an edit may take, from submit to the last download. */
 public final class Deadline {
 
+	private final Ticker ticker;
 	private final long endNanos;
 	private final Duration total;
 
-	private Deadline(Duration total) {
+	private Deadline(Duration total, Ticker ticker) {
+		this.ticker = ticker;
 		this.total = total;
-		this.endNanos = System.nanoTime() + total.toNanos();
+		this.endNanos = ticker.nanoTime() + total.toNanos();
 	}
 
 	public static Deadline after(Duration total) {
-		return new Deadline(total);
+		return new Deadline(total, Ticker.SYSTEM);
+	}
+
+	/** A deadline in {@code ticker}'s time, which the waits within the edit follow too. */
+	public static Deadline after(Duration total, Ticker ticker) {
+		return new Deadline(total, ticker);
+	}
+
+	/** The time this deadline is measured in, for whatever waits within the edit. */
+	public Ticker ticker() {
+		return ticker;
 	}
 
 	public Duration remaining() {
-		long left = endNanos - System.nanoTime();
+		long left = endNanos - ticker.nanoTime();
 		return left <= 0 ? Duration.ZERO : Duration.ofNanos(left);
 	}
 
 	public boolean expired() {
-		return endNanos - System.nanoTime() <= 0;
+		return endNanos - ticker.nanoTime() <= 0;
 	}
 
 	public Duration total() {

@@ -1,9 +1,6 @@
 package io.github.qwenedit.provider;
 
 import java.time.Duration;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Deadline;
@@ -12,8 +9,11 @@ import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.JobHandle;
 import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.core.ProgressListener;
+import io.github.qwenedit.core.Ticker;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
+import io.github.qwenedit.provider.JobTimings.Kind;
+import io.github.qwenedit.provider.JobTimings.Span;
 
 /**
  * The one place that decides when a job is finished, how often to ask, and what to do on cancel or
@@ -31,105 +31,6 @@ public final class JobPoller {
 	public static final int UNREADABLE_IN_A_ROW = 3;
 	/** The steady interval holds for the first minute of a job. */
 	static final Duration STEADY_FOR = Duration.ofSeconds(60);
-
-	/**
-	 * What the jobs of each kind tell each other (kinds are service address, model and number of
-	 * outputs, so the map stays small).
-	 */
-	private static final Map<String, Kind> KINDS = new ConcurrentHashMap<>();
-
-	/**
-	 * When the successful jobs of a kind end, as far as the looks at them tell: after the last look
-	 * that found one running and by the look that found it done. The next job of that kind is
-	 * looked at within that span, more closely each time, so the wait beyond completion shrinks
-	 * without more status requests. Jobs of a kind running side by side, as in a batch, look at
-	 * staggered moments, and when one of them is found done the others that have run as long look at
-	 * once: a batch's jobs, submitted together, are seen done together instead of at the next
-	 * half-second.
-	 */
-	private static final class Kind {
-		private Span lastEnd;
-		private int running;
-		private long ends;
-
-		synchronized Span lastEnd() {
-			return lastEnd;
-		}
-
-		/** Counts a job in; the number of others running is its place in the stagger. */
-		synchronized int started() {
-			return running++;
-		}
-
-		synchronized void stopped() {
-			running--;
-		}
-
-		/**
-		 * Jobs that ended alike narrow the span down together; one that does not fit the span (the
-		 * kind got slower or quicker) starts it anew.
-		 */
-		synchronized void ended(Span span) {
-			lastEnd = lastEnd == null ? span : lastEnd.with(span);
-			ends++;
-			notifyAll();
-		}
-
-		private synchronized void wake() {
-			notifyAll();
-		}
-
-		/** Sleeps for {@code duration}, or less; true when another job of the kind ended meanwhile. */
-		boolean sleepUnlessAnotherEnds(Duration duration, Cancellation cancellation) throws EditException {
-			long end = System.nanoTime() + duration.toNanos();
-			try (Cancellation.Registration woken = cancellation.onCancel(this::wake)) {
-				synchronized (this) {
-					long seen = ends;
-					while (ends == seen) {
-						cancellation.throwIfCancelled();
-						long left = end - System.nanoTime();
-						if (left <= 0) return false;
-						TimeUnit.NANOSECONDS.timedWait(this, left);
-					}
-				}
-			}
-			catch (InterruptedException e) {
-				Thread.currentThread().interrupt();
-				cancellation.cancel();
-			}
-			cancellation.throwIfCancelled();
-			return true;
-		}
-	}
-
-	/** Between these times after submit the job ended. */
-	private static final class Span {
-		final Duration after;
-		final Duration by;
-		/** False when no look found the job running, so {@link #after} is a guess. */
-		final boolean afterSeen;
-
-		Span(Duration after, Duration by, boolean afterSeen) {
-			this.after = after;
-			this.by = by;
-			this.afterSeen = afterSeen;
-		}
-
-		Duration width() {
-			return by.minus(after);
-		}
-
-		/**
-		 * What this span and a later job's say together. A guessed start does not narrow anything, so
-		 * a kind that got quicker is followed down.
-		 */
-		Span with(Span later) {
-			if (!later.afterSeen) return later;
-			Duration start = after.compareTo(later.after) >= 0 ? after : later.after;
-			Duration end = by.compareTo(later.by) <= 0 ? by : later.by;
-			return start.compareTo(end) < 0 ? new Span(start, end, true) : later;
-		}
-	}
 
 	private JobPoller() {}
 
@@ -236,7 +137,7 @@ public final class JobPoller {
 			limited = e;
 			first = JobState.queued(job, null).withPollAfter(e.retryAfter().orElse(MAX_INTERVAL));
 		}
-		JobState state = follow(provider, first, http, progress, null, System.nanoTime() + window.toNanos(),
+		JobState state = follow(provider, first, http, progress, null, http.deadline().ticker().nanoTime() + window.toNanos(),
 			new JobState[1]);
 		// No look was answered within the window: the job's state is unknown, which is not "still running".
 		if (state == first && limited != null) throw limited;
@@ -251,7 +152,7 @@ public final class JobPoller {
 	private static JobState follow(EditProvider provider, JobState first, Http http, ProgressListener progress,
 		String kind, Long stopAtNanos, JobState[] last) throws EditException
 	{
-		Kind alike = kind == null ? null : KINDS.computeIfAbsent(provider.serviceAddress() + "|" + kind, k -> new Kind());
+		Kind alike = kind == null ? null : provider.descriptor().jobTimings().of(provider.serviceAddress(), kind);
 		if (alike == null) return follow(provider, first, http, progress, null, 0, stopAtNanos, last);
 		int place = alike.started();
 		try {
@@ -267,10 +168,11 @@ public final class JobPoller {
 		Kind alike, int place, Long stopAtNanos, JobState[] last) throws EditException
 	{
 		PollSchedule schedule = provider.pollSchedule();
+		Ticker ticker = http.deadline().ticker();
 		Span expected = alike == null ? null : alike.lastEnd();
 		JobState state = first;
 		last[0] = state;
-		long start = System.nanoTime();
+		long start = ticker.nanoTime();
 		Duration interval = schedule.firstLook();
 		Plan plan = new Plan(schedule, expected);
 		Duration wait = first.pollAfter().orElse(expected == null ? staggeredFirstLook(schedule, place)
@@ -288,14 +190,14 @@ public final class JobPoller {
 		while (!state.status().isFinal()) {
 			Duration left = http.deadline().remaining();
 			if (stopAtNanos != null) {
-				Duration windowLeft = Duration.ofNanos(stopAtNanos - System.nanoTime());
+				Duration windowLeft = Duration.ofNanos(stopAtNanos - ticker.nanoTime());
 				if (windowLeft.isNegative() || windowLeft.isZero()) return state;
 				if (waitAsked && wait.compareTo(windowLeft) >= 0) return state;
 				if (windowLeft.compareTo(left) < 0) left = windowLeft;
 			}
-			progress.progress(describe(provider, state, start) + slowedDown, fraction(state));
+			progress.progress(describe(provider, state, Duration.ofNanos(ticker.nanoTime() - start)) + slowedDown, fraction(state));
 			Duration sleep = wait.compareTo(left) < 0 ? wait : left;
-			if (looksOnOthersEndLeft > 0 && alike.sleepUnlessAnotherEnds(sleep, http.cancellation())) {
+			if (looksOnOthersEndLeft > 0 && alike.sleepUnlessAnotherEnds(sleep, http.cancellation(), ticker)) {
 				// Another job of the kind ended: look around the time it took from now on.
 				Span learned = alike.lastEnd();
 				if (learned != expected) {
@@ -303,7 +205,7 @@ public final class JobPoller {
 					plan = new Plan(schedule, expected);
 					closeLooksLeft = schedule.closeLooks();
 				}
-				Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+				Duration elapsed = Duration.ofNanos(ticker.nanoTime() - start);
 				if (elapsed.compareTo(plan.firstWait) < 0) {
 					wait = min(plan.firstWait.minus(elapsed), longestGap(schedule, expected));
 					continue;
@@ -317,10 +219,10 @@ public final class JobPoller {
 				looksOnOthersEndLeft--;
 			}
 			else if (looksOnOthersEndLeft == 0) {
-				http.cancellation().sleep(sleep);
+				http.cancellation().sleep(sleep, ticker);
 			}
 			http.deadline().throwIfExpired();
-			Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+			Duration elapsed = Duration.ofNanos(ticker.nanoTime() - start);
 			lastLook = elapsed;
 			interval = next(schedule, interval, elapsed);
 			try {
@@ -447,8 +349,8 @@ public final class JobPoller {
 		return 0.2 + 0.6 * Math.min(1.0, state.stepsDone().getAsInt() / (double) state.stepsTotal().getAsInt());
 	}
 
-	private static String describe(EditProvider provider, JobState state, long startNanos) {
-		long seconds = (System.nanoTime() - startNanos) / 1_000_000_000L;
+	private static String describe(EditProvider provider, JobState state, Duration elapsed) {
+		long seconds = elapsed.getSeconds();
 		if (state.stepsDone().isPresent()) {
 			return provider.displayName() + ": step " + state.stepsDone().getAsInt() + " of " + state.stepsTotal().getAsInt() +
 				" (" + seconds + " s)";

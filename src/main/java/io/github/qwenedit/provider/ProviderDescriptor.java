@@ -96,6 +96,9 @@ public final class ProviderDescriptor {
 			ProviderLimits.UNDOCUMENTED, null, List.of(), List.of(), null);
 	}
 
+	/** Learned from this provider's jobs while the program runs: one edit after another gets faster. */
+	private final JobTimings jobTimings = new JobTimings();
+
 	private ProviderDescriptor(String id, String displayName, List<ModelSpec> models, String baseUrlVariable,
 		String defaultBaseUrl, String keyVariable, String keyDescription, Factory factory, String uploadBaseUrlVariable,
 		String defaultUploadBaseUrl, String schemaBaseUrlVariable, String defaultSchemaBaseUrl,
@@ -198,6 +201,11 @@ public final class ProviderDescriptor {
 	/** The provider's settings beyond base URL and key (the Settings dialog shows them on its page). */
 	public List<String> otherSettings() {
 		return otherSettings;
+	}
+
+	/** When this provider's jobs of each kind have ended so far, for {@link JobPoller} to plan its looks. */
+	public JobTimings jobTimings() {
+		return jobTimings;
 	}
 
 	/** How hard one key may drive this provider. */

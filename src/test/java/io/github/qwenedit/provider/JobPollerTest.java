@@ -22,10 +22,15 @@ import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.JobHandle;
 import io.github.qwenedit.core.JobState;
+import io.github.qwenedit.core.Ticker;
+import io.github.qwenedit.fixtures.VirtualTime;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
 
-/** The shared polling loop, driven by a provider that answers from a script. */
+/**
+ * The shared polling loop, driven by a provider that answers from a script, in virtual time (its
+ * waits take none and are asserted exactly) except where jobs on several threads wake each other.
+ */
 class JobPollerTest {
 
 	private static final JobHandle JOB = new JobHandle("job-1", "https://example.com/jobs/job-1", null, null);
@@ -114,8 +119,13 @@ class JobPollerTest {
 		return script;
 	}
 
+	/** An edit's calls within {@code deadline} of virtual time: its waits take none. */
 	private static Http http(Duration deadline) {
-		return new Http(RetryPolicy.DEFAULT, new Cancellation(), Deadline.after(deadline), Set.of());
+		return http(deadline, new VirtualTime());
+	}
+
+	private static Http http(Duration deadline, Ticker time) {
+		return new Http(RetryPolicy.DEFAULT, new Cancellation(), Deadline.after(deadline, time), Set.of());
 	}
 
 	@Test
@@ -138,17 +148,18 @@ class JobPollerTest {
 	void aJobMuchQuickerThanTheLastOfItsKindIsStillSeenWithinSeconds() throws Exception {
 		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
 		Object[] slow = runningThen(10, done);
-		JobPoller.awaitFinal(new ScriptedProvider(true, slow), JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+		VirtualTime time = new VirtualTime();
+		JobPoller.awaitFinal(new ScriptedProvider(true, slow), JobState.queued(JOB, null), http(Duration.ofMinutes(1), time),
 			(message, fraction) -> {}, "five-second kind", false);
+		assertEquals(Duration.ofMillis(5250), time.elapsed(), "the slow job: a first look, then ten every half-second");
 
 		ScriptedProvider quick = new ScriptedProvider(true, done);
-		long start = System.nanoTime();
-		assertEquals(done, JobPoller.awaitFinal(quick, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+		Duration start = time.elapsed();
+		assertEquals(done, JobPoller.awaitFinal(quick, JobState.queued(JOB, null), http(Duration.ofMinutes(1), time),
 			(message, fraction) -> {}, "five-second kind", false));
-		Duration took = Duration.ofNanos(System.nanoTime() - start);
+		Duration took = time.elapsed().minus(start);
 		assertEquals(1, quick.polls);
-		assertTrue(took.compareTo(Duration.ofMillis(2900)) >= 0 && took.compareTo(Duration.ofMillis(4500)) < 0,
-			"seen after " + took.toMillis() + " ms");
+		assertEquals(JobPoller.LONGEST_GAP_BEFORE_EXPECTED_END, took, "seen after " + took.toMillis() + " ms");
 	}
 
 	/**
@@ -163,12 +174,12 @@ class JobPollerTest {
 			http(Duration.ofMinutes(1)), (message, fraction) -> {}, "shared kind", false);
 
 		ScriptedProvider elsewhere = new ScriptedProvider(true, done).at("https://other.example");
-		long start = System.nanoTime();
-		assertEquals(done, JobPoller.awaitFinal(elsewhere, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+		VirtualTime time = new VirtualTime();
+		assertEquals(done, JobPoller.awaitFinal(elsewhere, JobState.queued(JOB, null), http(Duration.ofMinutes(1), time),
 			(message, fraction) -> {}, "shared kind", false));
-		Duration took = Duration.ofNanos(System.nanoTime() - start);
 		assertEquals(1, elsewhere.polls);
-		assertTrue(took.compareTo(Duration.ofMillis(1500)) < 0, "first look after " + took.toMillis() + " ms");
+		assertEquals(PollSchedule.DEFAULT.firstLook(), time.elapsed(), "first look after " + time.elapsed().toMillis() +
+			" ms, as for a kind never seen");
 	}
 
 	@Test
@@ -385,14 +396,14 @@ class JobPollerTest {
 		try {
 			var firstJob = pool.submit(() -> {
 				firstStarted.countDown();
-				return JobPoller.awaitFinal(first, JobState.queued(JOB, null), http(Duration.ofMinutes(1)),
+				return JobPoller.awaitFinal(first, JobState.queued(JOB, null), http(Duration.ofMinutes(1), Ticker.SYSTEM),
 					(message, fraction) -> {}, "side by side", false);
 			});
 			assertTrue(firstStarted.await(10, java.util.concurrent.TimeUnit.SECONDS));
 			Thread.sleep(20);
 			long start = System.nanoTime();
 			var secondJob = pool.submit(() -> JobPoller.awaitFinal(second, JobState.queued(JOB, null),
-				http(Duration.ofMinutes(1)), (message, fraction) -> {}, "side by side", false));
+				http(Duration.ofMinutes(1), Ticker.SYSTEM), (message, fraction) -> {}, "side by side", false));
 			assertEquals(done, secondJob.get(30, java.util.concurrent.TimeUnit.SECONDS));
 			Duration took = Duration.ofNanos(System.nanoTime() - start);
 			assertEquals(done, firstJob.get(30, java.util.concurrent.TimeUnit.SECONDS));
