@@ -62,7 +62,10 @@ public final class BatchJournal {
 
 	/** How far an entry's job got; a settled job has no entry. */
 	public enum Phase {
-		/** Inputs are being uploaded; nothing was sent to the provider, so nothing can have been charged. */
+		/**
+		 * Inputs are being uploaded, or are staged while a create the provider refused (HTTP 429) waits
+		 * to be sent again: the provider holds no job, so nothing can have been charged.
+		 */
 		UPLOADING,
 		/** The inputs are staged and the create is on its way, or was cut off: a job may exist, no id is known. */
 		STAGED,
@@ -373,6 +376,15 @@ public final class BatchJournal {
 		public void aboutToUpload(List<String> stagedKeys) throws EditException {
 			ObjectNode n = describe(Phase.UPLOADING, stagedKeys);
 			write(file, n, "so nothing was uploaded or sent.");
+			written = n;
+			phase = Phase.UPLOADING;
+		}
+
+		/** Records that the provider refused the create: it holds no job, and the staged inputs wait for the next send. */
+		@Override
+		public void refused(List<String> stagedKeys) throws EditException {
+			ObjectNode n = describe(Phase.UPLOADING, stagedKeys);
+			write(file, n, "so the edit was not sent again.");
 			written = n;
 			phase = Phase.UPLOADING;
 		}

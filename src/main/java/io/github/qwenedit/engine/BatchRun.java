@@ -3,7 +3,6 @@ package io.github.qwenedit.engine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -24,7 +23,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
-import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
@@ -36,7 +34,6 @@ import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.core.UsdPerCny;
 import io.github.qwenedit.http.ExpiredLinkException;
 import io.github.qwenedit.http.Json;
-import io.github.qwenedit.http.RetryPolicy;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderLimits;
 import io.github.qwenedit.provider.RequestWindow;
@@ -197,11 +194,10 @@ public final class BatchRun {
 	}
 
 	/**
-	 * A 429 on create means the job was refused, not taken: it is tried again after the wait, this
+	 * A 429 on create means the job was refused, not taken: it is sent again after the wait, this
 	 * often and within the edit's one deadline.
 	 */
 	static final int RATE_LIMITED_ATTEMPTS = 10;
-	private static final Duration RATE_LIMITED_PAUSE = Duration.ofSeconds(5);
 
 	private final ProviderDescriptor descriptor;
 	private final EditSession session;
@@ -758,62 +754,51 @@ public final class BatchRun {
 	/**
 	 * Runs the edit; its create waits, once the inputs are staged, for a free place in the provider's
 	 * window, so the pace the provider sees is the pace the limiter grants. A 429 that still comes on
-	 * create was a refusal, not a job: it is waited out and the job sent again, never counted a failure.
-	 * A 429 once the provider has taken the job is never answered by sending the image again.
+	 * create was a refusal, not a job: the session sends the create again with the inputs it staged
+	 * (up to {@link #RATE_LIMITED_ATTEMPTS} times, each after its own wait for a place in the window),
+	 * never counted a failure. A 429 once the provider has taken the job is never answered by sending
+	 * the image again.
 	 */
 	private EditResult runWithinLimits(EditRequest request, Item item, BatchJournal journal, BatchJournal.Pending[] entry)
 		throws EditException
 	{
-		Deadline deadline = Deadline.after(session.deadline());
-		for (int attempt = 1;; attempt++) {
-			BatchJournal.Pending journalled = journal.pending(new BatchJournal.SourceKey(item.source(), item.plane()),
-				item.title(), descriptor.id(), request, false).sourceFingerprint(fingerprint(item).orElse(null));
-			entry[0] = journalled;
-			java.util.concurrent.atomic.AtomicBoolean tookTheJob = new java.util.concurrent.atomic.AtomicBoolean();
-			EditSession.SubmissionListener pacedAndJournalled = new EditSession.SubmissionListener() {
-				@Override
-				public void aboutToUpload(List<String> stagedKeys) throws EditException {
-					journalled.aboutToUpload(stagedKeys);
-				}
-
-				@Override
-				public void aboutToSubmit(List<String> stagedKeys, Provenance provenance,
-					java.util.Optional<io.github.qwenedit.core.JobHandle> planned) throws EditException
-				{
-					limiter.acquire(cancellation);
-					journalled.aboutToSubmit(stagedKeys, provenance, planned);
-				}
-
-				@Override
-				public void accepted(io.github.qwenedit.core.JobState state, List<String> stagedKeys)
-					throws EditException
-				{
-					tookTheJob.set(true);
-					journalled.accepted(state, stagedKeys);
-				}
-
-				@Override
-				public boolean keepsJobs() {
-					return journalled.keepsJobs();
-				}
-			};
-			try {
-				return session.run(request, (m, f) -> {}, cancellation, pacedAndJournalled, deadline);
+		BatchJournal.Pending journalled = journal.pending(new BatchJournal.SourceKey(item.source(), item.plane()),
+			item.title(), descriptor.id(), request, false).sourceFingerprint(fingerprint(item).orElse(null));
+		entry[0] = journalled;
+		EditSession.SubmissionListener pacedAndJournalled = new EditSession.SubmissionListener() {
+			@Override
+			public void aboutToUpload(List<String> stagedKeys) throws EditException {
+				journalled.aboutToUpload(stagedKeys);
 			}
-			catch (EditException e) {
-				// A 429 after the provider took the job came from following it: that job is paid for and
-				// stays in the journal; sending the image again would pay twice.
-				if (e.kind() != ErrorKind.RATE_LIMITED || tookTheJob.get() || attempt >= RATE_LIMITED_ATTEMPTS) throw e;
-				Duration wait = e.retryAfter().orElse(RATE_LIMITED_PAUSE);
-				Duration left = deadline.remaining();
-				if (wait.compareTo(left) >= 0) {
-					throw new EditException(ErrorKind.RATE_LIMITED, descriptor.displayName() + " refused the job (HTTP " +
-						"429) and asked to wait " + RetryPolicy.describeWait(wait) + ", more than is left of this edit's " +
-						"deadline (" + Deadline.describe(left) + "), so it was not sent again; run the batch again later.", wait, e);
-				}
-				journalled.settle(e);
-				cancellation.sleep(wait);
+
+			@Override
+			public void aboutToSubmit(List<String> stagedKeys, Provenance provenance,
+				java.util.Optional<io.github.qwenedit.core.JobHandle> planned) throws EditException
+			{
+				limiter.acquire(cancellation);
+				journalled.aboutToSubmit(stagedKeys, provenance, planned);
 			}
-		}
+
+			@Override
+			public void accepted(io.github.qwenedit.core.JobState state, List<String> stagedKeys) throws EditException {
+				journalled.accepted(state, stagedKeys);
+			}
+
+			@Override
+			public void refused(List<String> stagedKeys) throws EditException {
+				journalled.refused(stagedKeys);
+			}
+
+			@Override
+			public int createAttempts() {
+				return RATE_LIMITED_ATTEMPTS;
+			}
+
+			@Override
+			public boolean keepsJobs() {
+				return journalled.keepsJobs();
+			}
+		};
+		return session.run(request, (m, f) -> {}, cancellation, pacedAndJournalled);
 	}
 }

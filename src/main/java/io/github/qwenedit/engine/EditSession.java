@@ -145,6 +145,9 @@ public final class EditSession {
 			public void aboutToUpload(List<String> stagedKeys) {}
 
 			@Override
+			public void refused(List<String> stagedKeys) {}
+
+			@Override
 			public boolean keepsJobs() {
 				return false;
 			}
@@ -174,6 +177,21 @@ public final class EditSession {
 		 * job final in the create's answer). Told again when a job that was running has succeeded.
 		 */
 		default void accepted(JobState state, List<String> stagedKeys) throws EditException {}
+
+		/**
+		 * The provider refused the create (HTTP 429, after {@link Http}'s own tries): it holds no job
+		 * and charged nothing, and the create is sent again after a wait with the inputs already
+		 * staged. Not a default, so that a listener wrapping another must pass it on.
+		 */
+		void refused(List<String> stagedKeys) throws EditException;
+
+		/**
+		 * How often a create the provider refused is sent, the first time included: once for a single
+		 * edit, which the user can simply run again; more for a batch, which runs unattended.
+		 */
+		default int createAttempts() {
+			return 1;
+		}
 
 		/**
 		 * Whether a job this listener recorded outlives the program, so that a later run can fetch it:
@@ -214,11 +232,7 @@ public final class EditSession {
 		return run(request, progress, cancellation, listener, Deadline.after(deadline));
 	}
 
-	/**
-	 * As {@link #run(EditRequest, ProgressListener, Cancellation, SubmissionListener)} within a deadline
-	 * that started earlier: a batch sends an edit the provider refused again within the edit's one deadline.
-	 */
-	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation,
+	private EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation,
 		SubmissionListener listener, Deadline editDeadline) throws EditException
 	{
 		PhaseTimes times = new PhaseTimes();
@@ -278,9 +292,7 @@ public final class EditSession {
 			cancellation.throwIfCancelled();
 			progress.progress("Submitting to " + provider.displayName(), 0.2);
 			before = provenanceBeforeSubmit(model, prepared, request, started, stage, adjustments, estimate, rateUsed);
-			Optional<JobHandle> planned = provider.plannedJob(links);
-			listener.aboutToSubmit(stage.objectKeys(), before.copy(), planned);
-			JobState submitted = submit(prepared, links, planned, http);
+			JobState submitted = submitUntilTaken(prepared, links, stage, before, listener, progress, http);
 			times.lap("submit");
 			if (submitted.status() != JobState.Status.FAILED) unjournalled = accepted(listener, submitted, stage);
 			finalState = JobPoller.awaitFinal(provider, submitted, http, progress,
@@ -454,6 +466,42 @@ public final class EditSession {
 		}
 		catch (EditException | RuntimeException cleanup) {
 			cause.addSuppressed(cleanup);
+		}
+	}
+
+	/** Between two sends of a create the provider refused without saying how long to wait. */
+	static final Duration REFUSED_CREATE_PAUSE = Duration.ofSeconds(5);
+
+	/**
+	 * Sends the create, and again, as often as the listener allows within the deadline, while the
+	 * provider refuses it (HTTP 429): a refused create left no job, so it is sent again with the
+	 * links already staged, never by staging the inputs anew. The journal is told before each send
+	 * and after each refusal, so a kill while waiting leaves an entry that says nothing was charged.
+	 */
+	private JobState submitUntilTaken(EditRequest prepared, List<String> links, Staging stage, Provenance before,
+		SubmissionListener listener, ProgressListener progress, Http http) throws EditException
+	{
+		for (int attempt = 1;; attempt++) {
+			Optional<JobHandle> planned = provider.plannedJob(links);
+			listener.aboutToSubmit(stage.objectKeys(), before.copy(), planned);
+			try {
+				return submit(prepared, links, planned, http);
+			}
+			catch (EditException e) {
+				boolean refused = e.kind() == ErrorKind.RATE_LIMITED && !e.charge().leavesSomethingToFetch();
+				if (!refused || attempt >= listener.createAttempts()) throw e;
+				Duration wait = e.retryAfter().orElse(REFUSED_CREATE_PAUSE);
+				Duration left = http.deadline().remaining();
+				if (wait.compareTo(left) >= 0) {
+					throw new EditException(ErrorKind.RATE_LIMITED, provider.displayName() + " refused the job (HTTP " +
+						"429) and asked to wait " + RetryPolicy.describeWait(wait) + ", more than is left of this edit's " +
+						"deadline (" + Deadline.describe(left) + "), so it was not sent again; run the batch again later.", wait, e);
+				}
+				listener.refused(stage.objectKeys());
+				progress.progress(provider.displayName() + " refused the job (HTTP 429): sending it again in " +
+					RetryPolicy.describeWait(wait), 0.2);
+				http.cancellation().sleep(wait, http.deadline().ticker());
+			}
 		}
 	}
 

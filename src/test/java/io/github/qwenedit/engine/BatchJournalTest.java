@@ -71,6 +71,28 @@ class BatchJournalTest {
 	}
 
 	/**
+	 * While a create the provider refused (429) waits to be sent again, the entry says that nothing
+	 * was sent: a run killed in that wait leaves the next one to delete the staged inputs and say
+	 * nothing was charged, not to report a job that may run.
+	 */
+	@Test
+	void aRefusedCreateTakesTheEntryBackToNothingSentWithItsStagedKeys() throws Exception {
+		BatchJournal journal = new BatchJournal(out);
+		BatchJournal.Pending pending = journal.pending(new BatchJournal.SourceKey("/data/cells.tif", 0), "cells",
+			"comfyui", request(), false);
+		pending.aboutToSubmit(List.of("staging/inputs/a.png"), Provenance.ofAiEdit(),
+			Optional.of(new JobHandle("prompt-1", "http://127.0.0.1:8188/history/prompt-1", null, null)));
+		assertEquals("prompt-1", journal.entries().get(0).job.id());
+
+		pending.refused(List.of("staging/inputs/a.png"));
+		BatchJournal.Entry waiting = journal.entries().get(0);
+		assertEquals(BatchJournal.Phase.UPLOADING, waiting.phase);
+		assertEquals(List.of("staging/inputs/a.png"), waiting.stagedKeys);
+		assertEquals(null, waiting.job, "a refused create's planned job was kept as if it might run");
+		assertFalse(pending.settle(new EditException(ErrorKind.RATE_LIMITED, "refused")), "a refusal was kept as a job");
+	}
+
+	/**
 	 * A kill between writing an entry's new state and renaming it over the entry leaves that state
 	 * whole in a temporary file: the next look at the journal takes it up, so the job id the provider
 	 * gave is not lost (and the image not sent again); a partial one is left to the entry's old state.

@@ -28,7 +28,10 @@ import io.github.qwenedit.provider.registry.ProviderRegistry;
 import io.github.qwenedit.staging.S3TestServer;
 import io.github.qwenedit.staging.StagingChoice;
 
-/** The engine keeps to the provider's creates per minute, and a 429 that comes anyway only delays a job. */
+/**
+ * The engine keeps to the provider's creates per minute, and a 429 that comes anyway only delays a
+ * job, which is sent again with the inputs it staged.
+ */
 class BatchRunLimitsTest {
 
 	private static final String KEY = "limits-key-51aa";
@@ -90,6 +93,27 @@ class BatchRunLimitsTest {
 			assertTrue(outcome.complete(), lines.toString());
 			assertEquals(10, outcome.done);
 			assertEquals(10, eachlabs.jobs().size(), "a refused create became a job");
+		}
+	}
+
+	/**
+	 * One create a second for six images sent at once: the last is refused more often than
+	 * {@link io.github.qwenedit.http.Http} tries a call, so the batch sends it again itself, with
+	 * the link it already staged: each image is uploaded once, however often its create is refused.
+	 */
+	@Test
+	void aCreateRefusedBeyondHttpsOwnTriesIsSentAgainWithTheInputsAlreadyStaged() throws Exception {
+		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY)) {
+			eachlabs.processingDelay(Duration.ofMillis(50)).createLimit(1, Duration.ofSeconds(1));
+			List<String> lines = new ArrayList<>();
+			BatchRun.Outcome outcome = runBatch(eachlabs, 6, new RequestWindow(100, Duration.ofSeconds(1)), lines);
+			assertTrue(eachlabs.refusedCreates() > io.github.qwenedit.http.RetryPolicy.DEFAULT.maxAttempts(),
+				"refused only " + eachlabs.refusedCreates() + " times: Http's own tries were enough, the test proves nothing");
+			assertTrue(outcome.complete(), lines.toString());
+			assertEquals(6, outcome.done);
+			assertEquals(6, eachlabs.jobs().size(), "a refused create became a job");
+			assertEquals(6, eachlabs.uploadCount(), "a refused create was sent again by uploading its image anew, " +
+				"not with the link already staged");
 		}
 	}
 
