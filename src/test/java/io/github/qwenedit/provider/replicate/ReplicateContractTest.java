@@ -148,15 +148,16 @@ class ReplicateContractTest {
 		}
 	}
 
-	/** Replicate's statuses are read by hand, and a prediction cancelled elsewhere is a provider failure today. */
+	/** A prediction cancelled elsewhere is a cancelled job with no result, as at eachlabs and PixelDojo. */
 	@Test
-	void aPredictionCancelledElsewhereIsFailed() throws Exception {
+	void aPredictionCancelledElsewhereIsACancelledJob() throws Exception {
 		try (ReplicateEmulator replicate = new ReplicateEmulator(TOKEN).jobsEndWith(Phase.CANCELLED, null)) {
 			JobState state = pollIn(replicate, Phase.CANCELLED);
 			assertEquals(JobState.Status.FAILED, state.status());
 			EditException error = state.error().orElseThrow();
-			assertEquals(ErrorKind.PROVIDER_FAILURE, error.kind());
-			assertTrue(error.getMessage().contains("canceled"), error.getMessage());
+			assertEquals(ErrorKind.CANCELLED, error.kind());
+			assertEquals("Replicate reports that the job was cancelled (status \"canceled\"), so there is no result.",
+				error.getMessage());
 		}
 	}
 
@@ -172,7 +173,8 @@ class ReplicateContractTest {
 			JobState state = on.provider().poll(job, on.http());
 			assertEquals(JobState.Status.FAILED, state.status());
 			assertEquals(ErrorKind.PROVIDER_FAILURE, state.error().orElseThrow().kind());
-			assertTrue(state.error().orElseThrow().getMessage().contains("aborted"));
+			assertEquals("Replicate reports that the job expired before it finished (status \"aborted\"). Run the edit " +
+				"again.", state.error().orElseThrow().getMessage());
 		}
 	}
 
