@@ -16,8 +16,22 @@ import io.github.qwenedit.provider.JobTimings.Kind;
 import io.github.qwenedit.provider.JobTimings.Span;
 
 /**
- * The one place that decides when a job is finished, how often to ask, and what to do on cancel or
- * time-out. Providers only translate one status answer at a time.
+ * The one waiter: the one place that decides when a job is finished, how often to ask, and what to
+ * do on cancel or time-out. Its parts are those of the AWS SDK's waiters
+ * (https://docs.aws.amazon.com/sdk-for-java/latest/developer-guide/waiters.html):
+ * <ul>
+ * <li>the call: {@link EditProvider#poll}, a status request, or for fal.ai a status stream read
+ * for a while (a provider that streams answers {@code pollAfter(ZERO)} when its stream's window
+ * ended, to be asked again at once);</li>
+ * <li>the acceptor: {@link StatusWords}, where every provider that names its states says what each
+ * word means (finished, failed, cancelled elsewhere, expired, ask again);</li>
+ * <li>the delay: the provider's {@link PollSchedule}, narrowed by what earlier jobs of the kind
+ * taught ({@link JobTimings}, held by the provider's descriptor), and any {@code Retry-After};</li>
+ * <li>the sleeper: the deadline's {@link io.github.qwenedit.core.Ticker}, the system's time, or
+ * a test's virtual time.</li>
+ * </ul>
+ * Retries of a single call are {@link Http}'s; a create refused with 429 is sent again by the edit
+ * session; a 429 to a status request only slows the looks down here.
  */
 public final class JobPoller {
 
