@@ -2,6 +2,7 @@ package io.github.qwenedit.http;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
@@ -18,6 +19,7 @@ import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.ErrorKind;
 import okhttp3.Call;
+import okhttp3.Headers;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -25,9 +27,10 @@ import okhttp3.Response;
 import okhttp3.ResponseBody;
 
 /**
- * All HTTP of one edit goes through here: the one shared OkHttp client, the retry rule, the overall
- * deadline, cancellation that aborts calls in flight, and capped downloads that refuse plain
- * {@code http} unless the user configured it.
+ * All HTTP of one edit goes through here: the one shared OkHttp client and one exchange core that
+ * every call runs through (the scheme policy, the overall deadline, cancellation that aborts calls
+ * in flight, the retry rule), used by requests with short answers, event streams and capped
+ * downloads.
  */
 public final class Http {
 
@@ -93,25 +96,19 @@ public final class Http {
 	private static final Duration CLEANUP_TIME = Duration.ofSeconds(30);
 	private static final Duration STREAM_END_GRACE = Duration.ofMillis(100);
 
-	private final OkHttpClient client;
 	private final RetryPolicy retry;
 	private final Cancellation cancellation;
 	private final Deadline deadline;
 	private final Set<String> plainHttpHosts;
 
 	public Http(RetryPolicy retry, Cancellation cancellation, Deadline deadline, Set<String> plainHttpHosts) {
-		this(SHARED, retry, cancellation, deadline, plainHttpHosts);
-	}
-
-	Http(OkHttpClient client, RetryPolicy retry, Cancellation cancellation, Deadline deadline, Set<String> plainHttpHosts) {
-		this.client = client;
 		this.retry = retry;
 		this.cancellation = cancellation;
 		this.deadline = deadline;
 		this.plainHttpHosts = Collections.unmodifiableSet(new HashSet<>(plainHttpHosts));
 	}
 
-	/** The shared client, for code that must build its own calls (S3 signing). */
+	/** The shared client, for a connection the exchange core does not run (ComfyUI's progress WebSocket). */
 	public static OkHttpClient sharedClient() {
 		return SHARED;
 	}
@@ -135,7 +132,7 @@ public final class Http {
 
 	/** The same connection rules and deadline, cancelled by {@code other} instead. */
 	public Http withCancellation(Cancellation other) {
-		return new Http(client, retry, other, deadline, plainHttpHosts);
+		return new Http(retry, other, deadline, plainHttpHosts);
 	}
 
 	/**
@@ -144,7 +141,7 @@ public final class Http {
 	 * deleting staged objects.
 	 */
 	public Http forCleanup() {
-		return new Http(client, retry, new Cancellation(), Deadline.after(CLEANUP_TIME), plainHttpHosts);
+		return new Http(retry, new Cancellation(), Deadline.after(CLEANUP_TIME), plainHttpHosts);
 	}
 
 	/**
@@ -153,7 +150,7 @@ public final class Http {
 	 */
 	public Http forShortRead(Duration time) {
 		Duration bounded = deadline.remaining().compareTo(time) < 0 ? deadline.remaining() : time;
-		return new Http(client, new RetryPolicy(1, Duration.ZERO, Duration.ZERO), cancellation, Deadline.after(bounded),
+		return new Http(new RetryPolicy(1, Duration.ZERO, Duration.ZERO), cancellation, Deadline.after(bounded),
 			plainHttpHosts);
 	}
 
@@ -163,62 +160,20 @@ public final class Http {
 	 * and cancellation throw.
 	 */
 	public HttpReply send(Request request, CallKind kind, Duration callTimeout, String serviceName) throws EditException {
-		checkScheme(request.url(), serviceName);
-		for (int attempt = 1;; attempt++) {
-			cancellation.throwIfCancelled();
-			deadline.throwIfExpired();
-			HttpReply reply;
+		return exchange(request, serviceName, CallRules.reply(kind, callTimeout), (call, response, tries) -> {
+			ResponseBody body = response.body();
 			try {
-				reply = execute(request, kind, callTimeout);
+				return new HttpReply(response.code(), response.headers(),
+					body == null ? new byte[0] : readCapped(body, MAX_ANSWER_BYTES));
 			}
 			catch (CappedException e) {
 				throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName + " answered with more than " +
 					(MAX_ANSWER_BYTES / (1024 * 1024)) + " MiB where a short answer was expected, so it was not read. Try " +
 					"again later; if it persists, check the configured address.");
 			}
-			catch (IOException e) {
-				if (Thread.currentThread().isInterrupted()) cancellation.cancel();
-				if (cancellation.isCancelled()) throw Cancellation.cancelledException();
-				if (deadline.expired()) throw deadline.timedOut();
-				boolean neverSent = e instanceof ConnectException || e instanceof UnknownHostException ||
-					e instanceof NoRouteToHostException;
-				if (attempt < retry.maxAttempts() && (kind == CallKind.IDEMPOTENT || neverSent)) {
-					pause(retry.delayAfter(attempt, Optional.empty()));
-					continue;
-				}
-				throw networkFailure(request.url(), serviceName, e);
-			}
-			boolean retryable = reply.code() == 429 || (kind == CallKind.IDEMPOTENT && reply.code() >= 500);
-			if (!retryable || attempt >= retry.maxAttempts()) return reply;
-			Duration wait = retry.delayAfter(attempt, reply.retryAfter());
-			if (wait.compareTo(deadline.remaining()) >= 0) return reply;
-			pause(wait);
-		}
-	}
-
-	private HttpReply execute(Request request, CallKind kind, Duration callTimeout) throws IOException, EditException {
-		Duration remaining = deadline.remaining();
-		Duration timeout = min(callTimeout, remaining);
-		if (timeout.isZero()) throw deadline.timedOut();
-		// When the deadline is what cuts the call short, its time-out is the deadline's, not a network fault.
-		boolean deadlineBound = timeout.equals(remaining);
-		// OkHttp silently sends a request again when a kept-alive ("stale pooled") connection breaks after
-		// it went out, a POST included (https://square.github.io/okhttp/4.x/okhttp/okhttp3/-ok-http-client/-builder/retry-on-connection-failure.html):
-		// a create could then run and bill the job twice, so it goes once, and only send() decides on a repeat.
-		Call call = client.newBuilder().callTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-			.readTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).retryOnConnectionFailure(kind != CallKind.CREATE).build()
-			.newCall(request);
-		try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);
-			Response response = call.execute())
-		{
-			ResponseBody body = response.body();
-			byte[] bytes = body == null ? new byte[0] : readCapped(body, MAX_ANSWER_BYTES);
-			return new HttpReply(response.code(), response.headers(), bytes);
-		}
-		catch (java.io.InterruptedIOException e) {
-			if (deadlineBound && !cancellation.isCancelled() && !Thread.currentThread().isInterrupted()) throw deadline.timedOut();
-			throw e;
-		}
+		}, failure -> {
+			throw networkFailure(request.url(), serviceName, failure);
+		});
 	}
 
 	/** How a stream of events ended. */
@@ -251,19 +206,8 @@ public final class Http {
 	public StreamEnd readEvents(Request request, Duration window, String serviceName, EventListener listener)
 		throws EditException
 	{
-		checkScheme(request.url(), serviceName);
-		cancellation.throwIfCancelled();
-		deadline.throwIfExpired();
-		Duration remaining = deadline.remaining();
-		Duration limit = min(window, remaining);
-		if (limit.isZero()) throw deadline.timedOut();
-		boolean deadlineBound = limit.equals(remaining);
-		Call call = client.newBuilder().callTimeout(limit.toMillis(), TimeUnit.MILLISECONDS)
-			.readTimeout(limit.toMillis(), TimeUnit.MILLISECONDS).build()
-			.newCall(request.newBuilder().header("Accept", "text/event-stream").build());
-		try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);
-			Response response = call.execute())
-		{
+		Request events = request.newBuilder().header("Accept", "text/event-stream").build();
+		return exchange(events, serviceName, CallRules.stream(window), (call, response, tries) -> {
 			ResponseBody body = response.body();
 			String type = response.header("Content-Type", "");
 			if (!response.isSuccessful() || body == null || !type.toLowerCase(Locale.ROOT).startsWith("text/event-stream")) {
@@ -276,14 +220,7 @@ public final class Http {
 				}
 			}
 			return StreamEnd.ENDED;
-		}
-		catch (IOException e) {
-			if (Thread.currentThread().isInterrupted()) cancellation.cancel();
-			if (cancellation.isCancelled()) throw Cancellation.cancelledException();
-			boolean timedOut = e instanceof java.io.InterruptedIOException;
-			if (deadline.expired() || timedOut && deadlineBound) throw deadline.timedOut();
-			return timedOut ? StreamEnd.WINDOW_OVER : StreamEnd.BROKEN;
-		}
+		}, failure -> failure instanceof InterruptedIOException ? StreamEnd.WINDOW_OVER : StreamEnd.BROKEN);
 	}
 
 	/**
@@ -307,7 +244,7 @@ public final class Http {
 	 * each checked for its scheme, and refusing more than {@code maxBytes}.
 	 */
 	public byte[] download(String url, long maxBytes, String serviceName) throws EditException {
-		return download(url, maxBytes, serviceName, okhttp3.Headers.of());
+		return download(url, maxBytes, serviceName, Headers.of());
 	}
 
 	/**
@@ -315,77 +252,204 @@ public final class Http {
 	 * result on the user's own server behind an authenticating proxy needs them, and a redirect may
 	 * lead elsewhere, where they must not go.
 	 */
-	public byte[] download(String url, long maxBytes, String serviceName, okhttp3.Headers headers) throws EditException {
+	public byte[] download(String url, long maxBytes, String serviceName, Headers headers) throws EditException {
 		HttpUrl current = HttpUrl.parse(url);
 		if (current == null) {
 			throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName +
 				" returned an output link that is not an http(s) address, so it was not opened.");
 		}
 		for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
-			checkScheme(current, serviceName);
-			for (int attempt = 1;; attempt++) {
-				cancellation.throwIfCancelled();
-				deadline.throwIfExpired();
-				Request request = new Request.Builder().url(current).headers(hop == 0 ? headers : okhttp3.Headers.of()).get()
-					.build();
-				Call call = client.newBuilder().callTimeout(min(Duration.ofMinutes(5), deadline.remaining()).toMillis(),
-					TimeUnit.MILLISECONDS).build().newCall(request);
-				try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);
-					Response response = call.execute())
-				{
-					if (response.isRedirect()) {
-						String location = response.header("Location");
-						HttpUrl next = location == null ? null : current.resolve(location);
-						if (next == null) {
-							throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName +
-								" redirected an output link to an address that is not http(s); it was not followed.");
-						}
-						current = next;
-						break;
-					}
-					if (response.code() == 429 || response.code() >= 500) {
-						Duration wait = retry.delayAfter(attempt, RetryPolicy.parseRetryAfter(response.header("Retry-After")));
-						if (attempt < retry.maxAttempts() && wait.compareTo(deadline.remaining()) < 0) {
-							pause(wait);
-							continue;
-						}
-					}
-					if (response.code() == 403 || response.code() == 404) {
-						// An object store or CDN may not serve a result yet in the first seconds after the job
-						// ended; a few tries spread over some seconds tell that from a link that is gone.
-						Duration wait = retry.delayAfter(attempt, Optional.empty());
-						if (attempt < MISSING_RESULT_ATTEMPTS && wait.compareTo(deadline.remaining()) < 0) {
-							pause(wait);
-							continue;
-						}
-						throw new ExpiredLinkException("The result image could not be downloaded from " + serviceName +
-							" (HTTP " + response.code() + ", the link has expired or was removed; tried " + attempt + " times).");
-					}
-					if (!response.isSuccessful()) {
-						throw new EditException(ErrorKind.PROVIDER_FAILURE, "The result image could not be downloaded from " +
-							serviceName + " (HTTP " + response.code() + ").");
-					}
-					ResponseBody body = response.body();
-					long declared = body == null ? -1 : body.contentLength();
-					if (declared > maxBytes) throw tooLarge(serviceName, maxBytes);
-					return body == null ? new byte[0] : readCapped(body, maxBytes);
-				}
-				catch (CappedException e) {
-					throw tooLarge(serviceName, maxBytes);
-				}
-				catch (IOException e) {
-					if (cancellation.isCancelled()) throw Cancellation.cancelledException();
-					if (deadline.expired()) throw deadline.timedOut();
-					if (attempt < retry.maxAttempts()) {
-						pause(retry.delayAfter(attempt, Optional.empty()));
-						continue;
-					}
-					throw networkFailure(current, serviceName, e);
-				}
-			}
+			HttpUrl link = current;
+			Request request = new Request.Builder().url(link).headers(hop == 0 ? headers : Headers.of()).get().build();
+			ResultOrRedirect answer = exchange(request, serviceName, CallRules.RESULT_LINK,
+				(call, response, tries) -> resultOrRedirect(link, response, tries, maxBytes, serviceName), failure -> {
+					throw networkFailure(link, serviceName, failure);
+				});
+			if (answer.result != null) return answer.result;
+			current = answer.redirect;
 		}
 		throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName + " redirected an output link more than " +
 			MAX_REDIRECTS + " times; it was not followed further.");
+	}
+
+	/** A downloaded result, or where its link leads. */
+	private static final class ResultOrRedirect {
+		final byte[] result;
+		final HttpUrl redirect;
+
+		ResultOrRedirect(byte[] result, HttpUrl redirect) {
+			this.result = result;
+			this.redirect = redirect;
+		}
+	}
+
+	private static ResultOrRedirect resultOrRedirect(HttpUrl link, Response response, int tries, long maxBytes,
+		String serviceName) throws IOException, EditException
+	{
+		if (response.isRedirect()) {
+			String location = response.header("Location");
+			HttpUrl next = location == null ? null : link.resolve(location);
+			if (next == null) {
+				throw new EditException(ErrorKind.PROVIDER_FAILURE, serviceName +
+					" redirected an output link to an address that is not http(s); it was not followed.");
+			}
+			return new ResultOrRedirect(null, next);
+		}
+		if (response.code() == 403 || response.code() == 404) {
+			throw new ExpiredLinkException("The result image could not be downloaded from " + serviceName + " (HTTP " +
+				response.code() + ", the link has expired or was removed; tried " + tries + " times).");
+		}
+		if (!response.isSuccessful()) {
+			throw new EditException(ErrorKind.PROVIDER_FAILURE, "The result image could not be downloaded from " +
+				serviceName + " (HTTP " + response.code() + ").");
+		}
+		ResponseBody body = response.body();
+		long declared = body == null ? -1 : body.contentLength();
+		if (declared > maxBytes) throw tooLarge(serviceName, maxBytes);
+		try {
+			return new ResultOrRedirect(body == null ? new byte[0] : readCapped(body, maxBytes), null);
+		}
+		catch (CappedException e) {
+			throw tooLarge(serviceName, maxBytes);
+		}
+	}
+
+	/**
+	 * What the exchange core needs to know of one kind of call: whether it may be repeated once it may
+	 * have reached the server, how long one try may take in all ({@code limit}) and waiting for its next
+	 * bytes ({@code silence}), whether it is tried again at all, and whether a 403 or 404 may be a result
+	 * that is not served yet.
+	 */
+	private static final class CallRules {
+		/**
+		 * Result links: a few minutes for the whole image, but a link that stays silent as long as the
+		 * shared client allows is tried again rather than waited for.
+		 */
+		static final CallRules RESULT_LINK = new CallRules(CallKind.IDEMPOTENT, Duration.ofMinutes(5),
+			Duration.ofMillis(SHARED.readTimeoutMillis()), true, true);
+
+		final CallKind kind;
+		final Duration limit;
+		final Duration silence;
+		final boolean retried;
+		final boolean resultLink;
+
+		private CallRules(CallKind kind, Duration limit, Duration silence, boolean retried, boolean resultLink) {
+			this.kind = kind;
+			this.limit = limit;
+			this.silence = silence;
+			this.retried = retried;
+			this.resultLink = resultLink;
+		}
+
+		/** A request and its whole (short) answer, which may take all of its limit before a byte comes back. */
+		static CallRules reply(CallKind kind, Duration limit) {
+			return new CallRules(kind, limit, limit, true, false);
+		}
+
+		/** A stream read for one window, which may be silent all along; never tried again. */
+		static CallRules stream(Duration window) {
+			return new CallRules(CallKind.IDEMPOTENT, window, window, false, false);
+		}
+	}
+
+	/** Makes the caller's result from an answer that the retry rule let stand. */
+	@FunctionalInterface
+	private interface AnswerReader<T> {
+		T read(Call call, Response response, int tries) throws IOException, EditException;
+	}
+
+	/** Makes the caller's result, or its exception, from a failure that is not tried again. */
+	@FunctionalInterface
+	private interface FailureReader<T> {
+		T read(IOException failure) throws EditException;
+	}
+
+	/**
+	 * The one place a call runs: plain http only to configured hosts; each try limited by
+	 * {@link Call#timeout()} to the call's own limit or what is left of the deadline, whichever ends
+	 * first; a cancel aborts the try until its answer is read to the end (which is why this is no
+	 * interceptor: an interceptor's part of a call ends when the headers are in, before the body or
+	 * the events of a stream); a time-out the deadline caused reported as the deadline's; and the one
+	 * retry rule choosing between the answer and another try.
+	 */
+	private <T> T exchange(Request request, String serviceName, CallRules rules, AnswerReader<T> answer,
+		FailureReader<T> failure) throws EditException
+	{
+		checkScheme(request.url(), serviceName);
+		for (int tries = 1;; tries++) {
+			cancellation.throwIfCancelled();
+			deadline.throwIfExpired();
+			Duration remaining = deadline.remaining();
+			Duration limit = min(rules.limit, remaining);
+			// OkHttp reads a limit of zero milliseconds as no limit at all.
+			if (limit.toMillis() == 0) throw deadline.timedOut();
+			Duration silence = min(rules.silence, limit);
+			// When the deadline is what cuts the call short, its time-out is the deadline's, not a network fault.
+			boolean deadlineBound = silence.equals(remaining);
+			// OkHttp silently sends a request again when a kept-alive ("stale pooled") connection breaks after
+			// it went out, a POST included (https://square.github.io/okhttp/4.x/okhttp/okhttp3/-ok-http-client/-builder/retry-on-connection-failure.html):
+			// a create could then run and bill the job twice, so it goes once, and only the retry rule here decides on a repeat.
+			Call call = SHARED.newBuilder().readTimeout(silence.toMillis(), TimeUnit.MILLISECONDS)
+				.retryOnConnectionFailure(rules.kind != CallKind.CREATE).build().newCall(request);
+			call.timeout().timeout(limit.toMillis(), TimeUnit.MILLISECONDS);
+			Duration wait;
+			try (Cancellation.Registration ignored = cancellation.onCancel(call::cancel);
+				Response response = call.execute())
+			{
+				Optional<Duration> again = againAfter(response, tries, rules);
+				if (again.isEmpty()) return answer.read(call, response, tries);
+				wait = again.get();
+			}
+			catch (IOException e) {
+				if (Thread.currentThread().isInterrupted()) cancellation.cancel();
+				if (cancellation.isCancelled()) throw Cancellation.cancelledException();
+				if (deadline.expired() || deadlineBound && e instanceof InterruptedIOException) throw deadline.timedOut();
+				Optional<Duration> again = againAfter(e, tries, rules);
+				if (again.isEmpty()) return failure.read(e);
+				wait = again.get();
+			}
+			pause(wait);
+		}
+	}
+
+	/**
+	 * The retry rule for an answer: a rate limit (429) is tried again for every call, a server error
+	 * (5xx) only for a call that may be repeated, each after the server's {@code Retry-After} or the
+	 * policy's back-off; a result link's 403 or 404 up to {@link #MISSING_RESULT_ATTEMPTS} times in
+	 * all, because an object store or CDN may not serve a result yet in the first seconds after the job
+	 * ended. Never when the wait would outlast the deadline: the caller then has the answer at once.
+	 */
+	private Optional<Duration> againAfter(Response response, int tries, CallRules rules) {
+		int code = response.code();
+		Duration wait;
+		if (code == 429 || rules.kind == CallKind.IDEMPOTENT && code >= 500) {
+			if (tries >= attempts(rules)) return Optional.empty();
+			wait = retry.delayAfter(tries, RetryPolicy.parseRetryAfter(response.header("Retry-After")));
+		}
+		else if (rules.resultLink && (code == 403 || code == 404)) {
+			if (tries >= MISSING_RESULT_ATTEMPTS) return Optional.empty();
+			wait = retry.delayAfter(tries, Optional.empty());
+		}
+		else {
+			return Optional.empty();
+		}
+		return wait.compareTo(deadline.remaining()) < 0 ? Optional.of(wait) : Optional.empty();
+	}
+
+	/**
+	 * The retry rule for a call that failed without an answer: tried again, after the policy's back-off,
+	 * when it may be repeated or cannot have reached the server.
+	 */
+	private Optional<Duration> againAfter(IOException failure, int tries, CallRules rules) {
+		boolean neverSent = failure instanceof ConnectException || failure instanceof UnknownHostException ||
+			failure instanceof NoRouteToHostException;
+		if (tries >= attempts(rules) || rules.kind == CallKind.CREATE && !neverSent) return Optional.empty();
+		return Optional.of(retry.delayAfter(tries, Optional.empty()));
+	}
+
+	private int attempts(CallRules rules) {
+		return rules.retried ? retry.maxAttempts() : 1;
 	}
 
 	/**
@@ -425,7 +489,7 @@ public final class Http {
 		}
 		String reason = e instanceof UnknownHostException ? "the host name " + url.host() + " is unknown"
 			: e instanceof ConnectException ? "the connection to " + url.host() + " was refused"
-			: e instanceof java.net.SocketTimeoutException || e instanceof java.io.InterruptedIOException
+			: e instanceof java.net.SocketTimeoutException || e instanceof InterruptedIOException
 				? url.host() + " did not answer in time" : "the connection to " + url.host() + " failed";
 		return new EditException(ErrorKind.NETWORK, "Cannot reach " + serviceName + ": " + reason +
 			". Check the network connection and the configured address.", e);
@@ -468,7 +532,7 @@ public final class Http {
 				out.write(buffer, 0, n);
 			}
 		}
-		catch (CappedException | java.io.InterruptedIOException e) {
+		catch (CappedException | InterruptedIOException e) {
 			throw e;
 		}
 		catch (IOException e) {

@@ -10,7 +10,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import io.github.qwenedit.core.Deadline;
 
 /**
- * The one retry rule of the plugin: exponential back-off with full jitter, capped, honouring the
+ * The waits of the plugin's one retry rule, whose choice of what is tried again is made in
+ * {@link Http}'s exchange core: exponential back-off with full jitter, capped, honouring the
  * server's {@code Retry-After}.
  */
 public final class RetryPolicy {
