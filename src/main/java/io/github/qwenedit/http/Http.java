@@ -469,7 +469,7 @@ public final class Http {
 
 	private void pause(Duration d) throws EditException {
 		Duration wait = min(d, deadline.remaining());
-		cancellation.sleep(wait);
+		cancellation.sleep(wait, deadline.ticker());
 		deadline.throwIfExpired();
 	}
 
