@@ -438,7 +438,10 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 		return all;
 	}
 
-	/** Reads the dialog's values, refusing what cannot work, or what a recorded line would replay differently, before any call. */
+	/**
+	 * Reads the dialog's values, refusing what cannot work, or what a recorded line would replay
+	 * differently, before any call.
+	 */
 	private EditSpecification specification() throws EditException {
 		MacroSafeText.checkInstructionAndNegativePrompt(instruction, negativePrompt);
 		return EditSpecification.of(provider).model(modelToRun(this, provider, model, editService)).instruction(instruction)
