@@ -11,27 +11,19 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-
-import ij.IJ;
-import ij.ImagePlus;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
-import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.InputImage;
-import io.github.qwenedit.core.OptionText;
 import io.github.qwenedit.engine.BatchLog;
 import io.github.qwenedit.engine.BatchRun;
-import io.github.qwenedit.engine.EditSession;
+import io.github.qwenedit.engine.EditSpecification;
+import io.github.qwenedit.engine.Editing;
 import io.github.qwenedit.images.BatchImages;
-import io.github.qwenedit.images.ImageEncoder;
 import io.github.qwenedit.images.ResultFiles;
 import io.github.qwenedit.images.SelectionEdit;
-import io.github.qwenedit.provider.EditProvider;
-import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.registry.ProviderRegistry;
-import io.github.qwenedit.staging.StagingChoice;
 
 /**
  * Edits image files from a shell, without Fiji: one instruction applied to each file given (or to
@@ -160,22 +152,17 @@ public final class QwenEditCli {
 	}
 
 	private int edit(Options o) throws EditException {
-		ProviderDescriptor descriptor = ProviderRegistry.get(o.provider);
-		EditProvider provider = descriptor.create(config);
-		String model = o.model == null ? descriptor.defaultModel() : o.model;
-		EditOptions editOptions = EditOptions.builder(model).outputs(o.outputs).seed(OptionText.seed(o.seed).orElse(null))
-			.size(OptionText.size(o.size).orElse(null)).negativePrompt(o.negativePrompt)
-			.promptExtend(o.promptExtend).build();
+		EditSpecification spec = EditSpecification.of(o.provider).model(o.model).instruction(o.instruction)
+			.negativePrompt(o.negativePrompt).size(o.size).seed(o.seed).outputs(o.outputs).promptExtend(o.promptExtend)
+			.staging(o.staging).parse();
+		Editing editing = Editing.of(spec, config, err::println);
 		List<Path> sources = sources(o);
 		List<InputImage> references = references(o);
 		Path output = Paths.get(o.output);
-		StagingChoice choice = StagingChoice.parse(o.staging);
-		EditSession session = EditSession.configured(descriptor, provider, choice, config,
-			problem -> err.println(config.redact(problem)));
 		BatchImages.Shared shared = new BatchImages.Shared(output, o.selection == null ? null : selection(o.selection),
 			o.feather, references);
 		List<BatchImages.Job> jobs = BatchImages.ofFiles(sources, shared);
-		BatchRun run = new BatchRun(descriptor, session, editOptions, o.instruction, jobs, output, config)
+		BatchRun run = editing.batch(jobs, output)
 			.listener(BatchRun.Listener.of(out::println, err::println))
 			.cancellation(cancellation).concurrency(o.concurrency).maxCostUsd(o.maxCostUsd).confirm(confirm)
 			.recovery((entry, result, folder) -> ResultFiles.saveRecovered(entry, result, folder, image -> {}));
@@ -197,16 +184,11 @@ public final class QwenEditCli {
 
 	/** Images 2 and 3 shared by every edit, read and encoded before anything is sent. */
 	private static List<InputImage> references(Options o) throws EditException {
-		List<InputImage> references = new ArrayList<>();
+		List<String> files = new ArrayList<>();
 		for (String file : new String[] { o.image2, o.image3 }) {
-			if (file == null) continue;
-			ImagePlus image = Files.isRegularFile(Paths.get(file)) ? IJ.openImage(file) : null;
-			if (image == null) {
-				throw new EditException(ErrorKind.INVALID_INPUT, "The reference image " + file + " cannot be read: give " +
-					"an image file that exists.");
-			}
-			references.add(ImageEncoder.encode(image));
+			if (file != null) files.add(file);
 		}
+		List<InputImage> references = BatchImages.readReferences(files, "give an image file that exists.");
 		if (o.image3 != null && o.image2 == null) {
 			throw new EditException(ErrorKind.INVALID_INPUT, "--image3 needs --image2 as well.");
 		}

@@ -17,27 +17,22 @@ import org.scijava.ui.DialogPrompt;
 import org.scijava.ui.UIService;
 import org.scijava.widget.TextWidget;
 
-import ij.IJ;
 import ij.ImagePlus;
 import ij.gui.Roi;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
-import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.OptionText;
 import io.github.qwenedit.engine.BatchLog;
 import io.github.qwenedit.engine.BatchRun;
-import io.github.qwenedit.engine.EditSession;
+import io.github.qwenedit.engine.EditSpecification;
+import io.github.qwenedit.engine.Editing;
 import io.github.qwenedit.images.BatchImages;
-import io.github.qwenedit.images.ImageEncoder;
 import io.github.qwenedit.images.ResultFiles;
 import io.github.qwenedit.images.SelectionEdit;
-import io.github.qwenedit.provider.EditProvider;
-import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.registry.ProviderRegistry;
-import io.github.qwenedit.staging.StagingChoice;
 
 /**
  * Applies one instruction to every image of a folder, or to every plane of the active stack, with
@@ -167,23 +162,18 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 		MacroSafeText.checkInstructionAndNegativePrompt(instruction, negativePrompt);
 		Configuration config = editService.configuration();
 		editService.rememberOutputFolder(outputFolder);
-		ProviderDescriptor descriptor = ProviderRegistry.get(provider);
-		EditProvider editProvider = descriptor.create(config);
-		EditOptions options = EditOptions.builder(EditImagesCommand.modelToRun(this, provider, model, editService)).outputs(outputs)
-			.seed(OptionText.seed(seed).orElse(null)).size(OptionText.size(size).orElse(null))
-			.negativePrompt(negativePrompt == null ? "" : negativePrompt).promptExtend(promptExtend).build();
+		EditSpecification spec = EditSpecification.of(provider)
+			.model(EditImagesCommand.modelToRun(this, provider, model, editService)).instruction(instruction)
+			.negativePrompt(negativePrompt).size(size).seed(seed).outputs(outputs).promptExtend(promptExtend)
+			.staging(staging).parse();
+		Editing editing = Editing.of(spec, config, problem -> log.warn(PREFIX + problem));
 		boolean fromStack = ACTIVE_STACK.equals(batchSource);
 		Path output = outputFolder.toPath();
-		List<InputImage> references = new ArrayList<>();
+		List<String> referenceFiles = new ArrayList<>();
 		for (File reference : new File[] { referenceImage2, referenceImage3 }) {
-			if (reference == null || reference.getPath().isBlank()) continue;
-			ImagePlus opened = reference.isFile() ? IJ.openImage(reference.getPath()) : null;
-			if (opened == null) {
-				throw new EditException(ErrorKind.INVALID_INPUT, "The reference image " + reference + " cannot be read: " +
-					"choose an image file that exists.");
-			}
-			references.add(ImageEncoder.encode(opened));
+			if (reference != null && !reference.getPath().isBlank()) referenceFiles.add(reference.getPath());
 		}
+		List<InputImage> references = BatchImages.readReferences(referenceFiles, "choose an image file that exists.");
 		List<BatchImages.Job> jobs;
 		if (fromStack) {
 			if (image == null) {
@@ -204,31 +194,29 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 			}
 			jobs = BatchImages.ofFiles(files, new BatchImages.Shared(output, null, SelectionEdit.DEFAULT_FEATHER, references));
 		}
-		EditSession session = EditSession.configured(descriptor, editProvider, StagingChoice.parse(staging), config,
-			problem -> log.warn(PREFIX + config.redact(problem)));
+		BatchRun run = editing.batch(jobs, output);
 		boolean asking = ui != null && !ui.isHeadless();
 		Cancellation cancellation = new Cancellation();
 		BatchRun.Outcome outcome;
 		try (AutoCloseable escape = EscapeKeyWatch.start(cancellation);
 			Cancellation.Registration tracked = editService.track(cancellation))
 		{
-			outcome = new BatchRun(descriptor, session, options, instruction, jobs, output, config)
-				.listener(new BatchRun.Listener() {
-					@Override
-					public void said(String line) {
-						log.info(PREFIX + line);
-					}
+			outcome = run.listener(new BatchRun.Listener() {
+				@Override
+				public void said(String line) {
+					log.info(PREFIX + line);
+				}
 
-					@Override
-					public void warned(String line) {
-						log.warn(PREFIX + line);
-					}
+				@Override
+				public void warned(String line) {
+					log.warn(PREFIX + line);
+				}
 
-					@Override
-					public void progress(int finished, int total) {
-						if (status != null) status.showStatus(finished, total, "Qwen Image Edit batch: " + finished + "/" + total);
-					}
-				})
+				@Override
+				public void progress(int finished, int total) {
+					if (status != null) status.showStatus(finished, total, "Qwen Image Edit batch: " + finished + "/" + total);
+				}
+			})
 				.cancellation(cancellation).concurrency(concurrency).maxCostUsd(maxCost == 0 ? null : maxCost)
 				.confirm(question -> !asking || ui.showDialog(question, TITLE, DialogPrompt.MessageType.QUESTION_MESSAGE,
 					DialogPrompt.OptionType.YES_NO_OPTION) == DialogPrompt.Result.YES_OPTION)

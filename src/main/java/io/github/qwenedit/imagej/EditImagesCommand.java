@@ -27,7 +27,6 @@ import ij.io.FileInfo;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditException;
-import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.EditResult;
 import io.github.qwenedit.core.ErrorKind;
@@ -36,17 +35,17 @@ import io.github.qwenedit.core.OptionText;
 import io.github.qwenedit.core.Provenance;
 import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.engine.EditSession;
+import io.github.qwenedit.engine.EditSpecification;
+import io.github.qwenedit.engine.Editing;
 import io.github.qwenedit.engine.OutputFolderLock;
 import io.github.qwenedit.engine.PlantedLinks;
 import io.github.qwenedit.images.ImageEncoder;
 import io.github.qwenedit.images.ResultFiles;
 import io.github.qwenedit.images.ResultImages;
 import io.github.qwenedit.images.SelectionEdit;
-import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.PublishedChoices;
 import io.github.qwenedit.provider.registry.ProviderRegistry;
-import io.github.qwenedit.staging.StagingChoice;
 
 /**
  * Edits the active image (plus up to two more) with a Qwen image-edit model and opens every result
@@ -292,12 +291,10 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			}
 			Optional<SelectionEdit> selection = SelectionEdit.of(image, contextMargin, featherWidth);
 			Optional<InputImage> region = selection.map(SelectionEdit::region);
-			EditRequest request = request(region);
-			ProviderDescriptor descriptor = ProviderRegistry.get(provider);
-			EditProvider editProvider = descriptor.create(config);
-			Configuration forWarnings = config;
-			EditSession session = EditSession.configured(descriptor, editProvider, StagingChoice.parse(staging), config,
-				warning -> log.warn("Qwen Image Edit: " + forWarnings.redact(warning)));
+			EditSpecification spec = specification();
+			EditRequest request = spec.request(images(region));
+			ProviderDescriptor descriptor = spec.provider();
+			EditSession session = Editing.of(spec, config, warning -> log.warn("Qwen Image Edit: " + warning)).session();
 			Cancellation cancellation = new Cancellation();
 			if (region.isPresent()) {
 				status("Sending the selected region of " + region.get().width() + "*" + region.get().height() + " px (" +
@@ -442,14 +439,22 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	}
 
 	/**
-	 * Reads the dialog's values into a request, refusing what cannot work before any call.
+	 * Reads the dialog's values, refusing what cannot work, or what a recorded line would replay
+	 * differently, before any call.
+	 */
+	private EditSpecification specification() throws EditException {
+		MacroSafeText.checkInstructionAndNegativePrompt(instruction, negativePrompt);
+		return EditSpecification.of(provider).model(modelToRun(this, provider, model, editService)).instruction(instruction)
+			.negativePrompt(negativePrompt).size(size).seed(seed).outputs(outputs).promptExtend(promptExtend)
+			.watermark(watermark).staging(staging).parse();
+	}
+
+	/**
+	 * The images to send, image 1 first.
 	 *
 	 * @param region the selected region to send instead of the whole active image, if any
 	 */
-	private EditRequest request(Optional<InputImage> region) throws EditException {
-		String text = instruction == null ? "" : instruction;
-		String negative = negativePrompt == null ? "" : negativePrompt;
-		MacroSafeText.checkInstructionAndNegativePrompt(text, negative);
+	private List<InputImage> images(Optional<InputImage> region) throws EditException {
 		List<InputImage> images = new ArrayList<>();
 		images.add(region.isPresent() ? region.get() : ImageEncoder.encode(image));
 		for (String title : new String[] { image2, image3 }) {
@@ -461,15 +466,7 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			}
 			images.add(ImageEncoder.encode(other));
 		}
-		EditOptions options = EditOptions.builder(modelToRun(this, provider, model, editService))
-			.size(OptionText.size(size).orElse(null))
-			.outputs(outputs)
-			.seed(OptionText.seed(seed).orElse(null))
-			.negativePrompt(negative)
-			.promptExtend(promptExtend)
-			.watermark(watermark)
-			.build();
-		return new EditRequest(images, text, options);
+		return images;
 	}
 
 	private void fail(Configuration config, EditException e) {

@@ -67,6 +67,26 @@ public final class BatchImages {
 
 	private BatchImages() {}
 
+	/**
+	 * Images 2 and 3 of every edit of a batch, read from their files and encoded before anything is
+	 * sent.
+	 *
+	 * @param files the files, image 2 first
+	 * @param remedy what to do about a file that cannot be read, in the words of the front end that
+	 *          asked for it; it ends the sentence that refuses the file
+	 */
+	public static List<InputImage> readReferences(List<String> files, String remedy) throws EditException {
+		List<InputImage> references = new ArrayList<>();
+		for (String file : files) {
+			ImagePlus image = new File(file).isFile() ? IJ.openImage(file) : null;
+			if (image == null) {
+				throw new EditException(ErrorKind.INVALID_INPUT, "The reference image " + file + " cannot be read: " + remedy);
+			}
+			references.add(ImageEncoder.encode(image));
+		}
+		return references;
+	}
+
 	/** The files of {@code folder} whose names match {@code glob}, in name order. */
 	public static List<Path> filesIn(Path folder, String glob) throws EditException {
 		PathMatcher filter = FileSystems.getDefault().getPathMatcher("glob:" + glob);
