@@ -184,15 +184,12 @@ public final class QwenEditCli {
 
 	/** Images 2 and 3 shared by every edit, read and encoded before anything is sent. */
 	private static List<InputImage> references(Options o) throws EditException {
+		EditSpecification.requireImage2ForImage3(o.image2 != null, o.image3 != null, "--image2", "--image3");
 		List<String> files = new ArrayList<>();
 		for (String file : new String[] { o.image2, o.image3 }) {
 			if (file != null) files.add(file);
 		}
-		List<InputImage> references = BatchImages.readReferences(files, "give an image file that exists.");
-		if (o.image3 != null && o.image2 == null) {
-			throw new EditException(ErrorKind.INVALID_INPUT, "--image3 needs --image2 as well.");
-		}
-		return references;
+		return BatchImages.readReferences(files, "give an image file that exists.");
 	}
 
 	/** {@code x,y,w,h} for a rectangle, or the path of an ImageJ .roi file for any shape. */

@@ -775,8 +775,9 @@ public final class BatchRun {
 			public void aboutToSubmit(List<String> stagedKeys, Provenance provenance,
 				java.util.Optional<io.github.qwenedit.core.JobHandle> planned) throws EditException
 			{
-				limiter.acquire(cancellation);
+				RequestWindow.Place place = limiter.acquire(cancellation);
 				journalled.aboutToSubmit(stagedKeys, provenance, planned);
+				place.sendingNow();
 			}
 
 			@Override

@@ -5,6 +5,7 @@ import java.util.List;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
+import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.OptionText;
@@ -56,6 +57,18 @@ public final class EditSpecification {
 
 	public StagingChoice staging() {
 		return staging;
+	}
+
+	/**
+	 * Refuses image 3 without image 2: it would reach the model as its image 2, where the instruction
+	 * speaks of image 3. Each front end names the two as its user knows them.
+	 */
+	public static void requireImage2ForImage3(boolean image2Given, boolean image3Given, String image2, String image3)
+		throws EditException
+	{
+		if (image3Given && !image2Given) {
+			throw new EditException(ErrorKind.INVALID_INPUT, image3 + " needs " + image2 + " as well.");
+		}
 	}
 
 	/** The request of one edit of {@code images} (image 1 first). */

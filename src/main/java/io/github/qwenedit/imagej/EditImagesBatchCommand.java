@@ -169,9 +169,10 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 		Editing editing = Editing.of(spec, config, problem -> log.warn(PREFIX + problem));
 		boolean fromStack = ACTIVE_STACK.equals(batchSource);
 		Path output = outputFolder.toPath();
+		EditSpecification.requireImage2ForImage3(given(referenceImage2), given(referenceImage3), "image 2", "Image 3");
 		List<String> referenceFiles = new ArrayList<>();
 		for (File reference : new File[] { referenceImage2, referenceImage3 }) {
-			if (reference != null && !reference.getPath().isBlank()) referenceFiles.add(reference.getPath());
+			if (given(reference)) referenceFiles.add(reference.getPath());
 		}
 		List<InputImage> references = BatchImages.readReferences(referenceFiles, "choose an image file that exists.");
 		List<BatchImages.Job> jobs;
@@ -256,6 +257,10 @@ public class EditImagesBatchCommand extends AttributedDynamicCommand {
 		fail(report + "Results and " + BatchLog.FILE + " are in " + outputFolder + ". Run the batch again to redo " +
 			"what did not finish; finished images are skipped.");
 		return 1;
+	}
+
+	private static boolean given(File file) {
+		return file != null && !file.getPath().isBlank();
 	}
 
 	/** The stack assembled from the results, when one was asked for and every plane has a result. */

@@ -455,10 +455,11 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 	 * @param region the selected region to send instead of the whole active image, if any
 	 */
 	private List<InputImage> images(Optional<InputImage> region) throws EditException {
+		EditSpecification.requireImage2ForImage3(chosen(image2), chosen(image3), "image 2", "Image 3");
 		List<InputImage> images = new ArrayList<>();
 		images.add(region.isPresent() ? region.get() : ImageEncoder.encode(image));
 		for (String title : new String[] { image2, image3 }) {
-			if (title == null || title.isBlank() || title.equals(NONE)) continue;
+			if (!chosen(title)) continue;
 			ImagePlus other = WindowManager.getImage(title);
 			if (other == null) {
 				throw new EditException(ErrorKind.INVALID_INPUT, "The image \"" + title + "\" is not open. Open it, " +
@@ -467,6 +468,10 @@ public class EditImagesCommand extends AttributedDynamicCommand {
 			images.add(ImageEncoder.encode(other));
 		}
 		return images;
+	}
+
+	private static boolean chosen(String title) {
+		return title != null && !title.isBlank() && !title.equals(NONE);
 	}
 
 	private void fail(Configuration config, EditException e) {

@@ -1,8 +1,8 @@
 package io.github.qwenedit.provider;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Deque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -23,7 +23,28 @@ public final class RequestWindow {
 
 	private final int perWindow;
 	private final Duration window;
-	private final Deque<Long> granted = new ArrayDeque<>();
+	/** The places taken in the window, each since when it counts; few (a provider's limit), so a list. */
+	private final List<Place> taken = new ArrayList<>();
+
+	/** One request's place in the window. */
+	public final class Place {
+		private long sinceNanos;
+
+		private Place(long sinceNanos) {
+			this.sinceNanos = sinceNanos;
+		}
+
+		/**
+		 * The request goes out now, some time after its place was granted (a journal entry written to
+		 * disk in between, say): the place counts from now, so that the wait before it does not shorten
+		 * the provider's window.
+		 */
+		public void sendingNow() {
+			synchronized (taken) {
+				sinceNanos = Math.max(sinceNanos, System.nanoTime());
+			}
+		}
+	}
 
 	public RequestWindow(int perWindow, Duration window) {
 		if (perWindow < 1) throw new IllegalArgumentException("perWindow must be at least 1");
@@ -49,21 +70,24 @@ public final class RequestWindow {
 		SHARED.put(scope, window);
 	}
 
-	/** Waits until one more request fits in the window; a cancel ends the wait with an exception. */
-	public void acquire(Cancellation cancellation) throws EditException {
+	/**
+	 * Waits until one more request fits in the window, and takes its place; a cancel ends the wait
+	 * with an exception.
+	 */
+	public Place acquire(Cancellation cancellation) throws EditException {
 		while (true) {
 			cancellation.throwIfCancelled();
 			long wait;
-			synchronized (granted) {
+			synchronized (taken) {
 				long now = System.nanoTime();
-				while (!granted.isEmpty() && now - granted.peekFirst() >= window.toNanos()) {
-					granted.removeFirst();
+				taken.removeIf(place -> now - place.sinceNanos >= window.toNanos());
+				if (taken.size() < perWindow) {
+					Place place = new Place(now);
+					taken.add(place);
+					return place;
 				}
-				if (granted.size() < perWindow) {
-					granted.addLast(now);
-					return;
-				}
-				wait = granted.peekFirst() + window.toNanos() - now;
+				long oldest = taken.stream().mapToLong(place -> place.sinceNanos).min().getAsLong();
+				wait = oldest + window.toNanos() - now;
 			}
 			cancellation.sleep(Duration.ofNanos(Math.max(wait, 1_000_000)));
 		}

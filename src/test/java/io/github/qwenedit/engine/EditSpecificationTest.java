@@ -107,4 +107,15 @@ class EditSpecificationTest {
 		assertEquals("Unknown staging \"ftp\": choose auto, bucket, inline or provider_upload.",
 			refusal(typed().staging("ftp")));
 	}
+
+	@Test
+	void image3WithoutImage2IsRefusedInTheFrontEndsWords() throws EditException {
+		EditSpecification.requireImage2ForImage3(true, true, "--image2", "--image3");
+		EditSpecification.requireImage2ForImage3(true, false, "--image2", "--image3");
+		EditSpecification.requireImage2ForImage3(false, false, "--image2", "--image3");
+		EditException e = assertThrows(EditException.class,
+			() -> EditSpecification.requireImage2ForImage3(false, true, "--image2", "--image3"));
+		assertEquals(ErrorKind.INVALID_INPUT, e.kind());
+		assertEquals("--image3 needs --image2 as well.", e.getMessage());
+	}
 }

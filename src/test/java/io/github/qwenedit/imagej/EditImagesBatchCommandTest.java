@@ -266,7 +266,7 @@ class EditImagesBatchCommandTest {
 	}
 
 	@Test
-	void referenceImagesGoWithEveryEditAndAMissingOneStopsBeforeAnyCall() throws Exception {
+	void referenceImagesGoWithEveryEditAndAMissingOneOrImage3AloneStopsBeforeAnyCall() throws Exception {
 		Path in = folderOfImages(2);
 		Path reference = work.resolve("reference.tif");
 		new FileSaver(TestImages.pattern("reference", 300, 200)).saveAsTiff(reference.toString());
@@ -277,6 +277,14 @@ class EditImagesBatchCommandTest {
 			Module refused = run(runner, missing);
 			assertEquals(2, ((EditImagesBatchCommand) refused.getDelegateObject()).exitCode());
 			assertTrue(((Cancelable) refused).getCancelReason().contains("gone.tif"), ((Cancelable) refused).getCancelReason());
+			assertEquals(0, eachlabs.jobs().size());
+
+			// Image 3 alone would reach the model as its image 2, where the instruction says image 3.
+			Map<String, Object> thirdAlone = inputs(in, work.resolve("out"));
+			thirdAlone.put("referenceImage3", reference.toFile());
+			Module gap = run(runner, thirdAlone);
+			assertEquals(2, ((EditImagesBatchCommand) gap.getDelegateObject()).exitCode());
+			assertEquals("Invalid input: Image 3 needs image 2 as well.", ((Cancelable) gap).getCancelReason());
 			assertEquals(0, eachlabs.jobs().size());
 
 			Map<String, Object> withReference = inputs(in, work.resolve("out"));
