@@ -1,6 +1,5 @@
 package io.github.qwenedit.provider.comfyui;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -21,15 +20,14 @@ import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Deadline;
 import io.github.qwenedit.core.EditException;
 import io.github.qwenedit.core.EditOptions;
-import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
 import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.JobHandle;
 import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.emulator.ComfyUiEmulator;
-import io.github.qwenedit.emulator.FakeEdit;
 import io.github.qwenedit.emulator.RecordedRequest;
+import io.github.qwenedit.fixtures.ContractInputs;
 import io.github.qwenedit.fixtures.ProviderOnEmulator;
 import io.github.qwenedit.http.Http;
 import io.github.qwenedit.http.RetryPolicy;
@@ -46,8 +44,6 @@ class ComfyUiProviderTest {
 	/** The whole header a proxy in front of the server asks for (COMFYUI_AUTH_HEADER). */
 	private static final String AUTH = "Authorization: Bearer lab-contract-2f6a";
 	private static final String TOKEN = "lab-contract-2f6a";
-	private static final byte[] FIRST = ProviderOnEmulator.patternPng(48, 32, 1);
-	private static final byte[] SECOND = ProviderOnEmulator.patternPng(40, 40, 2);
 
 	/** The provider the registry makes for {@code comfy}, with one edit of two images staged and queued. */
 	private static final class Queued {
@@ -74,11 +70,10 @@ class ComfyUiProviderTest {
 		ProviderOnEmulator on = ProviderOnEmulator.create("comfyui", AUTH, comfy);
 		Staging staging = on.provider().uploadStaging().orElseThrow();
 		List<String> inputs = new ArrayList<>();
-		inputs.add(staging.stage(InputImage.png(FIRST, 48, 32, "first"), on.http()));
-		inputs.add(staging.stage(InputImage.png(SECOND, 40, 40, "second"), on.http()));
-		EditRequest request = new EditRequest(List.of(InputImage.png(FIRST, 48, 32, "first"),
-			InputImage.png(SECOND, 40, 40, "second")), "  remove the scale bar ", options);
-		return new Queued(on, inputs, on.provider().submit(request, inputs, on.http()));
+		for (InputImage image : ContractInputs.images()) {
+			inputs.add(staging.stage(image, on.http()));
+		}
+		return new Queued(on, inputs, on.provider().submit(ContractInputs.request(options), inputs, on.http()));
 	}
 
 	private static Queued queue(ComfyUiEmulator comfy) throws EditException {
@@ -171,13 +166,11 @@ class ComfyUiProviderTest {
 			assertEquals(JobState.Status.SUCCEEDED, state.status(), String.valueOf(state.error()));
 			assertEquals(comfy.baseUrl() + "/", state.facts().get("ComfyUIServer"));
 			assertEquals(2, state.outputUrls().size());
-			JsonNode latent = node(comfy.lastPrompt().graph, "EmptySD3LatentImage").path("inputs");
-			for (int i = 0; i < 2; i++) {
-				String link = state.outputUrls().get(i);
+			for (String link : state.outputUrls()) {
 				assertTrue(link.startsWith(comfy.baseUrl() + "/view?filename="), link);
-				assertArrayEquals(FakeEdit.renderPng(ProviderOnEmulator.decoded(FIRST, SECOND), latent.path("width").asInt(),
-					latent.path("height").asInt(), i), queued.on.download(link), "output " + i);
 			}
+			JsonNode latent = node(comfy.lastPrompt().graph, "EmptySD3LatentImage").path("inputs");
+			queued.on.assertLinksDownloadTheEdit(state.outputUrls(), latent.path("width").asInt(), latent.path("height").asInt());
 			// The proxy's header goes with the download from the user's own server, as with every other call.
 			for (RecordedRequest view : comfy.requests("/view")) {
 				assertEquals("Bearer " + TOKEN, view.header("Authorization"));
@@ -254,11 +247,8 @@ class ComfyUiProviderTest {
 		try (ComfyUiEmulator comfy = new ComfyUiEmulator(AUTH)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("comfyui", "Authorization: Bearer wrong-token-0c4d", comfy);
 			String id = "3f1e2d4c-5b6a-4978-8a9b-0c1d2e3f4a5b";
-			EditException e = assertThrows(EditException.class, () -> on.provider().poll(new JobHandle(id,
-				comfy.baseUrl() + "/history/" + id, null, null), on.http()));
-			assertEquals(ErrorKind.UNAUTHORIZED, e.kind());
-			assertTrue(e.getMessage().contains(ComfyUiProvider.AUTH_HEADER_VARIABLE), e.getMessage());
-			assertFalse(e.getMessage().contains("wrong-token-0c4d"), e.getMessage());
+			EditException e = on.pollRefused(new JobHandle(id, comfy.baseUrl() + "/history/" + id, null, null));
+			ProviderOnEmulator.assertRefusedWithoutNamingTheKey(e, ComfyUiProvider.AUTH_HEADER_VARIABLE, "wrong-token-0c4d");
 		}
 	}
 
@@ -267,8 +257,7 @@ class ComfyUiProviderTest {
 		try (ComfyUiEmulator comfy = new ComfyUiEmulator(AUTH)) {
 			comfy.failNextWith(429, "{}", Map.of("Retry-After", "5"));
 			EditException e = assertThrows(EditException.class, () -> queue(comfy));
-			assertEquals(ErrorKind.RATE_LIMITED, e.kind());
-			assertEquals(Duration.ofSeconds(5), e.retryAfter().orElseThrow());
+			ProviderOnEmulator.assertRateLimitedFor(e, Duration.ofSeconds(5));
 			assertEquals(List.of(), comfy.prompts());
 		}
 	}

@@ -1,6 +1,8 @@
 package io.github.qwenedit.provider.dashscope;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static io.github.qwenedit.fixtures.ContractInputs.LINKS;
+import static io.github.qwenedit.fixtures.ContractInputs.plainRequest;
+import static io.github.qwenedit.fixtures.ContractInputs.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -21,11 +23,9 @@ import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
-import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.JobHandle;
 import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.emulator.DashScopeEmulator;
-import io.github.qwenedit.emulator.FakeEdit;
 import io.github.qwenedit.emulator.RecordedRequest;
 import io.github.qwenedit.fixtures.ProviderOnEmulator;
 import io.github.qwenedit.provider.EditProvider;
@@ -37,24 +37,13 @@ import io.github.qwenedit.provider.EditProvider;
 class DashScopeContractTest {
 
 	private static final String KEY = "sk-contract-4e1f";
-	private static final byte[] FIRST = ProviderOnEmulator.patternPng(48, 32, 1);
-	private static final byte[] SECOND = ProviderOnEmulator.patternPng(40, 40, 2);
-	private static final List<String> LINKS = List.of(ProviderOnEmulator.dataUri(FIRST), ProviderOnEmulator.dataUri(SECOND));
-
-	private static EditRequest request(EditOptions options) {
-		return new EditRequest(List.of(InputImage.png(FIRST, 48, 32, "first"), InputImage.png(SECOND, 40, 40, "second")),
-			"  remove the scale bar ", options);
-	}
-
-	private static EditRequest plainRequest() {
-		return request(EditOptions.builder("qwen-image-2.0").build());
-	}
+	private static final String MODEL = "qwen-image-2.0";
 
 	@Test
 	void submitSendsInstructionImagesModelAndOptionsWithTheKeyAsBearerAndAnswersTheFinishedJob() throws Exception {
 		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("dashscope", KEY, dashscope);
-			EditRequest request = request(EditOptions.builder("qwen-image-2.0").outputs(2).seed(42L)
+			EditRequest request = request(EditOptions.builder(MODEL).outputs(2).seed(42L)
 				.size(new ImageSize(1024, 768)).negativePrompt("blurry").build());
 
 			JobState state = on.provider().submit(request, LINKS, on.http());
@@ -65,7 +54,7 @@ class DashScopeContractTest {
 			assertEquals("Bearer " + KEY, sent.header("Authorization"));
 			assertFalse(sent.mentionsOutside(KEY, "Authorization"), "the key went elsewhere than its header");
 			JsonNode body = sent.json();
-			assertEquals("qwen-image-2.0", body.path("model").asText());
+			assertEquals(MODEL, body.path("model").asText());
 			JsonNode content = body.path("input").path("messages").path(0).path("content");
 			assertEquals(3, content.size(), content.toString());
 			assertEquals(LINKS.get(0), content.path(0).path("image").asText());
@@ -90,7 +79,7 @@ class DashScopeContractTest {
 	void withoutOptionsOnlyTheDefaultsAreSent() throws Exception {
 		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("dashscope", KEY, dashscope);
-			on.provider().submit(plainRequest(), LINKS.subList(0, 1), on.http());
+			on.provider().submit(plainRequest(MODEL), LINKS.subList(0, 1), on.http());
 			JsonNode parameters = dashscope.lastEdit().body().path("parameters");
 			assertEquals(1, parameters.path("n").asInt());
 			assertFalse(parameters.has("seed") || parameters.has("size") || parameters.has("negative_prompt"),
@@ -102,14 +91,11 @@ class DashScopeContractTest {
 	void theResultLinksDownloadTheEmulatorsImages() throws Exception {
 		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("dashscope", KEY, dashscope);
-			JobState state = on.provider().submit(request(EditOptions.builder("qwen-image-2.0").outputs(2).build()), LINKS,
+			JobState state = on.provider().submit(request(EditOptions.builder(MODEL).outputs(2).build()), LINKS,
 				on.http());
 			assertEquals(2, state.outputUrls().size());
-			for (int i = 0; i < 2; i++) {
-				// Without a size, the output takes the last input's (docs/providers.md §1.2).
-				assertArrayEquals(FakeEdit.renderPng(ProviderOnEmulator.decoded(FIRST, SECOND), 0, 0, i),
-					on.download(state.outputUrls().get(i)), "output " + i);
-			}
+			// Without a size, the output takes the last input's (docs/providers.md §1.2).
+			on.assertLinksDownloadTheEdit(state.outputUrls(), 0, 0);
 		}
 	}
 
@@ -120,7 +106,7 @@ class DashScopeContractTest {
 			ProviderOnEmulator on = ProviderOnEmulator.create("dashscope", KEY, dashscope);
 			dashscope.failNextWith(200, "{\"request_id\": \"r-1\", \"code\": \"InternalError.Algo\", " +
 				"\"message\": \"the GPU fell over\"}", Map.of());
-			JobState state = on.provider().submit(plainRequest(), LINKS, on.http());
+			JobState state = on.provider().submit(plainRequest(MODEL), LINKS, on.http());
 			assertEquals(JobState.Status.FAILED, state.status());
 			EditException error = state.error().orElseThrow();
 			assertEquals(ErrorKind.PROVIDER_FAILURE, error.kind());
@@ -145,10 +131,8 @@ class DashScopeContractTest {
 	void aWrongKeyIsUnauthorisedAndTheMessageNamesTheSettingNotTheKey() throws Exception {
 		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("dashscope", "sk-wrong-77aa", dashscope);
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
-			assertEquals(ErrorKind.UNAUTHORIZED, e.kind());
-			assertTrue(e.getMessage().contains(DashScopeProvider.KEY_VARIABLE), e.getMessage());
-			assertFalse(e.getMessage().contains("sk-wrong-77aa"), e.getMessage());
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
+			ProviderOnEmulator.assertRefusedWithoutNamingTheKey(e, DashScopeProvider.KEY_VARIABLE, "sk-wrong-77aa");
 		}
 	}
 
@@ -158,9 +142,8 @@ class DashScopeContractTest {
 			ProviderOnEmulator on = ProviderOnEmulator.create("dashscope", KEY, dashscope);
 			dashscope.failNextWith(429, "{\"request_id\": \"r-3\", \"code\": \"Throttling.RateQuota\", \"message\": " +
 				"\"Requests rate limit exceeded, please try again later.\"}", Map.of("Retry-After", "7"));
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
-			assertEquals(ErrorKind.RATE_LIMITED, e.kind());
-			assertEquals(Duration.ofSeconds(7), e.retryAfter().orElseThrow());
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
+			ProviderOnEmulator.assertRateLimitedFor(e, Duration.ofSeconds(7));
 		}
 	}
 
@@ -182,7 +165,7 @@ class DashScopeContractTest {
 		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("dashscope", KEY, dashscope);
 			dashscope.failNext(failure);
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
 			assertEquals(kind, e.kind(), e.getMessage());
 			assertTrue(e.getMessage().contains("DashScope said: "), e.getMessage());
 		}

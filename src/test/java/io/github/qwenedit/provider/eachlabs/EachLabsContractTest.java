@@ -1,6 +1,8 @@
 package io.github.qwenedit.provider.eachlabs;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static io.github.qwenedit.fixtures.ContractInputs.LINKS;
+import static io.github.qwenedit.fixtures.ContractInputs.plainRequest;
+import static io.github.qwenedit.fixtures.ContractInputs.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -22,14 +24,12 @@ import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
-import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.JobHandle;
 import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Job;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Phase;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.EmulatedSchema;
-import io.github.qwenedit.emulator.FakeEdit;
 import io.github.qwenedit.emulator.RecordedRequest;
 import io.github.qwenedit.fixtures.ProviderOnEmulator;
 
@@ -42,25 +42,11 @@ class EachLabsContractTest {
 
 	private static final String KEY = "el-contract-5b2c";
 	private static final Duration QUICK_JOB = Duration.ofMillis(50);
-	private static final byte[] FIRST = ProviderOnEmulator.patternPng(48, 32, 1);
-	private static final byte[] SECOND = ProviderOnEmulator.patternPng(40, 40, 2);
-	private static final List<String> LINKS = List.of(ProviderOnEmulator.dataUri(FIRST), ProviderOnEmulator.dataUri(SECOND));
-
-	private static EditRequest request(EditOptions options) {
-		return new EditRequest(List.of(InputImage.png(FIRST, 48, 32, "first"), InputImage.png(SECOND, 40, 40, "second")),
-			"  remove the scale bar ", options);
-	}
-
-	private static EditRequest plainRequest() {
-		return request(EditOptions.builder(EachLabsEmulator.MODEL).build());
-	}
 
 	/** Submits a plain edit and polls it once {@code emulator}'s job is in {@code phase}. */
 	private static JobState pollIn(EachLabsEmulator eachlabs, Phase phase) throws Exception {
-		ProviderOnEmulator on = ProviderOnEmulator.create("eachlabs", KEY, eachlabs);
-		JobState submitted = on.provider().submit(plainRequest(), LINKS, on.http());
-		assertTrue(eachlabs.awaitLastJobIn(phase), "the job never got to " + phase);
-		return on.provider().poll(submitted.handle(), on.http());
+		return ProviderOnEmulator.create("eachlabs", KEY, eachlabs).submitAndPollIn(eachlabs, phase,
+			plainRequest(EachLabsEmulator.MODEL), LINKS);
 	}
 
 	@Test
@@ -165,7 +151,7 @@ class EachLabsContractTest {
 	void cancelAsksEachLabsToStopTheJobAndSaysItWasAccepted() throws Exception {
 		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY).jobsNeverFinish()) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("eachlabs", KEY, eachlabs);
-			JobHandle job = on.provider().submit(plainRequest(), LINKS, on.http()).handle();
+			JobHandle job = on.provider().submit(plainRequest(EachLabsEmulator.MODEL), LINKS, on.http()).handle();
 			assertTrue(on.provider().cancel(job, on.http()), "the cancel was not confirmed");
 			RecordedRequest cancel = eachlabs.requests("/v1/prediction/" + job.id() + "/cancel").get(0);
 			assertEquals("POST", cancel.method());
@@ -190,15 +176,10 @@ class EachLabsContractTest {
 	void theResultLinksDownloadTheEmulatorsImages() throws Exception {
 		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY).processingDelay(QUICK_JOB)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("eachlabs", KEY, eachlabs);
-			JobHandle job = on.provider().submit(request(EditOptions.builder(EachLabsEmulator.MODEL).outputs(2).build()),
-				LINKS, on.http()).handle();
-			assertTrue(eachlabs.awaitLastJobIn(Phase.SUCCEEDED));
-			JobState state = on.provider().poll(job, on.http());
+			JobState state = on.submitAndPollIn(eachlabs, Phase.SUCCEEDED,
+				request(EditOptions.builder(EachLabsEmulator.MODEL).outputs(2).build()), LINKS);
 			assertEquals(2, state.outputUrls().size());
-			for (int i = 0; i < 2; i++) {
-				assertArrayEquals(FakeEdit.renderPng(ProviderOnEmulator.decoded(FIRST, SECOND), 0, 0, i),
-					on.download(state.outputUrls().get(i)), "output " + i);
-			}
+			on.assertLinksDownloadTheEdit(state.outputUrls(), 0, 0);
 		}
 	}
 
@@ -206,10 +187,8 @@ class EachLabsContractTest {
 	void aWrongKeyIsUnauthorisedAndTheMessageNamesTheSettingNotTheKey() throws Exception {
 		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("eachlabs", "el-wrong-91fe", eachlabs);
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
-			assertEquals(ErrorKind.UNAUTHORIZED, e.kind());
-			assertTrue(e.getMessage().contains(EachLabsProvider.KEY_VARIABLE), e.getMessage());
-			assertFalse(e.getMessage().contains("el-wrong-91fe"), e.getMessage());
+			EditException e = on.submitRefused(plainRequest(EachLabsEmulator.MODEL), LINKS);
+			ProviderOnEmulator.assertRefusedWithoutNamingTheKey(e, EachLabsProvider.KEY_VARIABLE, "el-wrong-91fe");
 		}
 	}
 
@@ -218,9 +197,8 @@ class EachLabsContractTest {
 		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("eachlabs", KEY, eachlabs);
 			eachlabs.failNextWith(429, "{\"error\": \"Rate limit exceeded\"}", Map.of("Retry-After", "3"));
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
-			assertEquals(ErrorKind.RATE_LIMITED, e.kind());
-			assertEquals(Duration.ofSeconds(3), e.retryAfter().orElseThrow());
+			EditException e = on.submitRefused(plainRequest(EachLabsEmulator.MODEL), LINKS);
+			ProviderOnEmulator.assertRateLimitedFor(e, Duration.ofSeconds(3));
 			assertTrue(e.getMessage().contains("100 new predictions a minute"), e.getMessage());
 			assertEquals(0, eachlabs.jobs().size());
 		}
@@ -231,15 +209,13 @@ class EachLabsContractTest {
 		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY).jobsNeverFinish()) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("eachlabs", KEY, eachlabs);
 			eachlabs.failNextWith(500, "{\"error\": \"Failed to create prediction\"}", Map.of());
-			EditException refused = assertThrows(EditException.class,
-				() -> on.provider().submit(plainRequest(), LINKS, on.http()));
+			EditException refused = on.submitRefused(plainRequest(EachLabsEmulator.MODEL), LINKS);
 			assertEquals(ErrorKind.PROVIDER_FAILURE, refused.kind());
 			assertTrue(refused.getMessage().contains("Failed to create prediction"), refused.getMessage());
 
-			JobHandle job = on.provider().submit(plainRequest(), LINKS, on.http()).handle();
+			JobHandle job = on.provider().submit(plainRequest(EachLabsEmulator.MODEL), LINKS, on.http()).handle();
 			eachlabs.failNextWith(500, "{\"error\": \"Internal server error\"}", Map.of());
-			EditException unread = assertThrows(EditException.class, () -> on.provider().poll(job, on.http()));
-			assertEquals(ErrorKind.PROVIDER_FAILURE, unread.kind());
+			assertEquals(ErrorKind.PROVIDER_FAILURE, on.pollRefused(job).kind());
 		}
 	}
 }

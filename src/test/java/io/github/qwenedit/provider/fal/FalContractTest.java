@@ -1,6 +1,8 @@
 package io.github.qwenedit.provider.fal;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static io.github.qwenedit.fixtures.ContractInputs.LINKS;
+import static io.github.qwenedit.fixtures.ContractInputs.plainRequest;
+import static io.github.qwenedit.fixtures.ContractInputs.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -19,12 +21,10 @@ import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
-import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.JobHandle;
 import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Job;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Phase;
-import io.github.qwenedit.emulator.FakeEdit;
 import io.github.qwenedit.emulator.FalEmulator;
 import io.github.qwenedit.emulator.RecordedRequest;
 import io.github.qwenedit.fixtures.ProviderOnEmulator;
@@ -41,25 +41,10 @@ class FalContractTest {
 	/** Where fal keeps a request of {@link #MODEL}: its model id without the sub-path (docs/providers.md §4.1). */
 	private static final String REQUESTS = "/fal-ai/qwen-image-2/requests/";
 	private static final Duration QUICK_JOB = Duration.ofMillis(50);
-	private static final byte[] FIRST = ProviderOnEmulator.patternPng(48, 32, 1);
-	private static final byte[] SECOND = ProviderOnEmulator.patternPng(40, 40, 2);
-	private static final List<String> LINKS = List.of(ProviderOnEmulator.dataUri(FIRST), ProviderOnEmulator.dataUri(SECOND));
-
-	private static EditRequest request(EditOptions options) {
-		return new EditRequest(List.of(InputImage.png(FIRST, 48, 32, "first"), InputImage.png(SECOND, 40, 40, "second")),
-			"  remove the scale bar ", options);
-	}
-
-	private static EditRequest plainRequest() {
-		return request(EditOptions.builder(MODEL).build());
-	}
 
 	/** Submits a plain edit and polls it once {@code emulator}'s job is in {@code phase}. */
 	private static JobState pollIn(FalEmulator fal, Phase phase) throws Exception {
-		ProviderOnEmulator on = ProviderOnEmulator.create("fal", KEY, fal);
-		JobState submitted = on.provider().submit(plainRequest(), LINKS, on.http());
-		assertTrue(fal.awaitLastJobIn(phase), "the job never got to " + phase);
-		return on.provider().poll(submitted.handle(), on.http());
+		return ProviderOnEmulator.create("fal", KEY, fal).submitAndPollIn(fal, phase, plainRequest(MODEL), LINKS);
 	}
 
 	@Test
@@ -122,7 +107,7 @@ class FalContractTest {
 	void completedIsReadFromTheStreamAndAnswersTheResultsLinks() throws Exception {
 		try (FalEmulator fal = new FalEmulator(KEY).processingDelay(QUICK_JOB)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("fal", KEY, fal);
-			JobHandle job = on.provider().submit(plainRequest(), LINKS, on.http()).handle();
+			JobHandle job = on.provider().submit(plainRequest(MODEL), LINKS, on.http()).handle();
 			JobState state = on.provider().poll(job, on.http());
 			assertEquals(JobState.Status.SUCCEEDED, state.status(), String.valueOf(state.error()));
 			assertEquals(fal.lastJob().outputLinks(), state.outputUrls());
@@ -204,7 +189,7 @@ class FalContractTest {
 	void cancelStopsAQueuedJobAndIsAccepted() throws Exception {
 		try (FalEmulator fal = new FalEmulator(KEY).limitRunning(0)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("fal", KEY, fal);
-			JobHandle job = on.provider().submit(plainRequest(), LINKS, on.http()).handle();
+			JobHandle job = on.provider().submit(plainRequest(MODEL), LINKS, on.http()).handle();
 			assertTrue(on.provider().cancel(job, on.http()), "the cancel was not confirmed");
 			RecordedRequest cancel = fal.requests(REQUESTS + job.id() + "/cancel").get(0);
 			assertEquals("PUT", cancel.method());
@@ -217,7 +202,7 @@ class FalContractTest {
 	void aCancelOfARunningJobIsRefusedAndNotAccepted() throws Exception {
 		try (FalEmulator fal = new FalEmulator(KEY).jobsNeverFinish()) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("fal", KEY, fal);
-			JobHandle job = on.provider().submit(plainRequest(), LINKS, on.http()).handle();
+			JobHandle job = on.provider().submit(plainRequest(MODEL), LINKS, on.http()).handle();
 			assertTrue(fal.awaitLastJobIn(Phase.PROCESSING));
 			assertFalse(on.provider().cancel(job, on.http()));
 			assertEquals(1, fal.requestCount(REQUESTS + job.id() + "/cancel"));
@@ -233,11 +218,8 @@ class FalContractTest {
 				.handle();
 			JobState state = on.provider().poll(job, on.http());
 			assertEquals(2, state.outputUrls().size(), String.valueOf(state.error()));
-			for (int i = 0; i < 2; i++) {
-				// The qwen-image-2 endpoints answer at the last input's size when given none (docs/providers.md §4.2).
-				assertArrayEquals(FakeEdit.renderPng(ProviderOnEmulator.decoded(FIRST, SECOND), 0, 0, i),
-					on.download(state.outputUrls().get(i)), "output " + i);
-			}
+			// The qwen-image-2 endpoints answer at the last input's size when given none (docs/providers.md §4.2).
+			on.assertLinksDownloadTheEdit(state.outputUrls(), 0, 0);
 		}
 	}
 
@@ -245,10 +227,8 @@ class FalContractTest {
 	void aWrongKeyIsUnauthorisedAndTheMessageNamesTheSettingNotTheKey() throws Exception {
 		try (FalEmulator fal = new FalEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("fal", "fal-wrong-13cd", fal);
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
-			assertEquals(ErrorKind.UNAUTHORIZED, e.kind());
-			assertTrue(e.getMessage().contains(FalProvider.KEY_VARIABLE), e.getMessage());
-			assertFalse(e.getMessage().contains("fal-wrong-13cd"), e.getMessage());
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
+			ProviderOnEmulator.assertRefusedWithoutNamingTheKey(e, FalProvider.KEY_VARIABLE, "fal-wrong-13cd");
 		}
 	}
 
@@ -257,9 +237,8 @@ class FalContractTest {
 		try (FalEmulator fal = new FalEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("fal", KEY, fal);
 			fal.failNextWith(429, "{\"detail\": \"Too many requests\"}", Map.of("Retry-After", "2"));
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
-			assertEquals(ErrorKind.RATE_LIMITED, e.kind());
-			assertEquals(Duration.ofSeconds(2), e.retryAfter().orElseThrow());
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
+			ProviderOnEmulator.assertRateLimitedFor(e, Duration.ofSeconds(2));
 			assertTrue(e.getMessage().contains("Too many requests"), e.getMessage());
 		}
 	}
@@ -270,7 +249,7 @@ class FalContractTest {
 			ProviderOnEmulator on = ProviderOnEmulator.create("fal", KEY, fal);
 			fal.failNextWith(500, "{\"detail\": \"Internal error\", \"error_type\": \"internal_server_error\"}",
 				Map.of("X-Fal-Retryable", "true"));
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
 			assertEquals(ErrorKind.PROVIDER_FAILURE, e.kind());
 			assertTrue(e.getMessage().contains("Internal error") && e.getMessage().contains("worth retrying"), e.getMessage());
 			assertEquals(0, fal.jobs().size());
@@ -282,8 +261,7 @@ class FalContractTest {
 		try (FalEmulator fal = new FalEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("fal", KEY, fal);
 			// More outputs than the endpoint takes: the provider sends them, fal's validation names the field.
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(
-				request(EditOptions.builder(MODEL).outputs(5).build()), LINKS, on.http()));
+			EditException e = on.submitRefused(request(EditOptions.builder(MODEL).outputs(5).build()), LINKS);
 			assertEquals(ErrorKind.INVALID_INPUT, e.kind());
 			assertTrue(e.getMessage().contains("num_images"), e.getMessage());
 		}

@@ -1,6 +1,8 @@
 package io.github.qwenedit.provider.pixeldojo;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static io.github.qwenedit.fixtures.ContractInputs.LINKS;
+import static io.github.qwenedit.fixtures.ContractInputs.plainRequest;
+import static io.github.qwenedit.fixtures.ContractInputs.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -21,12 +23,10 @@ import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
-import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.JobHandle;
 import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Job;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Phase;
-import io.github.qwenedit.emulator.FakeEdit;
 import io.github.qwenedit.emulator.PixelDojoEmulator;
 import io.github.qwenedit.emulator.RecordedRequest;
 import io.github.qwenedit.fixtures.ProviderOnEmulator;
@@ -41,25 +41,11 @@ class PixelDojoContractTest {
 	private static final String KEY = "pd-contract-3a9d";
 	private static final String MODEL = "qwen-image-2.0";
 	private static final Duration QUICK_JOB = Duration.ofMillis(50);
-	private static final byte[] FIRST = ProviderOnEmulator.patternPng(48, 32, 1);
-	private static final byte[] SECOND = ProviderOnEmulator.patternPng(40, 40, 2);
-	private static final List<String> LINKS = List.of(ProviderOnEmulator.dataUri(FIRST), ProviderOnEmulator.dataUri(SECOND));
-
-	private static EditRequest request(EditOptions options) {
-		return new EditRequest(List.of(InputImage.png(FIRST, 48, 32, "first"), InputImage.png(SECOND, 40, 40, "second")),
-			"  remove the scale bar ", options);
-	}
-
-	private static EditRequest plainRequest() {
-		return request(EditOptions.builder(MODEL).build());
-	}
 
 	/** Submits a plain edit and polls it once {@code emulator}'s job is in {@code phase}. */
 	private static JobState pollIn(PixelDojoEmulator pixeldojo, Phase phase) throws Exception {
-		ProviderOnEmulator on = ProviderOnEmulator.create("pixeldojo", KEY, pixeldojo);
-		JobState submitted = on.provider().submit(plainRequest(), LINKS, on.http());
-		assertTrue(pixeldojo.awaitLastJobIn(phase), "the job never got to " + phase);
-		return on.provider().poll(submitted.handle(), on.http());
+		return ProviderOnEmulator.create("pixeldojo", KEY, pixeldojo).submitAndPollIn(pixeldojo, phase,
+			plainRequest(MODEL), LINKS);
 	}
 
 	@Test
@@ -161,7 +147,7 @@ class PixelDojoContractTest {
 	void cancelIsNeverAcceptedAndSendsNothing() throws Exception {
 		try (PixelDojoEmulator pixeldojo = new PixelDojoEmulator(KEY).jobsNeverFinish()) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("pixeldojo", KEY, pixeldojo);
-			JobHandle job = on.provider().submit(plainRequest(), LINKS, on.http()).handle();
+			JobHandle job = on.provider().submit(plainRequest(MODEL), LINKS, on.http()).handle();
 			int before = pixeldojo.requests().size();
 			assertFalse(on.provider().cancel(job, on.http()));
 			assertEquals(before, pixeldojo.requests().size());
@@ -173,15 +159,10 @@ class PixelDojoContractTest {
 	void theResultLinksDownloadTheEmulatorsImages() throws Exception {
 		try (PixelDojoEmulator pixeldojo = new PixelDojoEmulator(KEY).processingDelay(QUICK_JOB)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("pixeldojo", KEY, pixeldojo);
-			JobHandle job = on.provider().submit(request(EditOptions.builder(MODEL).outputs(2).build()), LINKS, on.http())
-				.handle();
-			assertTrue(pixeldojo.awaitLastJobIn(Phase.SUCCEEDED));
-			JobState state = on.provider().poll(job, on.http());
+			JobState state = on.submitAndPollIn(pixeldojo, Phase.SUCCEEDED,
+				request(EditOptions.builder(MODEL).outputs(2).build()), LINKS);
 			assertEquals(2, state.outputUrls().size());
-			for (int i = 0; i < 2; i++) {
-				assertArrayEquals(FakeEdit.renderPng(ProviderOnEmulator.decoded(FIRST, SECOND), 0, 0, i),
-					on.download(state.outputUrls().get(i)), "output " + i);
-			}
+			on.assertLinksDownloadTheEdit(state.outputUrls(), 0, 0);
 		}
 	}
 
@@ -189,10 +170,8 @@ class PixelDojoContractTest {
 	void aWrongKeyIsUnauthorisedAndTheMessageNamesTheSettingNotTheKey() throws Exception {
 		try (PixelDojoEmulator pixeldojo = new PixelDojoEmulator(KEY)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("pixeldojo", "pd-wrong-62bb", pixeldojo);
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
-			assertEquals(ErrorKind.UNAUTHORIZED, e.kind());
-			assertTrue(e.getMessage().contains(PixelDojoProvider.KEY_VARIABLE), e.getMessage());
-			assertFalse(e.getMessage().contains("pd-wrong-62bb"), e.getMessage());
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
+			ProviderOnEmulator.assertRefusedWithoutNamingTheKey(e, PixelDojoProvider.KEY_VARIABLE, "pd-wrong-62bb");
 		}
 	}
 
@@ -202,9 +181,8 @@ class PixelDojoContractTest {
 			ProviderOnEmulator on = ProviderOnEmulator.create("pixeldojo", KEY, pixeldojo);
 			pixeldojo.failNextWith(429, "{\"error\": {\"code\": \"rate_limit_exceeded\", \"message\": \"Rate limit " +
 				"exceeded\", \"status\": 429}}", Map.of("Retry-After", "4"));
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
-			assertEquals(ErrorKind.RATE_LIMITED, e.kind());
-			assertEquals(Duration.ofSeconds(4), e.retryAfter().orElseThrow());
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
+			ProviderOnEmulator.assertRateLimitedFor(e, Duration.ofSeconds(4));
 		}
 	}
 
@@ -214,7 +192,7 @@ class PixelDojoContractTest {
 	void tooFewCreditsIsInsufficientCredit(int status) throws Exception {
 		try (PixelDojoEmulator pixeldojo = new PixelDojoEmulator(KEY).credits(0).outOfCreditStatus(status)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("pixeldojo", KEY, pixeldojo);
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
 			assertEquals(ErrorKind.INSUFFICIENT_CREDIT, e.kind());
 			assertTrue(e.getMessage().contains("Insufficient credits"), e.getMessage());
 		}
@@ -225,15 +203,13 @@ class PixelDojoContractTest {
 		try (PixelDojoEmulator pixeldojo = new PixelDojoEmulator(KEY).jobsNeverFinish()) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("pixeldojo", KEY, pixeldojo);
 			pixeldojo.failNextWith(500, "{\"error\": {\"code\": \"internal\", \"message\": \"Upstream failed\"}}", Map.of());
-			EditException refused = assertThrows(EditException.class,
-				() -> on.provider().submit(plainRequest(), LINKS, on.http()));
+			EditException refused = on.submitRefused(plainRequest(MODEL), LINKS);
 			assertEquals(ErrorKind.PROVIDER_FAILURE, refused.kind());
 			assertTrue(refused.getMessage().contains("Upstream failed"), refused.getMessage());
 
-			JobHandle job = on.provider().submit(plainRequest(), LINKS, on.http()).handle();
+			JobHandle job = on.provider().submit(plainRequest(MODEL), LINKS, on.http()).handle();
 			pixeldojo.failNextWith(503, "Service Unavailable", Map.of());
-			EditException unread = assertThrows(EditException.class, () -> on.provider().poll(job, on.http()));
-			assertEquals(ErrorKind.PROVIDER_FAILURE, unread.kind());
+			assertEquals(ErrorKind.PROVIDER_FAILURE, on.pollRefused(job).kind());
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package io.github.qwenedit.provider.replicate;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static io.github.qwenedit.fixtures.ContractInputs.LINKS;
+import static io.github.qwenedit.fixtures.ContractInputs.plainRequest;
+import static io.github.qwenedit.fixtures.ContractInputs.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -22,12 +24,10 @@ import io.github.qwenedit.core.EditOptions;
 import io.github.qwenedit.core.EditRequest;
 import io.github.qwenedit.core.ErrorKind;
 import io.github.qwenedit.core.ImageSize;
-import io.github.qwenedit.core.InputImage;
 import io.github.qwenedit.core.JobHandle;
 import io.github.qwenedit.core.JobState;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Job;
 import io.github.qwenedit.emulator.AsyncJobEmulator.Phase;
-import io.github.qwenedit.emulator.FakeEdit;
 import io.github.qwenedit.emulator.RecordedRequest;
 import io.github.qwenedit.emulator.ReplicateEmulator;
 import io.github.qwenedit.fixtures.ProviderOnEmulator;
@@ -42,25 +42,11 @@ class ReplicateContractTest {
 	private static final String TOKEN = "r8_contract_9d4f";
 	private static final String MODEL = "qwen-image-edit-plus";
 	private static final Duration QUICK_JOB = Duration.ofMillis(50);
-	private static final byte[] FIRST = ProviderOnEmulator.patternPng(48, 32, 1);
-	private static final byte[] SECOND = ProviderOnEmulator.patternPng(40, 40, 2);
-	private static final List<String> LINKS = List.of(ProviderOnEmulator.dataUri(FIRST), ProviderOnEmulator.dataUri(SECOND));
-
-	private static EditRequest request(EditOptions options) {
-		return new EditRequest(List.of(InputImage.png(FIRST, 48, 32, "first"), InputImage.png(SECOND, 40, 40, "second")),
-			"  remove the scale bar ", options);
-	}
-
-	private static EditRequest plainRequest() {
-		return request(EditOptions.builder(MODEL).build());
-	}
 
 	/** Submits a plain edit and polls it once {@code emulator}'s job is in {@code phase}. */
 	private static JobState pollIn(ReplicateEmulator replicate, Phase phase) throws Exception {
-		ProviderOnEmulator on = ProviderOnEmulator.create("replicate", TOKEN, replicate);
-		JobState submitted = on.provider().submit(plainRequest(), LINKS, on.http());
-		assertTrue(replicate.awaitLastJobIn(phase), "the job never got to " + phase);
-		return on.provider().poll(submitted.handle(), on.http());
+		return ProviderOnEmulator.create("replicate", TOKEN, replicate).submitAndPollIn(replicate, phase,
+			plainRequest(MODEL), LINKS);
 	}
 
 	@Test
@@ -166,7 +152,7 @@ class ReplicateContractTest {
 	void anAbortedPredictionIsFailed() throws Exception {
 		try (ReplicateEmulator replicate = new ReplicateEmulator(TOKEN).limitRunning(0)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("replicate", TOKEN, replicate);
-			JobHandle job = on.provider().submit(plainRequest(), LINKS, on.http()).handle();
+			JobHandle job = on.provider().submit(plainRequest(MODEL), LINKS, on.http()).handle();
 			// The emulator's jobs never abort; the answer is Replicate's prediction with that status.
 			replicate.failNextWith(200, "{\"id\": \"" + job.id() + "\", \"status\": \"aborted\", \"output\": null, " +
 				"\"error\": null}", Map.of());
@@ -191,7 +177,7 @@ class ReplicateContractTest {
 	void cancelAsksReplicateToStopThePredictionAndSaysItWasAccepted() throws Exception {
 		try (ReplicateEmulator replicate = new ReplicateEmulator(TOKEN).jobsNeverFinish()) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("replicate", TOKEN, replicate);
-			JobHandle job = on.provider().submit(plainRequest(), LINKS, on.http()).handle();
+			JobHandle job = on.provider().submit(plainRequest(MODEL), LINKS, on.http()).handle();
 			assertTrue(on.provider().cancel(job, on.http()), "the cancel was not confirmed");
 			RecordedRequest cancel = replicate.requests("/v1/predictions/" + job.id() + "/cancel").get(0);
 			assertEquals("POST", cancel.method());
@@ -217,8 +203,7 @@ class ReplicateContractTest {
 			JobState state = pollIn(replicate, Phase.SUCCEEDED);
 			assertEquals(1, state.outputUrls().size(), String.valueOf(state.error()));
 			ProviderOnEmulator on = ProviderOnEmulator.create("replicate", TOKEN, replicate);
-			assertArrayEquals(FakeEdit.renderPng(ProviderOnEmulator.decoded(FIRST, SECOND), 0, 0, 0),
-				on.download(state.outputUrls().get(0)));
+			on.assertLinksDownloadTheEdit(state.outputUrls(), 0, 0);
 		}
 	}
 
@@ -226,10 +211,8 @@ class ReplicateContractTest {
 	void aWrongTokenIsUnauthorisedAndTheMessageNamesTheSettingNotTheToken() throws Exception {
 		try (ReplicateEmulator replicate = new ReplicateEmulator(TOKEN)) {
 			ProviderOnEmulator on = ProviderOnEmulator.create("replicate", "r8_wrong_55e0", replicate);
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
-			assertEquals(ErrorKind.UNAUTHORIZED, e.kind());
-			assertTrue(e.getMessage().contains(ReplicateProvider.KEY_VARIABLE), e.getMessage());
-			assertFalse(e.getMessage().contains("r8_wrong_55e0"), e.getMessage());
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
+			ProviderOnEmulator.assertRefusedWithoutNamingTheKey(e, ReplicateProvider.KEY_VARIABLE, "r8_wrong_55e0");
 		}
 	}
 
@@ -240,9 +223,8 @@ class ReplicateContractTest {
 			ProviderOnEmulator on = ProviderOnEmulator.create("replicate", TOKEN, replicate);
 			replicate.failNextWith(429, "{\"title\": \"Too Many Requests\", \"detail\": \"Request was throttled. Your " +
 				"rate limit resets in ~30s.\", \"status\": 429}", Map.of("Retry-After", "30"));
-			EditException e = assertThrows(EditException.class, () -> on.provider().submit(plainRequest(), LINKS, on.http()));
-			assertEquals(ErrorKind.RATE_LIMITED, e.kind());
-			assertEquals(Duration.ofSeconds(30), e.retryAfter().orElseThrow());
+			EditException e = on.submitRefused(plainRequest(MODEL), LINKS);
+			ProviderOnEmulator.assertRateLimitedFor(e, Duration.ofSeconds(30));
 			assertTrue(e.getMessage().contains("Request was throttled"), e.getMessage());
 		}
 	}
@@ -253,15 +235,13 @@ class ReplicateContractTest {
 			ProviderOnEmulator on = ProviderOnEmulator.create("replicate", TOKEN, replicate);
 			replicate.failNextWith(500, "{\"title\": \"Internal Server Error\", \"detail\": \"Something broke\", " +
 				"\"status\": 500}", Map.of());
-			EditException refused = assertThrows(EditException.class,
-				() -> on.provider().submit(plainRequest(), LINKS, on.http()));
+			EditException refused = on.submitRefused(plainRequest(MODEL), LINKS);
 			assertEquals(ErrorKind.PROVIDER_FAILURE, refused.kind());
 			assertTrue(refused.getMessage().contains("Something broke"), refused.getMessage());
 
-			JobHandle job = on.provider().submit(plainRequest(), LINKS, on.http()).handle();
+			JobHandle job = on.provider().submit(plainRequest(MODEL), LINKS, on.http()).handle();
 			replicate.failNextWith(502, "<html>Bad Gateway</html>", Map.of());
-			EditException unread = assertThrows(EditException.class, () -> on.provider().poll(job, on.http()));
-			assertEquals(ErrorKind.PROVIDER_FAILURE, unread.kind());
+			assertEquals(ErrorKind.PROVIDER_FAILURE, on.pollRefused(job).kind());
 		}
 	}
 }
