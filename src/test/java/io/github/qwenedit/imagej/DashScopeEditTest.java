@@ -248,6 +248,11 @@ class DashScopeEditTest {
 			in = inputs(cells, "remove it");
 			in.put("image2", "not open.tif");
 			failures.add(runner.run(in).failure());
+			in = inputs(cells, "remove it");
+			in.put("image3", cells.getTitle());
+			String image3Alone = runner.run(in).failure();
+			assertEquals("Invalid input: Image 3 needs image 2 as well.", image3Alone);
+			failures.add(image3Alone);
 			in = inputs(null, "remove it");
 			in.remove("image");
 			failures.add(runner.run(in).failure());
