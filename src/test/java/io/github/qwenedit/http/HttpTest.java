@@ -177,16 +177,7 @@ class HttpTest {
 		Cancellation cancellation = new Cancellation();
 		Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(Duration.ofSeconds(60)),
 			Set.of(Http.hostKey(url("/"))));
-		Thread canceller = new Thread(() -> {
-			try {
-				Thread.sleep(300);
-			}
-			catch (InterruptedException ignored) {
-				return;
-			}
-			cancellation.cancel();
-		});
-		canceller.start();
+		Thread canceller = cancelAfter(cancellation, Duration.ofMillis(300));
 		long start = System.nanoTime();
 		EditException e = assertThrows(EditException.class,
 			() -> http.send(post(url("/slow")), CallKind.CREATE, Duration.ofSeconds(60), "Test"));
@@ -247,16 +238,7 @@ class HttpTest {
 		Cancellation cancellation = new Cancellation();
 		Http http = new Http(RetryPolicy.DEFAULT, cancellation, Deadline.after(Duration.ofSeconds(60)),
 			Set.of(Http.hostKey(url("/"))));
-		Thread canceller = new Thread(() -> {
-			try {
-				Thread.sleep(300);
-			}
-			catch (InterruptedException ignored) {
-				return;
-			}
-			cancellation.cancel();
-		});
-		canceller.start();
+		Thread canceller = cancelAfter(cancellation, Duration.ofMillis(300));
 		long start = System.nanoTime();
 		EditException e = assertThrows(EditException.class, () -> exchange.run(http, url("/stalls")));
 		assertEquals(ErrorKind.CANCELLED, e.kind());
@@ -362,5 +344,20 @@ class HttpTest {
 		assertEquals(Http.StreamEnd.REFUSED, http(Duration.ofSeconds(5)).readEvents(
 			new Request.Builder().url(url("/events")).build(), Duration.ofSeconds(5), "Test", event -> true));
 		assertEquals(1, calls.get());
+	}
+
+	/** Cancels {@code cancellation} from another thread after {@code delay}, as a user pressing Esc would. */
+	private static Thread cancelAfter(Cancellation cancellation, Duration delay) {
+		Thread canceller = new Thread(() -> {
+			try {
+				Thread.sleep(delay.toMillis());
+			}
+			catch (InterruptedException ignored) {
+				return;
+			}
+			cancellation.cancel();
+		});
+		canceller.start();
+		return canceller;
 	}
 }
