@@ -194,10 +194,11 @@ public final class BatchRun {
 	}
 
 	/**
-	 * A 429 on create means the job was refused, not taken: it is sent again after the wait, this
-	 * often and within the edit's one deadline.
+	 * A 429 on create means the job was refused, not taken: a batch runs unattended, so it is sent
+	 * again after each wait, this often and within the edit's one deadline (minutes at the waits
+	 * providers ask for).
 	 */
-	static final int RATE_LIMITED_ATTEMPTS = 10;
+	static final int RATE_LIMITED_ATTEMPTS = 40;
 
 	private final ProviderDescriptor descriptor;
 	private final EditSession session;
@@ -649,7 +650,9 @@ public final class BatchRun {
 			String error = config.redact(e.describe()) + (kept ? whatTheJournalKeeps(entry[0], e, withoutDoingItAgain())
 				: "");
 			line.put("error", error);
-			if (e.kind() == ErrorKind.CANCELLED) {
+			// Only this run's own cancel stops an edit; a job cancelled at the provider (someone else's
+			// cancel, on its website say) failed, and is counted and told as a failure.
+			if (e.kind() == ErrorKind.CANCELLED && cancellation.isCancelled()) {
 				line.put("status", "cancelled");
 				listener.warned("cancelled " + item.label() + (kept ? " (not stopped: it stays in the journal)" : ""));
 				return kept ? Result.NOT_STOPPED : Result.STOPPED;

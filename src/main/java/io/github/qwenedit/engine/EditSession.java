@@ -186,11 +186,12 @@ public final class EditSession {
 		void refused(List<String> stagedKeys) throws EditException;
 
 		/**
-		 * How often a create the provider refused is sent, the first time included: once for a single
-		 * edit, which the user can simply run again; more for a batch, which runs unattended.
+		 * How often a create the provider refused is sent, the first time included: for a single edit
+		 * as often as any call is tried ({@link RetryPolicy#DEFAULT}); more for a batch, which runs
+		 * unattended.
 		 */
 		default int createAttempts() {
-			return 1;
+			return RetryPolicy.DEFAULT.maxAttempts();
 		}
 
 		/**
@@ -469,14 +470,14 @@ public final class EditSession {
 		}
 	}
 
-	/** Between two sends of a create the provider refused without saying how long to wait. */
-	static final Duration REFUSED_CREATE_PAUSE = Duration.ofSeconds(5);
-
 	/**
 	 * Sends the create, and again, as often as the listener allows within the deadline, while the
 	 * provider refuses it (HTTP 429): a refused create left no job, so it is sent again with the
-	 * links already staged, never by staging the inputs anew. The journal is told before each send
-	 * and after each refusal, so a kill while waiting leaves an entry that says nothing was charged.
+	 * links already staged, never by staging the inputs anew, after the provider's Retry-After or
+	 * the retry policy's back-off. The refusal comes straight back from {@link Http}
+	 * ({@link Http#handingRefusedCreatesBack()}), so every wait is here: the journal is told of the
+	 * refusal before it, a kill during it leaves an entry that says nothing was charged, and a cancel
+	 * ends it at once.
 	 */
 	private JobState submitUntilTaken(EditRequest prepared, List<String> links, Staging stage, Provenance before,
 		SubmissionListener listener, ProgressListener progress, Http http) throws EditException
@@ -490,12 +491,12 @@ public final class EditSession {
 			catch (EditException e) {
 				boolean refused = e.kind() == ErrorKind.RATE_LIMITED && !e.charge().leavesSomethingToFetch();
 				if (!refused || attempt >= listener.createAttempts()) throw e;
-				Duration wait = e.retryAfter().orElse(REFUSED_CREATE_PAUSE);
+				Duration wait = http.retryPolicy().delayAfter(attempt, e.retryAfter());
 				Duration left = http.deadline().remaining();
 				if (wait.compareTo(left) >= 0) {
 					throw new EditException(ErrorKind.RATE_LIMITED, provider.displayName() + " refused the job (HTTP " +
 						"429) and asked to wait " + RetryPolicy.describeWait(wait) + ", more than is left of this edit's " +
-						"deadline (" + Deadline.describe(left) + "), so it was not sent again; run the batch again later.", wait, e);
+						"deadline (" + Deadline.describe(left) + "), so it was not sent again; try again later.", wait, e);
 				}
 				listener.refused(stage.objectKeys());
 				progress.progress(provider.displayName() + " refused the job (HTTP 429): sending it again in " +
@@ -517,7 +518,7 @@ public final class EditSession {
 	{
 		Cancellation afterGrace = new Cancellation();
 		try (Cancellation.Registration passedOn = http.cancellation().passOnAfter(afterGrace, CREATE_GRACE)) {
-			return provider.submit(prepared, links, http.withCancellation(afterGrace));
+			return provider.submit(prepared, links, http.handingRefusedCreatesBack().withCancellation(afterGrace));
 		}
 		catch (EditException e) {
 			boolean unanswered = e.kind() == ErrorKind.CANCELLED || e.kind() == ErrorKind.TIMED_OUT ||

@@ -100,12 +100,21 @@ public final class Http {
 	private final Cancellation cancellation;
 	private final Deadline deadline;
 	private final Set<String> plainHttpHosts;
+	/** Whether a create refused with 429 comes back to the caller at once instead of being waited out here. */
+	private final boolean refusedCreatesToCaller;
 
 	public Http(RetryPolicy retry, Cancellation cancellation, Deadline deadline, Set<String> plainHttpHosts) {
+		this(retry, cancellation, deadline, plainHttpHosts, false);
+	}
+
+	private Http(RetryPolicy retry, Cancellation cancellation, Deadline deadline, Set<String> plainHttpHosts,
+		boolean refusedCreatesToCaller)
+	{
 		this.retry = retry;
 		this.cancellation = cancellation;
 		this.deadline = deadline;
 		this.plainHttpHosts = Collections.unmodifiableSet(new HashSet<>(plainHttpHosts));
+		this.refusedCreatesToCaller = refusedCreatesToCaller;
 	}
 
 	/** The shared client, for a connection the exchange core does not run (ComfyUI's progress WebSocket). */
@@ -132,7 +141,17 @@ public final class Http {
 
 	/** The same connection rules and deadline, cancelled by {@code other} instead. */
 	public Http withCancellation(Cancellation other) {
-		return new Http(retry, other, deadline, plainHttpHosts);
+		return new Http(retry, other, deadline, plainHttpHosts, refusedCreatesToCaller);
+	}
+
+	/**
+	 * The same, but a create ({@link CallKind#CREATE}) the server refuses with 429 comes back at once
+	 * rather than being waited out and sent again here: the edit session sends a refused job again
+	 * itself, having told the journal that the provider holds no job, so that a stop during the wait
+	 * is not taken for a job that may run and charge.
+	 */
+	public Http handingRefusedCreatesBack() {
+		return new Http(retry, cancellation, deadline, plainHttpHosts, true);
 	}
 
 	/**
@@ -141,7 +160,7 @@ public final class Http {
 	 * deleting staged objects.
 	 */
 	public Http forCleanup() {
-		return new Http(retry, new Cancellation(), Deadline.after(CLEANUP_TIME), plainHttpHosts);
+		return new Http(retry, new Cancellation(), Deadline.after(CLEANUP_TIME, deadline.ticker()), plainHttpHosts);
 	}
 
 	/**
@@ -150,8 +169,8 @@ public final class Http {
 	 */
 	public Http forShortRead(Duration time) {
 		Duration bounded = deadline.remaining().compareTo(time) < 0 ? deadline.remaining() : time;
-		return new Http(new RetryPolicy(1, Duration.ZERO, Duration.ZERO), cancellation, Deadline.after(bounded),
-			plainHttpHosts);
+		return new Http(new RetryPolicy(1, Duration.ZERO, Duration.ZERO), cancellation,
+			Deadline.after(bounded, deadline.ticker()), plainHttpHosts);
 	}
 
 	/**
@@ -414,7 +433,8 @@ public final class Http {
 	}
 
 	/**
-	 * The retry rule for an answer: a rate limit (429) is tried again for every call, a server error
+	 * The retry rule for an answer: a rate limit (429) is tried again for every call (but a create whose
+	 * refusal goes back to the caller, {@link #handingRefusedCreatesBack()}), a server error
 	 * (5xx) only for a call that may be repeated, each after the server's {@code Retry-After} or the
 	 * policy's back-off; a result link's 403 or 404 up to {@link #MISSING_RESULT_ATTEMPTS} times in
 	 * all, because an object store or CDN may not serve a result yet in the first seconds after the job
@@ -423,7 +443,10 @@ public final class Http {
 	private Optional<Duration> againAfter(Response response, int tries, CallRules rules) {
 		int code = response.code();
 		Duration wait;
-		if (code == 429 || rules.kind == CallKind.IDEMPOTENT && code >= 500) {
+		if (code == 429 && rules.kind == CallKind.CREATE && refusedCreatesToCaller) {
+			return Optional.empty();
+		}
+		else if (code == 429 || rules.kind == CallKind.IDEMPOTENT && code >= 500) {
 			if (tries >= attempts(rules)) return Optional.empty();
 			wait = retry.delayAfter(tries, RetryPolicy.parseRetryAfter(response.header("Retry-After")));
 		}

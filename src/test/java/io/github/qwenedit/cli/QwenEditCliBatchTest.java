@@ -32,9 +32,11 @@ import ij.process.ByteProcessor;
 import io.github.qwenedit.cli.QwenEditCliRunner.Outcome;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.Provenance;
+import io.github.qwenedit.emulator.AsyncJobEmulator;
 import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.ProviderTestBed;
+import io.github.qwenedit.emulator.ReplicateEmulator;
 import io.github.qwenedit.engine.BatchJournal;
 import io.github.qwenedit.engine.BatchLog;
 import io.github.qwenedit.fixtures.TestImages;
@@ -260,6 +262,28 @@ class QwenEditCliBatchTest {
 				assertEquals(3, edit.inputs().size(), "the references were not sent with every edit");
 			}
 			assertFalse(outcome.out().contains(KEY));
+		}
+	}
+
+	/**
+	 * A prediction cancelled at Replicate (on its website, say) failed: the summary counts it as a
+	 * failure with Replicate's words, not as edits this run stopped, which nobody asked for.
+	 */
+	@Test
+	void aJobCancelledAtTheProviderIsAFailureNotThisRunsCancel() throws Exception {
+		try (ReplicateEmulator replicate = new ReplicateEmulator(KEY)) {
+			replicate.processingDelay(Duration.ofMillis(100)).jobsEndWith(AsyncJobEmulator.Phase.CANCELLED, null);
+			Map<String, String> env = new HashMap<>(s3.env());
+			env.put("REPLICATE_API_TOKEN", KEY);
+			env.put("REPLICATE_BASE_URL", replicate.baseUrl());
+			Path in = folderOfImages(1);
+			Outcome outcome = runInProcess(env, "--provider", "replicate", "--instruction", "remove the scale bar",
+				"--output", work.resolve("out").toString(), in.toString());
+			assertEquals(1, outcome.code(), outcome.err());
+			assertTrue(outcome.out().contains("0 done, 1 failed"), outcome.out());
+			assertTrue(outcome.err().contains("failed ") && outcome.err().contains("Replicate reports that the job was " +
+				"cancelled"), outcome.err());
+			assertFalse((outcome.out() + outcome.err()).contains("edit stopped"), outcome.out() + outcome.err());
 		}
 	}
 

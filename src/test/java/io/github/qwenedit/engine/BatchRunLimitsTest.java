@@ -17,6 +17,7 @@ import ij.io.FileSaver;
 import io.github.qwenedit.core.Cancellation;
 import io.github.qwenedit.core.Configuration;
 import io.github.qwenedit.core.EditOptions;
+import io.github.qwenedit.emulator.DashScopeEmulator;
 import io.github.qwenedit.emulator.EachLabsEmulator;
 import io.github.qwenedit.emulator.PixelDojoEmulator;
 import io.github.qwenedit.fixtures.TestImages;
@@ -114,6 +115,62 @@ class BatchRunLimitsTest {
 			assertEquals(6, eachlabs.jobs().size(), "a refused create became a job");
 			assertEquals(6, eachlabs.uploadCount(), "a refused create was sent again by uploading its image anew, " +
 				"not with the link already staged");
+		}
+	}
+
+	/**
+	 * A refused create is waited out by the edit session, not inside the create's HTTP call: while it
+	 * waits, the journal says the provider holds no job (a kill then leaves nothing reported as
+	 * possibly charged), and a cancel ends the wait at once, not after the grace a create in flight has.
+	 */
+	@Test
+	void whileARefusedCreateWaitsTheJournalSaysNothingWasSentAndACancelEndsTheWaitAtOnce() throws Exception {
+		try (DashScopeEmulator dashscope = new DashScopeEmulator(KEY); S3TestServer s3 = S3TestServer.start()) {
+			dashscope.failNextWith(429, "{\"code\":\"Throttling\",\"message\":\"slow down\"}", Map.of("Retry-After", "30"));
+			Path in = inputs(1);
+			Map<String, String> env = new java.util.HashMap<>(s3.env());
+			env.put("DASHSCOPE_API_KEY", KEY);
+			env.put("DASHSCOPE_BASE_URL", dashscope.baseUrl());
+			env.put(Configuration.CONFIG_DIR, work.resolve("config").toString());
+			Configuration config = Configuration.fromEnvironment(env);
+			ProviderDescriptor descriptor = ProviderRegistry.get("dashscope");
+			List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+			EditSession session = EditSession.configured(descriptor, descriptor.create(config), StagingChoice.parse("auto"),
+				config, lines::add);
+			Path out = work.resolve("out");
+			Cancellation cancellation = new Cancellation();
+			BatchRun run = new BatchRun(descriptor, session, EditOptions.builder(descriptor.defaultModel()).build(),
+				"remove the scale bar", BatchImages.ofFiles(BatchImages.filesIn(in, "*.tif"), new BatchImages.Shared(out, null,
+					0, List.of())), out, config).concurrency(1).cancellation(cancellation)
+				.listener(BatchRun.Listener.of(lines::add, lines::add));
+			java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+			try {
+				java.util.concurrent.Future<BatchRun.Outcome> running = pool.submit(run::run);
+				BatchJournal journal = new BatchJournal(out);
+				boolean waitingAsRefused = false;
+				for (long end = System.nanoTime() + 10_000_000_000L; System.nanoTime() < end && !waitingAsRefused;) {
+					List<BatchJournal.Entry> entries = journal.entries();
+					waitingAsRefused = dashscope.requestCount(DashScopeEmulator.GENERATION_PATH) == 1 && entries.size() == 1 &&
+						entries.get(0).phase == BatchJournal.Phase.UPLOADING;
+					if (!waitingAsRefused) Thread.sleep(20);
+				}
+				assertTrue(waitingAsRefused, "the journal did not say that nothing was sent while the refused create " +
+					"waited: " + journal.entries().stream().map(e -> e.phase).collect(java.util.stream.Collectors.toList()) +
+					", " + lines);
+				long cancelled = System.nanoTime();
+				cancellation.cancel();
+				BatchRun.Outcome outcome = running.get(20, java.util.concurrent.TimeUnit.SECONDS);
+				Duration took = Duration.ofNanos(System.nanoTime() - cancelled);
+				assertTrue(took.compareTo(Duration.ofSeconds(4)) < 0, "the cancel took " + took.toMillis() + " ms");
+				assertEquals(1, outcome.cancelled, lines.toString());
+				assertEquals(0, outcome.notStopped, "a refused create was taken for a job that may run: " + lines);
+				assertEquals(1, dashscope.requestCount(DashScopeEmulator.GENERATION_PATH), "sent again before its Retry-After");
+				assertTrue(journal.entries().isEmpty(), "an entry was left for a job that never existed");
+				assertEquals(0, s3.countObjects(s3.prefix()));
+			}
+			finally {
+				pool.shutdownNow();
+			}
 		}
 	}
 
