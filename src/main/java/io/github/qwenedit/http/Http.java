@@ -503,12 +503,16 @@ public final class Http {
 			"settings file or the environment) to fetch it.");
 	}
 
+	/**
+	 * A broken-off answer says nothing of what to do next: the caller knows, and for a paid result the
+	 * journal fetches it again without paying, where "run the edit again" would pay twice.
+	 */
 	private static EditException networkFailure(HttpUrl url, String serviceName, IOException e) {
 		if (e instanceof BrokenOffException) {
 			BrokenOffException broken = (BrokenOffException) e;
 			return new EditException(ErrorKind.NETWORK, serviceName + " answered, but the answer broke off after " +
 				broken.received + (broken.announced >= 0 ? " of the " + broken.announced + " bytes it announced" : " bytes") +
-				" (the connection dropped, or the server sent less than it said). Run the edit again.", e);
+				" (the connection dropped, or the server sent less than it said).", e);
 		}
 		String reason = e instanceof UnknownHostException ? "the host name " + url.host() + " is unknown"
 			: e instanceof ConnectException ? "the connection to " + url.host() + " was refused"
