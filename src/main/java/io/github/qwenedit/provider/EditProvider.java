@@ -158,6 +158,15 @@ public interface EditProvider extends ImageRecipient {
 		return offered.isEmpty() || offered.stream().anyMatch(model -> !model.selfHosted());
 	}
 
+	/**
+	 * How {@code job} is followed: by status requests on the {@link #pollSchedule()} (the default),
+	 * or by a {@link #poll} that itself waits for news ({@link Observation#STREAM}). Asked before each
+	 * wait, since a provider may fall back from its stream to status requests for one job.
+	 */
+	default Observation observation(JobHandle job) {
+		return Observation.POLL;
+	}
+
 	/** How often {@link #poll} may be called; providers with a tight request limit ask less often. */
 	default PollSchedule pollSchedule() {
 		return PollSchedule.DEFAULT;

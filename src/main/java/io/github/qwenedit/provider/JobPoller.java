@@ -20,9 +20,9 @@ import io.github.qwenedit.provider.JobTimings.Span;
  * do on cancel or time-out. Its parts are those of the AWS SDK's waiters
  * (https://docs.aws.amazon.com/sdk-for-java/latest/developer-guide/waiters.html):
  * <ul>
- * <li>the call: {@link EditProvider#poll}, a status request, or for fal.ai a status stream read
- * for a while (a provider that streams answers {@code pollAfter(ZERO)} when its stream's window
- * ended, to be asked again at once);</li>
+ * <li>the call: {@link EditProvider#poll}, a status request, or a call that itself waits for news
+ * such as fal.ai's status stream, as the provider declares for each job
+ * ({@link EditProvider#observation}): the latter is made again at once;</li>
  * <li>the acceptor: {@link StatusWords}, where every provider that names its states says what each
  * word means (finished, failed, cancelled elsewhere, expired, ask again);</li>
  * <li>the delay: the provider's {@link PollSchedule}, narrowed by what earlier jobs of the kind
@@ -189,8 +189,8 @@ public final class JobPoller {
 		long start = ticker.nanoTime();
 		Duration interval = schedule.firstLook();
 		Plan plan = new Plan(schedule, expected);
-		Duration wait = first.pollAfter().orElse(expected == null ? staggeredFirstLook(schedule, place)
-			: min(plan.firstWait, longestGap(schedule, expected)));
+		Duration wait = first.pollAfter().orElse(streamed(provider, first) ? Duration.ZERO : expected == null
+			? staggeredFirstLook(schedule, place) : min(plan.firstWait, longestGap(schedule, expected)));
 		Duration lastUnfinished = null;
 		Duration seenDone = null;
 		Duration lastLook = Duration.ZERO;
@@ -253,7 +253,7 @@ public final class JobPoller {
 					closeLooksLeft--;
 					next = plan.closeStep;
 				}
-				wait = state.pollAfter().orElse(next);
+				wait = state.pollAfter().orElse(streamed(provider, state) ? Duration.ZERO : next);
 				waitAsked = state.pollAfter().isPresent();
 				slowedDown = "";
 				unreadableInARow = 0;
@@ -292,6 +292,11 @@ public final class JobPoller {
 			alike.ended(new Span(after, seenDone, lastUnfinished != null));
 		}
 		return state;
+	}
+
+	/** Whether the provider follows this job with a call that itself waits for news: made again at once. */
+	private static boolean streamed(EditProvider provider, JobState state) {
+		return provider.observation(state.handle()) == Observation.STREAM;
 	}
 
 	/** When to look first and how closely after, from the span in which the last job of the kind ended. */

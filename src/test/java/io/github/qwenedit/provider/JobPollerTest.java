@@ -182,6 +182,27 @@ class JobPollerTest {
 			" ms, as for a kind never seen");
 	}
 
+	/**
+	 * A job the provider follows with a call that itself waits for news (fal's status stream) is
+	 * called again at once, without the schedule's waits, until the provider falls back to status
+	 * requests for it; those then keep to the schedule.
+	 */
+	@Test
+	void aJobFollowedOnAStreamIsCalledAgainAtOnceAndOnTheScheduleOnceItFallsBack() throws Exception {
+		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());
+		ScriptedProvider streaming = new ScriptedProvider(true, JobState.running(JOB), JobState.running(JOB), done) {
+			@Override
+			public Observation observation(JobHandle job) {
+				return polls < 2 ? Observation.STREAM : Observation.POLL;
+			}
+		};
+		VirtualTime time = new VirtualTime();
+		assertEquals(done, JobPoller.awaitFinal(streaming, JobState.queued(JOB, null), http(Duration.ofMinutes(1), time),
+			(message, fraction) -> {}, "streamed kind", false));
+		assertEquals(3, streaming.polls);
+		assertEquals(PollSchedule.DEFAULT.steady(), time.elapsed(), "two streamed calls at once, then one scheduled wait");
+	}
+
 	@Test
 	void itStopsAtTheFirstFinalStateAndShowsThePhaseAndTime() throws Exception {
 		JobState done = JobState.succeeded(JOB, List.of("https://example.com/out.png"), Map.of());

@@ -31,6 +31,7 @@ import io.github.qwenedit.provider.EditProvider;
 import io.github.qwenedit.provider.JobCalls;
 import io.github.qwenedit.provider.KeyCheck;
 import io.github.qwenedit.provider.ModelCatalogue;
+import io.github.qwenedit.provider.Observation;
 import io.github.qwenedit.provider.ProviderDescriptor;
 import io.github.qwenedit.provider.ProviderErrors;
 import io.github.qwenedit.provider.ProviderLimits;
@@ -199,9 +200,7 @@ public final class FalProvider implements EditProvider {
 			handle = handle.withSubmitFacts(Map.of("SizeSent", sent.path("width").asInt() + "*" +
 				sent.path("height").asInt()));
 		}
-		// The status stream is opened at once: it waits for news instead of asking for it.
-		return JobState.queued(handle, answer.has("queue_position") ? answer.get("queue_position").asInt() : null)
-			.withPollAfter(Duration.ZERO);
+		return JobState.queued(handle, answer.has("queue_position") ? answer.get("queue_position").asInt() : null);
 	}
 
 	private String link(String given, HttpUrl documented) {
@@ -248,6 +247,15 @@ public final class FalProvider implements EditProvider {
 	}
 
 	/**
+	 * A job is followed on its status stream, which waits for news instead of asking for it, until the
+	 * stream fails for it; then by status requests.
+	 */
+	@Override
+	public Observation observation(JobHandle job) {
+		return polledJobs.contains(job.id()) ? Observation.POLL : Observation.STREAM;
+	}
+
+	/**
 	 * Reads the status stream until the job completes or the stream's window ends; when the stream
 	 * cannot be read (refused, broken, cut before completion), asks for the status instead, and keeps
 	 * polling that job.
@@ -286,7 +294,7 @@ public final class FalProvider implements EditProvider {
 			case STOPPED:
 				return state(job, last[0], http);
 			case WINDOW_OVER:
-				return state(job, last[0], http).withPollAfter(Duration.ZERO);
+				return state(job, last[0], http);
 			default:
 				return null;
 		}

@@ -28,6 +28,7 @@ import io.github.qwenedit.emulator.AsyncJobEmulator.Phase;
 import io.github.qwenedit.emulator.FalEmulator;
 import io.github.qwenedit.emulator.RecordedRequest;
 import io.github.qwenedit.fixtures.ProviderOnEmulator;
+import io.github.qwenedit.provider.Observation;
 
 /**
  * fal.ai's queue protocol, driven on the provider alone against its emulator (docs/providers.md §4):
@@ -76,7 +77,7 @@ class FalContractTest {
 
 			assertEquals(JobState.Status.QUEUED, state.status());
 			assertEquals(0, state.queuePosition().orElseThrow());
-			assertEquals(Duration.ZERO, state.pollAfter().orElseThrow(), "the status stream is opened at once");
+			assertEquals(Observation.STREAM, on.provider().observation(state.handle()), "the status stream is opened at once");
 			JobHandle handle = state.handle();
 			String at = fal.baseUrl() + REQUESTS + job.id;
 			assertEquals(job.id, handle.id());
