@@ -179,8 +179,8 @@ public final class EditSession {
 		default void accepted(JobState state, List<String> stagedKeys) throws EditException {}
 
 		/**
-		 * The provider refused the create (HTTP 429, after {@link Http}'s own tries): it holds no job
-		 * and charged nothing, and the create is sent again after a wait with the inputs already
+		 * The provider refused the create (HTTP 429, handed back by {@link Http} at once): it holds no
+		 * job and charged nothing, and the create is sent again after a wait with the inputs already
 		 * staged. Not a default, so that a listener wrapping another must pass it on.
 		 */
 		void refused(List<String> stagedKeys) throws EditException;

@@ -98,18 +98,18 @@ class BatchRunLimitsTest {
 	}
 
 	/**
-	 * One create a second for six images sent at once: the last is refused more often than
-	 * {@link io.github.qwenedit.http.Http} tries a call, so the batch sends it again itself, with
-	 * the link it already staged: each image is uploaded once, however often its create is refused.
+	 * One create a second for six images sent at once: the last is refused more often than a single
+	 * edit would send it, and the batch sends it again each time with the link it already staged:
+	 * each image is uploaded once, however often its create is refused.
 	 */
 	@Test
-	void aCreateRefusedBeyondHttpsOwnTriesIsSentAgainWithTheInputsAlreadyStaged() throws Exception {
+	void aCreateRefusedManyTimesIsSentAgainWithTheInputsAlreadyStaged() throws Exception {
 		try (EachLabsEmulator eachlabs = new EachLabsEmulator(KEY)) {
 			eachlabs.processingDelay(Duration.ofMillis(50)).createLimit(1, Duration.ofSeconds(1));
 			List<String> lines = new ArrayList<>();
 			BatchRun.Outcome outcome = runBatch(eachlabs, 6, new RequestWindow(100, Duration.ofSeconds(1)), lines);
 			assertTrue(eachlabs.refusedCreates() > io.github.qwenedit.http.RetryPolicy.DEFAULT.maxAttempts(),
-				"refused only " + eachlabs.refusedCreates() + " times: Http's own tries were enough, the test proves nothing");
+				"refused only " + eachlabs.refusedCreates() + " times: a single edit's tries were enough, the test proves nothing");
 			assertTrue(outcome.complete(), lines.toString());
 			assertEquals(6, outcome.done);
 			assertEquals(6, eachlabs.jobs().size(), "a refused create became a job");
