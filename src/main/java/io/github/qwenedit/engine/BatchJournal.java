@@ -374,17 +374,19 @@ public final class BatchJournal {
 		/** Records the keys of the uploads so far, this one included, before it begins. */
 		@Override
 		public void aboutToUpload(List<String> stagedKeys) throws EditException {
-			ObjectNode n = describe(Phase.UPLOADING, stagedKeys);
-			write(file, n, "so nothing was uploaded or sent.");
-			written = n;
-			phase = Phase.UPLOADING;
+			recordNothingSent(stagedKeys, "so nothing was uploaded or sent.");
 		}
 
 		/** Records that the provider refused the create: it holds no job, and the staged inputs wait for the next send. */
 		@Override
 		public void refused(List<String> stagedKeys) throws EditException {
+			recordNothingSent(stagedKeys, "so the edit was not sent again.");
+		}
+
+		/** @param when what a failed write means for the edit, the end of the sentence that reports it */
+		private void recordNothingSent(List<String> stagedKeys, String when) throws EditException {
 			ObjectNode n = describe(Phase.UPLOADING, stagedKeys);
-			write(file, n, "so the edit was not sent again.");
+			write(file, n, when);
 			written = n;
 			phase = Phase.UPLOADING;
 		}
