@@ -230,12 +230,7 @@ public final class EditSession {
 	public EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation,
 		SubmissionListener listener) throws EditException
 	{
-		return run(request, progress, cancellation, listener, Deadline.after(deadline));
-	}
-
-	private EditResult run(EditRequest request, ProgressListener progress, Cancellation cancellation,
-		SubmissionListener listener, Deadline editDeadline) throws EditException
-	{
+		Deadline editDeadline = Deadline.after(deadline);
 		PhaseTimes times = new PhaseTimes();
 		ModelSpec model = provider.model(request.options().model());
 		RequestValidator.validate(request, model);
